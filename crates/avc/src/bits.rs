@@ -1,0 +1,233 @@
+//! Bit-level output: the sink trait shared by the writer and the bit counter,
+//! exp-Golomb codes (9.1), RBSP trailing bits (7.3.2.11).
+
+/// Something that accepts bits, most significant first.
+///
+/// The macroblock syntax is written once, generic over this trait: a
+/// [`BitWriter`] produces bytes, a [`BitCounter`] only counts, so mode
+/// decision measures bits with the very code that writes them.
+pub trait BitSink {
+    /// Appends the `n` low bits of `value` (n ≤ 32), most significant first.
+    fn put_bits(&mut self, n: u32, value: u32);
+
+    /// Number of bits written so far.
+    fn bit_len(&self) -> u64;
+
+    fn put_flag(&mut self, flag: bool) {
+        self.put_bits(1, u32::from(flag));
+    }
+
+    /// ue(v), 9.1: unsigned exp-Golomb.
+    fn put_ue(&mut self, value: u32) {
+        let code = u64::from(value) + 1;
+        let len = 64 - code.leading_zeros(); // bits in code
+        let zeros = len - 1;
+        if zeros > 0 {
+            self.put_bits(zeros, 0);
+        }
+        // `code` has `len` ≤ 33 bits: split so each call takes ≤ 32.
+        if len > 32 {
+            self.put_bits(1, (code >> 32) as u32);
+            self.put_bits(32, code as u32);
+        } else {
+            self.put_bits(len, code as u32);
+        }
+    }
+
+    /// se(v), 9.1.1: signed exp-Golomb (k>0 → 2k−1, k≤0 → −2k).
+    fn put_se(&mut self, value: i32) {
+        let mapped = if value > 0 {
+            2 * (value as i64) - 1
+        } else {
+            -2 * (value as i64)
+        };
+        self.put_ue(mapped as u32);
+    }
+
+    /// te(v) with range 1 is a single inverted bit; larger ranges are ue(v) (9.1).
+    fn put_te(&mut self, range: u32, value: u32) {
+        if range == 1 {
+            self.put_flag(value == 0);
+        } else {
+            self.put_ue(value);
+        }
+    }
+}
+
+/// Length in bits of ue(v) for `value` (9.1).
+pub fn ue_len(value: u32) -> u32 {
+    let code = u64::from(value) + 1;
+    2 * (63 - code.leading_zeros()) + 1
+}
+
+/// Length in bits of se(v) for `value` (9.1.1).
+pub fn se_len(value: i32) -> u32 {
+    let mapped = if value > 0 {
+        2 * (value as i64) - 1
+    } else {
+        -2 * (value as i64)
+    };
+    ue_len(mapped as u32)
+}
+
+/// Writes bits into a byte vector.
+#[derive(Debug, Default, Clone)]
+pub struct BitWriter {
+    bytes: Vec<u8>,
+    acc: u64,
+    acc_bits: u32,
+}
+
+impl BitWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            acc: 0,
+            acc_bits: 0,
+        }
+    }
+
+    /// True when the position is on a byte boundary.
+    pub fn is_byte_aligned(&self) -> bool {
+        self.acc_bits == 0
+    }
+
+    /// Pads with zero bits to the next byte boundary (pcm_alignment_zero_bit, 7.3.5).
+    pub fn align_zero(&mut self) {
+        let rem = self.acc_bits % 8;
+        if rem != 0 {
+            self.put_bits(8 - rem, 0);
+        }
+    }
+
+    /// rbsp_trailing_bits(), 7.3.2.11: a one bit then zeros to the byte boundary.
+    pub fn put_trailing_bits(&mut self) {
+        self.put_bits(1, 1);
+        self.align_zero();
+    }
+
+    /// Appends whole bytes; the writer must be byte aligned.
+    pub fn put_aligned_bytes(&mut self, data: &[u8]) {
+        debug_assert!(self.is_byte_aligned());
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// Returns the bytes; any partial byte is padded with zeros.
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        self.align_zero();
+        self.bytes
+    }
+}
+
+impl BitSink for BitWriter {
+    fn put_bits(&mut self, n: u32, value: u32) {
+        debug_assert!(n <= 32);
+        if n == 0 {
+            return;
+        }
+        let masked = u64::from(value) & ((1u64 << n) - 1);
+        self.acc = (self.acc << n) | masked;
+        self.acc_bits += n;
+        while self.acc_bits >= 8 {
+            self.acc_bits -= 8;
+            self.bytes.push((self.acc >> self.acc_bits) as u8);
+        }
+        self.acc &= (1u64 << self.acc_bits) - 1;
+    }
+
+    fn bit_len(&self) -> u64 {
+        self.bytes.len() as u64 * 8 + u64::from(self.acc_bits)
+    }
+}
+
+/// Counts bits without storing them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BitCounter {
+    pub bits: u64,
+}
+
+impl BitSink for BitCounter {
+    fn put_bits(&mut self, n: u32, _value: u32) {
+        self.bits += u64::from(n);
+    }
+
+    fn bit_len(&self) -> u64 {
+        self.bits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits_of(f: impl FnOnce(&mut BitWriter)) -> String {
+        let mut w = BitWriter::new();
+        f(&mut w);
+        let n = w.bit_len() as usize;
+        let bytes = w.into_bytes();
+        bytes
+            .iter()
+            .map(|b| format!("{b:08b}"))
+            .collect::<String>()
+            .chars()
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn ue_matches_table_9_2() {
+        let expected = [
+            "1", "010", "011", "00100", "00101", "00110", "00111", "0001000",
+        ];
+        for (v, e) in expected.iter().enumerate() {
+            assert_eq!(bits_of(|w| w.put_ue(v as u32)), *e, "ue({v})");
+            assert_eq!(ue_len(v as u32) as usize, e.len());
+        }
+        assert_eq!(ue_len(u32::MAX), 65);
+        let mut c = BitCounter::default();
+        c.put_ue(u32::MAX);
+        assert_eq!(c.bits, 65);
+    }
+
+    #[test]
+    fn se_matches_table_9_3() {
+        let cases = [
+            (0, "1"),
+            (1, "010"),
+            (-1, "011"),
+            (2, "00100"),
+            (-2, "00101"),
+            (3, "00110"),
+        ];
+        for (v, e) in cases {
+            assert_eq!(bits_of(|w| w.put_se(v)), e, "se({v})");
+            assert_eq!(se_len(v) as usize, e.len());
+        }
+    }
+
+    #[test]
+    fn trailing_bits_align() {
+        assert_eq!(
+            bits_of(|w| {
+                w.put_bits(3, 0b101);
+                w.put_trailing_bits();
+            }),
+            "10110000"
+        );
+        let mut w = BitWriter::new();
+        w.put_bits(8, 0xAB);
+        w.put_trailing_bits();
+        assert_eq!(w.into_bytes(), vec![0xAB, 0x80]);
+    }
+
+    #[test]
+    fn te_range_one_is_inverted_flag() {
+        assert_eq!(bits_of(|w| w.put_te(1, 0)), "1");
+        assert_eq!(bits_of(|w| w.put_te(1, 1)), "0");
+        assert_eq!(bits_of(|w| w.put_te(3, 2)), "011");
+    }
+}
