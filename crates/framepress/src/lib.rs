@@ -1,1 +1,7 @@
+//! framepress: raw frames in, H.264 in MP4 or Annex B out.
 
+pub mod config;
+pub mod error;
+
+pub use config::{ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Rational};
+pub use error::{Error, Result};

@@ -1,0 +1,221 @@
+//! Encoder options and their validation.
+
+use crate::error::{Error, Result};
+
+/// Largest accepted frame width or height.
+pub const MAX_DIMENSION: u32 = 8192;
+
+/// How the caller's frames are laid out in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PixelFormat {
+    /// Interleaved RGB, H×W×3 bytes per frame.
+    Rgb24,
+    /// Planar RGB, 3×H×W bytes per frame (the layout of an N×3×H×W tensor).
+    Rgb24Planar,
+    /// Planar YUV 4:2:0: Y (W×H), U and V (⌈W/2⌉×⌈H/2⌉ each).
+    Yuv420p,
+    /// Y plane then interleaved UV (⌈W/2⌉ pairs per row, ⌈H/2⌉ rows).
+    Nv12,
+}
+
+impl PixelFormat {
+    /// All formats with their command-line names.
+    pub const ALL: [(PixelFormat, &'static str); 4] = [
+        (PixelFormat::Rgb24, "rgb24"),
+        (PixelFormat::Rgb24Planar, "rgb24p"),
+        (PixelFormat::Yuv420p, "yuv420p"),
+        (PixelFormat::Nv12, "nv12"),
+    ];
+
+    /// The command-line name of the format.
+    pub fn name(self) -> &'static str {
+        PixelFormat::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
+    }
+
+    /// Parses a command-line name such as `rgb24` or `nv12`.
+    pub fn from_name(name: &str) -> Result<PixelFormat> {
+        PixelFormat::ALL
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(f, _)| *f)
+            .ok_or_else(|| Error::InvalidOption {
+                option: "pixel format",
+                value: name.to_string(),
+                expected: "one of rgb24, rgb24p, yuv420p, nv12".to_string(),
+            })
+    }
+
+    /// Bytes in one frame of `width`×`height` in this format.
+    pub fn frame_bytes(self, width: u32, height: u32) -> usize {
+        let (w, h) = (width as usize, height as usize);
+        match self {
+            PixelFormat::Rgb24 | PixelFormat::Rgb24Planar => w * h * 3,
+            PixelFormat::Yuv420p | PixelFormat::Nv12 => w * h + 2 * w.div_ceil(2) * h.div_ceil(2),
+        }
+    }
+}
+
+/// A frame rate as an exact fraction, e.g. 30000/1001.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rational {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Rational {
+    pub const fn new(num: u32, den: u32) -> Rational {
+        Rational { num, den }
+    }
+
+    /// Parses `N` or `N/D` (positive integers).
+    pub fn parse(text: &str) -> Result<Rational> {
+        let bad = || Error::InvalidOption {
+            option: "frame rate",
+            value: text.to_string(),
+            expected: "a positive integer N or fraction N/D, e.g. 30 or 30000/1001".to_string(),
+        };
+        let (n, d) = match text.split_once('/') {
+            Some((n, d)) => (n.trim(), d.trim()),
+            None => (text.trim(), "1"),
+        };
+        let num: u32 = n.parse().map_err(|_| bad())?;
+        let den: u32 = d.parse().map_err(|_| bad())?;
+        if num == 0 || den == 0 {
+            return Err(bad());
+        }
+        Ok(Rational::new(num, den).reduced())
+    }
+
+    /// The same fraction in lowest terms.
+    pub fn reduced(self) -> Rational {
+        let (mut a, mut b) = (self.num, self.den);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        if a == 0 {
+            return self;
+        }
+        Rational::new(self.num / a, self.den / a)
+    }
+
+    pub fn as_f64(self) -> f64 {
+        f64::from(self.num) / f64::from(self.den)
+    }
+}
+
+impl std::fmt::Display for Rational {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
+}
+
+/// RGB → YUV matrix, also signalled in the VUI (Annex E, matrix_coefficients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColourMatrix {
+    Bt601,
+    Bt709,
+}
+
+/// Sample range, signalled in the VUI (video_full_range_flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColourRange {
+    /// Y 16..235, Cb/Cr 16..240.
+    Limited,
+    /// 0..255.
+    Full,
+}
+
+/// Where the encoding runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+}
+
+impl Device {
+    /// Parses `cpu`.
+    pub fn parse(text: &str) -> Result<Device> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            _ => Err(Error::InvalidOption {
+                option: "device",
+                value: text.to_string(),
+                expected: "cpu".to_string(),
+            }),
+        }
+    }
+}
+
+/// Everything an encoder needs to start. Build with [`EncoderConfig::new`],
+/// adjust the public fields, then pass to `Encoder::new`, which validates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderConfig {
+    pub width: u32,
+    pub height: u32,
+    pub pixel_format: PixelFormat,
+    pub frame_rate: Rational,
+    /// Constant quantiser, 0..=51.
+    pub qp: u8,
+    pub matrix: ColourMatrix,
+    pub range: ColourRange,
+    pub device: Device,
+    /// Attach each frame's reconstruction (what a decoder will output) to its packet.
+    pub keep_reconstruction: bool,
+}
+
+impl EncoderConfig {
+    /// Defaults: yuv420p, 30 fps, qp 23, BT.709 limited range, CPU.
+    pub fn new(width: u32, height: u32) -> EncoderConfig {
+        EncoderConfig {
+            width,
+            height,
+            pixel_format: PixelFormat::Yuv420p,
+            frame_rate: Rational::new(30, 1),
+            qp: 23,
+            matrix: ColourMatrix::Bt709,
+            range: ColourRange::Limited,
+            device: Device::Cpu,
+            keep_reconstruction: false,
+        }
+    }
+
+    /// Checks every field; the error names the field, the value and what is accepted.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if v == 0 || v > MAX_DIMENSION {
+                return Err(Error::InvalidDimension {
+                    name,
+                    value: v,
+                    max: MAX_DIMENSION,
+                });
+            }
+        }
+        if self.qp > 51 {
+            return Err(Error::InvalidOption {
+                option: "qp",
+                value: self.qp.to_string(),
+                expected: "an integer in 0..=51".to_string(),
+            });
+        }
+        if self.frame_rate.num == 0 || self.frame_rate.den == 0 {
+            return Err(Error::InvalidOption {
+                option: "frame rate",
+                value: self.frame_rate.to_string(),
+                expected: "a positive fraction".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Bytes of one input frame.
+    pub fn frame_bytes(&self) -> usize {
+        self.pixel_format.frame_bytes(self.width, self.height)
+    }
+}
