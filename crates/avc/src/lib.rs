@@ -3,4 +3,5 @@
 pub mod bits;
 pub mod cavlc;
 pub mod cavlc_tables;
+pub mod frame;
 pub mod nal;

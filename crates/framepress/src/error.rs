@@ -8,7 +8,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {name} {value} (expected 1..={max})")]
-    InvalidDimension { name: &'static str, value: u32, max: u32 },
+    InvalidDimension {
+        name: &'static str,
+        value: u32,
+        max: u32,
+    },
 
     #[error("invalid {option} '{value}' (expected {expected})")]
     InvalidOption {

@@ -5,3 +5,7 @@ pub mod error;
 
 pub use config::{ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Rational};
 pub use error::{Error, Result};
+pub mod file;
+
+pub use avc::frame::{Plane, YuvFrame};
+pub use file::{FileEncoder, Summary};

@@ -1,0 +1,93 @@
+//! Picture buffers: 8-bit planes and 4:2:0 frames.
+
+/// One 8-bit plane, rows stored contiguously (stride == width).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plane {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+impl Plane {
+    /// A plane filled with `value`.
+    pub fn filled(width: usize, height: usize, value: u8) -> Plane {
+        Plane {
+            width,
+            height,
+            data: vec![value; width * height],
+        }
+    }
+
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> u8 {
+        self.data[y * self.width + x]
+    }
+
+    #[inline]
+    pub fn row(&self, y: usize) -> &[u8] {
+        &self.data[y * self.width..(y + 1) * self.width]
+    }
+}
+
+/// A YUV 4:2:0 frame: luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YuvFrame {
+    pub y: Plane,
+    pub u: Plane,
+    pub v: Plane,
+}
+
+impl YuvFrame {
+    /// A mid-grey frame of the given luma size.
+    pub fn new(width: usize, height: usize) -> YuvFrame {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        YuvFrame {
+            y: Plane::filled(width, height, 128),
+            u: Plane::filled(cw, ch, 128),
+            v: Plane::filled(cw, ch, 128),
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.y.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.y.height
+    }
+
+    /// The frame as yuv420p bytes: Y, then U, then V.
+    pub fn to_i420(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.y.data.len() + 2 * self.u.data.len());
+        out.extend_from_slice(&self.y.data);
+        out.extend_from_slice(&self.u.data);
+        out.extend_from_slice(&self.v.data);
+        out
+    }
+
+    /// Builds a frame from yuv420p bytes; `None` if the length is wrong.
+    pub fn from_i420(width: usize, height: usize, bytes: &[u8]) -> Option<YuvFrame> {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let (ly, lc) = (width * height, cw * ch);
+        if bytes.len() != ly + 2 * lc {
+            return None;
+        }
+        Some(YuvFrame {
+            y: Plane {
+                width,
+                height,
+                data: bytes[..ly].to_vec(),
+            },
+            u: Plane {
+                width: cw,
+                height: ch,
+                data: bytes[ly..ly + lc].to_vec(),
+            },
+            v: Plane {
+                width: cw,
+                height: ch,
+                data: bytes[ly + lc..].to_vec(),
+            },
+        })
+    }
+}
