@@ -1,1 +1,1328 @@
-//! Residual syntax with CAVLC (7.3.5.3.2, 9.2). Written by the cavlc task.
+//! Residual syntax with CAVLC: residual_block_cavlc (7.3.5.3.2) written by
+//! inverting the parsing process of clause 9.2.
+//!
+//! A block is first analysed and its levels turned into codewords; only when
+//! every level is codable are bits written, so on error the sink is left
+//! untouched. The same writer, run on a
+//! [`BitCounter`], gives the block's size.
+
+use crate::bits::{BitCounter, BitSink};
+use crate::cavlc_tables::{
+    Vlc, COEFF_TOKEN_CHROMA_DC, COEFF_TOKEN_NC_0_TO_2, COEFF_TOKEN_NC_2_TO_4,
+    COEFF_TOKEN_NC_4_TO_8, COEFF_TOKEN_NC_8_UP, COEFF_TOKEN_NC_MAX_LEN, RUN_BEFORE,
+    TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC,
+};
+
+/// Which coeff_token table applies (9.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoeffTokenTable {
+    /// nC ≥ 0 computed from neighbours (0..2, 2..4, 4..8, 8+ columns of Table 9-5).
+    Nc(u8),
+    /// Chroma DC of 4:2:0 (nC = −1).
+    ChromaDc,
+}
+
+impl CoeffTokenTable {
+    /// The largest maxNumCoeff this table codes: 16 for nC ≥ 0, 4 for 4:2:0 chroma DC.
+    pub const fn max_num_coeff(self) -> usize {
+        match self {
+            Self::Nc(_) => 16,
+            Self::ChromaDc => 4,
+        }
+    }
+
+    /// The Table 9-5 column, indexed `[TotalCoeff][TrailingOnes]` (9.2.1).
+    fn column(self) -> &'static [[Vlc; 4]] {
+        match self {
+            Self::Nc(0..=1) => &COEFF_TOKEN_NC_0_TO_2,
+            Self::Nc(2..=3) => &COEFF_TOKEN_NC_2_TO_4,
+            Self::Nc(4..=7) => &COEFF_TOKEN_NC_4_TO_8,
+            Self::Nc(_) => &COEFF_TOKEN_NC_8_UP,
+            Self::ChromaDc => &COEFF_TOKEN_CHROMA_DC,
+        }
+    }
+}
+
+/// Why a block cannot be written with CAVLC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CavlcError {
+    /// A level needs levelCode beyond level_prefix 15 (the caller codes the
+    /// macroblock as I_PCM).
+    #[error("coefficient level {level} cannot be coded with CAVLC (level_prefix would exceed 15)")]
+    LevelOverflow { level: i32 },
+    /// The coefficient slice is longer than any maxNumCoeff of the table.
+    #[error(
+        "residual block has {len} coefficients (expected at most {max} for this coeff_token table)"
+    )]
+    BlockTooLong { len: usize, max: usize },
+}
+
+/// Every level whose magnitude is at most this is codable in any position of any
+/// block (the tightest case is suffixLength 0 without the −1 adjustment of 9.2.2.1:
+/// levelCode ≤ 30 + 4095).
+pub const MAX_ALWAYS_CODABLE_LEVEL: i32 = 2063;
+
+/// Largest level_suffix with level_prefix 15 (a 12-bit suffix, 9.2.2.1).
+const ESCAPE_SUFFIX_LIMIT: u64 = 1 << 12;
+
+/// Largest suffixLength (9.2.2.1: it is incremented only while less than 6).
+const MAX_SUFFIX_LENGTH: u32 = 6;
+
+/// residual_block_cavlc (7.3.5.3.2): writes the block and returns TotalCoeff.
+/// `coeffs` are levels in scan order; its length is maxNumCoeff (16, 15 or 4).
+///
+/// Any length up to the table's [`CoeffTokenTable::max_num_coeff`] is coded with
+/// maxNumCoeff equal to that length; a longer slice is [`CavlcError::BlockTooLong`].
+/// On error nothing is written.
+pub fn write_residual_block<S: BitSink>(
+    sink: &mut S,
+    coeffs: &[i32],
+    table: CoeffTokenTable,
+) -> Result<u8, CavlcError> {
+    let block = CodedBlock::new(coeffs, table)?;
+    block.write(sink);
+    Ok(block.total_coeff)
+}
+
+/// Bits the block takes in the worst case over the four nC ≥ 0 coeff_token tables
+/// (so the result does not depend on neighbouring macroblocks). For ChromaDc it is exact.
+pub fn residual_block_bits_bound(
+    coeffs: &[i32],
+    table: CoeffTokenTable,
+) -> Result<u32, CavlcError> {
+    let block = CodedBlock::new(coeffs, table)?;
+    let bits = block.bits();
+    Ok(match table {
+        CoeffTokenTable::ChromaDc => bits,
+        CoeffTokenTable::Nc(_) => {
+            let actual = u32::from(block.coeff_token().0);
+            let worst = u32::from(
+                COEFF_TOKEN_NC_MAX_LEN[block.total_coeff as usize][block.trailing_ones as usize],
+            );
+            bits - actual + worst
+        }
+    })
+}
+
+/// Exact bits of the block with the given table (the same code path as the writer).
+pub fn residual_block_bits(coeffs: &[i32], table: CoeffTokenTable) -> Result<u32, CavlcError> {
+    Ok(CodedBlock::new(coeffs, table)?.bits())
+}
+
+/// nC from the neighbours' total_coeff (9.2.1): both available → (nA + nB + 1) >> 1, one → that one, none → 0.
+///
+/// The caller supplies the neighbour's count as 9.2.1 defines it (16 for an I_PCM
+/// neighbour, 0 for a skipped one or one without residual).
+pub fn nc_from_neighbours(left: Option<u8>, top: Option<u8>) -> u8 {
+    match (left, top) {
+        (Some(a), Some(b)) => ((u16::from(a) + u16::from(b) + 1) >> 1) as u8,
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => 0,
+    }
+}
+
+/// TotalCoeff of a block: its number of nonzero levels (saturating at 255).
+pub fn total_coeff(coeffs: &[i32]) -> u8 {
+    let n = coeffs.iter().filter(|&&c| c != 0).count();
+    u8::try_from(n).unwrap_or(u8::MAX)
+}
+
+/// Length of coeff_token (Table 9-5), or `None` for a combination the table lacks
+/// (TrailingOnes > min(TotalCoeff, 3), or TotalCoeff beyond the table).
+pub fn coeff_token_len(table: CoeffTokenTable, total_coeff: u8, trailing_ones: u8) -> Option<u32> {
+    let len = table
+        .column()
+        .get(usize::from(total_coeff))?
+        .get(usize::from(trailing_ones))?
+        .0;
+    (len > 0).then_some(u32::from(len))
+}
+
+/// Longest coeff_token over the four nC ≥ 0 columns of Table 9-5 (`None` as for
+/// [`coeff_token_len`]).
+pub fn coeff_token_bound_len(total_coeff: u8, trailing_ones: u8) -> Option<u32> {
+    let len = *COEFF_TOKEN_NC_MAX_LEN
+        .get(usize::from(total_coeff))?
+        .get(usize::from(trailing_ones))?;
+    (len > 0).then_some(u32::from(len))
+}
+
+/// One level as level_prefix and level_suffix (9.2.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LevelCodeword {
+    prefix: u8,
+    suffix_size: u8,
+    suffix: u16,
+}
+
+impl LevelCodeword {
+    /// level_prefix (Table 9-6: `prefix` zeros then a one), then level_suffix.
+    fn write<S: BitSink>(self, sink: &mut S) {
+        sink.put_bits(u32::from(self.prefix) + 1, 1);
+        sink.put_bits(u32::from(self.suffix_size), u32::from(self.suffix));
+    }
+}
+
+/// levelCode of a nonzero level, before the TrailingOnes < 3 adjustment (9.2.2.1
+/// inverted: even codes are positive levels, odd codes negative ones).
+fn level_code(level: i32) -> u64 {
+    let magnitude = u64::from(level.unsigned_abs());
+    if level > 0 {
+        2 * magnitude - 2
+    } else {
+        2 * magnitude - 1
+    }
+}
+
+/// level_prefix / level_suffix for `code` at `suffix_length` (9.2.2.1 inverted),
+/// with level_prefix ≤ 15; `None` when levelCode does not fit.
+fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
+    // Codes below `escape_start` use level_prefix 0..=14; from it on, level_prefix 15
+    // with a 12-bit suffix.
+    let escape_start = if suffix_length == 0 {
+        if code < 14 {
+            // level_prefix 0..=13 alone.
+            return Some(LevelCodeword {
+                prefix: code as u8,
+                suffix_size: 0,
+                suffix: 0,
+            });
+        }
+        if code < 30 {
+            // level_prefix 14 with suffixLength 0: a 4-bit suffix.
+            return Some(LevelCodeword {
+                prefix: 14,
+                suffix_size: 4,
+                suffix: (code - 14) as u16,
+            });
+        }
+        // level_prefix 15 with suffixLength 0: levelCode = 15 + level_suffix + 15.
+        30
+    } else {
+        let start = 15u64 << suffix_length;
+        if code < start {
+            let mask = (1u64 << suffix_length) - 1;
+            return Some(LevelCodeword {
+                prefix: (code >> suffix_length) as u8,
+                suffix_size: suffix_length as u8,
+                suffix: (code & mask) as u16,
+            });
+        }
+        start
+    };
+    let suffix = code - escape_start;
+    (suffix < ESCAPE_SUFFIX_LIMIT).then_some(LevelCodeword {
+        prefix: 15,
+        suffix_size: 12,
+        suffix: suffix as u16,
+    })
+}
+
+/// suffixLength after coding `level` (9.2.2.1): at least 1, then incremented (up to 6)
+/// when |level| > 3 << (suffixLength − 1).
+fn next_suffix_length(suffix_length: u32, level: i32) -> u32 {
+    let sl = suffix_length.max(1);
+    if sl < MAX_SUFFIX_LENGTH && level.unsigned_abs() > (3u32 << (sl - 1)) {
+        sl + 1
+    } else {
+        sl
+    }
+}
+
+/// A block ready to write: its coeff_token values, levels as codewords and runs.
+/// Arrays are in reverse scan order (highest frequency first), as 7.3.5.3.2 codes them.
+#[derive(Debug, Clone, Copy)]
+struct CodedBlock {
+    table: CoeffTokenTable,
+    max_num_coeff: u8,
+    total_coeff: u8,
+    trailing_ones: u8,
+    total_zeros: u8,
+    /// Nonzero levels, `[..total_coeff]` used.
+    levels: [i32; 16],
+    /// run_before of each level: zeros just below it in scan order.
+    runs: [u8; 16],
+    /// Codewords of levels `[trailing_ones..total_coeff]`.
+    codewords: [LevelCodeword; 16],
+}
+
+impl CodedBlock {
+    /// Analyses `coeffs` (scan order, length maxNumCoeff) and codes its levels.
+    fn new(coeffs: &[i32], table: CoeffTokenTable) -> Result<Self, CavlcError> {
+        let max = table.max_num_coeff();
+        if coeffs.len() > max {
+            return Err(CavlcError::BlockTooLong {
+                len: coeffs.len(),
+                max,
+            });
+        }
+        let mut block = CodedBlock {
+            table,
+            max_num_coeff: coeffs.len() as u8,
+            total_coeff: 0,
+            trailing_ones: 0,
+            total_zeros: 0,
+            levels: [0; 16],
+            runs: [0; 16],
+            codewords: [LevelCodeword::default(); 16],
+        };
+        block.collect_levels(coeffs);
+        block.count_trailing_ones();
+        block.code_levels()?;
+        Ok(block)
+    }
+
+    /// Levels in reverse scan order with their run_before, TotalCoeff and total_zeros
+    /// (7.4.5.3.2). Zeros above the last nonzero level are not coded.
+    fn collect_levels(&mut self, coeffs: &[i32]) {
+        let mut n = 0usize;
+        let mut zeros = 0u8;
+        for &c in coeffs.iter().rev() {
+            if c != 0 {
+                if n > 0 {
+                    self.runs[n - 1] = zeros;
+                    self.total_zeros += zeros;
+                }
+                self.levels[n] = c;
+                n += 1;
+                zeros = 0;
+            } else if n > 0 {
+                zeros += 1;
+            }
+        }
+        if n > 0 {
+            self.runs[n - 1] = zeros;
+            self.total_zeros += zeros;
+        }
+        self.total_coeff = n as u8;
+    }
+
+    /// TrailingOnes: up to three ±1 levels at the high-frequency end (7.4.5.3.2).
+    fn count_trailing_ones(&mut self) {
+        let n = usize::from(self.total_coeff).min(3);
+        self.trailing_ones = self.levels[..n]
+            .iter()
+            .take_while(|l| l.unsigned_abs() == 1)
+            .count() as u8;
+    }
+
+    /// level_prefix / level_suffix of every non-trailing-one level, tracking
+    /// suffixLength as 9.2.2.1 does.
+    fn code_levels(&mut self) -> Result<(), CavlcError> {
+        let total = usize::from(self.total_coeff);
+        let ones = usize::from(self.trailing_ones);
+        // 7.3.5.3.2: suffixLength starts at 1 for many levels without three trailing ones.
+        let mut suffix_length = u32::from(total > 10 && ones < 3);
+        for k in ones..total {
+            let level = self.levels[k];
+            let mut code = level_code(level);
+            // 9.2.2.1: with fewer than three trailing ones, the first other level has
+            // |level| ≥ 2, so the decoder adds 2 to levelCode.
+            if k == ones && ones < 3 {
+                code -= 2;
+            }
+            self.codewords[k] =
+                level_codeword(code, suffix_length).ok_or(CavlcError::LevelOverflow { level })?;
+            suffix_length = next_suffix_length(suffix_length, level);
+        }
+        Ok(())
+    }
+
+    /// The coeff_token codeword (Table 9-5).
+    fn coeff_token(&self) -> Vlc {
+        self.table.column()[usize::from(self.total_coeff)][usize::from(self.trailing_ones)]
+    }
+
+    /// The total_zeros codeword (Tables 9-7, 9-8, 9-9(a)), with tzVlcIndex = TotalCoeff.
+    fn total_zeros_vlc(&self) -> Vlc {
+        let index = usize::from(self.total_coeff) - 1;
+        let zeros = usize::from(self.total_zeros);
+        match self.table {
+            CoeffTokenTable::Nc(_) => TOTAL_ZEROS_4X4[index][zeros],
+            CoeffTokenTable::ChromaDc => TOTAL_ZEROS_CHROMA_DC[index][zeros],
+        }
+    }
+
+    /// residual_block_cavlc (7.3.5.3.2).
+    fn write<S: BitSink>(&self, sink: &mut S) {
+        put_vlc(sink, self.coeff_token());
+        if self.total_coeff == 0 {
+            return;
+        }
+        let total = usize::from(self.total_coeff);
+        let ones = usize::from(self.trailing_ones);
+        // trailing_ones_sign_flag: 1 for −1.
+        for &level in &self.levels[..ones] {
+            sink.put_flag(level < 0);
+        }
+        for codeword in &self.codewords[ones..total] {
+            codeword.write(sink);
+        }
+        if self.total_coeff < self.max_num_coeff {
+            put_vlc(sink, self.total_zeros_vlc());
+        }
+        self.write_runs(sink);
+    }
+
+    /// run_before for all but the last level while zeros are left (Table 9-10); the
+    /// last level's run is inferred.
+    fn write_runs<S: BitSink>(&self, sink: &mut S) {
+        let mut zeros_left = usize::from(self.total_zeros);
+        for &run in &self.runs[..usize::from(self.total_coeff) - 1] {
+            if zeros_left == 0 {
+                break;
+            }
+            put_vlc(sink, RUN_BEFORE[zeros_left.min(7) - 1][usize::from(run)]);
+            zeros_left -= usize::from(run);
+        }
+    }
+
+    /// Bits this block takes, counted by the writer itself.
+    fn bits(&self) -> u32 {
+        let mut counter = BitCounter::default();
+        self.write(&mut counter);
+        counter.bits as u32
+    }
+}
+
+fn put_vlc<S: BitSink>(sink: &mut S, (len, code): Vlc) {
+    sink.put_bits(u32::from(len), u32::from(code));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bits::BitWriter;
+    use crate::cavlc_tables::NONE;
+
+    const NC_TABLES: [CoeffTokenTable; 4] = [
+        CoeffTokenTable::Nc(0),
+        CoeffTokenTable::Nc(2),
+        CoeffTokenTable::Nc(4),
+        CoeffTokenTable::Nc(8),
+    ];
+
+    /// Renders a codeword as its bit string.
+    fn vlc_string((len, code): Vlc) -> String {
+        (0..len)
+            .rev()
+            .map(|i| if code >> i & 1 == 1 { '1' } else { '0' })
+            .collect()
+    }
+
+    fn strip(bits: &str) -> String {
+        bits.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// Encodes a block to its bit string.
+    fn encode_string(coeffs: &[i32], table: CoeffTokenTable) -> Result<String, CavlcError> {
+        let mut w = BitWriter::new();
+        write_residual_block(&mut w, coeffs, table)?;
+        let n = w.bit_len() as usize;
+        let bits: String = w.into_bytes().iter().map(|b| format!("{b:08b}")).collect();
+        Ok(bits[..n].to_string())
+    }
+
+    /// The codewords of a table with their values, skipping empty cells.
+    fn entries<const N: usize>(rows: &[[Vlc; N]]) -> Vec<(Vlc, (usize, usize))> {
+        let mut out = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                if v != NONE {
+                    out.push((v, (i, j)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Prefix-free and Kraft's inequality (sum of 2^-len ≤ 1, in units of 2^-32).
+    fn assert_prefix_free_and_kraft(codes: &[Vlc], what: &str) {
+        let mut kraft: u64 = 0;
+        for (i, &(la, ca)) in codes.iter().enumerate() {
+            assert!(la > 0 && la <= 16, "{what}: bad length {la}");
+            assert!(
+                u32::from(ca) < 1u32 << la,
+                "{what}: code wider than its length"
+            );
+            kraft += 1u64 << (32 - la);
+            for &(lb, cb) in &codes[i + 1..] {
+                let l = la.min(lb);
+                let pa = ca >> (la - l);
+                let pb = cb >> (lb - l);
+                assert_ne!(
+                    pa,
+                    pb,
+                    "{what}: {} is a prefix of {} or equal",
+                    vlc_string((la, ca)),
+                    vlc_string((lb, cb))
+                );
+            }
+        }
+        assert!(kraft <= 1u64 << 32, "{what}: Kraft sum exceeds 1");
+    }
+
+    // ---- 1. coeff_token (Table 9-5) ------------------------------------------------
+
+    #[test]
+    fn coeff_token_codewords_match_table_9_5() {
+        use CoeffTokenTable::{ChromaDc, Nc};
+        // (table, TotalCoeff, TrailingOnes, codeword) as printed in Table 9-5.
+        let cases: &[(CoeffTokenTable, usize, usize, &str)] = &[
+            // 0 <= nC < 2
+            (Nc(0), 0, 0, "1"),
+            (Nc(1), 1, 1, "01"),
+            (Nc(0), 1, 0, "0001 01"),
+            (Nc(0), 2, 0, "0000 0111"),
+            (Nc(0), 2, 1, "0001 00"),
+            (Nc(0), 2, 2, "001"),
+            (Nc(0), 3, 3, "0001 1"),
+            (Nc(0), 4, 3, "0000 11"),
+            (Nc(0), 5, 3, "0000 100"),
+            (Nc(0), 6, 0, "0000 0000 0111 1"),
+            (Nc(0), 8, 3, "0000 0001 00"),
+            (Nc(0), 13, 1, "0000 0000 0000 001"),
+            (Nc(0), 13, 0, "0000 0000 0000 1111"),
+            (Nc(0), 16, 0, "0000 0000 0000 0100"),
+            (Nc(0), 16, 3, "0000 0000 0000 1000"),
+            // 2 <= nC < 4
+            (Nc(2), 0, 0, "11"),
+            (Nc(3), 1, 0, "0010 11"),
+            (Nc(2), 1, 1, "10"),
+            (Nc(2), 2, 2, "011"),
+            (Nc(2), 3, 3, "0101"),
+            (Nc(2), 4, 3, "0100"),
+            (Nc(2), 7, 0, "0000 0001 111"),
+            (Nc(2), 14, 1, "0000 0000 0010 11"),
+            (Nc(2), 15, 3, "0000 0000 0000 1"),
+            (Nc(2), 16, 0, "0000 0000 0001 11"),
+            // 4 <= nC < 8
+            (Nc(4), 0, 0, "1111"),
+            (Nc(5), 1, 0, "0011 11"),
+            (Nc(6), 1, 1, "1110"),
+            (Nc(7), 2, 2, "1101"),
+            (Nc(4), 7, 3, "1000"),
+            (Nc(4), 13, 0, "0000 0011 01"),
+            (Nc(4), 16, 0, "0000 0000 01"),
+            (Nc(4), 16, 3, "0000 0000 10"),
+            // 8 <= nC
+            (Nc(8), 0, 0, "0000 11"),
+            (Nc(8), 1, 0, "0000 00"),
+            (Nc(9), 1, 1, "0000 01"),
+            (Nc(16), 2, 2, "0001 10"),
+            (Nc(200), 5, 2, "0100 10"),
+            (Nc(255), 16, 3, "1111 11"),
+            // nC == -1
+            (ChromaDc, 0, 0, "01"),
+            (ChromaDc, 1, 0, "0001 11"),
+            (ChromaDc, 1, 1, "1"),
+            (ChromaDc, 2, 0, "0001 00"),
+            (ChromaDc, 2, 1, "0001 10"),
+            (ChromaDc, 2, 2, "001"),
+            (ChromaDc, 3, 0, "0000 11"),
+            (ChromaDc, 3, 1, "0000 011"),
+            (ChromaDc, 3, 2, "0000 010"),
+            (ChromaDc, 3, 3, "0001 01"),
+            (ChromaDc, 4, 0, "0000 10"),
+            (ChromaDc, 4, 1, "0000 0011"),
+            (ChromaDc, 4, 2, "0000 0010"),
+            (ChromaDc, 4, 3, "0000 000"),
+        ];
+        for &(table, tc, t1, expected) in cases {
+            let got = vlc_string(table.column()[tc][t1]);
+            assert_eq!(
+                got,
+                strip(expected),
+                "{table:?} TotalCoeff {tc} TrailingOnes {t1}"
+            );
+            assert_eq!(
+                coeff_token_len(table, tc as u8, t1 as u8),
+                Some(got.len() as u32)
+            );
+        }
+        // The 8 <= nC column is the 6-bit code 4·(TotalCoeff − 1) + TrailingOnes.
+        for (tc, row) in COEFF_TOKEN_NC_8_UP.iter().enumerate().skip(1) {
+            for (t1, &v) in row.iter().enumerate().take(tc.min(3) + 1) {
+                assert_eq!(v, (6, (4 * (tc - 1) + t1) as u16));
+            }
+        }
+    }
+
+    #[test]
+    fn coeff_token_columns_are_complete_prefix_codes() {
+        let columns: [(&[[Vlc; 4]], usize, usize); 5] = [
+            (&COEFF_TOKEN_NC_0_TO_2, 17, 62),
+            (&COEFF_TOKEN_NC_2_TO_4, 17, 62),
+            (&COEFF_TOKEN_NC_4_TO_8, 17, 62),
+            (&COEFF_TOKEN_NC_8_UP, 17, 62),
+            (&COEFF_TOKEN_CHROMA_DC, 5, 14),
+        ];
+        for (c, &(rows, n_rows, n_entries)) in columns.iter().enumerate() {
+            assert_eq!(rows.len(), n_rows);
+            // Exactly the cells TrailingOnes ≤ min(TotalCoeff, 3) are filled.
+            for (tc, row) in rows.iter().enumerate() {
+                for (t1, &v) in row.iter().enumerate() {
+                    assert_eq!(v != NONE, t1 <= tc.min(3), "column {c} cell ({tc},{t1})");
+                }
+            }
+            let codes: Vec<Vlc> = entries(rows).into_iter().map(|(v, _)| v).collect();
+            assert_eq!(codes.len(), n_entries, "column {c}");
+            assert_prefix_free_and_kraft(&codes, &format!("coeff_token column {c}"));
+        }
+        assert_eq!(coeff_token_len(CoeffTokenTable::Nc(0), 1, 2), None);
+        assert_eq!(coeff_token_len(CoeffTokenTable::Nc(0), 17, 0), None);
+        assert_eq!(coeff_token_len(CoeffTokenTable::ChromaDc, 5, 0), None);
+        assert_eq!(coeff_token_bound_len(16, 0), Some(16));
+        assert_eq!(coeff_token_bound_len(0, 0), Some(6));
+        assert_eq!(coeff_token_bound_len(3, 4), None);
+    }
+
+    #[test]
+    fn nc_from_neighbours_follows_9_2_1() {
+        assert_eq!(nc_from_neighbours(None, None), 0);
+        assert_eq!(nc_from_neighbours(Some(5), None), 5);
+        assert_eq!(nc_from_neighbours(None, Some(7)), 7);
+        assert_eq!(nc_from_neighbours(Some(2), Some(3)), 3);
+        assert_eq!(nc_from_neighbours(Some(2), Some(1)), 2);
+        assert_eq!(nc_from_neighbours(Some(0), Some(1)), 1);
+        assert_eq!(nc_from_neighbours(Some(16), Some(16)), 16);
+        assert_eq!(nc_from_neighbours(Some(255), Some(255)), 255);
+    }
+
+    // ---- 2. total_zeros and run_before (Tables 9-7, 9-8, 9-9(a), 9-10) -------------
+
+    #[test]
+    fn total_zeros_tables_match_standard() {
+        // (tzVlcIndex, total_zeros, codeword) from Tables 9-7 and 9-8.
+        let cases_4x4: &[(usize, usize, &str)] = &[
+            (1, 0, "1"),
+            (1, 1, "011"),
+            (1, 2, "010"),
+            (1, 8, "0000 10"),
+            (1, 15, "0000 0000 1"),
+            (2, 0, "111"),
+            (2, 14, "0000 00"),
+            (3, 0, "0101"),
+            (3, 12, "0000 1"),
+            (4, 0, "0001 1"),
+            (5, 3, "111"),
+            (5, 4, "110"),
+            (6, 9, "001"),
+            (7, 5, "11"),
+            (8, 4, "11"),
+            (9, 6, "01"),
+            (10, 6, "0001"),
+            (11, 4, "1"),
+            (12, 3, "1"),
+            (13, 2, "1"),
+            (14, 0, "00"),
+            (15, 0, "0"),
+            (15, 1, "1"),
+        ];
+        for &(index, zeros, expected) in cases_4x4 {
+            assert_eq!(
+                vlc_string(TOTAL_ZEROS_4X4[index - 1][zeros]),
+                strip(expected),
+                "tzVlcIndex {index} total_zeros {zeros}"
+            );
+        }
+        // Table 9-9(a), chroma DC 4:2:0.
+        let cases_dc: &[(usize, usize, &str)] = &[
+            (1, 0, "1"),
+            (1, 1, "01"),
+            (1, 2, "001"),
+            (1, 3, "000"),
+            (2, 0, "1"),
+            (2, 1, "01"),
+            (2, 2, "00"),
+            (3, 0, "1"),
+            (3, 1, "0"),
+        ];
+        for &(index, zeros, expected) in cases_dc {
+            assert_eq!(
+                vlc_string(TOTAL_ZEROS_CHROMA_DC[index - 1][zeros]),
+                expected,
+                "chroma DC tzVlcIndex {index} total_zeros {zeros}"
+            );
+        }
+        // Each tzVlcIndex has exactly the values 0..=maxNumCoeff − tzVlcIndex.
+        for (i, row) in TOTAL_ZEROS_4X4.iter().enumerate() {
+            let index = i + 1;
+            for (zeros, &v) in row.iter().enumerate() {
+                assert_eq!(
+                    v != NONE,
+                    zeros <= 16 - index,
+                    "tzVlcIndex {index} total_zeros {zeros}"
+                );
+            }
+            let codes: Vec<Vlc> = row.iter().copied().filter(|&v| v != NONE).collect();
+            assert_prefix_free_and_kraft(&codes, &format!("total_zeros tzVlcIndex {index}"));
+        }
+        for (i, row) in TOTAL_ZEROS_CHROMA_DC.iter().enumerate() {
+            let index = i + 1;
+            for (zeros, &v) in row.iter().enumerate() {
+                assert_eq!(v != NONE, zeros <= 4 - index);
+            }
+            let codes: Vec<Vlc> = row.iter().copied().filter(|&v| v != NONE).collect();
+            assert_prefix_free_and_kraft(&codes, &format!("chroma DC total_zeros {index}"));
+        }
+    }
+
+    #[test]
+    fn run_before_table_matches_standard() {
+        // (zerosLeft, run_before, codeword) from Table 9-10.
+        let cases: &[(usize, usize, &str)] = &[
+            (1, 0, "1"),
+            (1, 1, "0"),
+            (2, 0, "1"),
+            (2, 1, "01"),
+            (2, 2, "00"),
+            (3, 0, "11"),
+            (3, 3, "00"),
+            (4, 3, "001"),
+            (4, 4, "000"),
+            (5, 2, "011"),
+            (5, 5, "000"),
+            (6, 0, "11"),
+            (6, 1, "000"),
+            (6, 2, "001"),
+            (6, 3, "011"),
+            (6, 4, "010"),
+            (6, 5, "101"),
+            (6, 6, "100"),
+            (7, 0, "111"),
+            (7, 6, "001"),
+            (7, 7, "0001"),
+            (7, 10, "0000 001"),
+            (7, 14, "0000 0000 001"),
+        ];
+        for &(zeros_left, run, expected) in cases {
+            assert_eq!(
+                vlc_string(RUN_BEFORE[zeros_left - 1][run]),
+                strip(expected),
+                "zerosLeft {zeros_left} run_before {run}"
+            );
+        }
+        for (i, row) in RUN_BEFORE.iter().enumerate() {
+            let zeros_left = i + 1;
+            let runs = if zeros_left < 7 { zeros_left + 1 } else { 15 };
+            for (run, &v) in row.iter().enumerate() {
+                assert_eq!(v != NONE, run < runs, "zerosLeft {zeros_left} run {run}");
+            }
+            let codes: Vec<Vlc> = row.iter().copied().filter(|&v| v != NONE).collect();
+            assert_prefix_free_and_kraft(&codes, &format!("run_before zerosLeft {zeros_left}"));
+        }
+    }
+
+    // ---- 3. An independent decoder (9.2, read from the decoder's side) -------------
+
+    struct BitReader<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+        len: usize,
+    }
+
+    impl<'a> BitReader<'a> {
+        fn new(bytes: &'a [u8], len: usize) -> Self {
+            Self { bytes, pos: 0, len }
+        }
+
+        fn read_bit(&mut self) -> Option<u32> {
+            if self.pos >= self.len {
+                return None;
+            }
+            let bit = self.bytes[self.pos / 8] >> (7 - self.pos % 8) & 1;
+            self.pos += 1;
+            Some(u32::from(bit))
+        }
+
+        fn read_bits(&mut self, n: u32) -> Option<u32> {
+            let mut v = 0;
+            for _ in 0..n {
+                v = v << 1 | self.read_bit()?;
+            }
+            Some(v)
+        }
+
+        /// Reads one codeword of `table` by linear search, one bit at a time.
+        fn read_vlc<T: Copy>(&mut self, table: &[(Vlc, T)]) -> Option<T> {
+            let (mut len, mut code) = (0u8, 0u16);
+            while len < 16 {
+                code = code << 1 | self.read_bit()? as u16;
+                len += 1;
+                if let Some(&(_, value)) = table.iter().find(|&&(v, _)| v == (len, code)) {
+                    return Some(value);
+                }
+            }
+            None
+        }
+    }
+
+    fn row_entries(row: &[Vlc]) -> Vec<(Vlc, usize)> {
+        row.iter()
+            .enumerate()
+            .filter(|&(_, &v)| v != NONE)
+            .map(|(i, &v)| (v, i))
+            .collect()
+    }
+
+    /// residual_block_cavlc parsed as 7.3.5.3.2 and 9.2 describe it. Returns the
+    /// levels (length maxNumCoeff) and TotalCoeff.
+    #[allow(clippy::needless_range_loop)] // indexed like the loops of 7.3.5.3.2
+    fn decode_block(
+        r: &mut BitReader,
+        table: CoeffTokenTable,
+        max_num_coeff: usize,
+    ) -> Option<(Vec<i32>, u8)> {
+        let mut coeff_level = vec![0i32; max_num_coeff];
+        // 9.2.1: coeff_token.
+        let (total_coeff, trailing_ones) = r.read_vlc(&entries(table.column()))?;
+        if total_coeff > max_num_coeff {
+            return None;
+        }
+        if total_coeff == 0 {
+            return Some((coeff_level, 0));
+        }
+        // 9.2.2: levels.
+        let mut level_val = vec![0i32; total_coeff];
+        let mut suffix_length: i64 = if total_coeff > 10 && trailing_ones < 3 {
+            1
+        } else {
+            0
+        };
+        for i in 0..total_coeff {
+            if i < trailing_ones {
+                let flag = r.read_bit()? as i32;
+                level_val[i] = 1 - 2 * flag;
+                continue;
+            }
+            // 9.2.2.1: level_prefix is the count of leading zero bits.
+            let mut level_prefix: i64 = 0;
+            while r.read_bit()? == 0 {
+                level_prefix += 1;
+                if level_prefix > 31 {
+                    return None;
+                }
+            }
+            let mut level_code = level_prefix.min(15) << suffix_length;
+            let level_suffix_size = if level_prefix == 14 && suffix_length == 0 {
+                4
+            } else if level_prefix >= 15 {
+                level_prefix - 3
+            } else {
+                suffix_length
+            };
+            if suffix_length > 0 || level_prefix >= 14 {
+                let level_suffix = if level_suffix_size > 0 {
+                    i64::from(r.read_bits(level_suffix_size as u32)?)
+                } else {
+                    0
+                };
+                level_code += level_suffix;
+            }
+            if level_prefix >= 15 && suffix_length == 0 {
+                level_code += 15;
+            }
+            if level_prefix >= 16 {
+                level_code += (1 << (level_prefix - 3)) - 4096;
+            }
+            if i == trailing_ones && trailing_ones < 3 {
+                level_code += 2;
+            }
+            let value = if level_code % 2 == 0 {
+                (level_code + 2) >> 1
+            } else {
+                (-level_code - 1) >> 1
+            };
+            level_val[i] = i32::try_from(value).ok()?;
+            if suffix_length == 0 {
+                suffix_length = 1;
+            }
+            if value.abs() > (3 << (suffix_length - 1)) && suffix_length < 6 {
+                suffix_length += 1;
+            }
+        }
+        // 9.2.3: total_zeros and run_before.
+        let total_zeros = if total_coeff < max_num_coeff {
+            let row: &[Vlc] = match table {
+                CoeffTokenTable::Nc(_) => &TOTAL_ZEROS_4X4[total_coeff - 1],
+                CoeffTokenTable::ChromaDc => &TOTAL_ZEROS_CHROMA_DC[total_coeff - 1],
+            };
+            r.read_vlc(&row_entries(row))?
+        } else {
+            0
+        };
+        if total_zeros + total_coeff > max_num_coeff {
+            return None;
+        }
+        let mut zeros_left = total_zeros;
+        let mut run_val = vec![0usize; total_coeff];
+        for run in run_val.iter_mut().take(total_coeff - 1) {
+            if zeros_left > 0 {
+                *run = r.read_vlc(&row_entries(&RUN_BEFORE[zeros_left.min(7) - 1]))?;
+                if *run > zeros_left {
+                    return None;
+                }
+            }
+            zeros_left -= *run;
+        }
+        run_val[total_coeff - 1] = zeros_left;
+        // 9.2.4: place levels, lowest frequency first.
+        let mut coeff_num: isize = -1;
+        for i in (0..total_coeff).rev() {
+            coeff_num += run_val[i] as isize + 1;
+            coeff_level[coeff_num as usize] = level_val[i];
+        }
+        Some((coeff_level, total_coeff as u8))
+    }
+
+    /// Encodes, decodes and checks the round trip; returns the bits written.
+    fn round_trip(coeffs: &[i32], table: CoeffTokenTable) -> Result<u32, CavlcError> {
+        let mut w = BitWriter::new();
+        let written = write_residual_block(&mut w, coeffs, table);
+        let Ok(total) = written else {
+            assert_eq!(w.bit_len(), 0, "bits were written before an error");
+            return Err(written.unwrap_err());
+        };
+        let n = w.bit_len() as usize;
+        let bytes = w.into_bytes();
+        let mut r = BitReader::new(&bytes, n);
+        let (decoded, decoded_total) = decode_block(&mut r, table, coeffs.len())
+            .unwrap_or_else(|| panic!("undecodable block {coeffs:?} {table:?}"));
+        assert_eq!(decoded, coeffs, "{table:?}");
+        assert_eq!(r.pos, n, "decoder left bits over for {coeffs:?} {table:?}");
+        assert_eq!(decoded_total, total);
+        assert_eq!(total, total_coeff(coeffs));
+        assert_eq!(residual_block_bits(coeffs, table), Ok(n as u32));
+        Ok(n as u32)
+    }
+
+    /// xorshift64*: a small deterministic generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A random nonzero level from one of several magnitude ranges.
+    fn random_level(rng: &mut Rng, style: u64) -> i32 {
+        let magnitude: i64 = match style {
+            0 => 1,
+            1 => 1 + rng.below(3) as i64,
+            2 => 1 + rng.below(40) as i64,
+            3 => 1 + rng.below(600) as i64,
+            4 => 1 + rng.below(2600) as i64,
+            _ => match rng.below(4) {
+                0 => 1 + rng.below(5000) as i64,
+                1 => 1 << 31,
+                2 => i64::from(i32::MAX),
+                _ => 1 + rng.below(1 << 20) as i64,
+            },
+        };
+        let level = if rng.below(2) == 0 {
+            magnitude
+        } else {
+            -magnitude
+        };
+        level.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    }
+
+    fn random_block(rng: &mut Rng, len: usize) -> Vec<i32> {
+        // Density in 1/16ths: from very sparse to full.
+        let density = [1, 2, 4, 8, 12, 15, 16][rng.below(7) as usize];
+        let style = rng.below(6);
+        let mut block = vec![0; len];
+        for c in block.iter_mut() {
+            if rng.below(16) < density {
+                // Mostly the chosen style, sometimes ±1 to form trailing ones.
+                *c = if rng.below(4) == 0 {
+                    random_level(rng, 0)
+                } else {
+                    random_level(rng, style)
+                };
+            }
+        }
+        block
+    }
+
+    #[test]
+    fn random_blocks_round_trip() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let tables = [
+            CoeffTokenTable::Nc(0),
+            CoeffTokenTable::Nc(1),
+            CoeffTokenTable::Nc(3),
+            CoeffTokenTable::Nc(5),
+            CoeffTokenTable::Nc(11),
+            CoeffTokenTable::ChromaDc,
+        ];
+        let (mut ok, mut overflow, mut big_ok, mut escapes) = (0, 0, 0, 0);
+        for iter in 0..60_000 {
+            let table = tables[iter % tables.len()];
+            let len = match table {
+                CoeffTokenTable::ChromaDc => 4,
+                _ => [16, 15, 4][rng.below(3) as usize],
+            };
+            let block = random_block(&mut rng, len);
+            match round_trip(&block, table) {
+                Ok(_) => {
+                    ok += 1;
+                    if block
+                        .iter()
+                        .any(|c| c.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32)
+                    {
+                        big_ok += 1;
+                    }
+                    if block.iter().any(|c| c.unsigned_abs() > 20) {
+                        escapes += 1;
+                    }
+                }
+                Err(CavlcError::LevelOverflow { level }) => {
+                    overflow += 1;
+                    assert!(block.contains(&level));
+                    assert!(
+                        level.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32,
+                        "{block:?}"
+                    );
+                    assert_eq!(
+                        residual_block_bits_bound(&block, table),
+                        Err(CavlcError::LevelOverflow { level })
+                    );
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert!(ok > 40_000, "{ok}");
+        assert!(overflow > 1_000, "{overflow}");
+        assert!(big_ok > 100, "{big_ok}");
+        assert!(escapes > 5_000, "{escapes}");
+    }
+
+    #[test]
+    fn exhaustive_small_blocks_round_trip() {
+        // Every chroma DC block with levels in −2..=2, and every 4-long Nc block with
+        // levels in −3..=3, under each table.
+        let values = [-3, -2, -1, 0, 1, 2, 3];
+        let mut block = [0i32; 4];
+        for code in 0..values.len().pow(4) {
+            let mut rest = code;
+            for c in block.iter_mut() {
+                *c = values[rest % values.len()];
+                rest /= values.len();
+            }
+            for table in NC_TABLES {
+                round_trip(&block, table).unwrap();
+            }
+            round_trip(&block, CoeffTokenTable::ChromaDc).unwrap();
+        }
+    }
+
+    /// The 4×4 zigzag scan (8.5.6, Table 8-13, frame macroblocks): scan index → raster index.
+    const ZIGZAG_4X4: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
+
+    #[test]
+    fn literature_example_encodes_as_published() {
+        // The classic example (Richardson, "H.264 and MPEG-4 Video Compression", 6.4.13):
+        // the 4×4 block below, in raster order, is 0,3,0,1,−1,−1,0,1,0,… in zigzag
+        // scan order and codes at nC 0 as 0000100 011 1 0010 111 10 1 1 01.
+        let raster = [0, 3, -1, 0, 0, -1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+        let scan: Vec<i32> = ZIGZAG_4X4.iter().map(|&i| raster[i]).collect();
+        assert_eq!(scan, [0, 3, 0, 1, -1, -1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let bits = encode_string(&scan, CoeffTokenTable::Nc(0)).unwrap();
+        assert_eq!(bits, "000010001110010111101101");
+        assert_eq!(round_trip(&scan, CoeffTokenTable::Nc(0)), Ok(24));
+        assert_eq!(
+            write_residual_block(&mut BitCounter::default(), &scan, CoeffTokenTable::Nc(0)),
+            Ok(5)
+        );
+
+        // The same sixteen numbers taken directly as scan order (TotalCoeff 5,
+        // TrailingOnes 3, total_zeros 4), derived by hand from Tables 9-5, 9-7, 9-10:
+        // coeff_token 0000100, signs 001, level −1 → 01, level 3 → 001 0,
+        // total_zeros 110, runs 10 11 01 1.
+        let bits = encode_string(&raster, CoeffTokenTable::Nc(0)).unwrap();
+        assert_eq!(bits, strip("0000100 001 01 0010 110 10 11 01 1"));
+        round_trip(&raster, CoeffTokenTable::Nc(0)).unwrap();
+    }
+
+    // ---- 4. Size bound and level overflow ------------------------------------------
+
+    #[test]
+    fn bits_bound_covers_every_nc_table() {
+        let mut rng = Rng(12345);
+        for _ in 0..20_000 {
+            let len = [16, 15][rng.below(2) as usize];
+            let block = random_block(&mut rng, len);
+            let Ok(bound) = residual_block_bits_bound(&block, CoeffTokenTable::Nc(0)) else {
+                continue;
+            };
+            let mut worst = 0;
+            for table in NC_TABLES {
+                let mut counter = BitCounter::default();
+                write_residual_block(&mut counter, &block, table).unwrap();
+                let bits = counter.bits as u32;
+                assert!(bound >= bits);
+                worst = worst.max(bits);
+                // The bound does not depend on which nC the caller passes.
+                assert_eq!(residual_block_bits_bound(&block, table), Ok(bound));
+            }
+            assert_eq!(bound, worst, "{block:?}");
+        }
+        for _ in 0..5_000 {
+            let block = random_block(&mut rng, 4);
+            if let Ok(bound) = residual_block_bits_bound(&block, CoeffTokenTable::ChromaDc) {
+                let mut counter = BitCounter::default();
+                write_residual_block(&mut counter, &block, CoeffTokenTable::ChromaDc).unwrap();
+                assert_eq!(bound as u64, counter.bits);
+            }
+        }
+        // All zero: the longest TotalCoeff 0 token is the 6-bit one of 8 <= nC.
+        assert_eq!(
+            residual_block_bits_bound(&[0; 16], CoeffTokenTable::Nc(0)),
+            Ok(6)
+        );
+    }
+
+    #[test]
+    fn level_codewords_at_the_escape_boundaries() {
+        let cw = |prefix, suffix_size, suffix| {
+            Some(LevelCodeword {
+                prefix,
+                suffix_size,
+                suffix,
+            })
+        };
+        // suffixLength 0: prefix alone up to 13, then prefix 14 with 4 bits, then 15 with 12.
+        assert_eq!(level_codeword(0, 0), cw(0, 0, 0));
+        assert_eq!(level_codeword(13, 0), cw(13, 0, 0));
+        assert_eq!(level_codeword(14, 0), cw(14, 4, 0));
+        assert_eq!(level_codeword(29, 0), cw(14, 4, 15));
+        assert_eq!(level_codeword(30, 0), cw(15, 12, 0));
+        assert_eq!(level_codeword(4125, 0), cw(15, 12, 4095));
+        assert_eq!(level_codeword(4126, 0), None);
+        // suffixLength > 0: prefix 14 keeps suffixLength bits, prefix 15 has 12.
+        assert_eq!(level_codeword(5, 1), cw(2, 1, 1));
+        assert_eq!(level_codeword(29, 1), cw(14, 1, 1));
+        assert_eq!(level_codeword(30, 1), cw(15, 12, 0));
+        assert_eq!(level_codeword(4125, 1), cw(15, 12, 4095));
+        assert_eq!(level_codeword(4126, 1), None);
+        assert_eq!(level_codeword(959, 6), cw(14, 6, 63));
+        assert_eq!(level_codeword(960, 6), cw(15, 12, 0));
+        assert_eq!(level_codeword(5055, 6), cw(15, 12, 4095));
+        assert_eq!(level_codeword(5056, 6), None);
+        assert_eq!(level_codeword(u64::MAX, 3), None);
+
+        // suffixLength adaptation.
+        assert_eq!(next_suffix_length(0, 1), 1);
+        assert_eq!(next_suffix_length(0, 3), 1);
+        assert_eq!(next_suffix_length(0, -4), 2);
+        assert_eq!(next_suffix_length(1, 3), 1);
+        assert_eq!(next_suffix_length(1, 4), 2);
+        assert_eq!(next_suffix_length(2, 6), 2);
+        assert_eq!(next_suffix_length(2, -7), 3);
+        assert_eq!(next_suffix_length(5, 49), 6);
+        assert_eq!(next_suffix_length(6, 100_000), 6);
+        assert_eq!(next_suffix_length(6, i32::MIN), 6);
+
+        // Level codes with prefix 14 / 15 inside blocks (three trailing ones first, so
+        // the level is coded at suffixLength 0 without adjustment).
+        let t = CoeffTokenTable::Nc(0);
+        // 8 → levelCode 14: prefix 14, suffix 0000.
+        assert_eq!(
+            encode_string(&[8, 1, 1, 1], t).unwrap(),
+            strip("0000 11  000  0000 0000 0000 001 0000")
+        );
+        // −8 → levelCode 15: prefix 14, suffix 0001.
+        assert_eq!(
+            encode_string(&[-8, 1, 1, 1], t).unwrap(),
+            strip("0000 11  000  0000 0000 0000 001 0001")
+        );
+        // 16 → levelCode 30: prefix 15, 12-bit suffix 0.
+        assert_eq!(
+            encode_string(&[16, 1, 1, 1], t).unwrap(),
+            strip("0000 11  000  0000 0000 0000 0001 0000 0000 0000")
+        );
+    }
+
+    #[test]
+    fn max_codable_levels_round_trip_and_beyond_overflow() {
+        let nc0 = CoeffTokenTable::Nc(0);
+        // Alone in a block (TrailingOnes 0): levelCode = 2|l| − 2 − 2 (or −1 − 2) ≤ 4125.
+        for (level, ok) in [(2064, true), (-2064, true), (2065, false), (-2065, false)] {
+            let mut block = [0; 16];
+            block[0] = level;
+            let r = round_trip(&block, nc0);
+            assert_eq!(r.is_ok(), ok, "{level}");
+            if !ok {
+                assert_eq!(r, Err(CavlcError::LevelOverflow { level }));
+            }
+        }
+        // After three trailing ones (no adjustment): ±2063 is the limit.
+        for (level, ok) in [(2063, true), (-2063, true), (2064, false), (-2064, false)] {
+            let block = [level, -1, 1, 1];
+            assert_eq!(round_trip(&block, nc0).is_ok(), ok, "{level}");
+        }
+        // TotalCoeff > 10 and TrailingOnes < 3: suffixLength starts at 1, limit 4125 + 2.
+        for (level, ok) in [(2064, true), (-2064, true), (2065, false)] {
+            let mut block = [2; 16];
+            block[15] = level;
+            assert_eq!(round_trip(&block, nc0).is_ok(), ok, "{level}");
+        }
+        // After levels that drive suffixLength to 6: levelCode ≤ (15 << 6) + 4095.
+        for (level, ok) in [(2528, true), (-2528, true), (2529, false), (-2529, false)] {
+            let block = [level, 100, 100, 100, 100, 100];
+            assert_eq!(round_trip(&block, nc0).is_ok(), ok, "{level}");
+        }
+        // Far out of range, including values whose magnitude does not fit an i32.
+        for level in [100_000, -100_000, i32::MAX, i32::MIN] {
+            let mut block = [0; 16];
+            block[3] = level;
+            assert_eq!(
+                round_trip(&block, nc0),
+                Err(CavlcError::LevelOverflow { level })
+            );
+            assert_eq!(
+                residual_block_bits_bound(&block, nc0),
+                Err(CavlcError::LevelOverflow { level })
+            );
+            assert_eq!(
+                round_trip(&[level, 0, 0, 0], CoeffTokenTable::ChromaDc),
+                Err(CavlcError::LevelOverflow { level })
+            );
+        }
+        // Every level within MAX_ALWAYS_CODABLE_LEVEL codes in the tightest position.
+        for level in (-MAX_ALWAYS_CODABLE_LEVEL..=MAX_ALWAYS_CODABLE_LEVEL).filter(|&l| l != 0) {
+            round_trip(&[level, 1, 1, 1], nc0).unwrap();
+        }
+    }
+
+    // ---- 5. Edge cases -------------------------------------------------------------
+
+    #[test]
+    fn all_zero_block_is_just_coeff_token() {
+        for (table, bits) in [
+            (CoeffTokenTable::Nc(0), "1"),
+            (CoeffTokenTable::Nc(3), "11"),
+            (CoeffTokenTable::Nc(7), "1111"),
+            (CoeffTokenTable::Nc(8), "000011"),
+        ] {
+            assert_eq!(encode_string(&[0; 16], table).unwrap(), bits);
+            assert_eq!(encode_string(&[0; 15], table).unwrap(), bits);
+            assert_eq!(round_trip(&[0; 16], table), Ok(bits.len() as u32));
+        }
+        assert_eq!(
+            encode_string(&[0; 4], CoeffTokenTable::ChromaDc).unwrap(),
+            "01"
+        );
+        assert_eq!(encode_string(&[], CoeffTokenTable::Nc(0)).unwrap(), "1");
+    }
+
+    #[test]
+    fn sixteen_nonzero_coefficients() {
+        // All +1: TotalCoeff 16, TrailingOnes 3, no total_zeros; the first level (+1,
+        // suffixLength 0) is "1", the other twelve at suffixLength 1 are "10".
+        let ones = [1; 16];
+        let expected = format!("{}{}{}{}", "0000000000001000", "000", "1", "10".repeat(12));
+        assert_eq!(
+            encode_string(&ones, CoeffTokenTable::Nc(0)).unwrap(),
+            expected
+        );
+        assert_eq!(round_trip(&ones, CoeffTokenTable::Nc(0)), Ok(44));
+        let mixed: Vec<i32> = (1..=16)
+            .map(|i| if i % 3 == 0 { -i * 37 } else { i })
+            .collect();
+        for table in NC_TABLES {
+            assert_eq!(round_trip(&mixed, table).map(|_| ()), Ok(()));
+            assert_eq!(
+                write_residual_block(&mut BitCounter::default(), &mixed, table),
+                Ok(16)
+            );
+        }
+    }
+
+    #[test]
+    fn max_num_coeff_15_with_15_coefficients() {
+        // Chroma AC / Intra16x16 AC: TotalCoeff == maxNumCoeff, so no total_zeros.
+        let block: [i32; 15] = [5, -4, 3, -3, 2, 2, -2, 1, 1, -1, 7, 1, -1, 1, 1];
+        for table in NC_TABLES {
+            let bits = round_trip(&block, table).unwrap();
+            // The same levels in a 16-long block need a total_zeros codeword (total_zeros 0
+            // at tzVlcIndex 15 is the single bit "0").
+            let mut longer = [0; 16];
+            longer[..15].copy_from_slice(&block);
+            assert_eq!(round_trip(&longer, table), Ok(bits + 1));
+        }
+        // 15 coefficients with the zero at the start (TotalCoeff 14, total_zeros 1).
+        let mut gap = block;
+        gap[0] = 0;
+        round_trip(&gap, CoeffTokenTable::Nc(2)).unwrap();
+    }
+
+    #[test]
+    fn chroma_dc_with_four_coefficients() {
+        let dc = CoeffTokenTable::ChromaDc;
+        // Reverse order −1, 1, −1, 3: coeff_token (4,3) 0000000, signs 101, level 3 →
+        // levelCode 4 → prefix 00001; TotalCoeff == 4 so no total_zeros or runs.
+        assert_eq!(
+            encode_string(&[3, -1, 1, -1], dc).unwrap(),
+            "000000010100001"
+        );
+        // One level in the last position: (1,0) 000111, 5 → levelCode 6 → 0000001,
+        // total_zeros 3 → 000.
+        assert_eq!(
+            encode_string(&[0, 0, 0, 5], dc).unwrap(),
+            "0001110000001000"
+        );
+        for block in [
+            [3, -1, 1, -1],
+            [0, 0, 0, 5],
+            [9, 9, 9, 9],
+            [-1, -1, -1, -1],
+            [1, 0, 0, 0],
+        ] {
+            round_trip(&block, dc).unwrap();
+        }
+        assert_eq!(
+            write_residual_block(&mut BitCounter::default(), &[9, 9, 9, 9], dc),
+            Ok(4)
+        );
+    }
+
+    #[test]
+    fn blocks_longer_than_the_table_are_errors() {
+        let mut w = BitWriter::new();
+        assert_eq!(
+            write_residual_block(&mut w, &[0; 17], CoeffTokenTable::Nc(0)),
+            Err(CavlcError::BlockTooLong { len: 17, max: 16 })
+        );
+        assert_eq!(
+            write_residual_block(&mut w, &[1; 5], CoeffTokenTable::ChromaDc),
+            Err(CavlcError::BlockTooLong { len: 5, max: 4 })
+        );
+        assert_eq!(
+            residual_block_bits_bound(&[0; 64], CoeffTokenTable::Nc(3)),
+            Err(CavlcError::BlockTooLong { len: 64, max: 16 })
+        );
+        assert_eq!(w.bit_len(), 0);
+        // Shorter blocks are coded with maxNumCoeff equal to their length.
+        for len in 0..=16i32 {
+            let block: Vec<i32> = (0..len)
+                .map(|i| if i % 2 == 0 { 0 } else { i - 5 })
+                .collect();
+            round_trip(&block, CoeffTokenTable::Nc(1)).unwrap();
+        }
+        for len in 0..=4 {
+            round_trip(&[2, 0, -1, 1][..len], CoeffTokenTable::ChromaDc).unwrap();
+        }
+    }
+}

@@ -1,7 +1,15 @@
 //! H.264 codec core: pure functions over planes. No I/O, no CUDA.
 
+pub mod analyse;
 pub mod bits;
 pub mod cavlc;
 pub mod cavlc_tables;
+pub mod encoder;
 pub mod frame;
+pub mod intra;
+pub mod macroblock;
 pub mod nal;
+pub mod params;
+pub mod slice;
+pub mod syntax;
+pub mod transform;

@@ -1,1 +1,51 @@
-fn main() {}
+//! The `framepress` command: encode raw or y4m video, or a built-in demo
+//! clip, to H.264 in MP4 or Annex B.
+
+mod args;
+mod demo;
+mod encode;
+mod pipeline;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "framepress",
+    version,
+    about = "Encode raw video frames to H.264 (.mp4, .h264)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Encode a .y4m or raw video file ('-' reads standard input).
+    Encode(encode::EncodeArgs),
+    /// Encode a built-in generated test clip.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    // Usage errors print clap's message and exit with status 2.
+    let cli = Cli::parse();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
+        Command::Encode(args) => encode::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("error: internal error (a bug in framepress; please report it)");
+            ExitCode::FAILURE
+        }
+    }
+}

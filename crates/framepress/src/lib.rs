@@ -9,3 +9,8 @@ pub mod file;
 
 pub use avc::frame::{Plane, YuvFrame};
 pub use file::{FileEncoder, Summary};
+pub mod colour;
+pub mod input;
+
+pub use colour::{to_yuv420, to_yuv420_into};
+pub use input::{open_input, parse_size, FrameSource, RawReader, SourceInfo, Y4mReader};

@@ -1,0 +1,131 @@
+//! Intra mode decision with integer costs: SATD + λ·bits, ties broken by the
+//! lowest mode index (DESIGN invariant 4).
+//!
+//! Costs read only the source and reconstructed neighbour samples, never a
+//! neighbour's decision: the bit estimates for modes are constants, since
+//! predicted intra modes are derived later, in the syntax pass (invariant 8).
+
+use crate::intra::{
+    chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
+    predict_chroma, Edge4, EdgeN,
+};
+use crate::transform::satd4x4;
+
+/// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
+const LAMBDA: [u32; 52] = [
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 6, 6, 7, 8, 9,
+    10, 11, 13, 14, 16, 18, 20, 23, 25, 29, 32, 36, 40, 45, 51, 57, 64, 72, 81, 91,
+];
+
+/// λ for a qp (clamped to 0..51).
+pub fn lambda(qp: i32) -> u32 {
+    LAMBDA[qp.clamp(0, 51) as usize]
+}
+
+/// Estimated bits of an Intra4x4 mode (flag + 3-bit remainder on average).
+pub const I4_MODE_BITS: u32 = 3;
+/// Estimated bits of mb_type for I_NxN plus its coded_block_pattern.
+pub const I4_MB_BITS: u32 = 4;
+/// Estimated bits of an Intra16x16 mb_type.
+pub const I16_MB_BITS: u32 = 5;
+
+/// SATD between a source block and a prediction, both in raster order with
+/// the given width (a multiple of 4).
+pub fn satd_block(src: &[i32], pred: &[i32], width: usize) -> u32 {
+    let height = src.len() / width;
+    let mut total = 0;
+    for by in (0..height).step_by(4) {
+        for bx in (0..width).step_by(4) {
+            let diff: [i32; 16] = std::array::from_fn(|i| {
+                let idx = (by + i / 4) * width + bx + i % 4;
+                src[idx] - pred[idx]
+            });
+            total += satd4x4(&diff);
+        }
+    }
+    total
+}
+
+/// The best Intra4x4 mode for one block: (mode, cost, prediction).
+pub fn best_i4_mode(src: &[i32; 16], edge: &Edge4, lambda: u32) -> (u8, u32, [i32; 16]) {
+    let mut best = (u8::MAX, u32::MAX, [0i32; 16]);
+    for mode in 0..9u8 {
+        if !i4_mode_allowed(mode, edge.avail) {
+            continue;
+        }
+        let pred = predict4x4(mode, edge);
+        let cost = satd_block(src, &pred, 4) + lambda * I4_MODE_BITS;
+        if cost < best.1 {
+            best = (mode, cost, pred);
+        }
+    }
+    best
+}
+
+/// The best Intra16x16 mode: (mode, cost).
+pub fn best_i16_mode(src: &[i32; 256], edge: &EdgeN<16>, lambda: u32) -> (u8, u32) {
+    let mut best = (u8::MAX, u32::MAX);
+    for mode in 0..4u8 {
+        if !i16_mode_allowed(mode, edge.avail) {
+            continue;
+        }
+        let pred = predict16x16(mode, edge);
+        let cost = satd_block(src, &pred, 16) + lambda * I16_MB_BITS;
+        if cost < best.1 {
+            best = (mode, cost);
+        }
+    }
+    best
+}
+
+/// The best chroma mode over both chroma planes.
+pub fn best_chroma_mode(src: [&[i32; 64]; 2], edge: [&EdgeN<8>; 2]) -> u8 {
+    let mut best = (0u8, u32::MAX);
+    for mode in 0..4u8 {
+        if !chroma_mode_allowed(mode, edge[0].avail) {
+            continue;
+        }
+        let cost: u32 = (0..2)
+            .map(|c| satd_block(src[c], &predict_chroma(mode, edge[c]), 8))
+            .sum();
+        if cost < best.1 {
+            best = (mode, cost);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intra::Availability;
+
+    #[test]
+    fn lambda_grows_with_qp() {
+        assert!(LAMBDA.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(lambda(-5), 1);
+        assert_eq!(lambda(99), 91);
+    }
+
+    #[test]
+    fn picks_vertical_for_vertical_stripes() {
+        let avail = Availability { left: true, top: true, top_left: true, top_right: true };
+        let top: [i32; 8] = [0, 255, 0, 255, 0, 255, 0, 255];
+        let mut e = [100i32; 13];
+        e[5..13].copy_from_slice(&top);
+        let edge = Edge4 { e, avail };
+        let src: [i32; 16] = std::array::from_fn(|i| top[i % 4]);
+        let (mode, cost, _) = best_i4_mode(&src, &edge, 1);
+        assert_eq!(mode, 0);
+        assert_eq!(cost, I4_MODE_BITS);
+    }
+
+    #[test]
+    fn only_dc_without_neighbours() {
+        let edge = Edge4 { e: [128; 13], avail: Availability::default() };
+        let src = [7i32; 16];
+        assert_eq!(best_i4_mode(&src, &edge, 4).0, 2);
+        let e16 = EdgeN::<16> { top: [0; 16], left: [0; 16], corner: 0, avail: Availability::default() };
+        assert_eq!(best_i16_mode(&[9; 256], &e16, 4).0, 2);
+    }
+}

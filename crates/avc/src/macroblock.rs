@@ -1,0 +1,518 @@
+//! Intra macroblock coding: prediction, transform, quantisation and
+//! reconstruction of one macroblock (8.3, 8.5), the choice between Intra4x4,
+//! Intra16x16 and I_PCM, and the 3200-bit bound (A.3.1 (n), A.3.2 (j)).
+//!
+//! A macroblock reads only its source samples and the reconstructed samples
+//! of its left, top and top-right neighbours, so macroblocks can be coded in
+//! raster or wavefront order with the same result.
+
+use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_MB_BITS};
+use crate::bits::ue_len;
+use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
+use crate::frame::{Plane, YuvFrame};
+use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
+use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+use crate::transform::{
+    chroma_qp, dequant4x4, forward4x4, forward_quant_chroma_dc, forward_quant_luma_dc,
+    inverse4x4, inverse_chroma_dc, inverse_luma_dc, quant4x4, ZIGZAG_4X4,
+};
+
+/// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
+/// with RawMbBits = 256·8 + 2·64·8 for 8-bit 4:2:0).
+pub const MB_MAX_BITS: u32 = 3200;
+
+/// How the luma of a macroblock is predicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LumaPred {
+    /// Intra_4x4 with the mode of each block, in luma4x4BlkIdx order.
+    I4([u8; 16]),
+    /// Intra_16x16 with its mode.
+    I16(u8),
+    /// I_PCM: samples sent as they are.
+    Pcm,
+}
+
+/// Everything the syntax pass needs to write one intra macroblock.
+#[derive(Debug, Clone)]
+pub struct MbCoding {
+    pub luma: LumaPred,
+    pub chroma_mode: u8,
+    /// CodedBlockPatternLuma (bit per 8×8) and CodedBlockPatternChroma (0..2).
+    pub cbp_luma: u8,
+    pub cbp_chroma: u8,
+    /// Luma levels per luma4x4BlkIdx in scan order. For Intra16x16 index 0 is unused.
+    pub luma_levels: [[i32; 16]; 16],
+    /// Intra16x16 DC levels in scan order.
+    pub luma_dc: [i32; 16],
+    /// Chroma DC levels [Cb, Cr], in raster order of the 2×2 blocks (8.5.11.1).
+    pub chroma_dc: [[i32; 4]; 2],
+    /// Chroma AC levels [plane][block][scan], index 0 unused.
+    pub chroma_ac: [[[i32; 16]; 4]; 2],
+    /// I_PCM samples: 256 luma then 64 Cb and 64 Cr, raster order.
+    pub pcm: Option<Box<[u8; 384]>>,
+}
+
+/// Position of the macroblock and the picture's width in macroblocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MbPos {
+    pub mb_x: usize,
+    pub mb_y: usize,
+    pub width_mbs: usize,
+}
+
+/// Top-left sample of 4×4 luma block `blk` inside its macroblock (6.4.3).
+pub const fn luma_block_xy(blk: usize) -> (usize, usize) {
+    let x = (blk / 4 % 2) * 8 + (blk % 4 % 2) * 4;
+    let y = (blk / 4 / 2) * 8 + (blk % 4 / 2) * 4;
+    (x, y)
+}
+
+/// luma4x4BlkIdx of the block whose top-left sample is (x, y) in the macroblock.
+pub const fn luma_block_at(x: usize, y: usize) -> usize {
+    (y / 8) * 8 + (x / 8) * 4 + (y % 8 / 4) * 2 + (x % 8 / 4)
+}
+
+/// Whether the 4×4 block's top-right neighbour has been decoded (6.4.11.4).
+fn block_top_right_available(blk: usize, pos: MbPos) -> bool {
+    let (x, y) = luma_block_xy(blk);
+    if y == 0 {
+        if x < 12 {
+            pos.mb_y > 0
+        } else {
+            pos.mb_y > 0 && pos.mb_x + 1 < pos.width_mbs
+        }
+    } else if x == 12 {
+        false
+    } else {
+        luma_block_at(x + 4, y - 4) < blk
+    }
+}
+
+fn block_availability(blk: usize, pos: MbPos) -> Availability {
+    let (x, y) = luma_block_xy(blk);
+    let left = x > 0 || pos.mb_x > 0;
+    let top = y > 0 || pos.mb_y > 0;
+    Availability {
+        left,
+        top,
+        top_left: left && top,
+        top_right: block_top_right_available(blk, pos),
+    }
+}
+
+fn mb_availability(pos: MbPos) -> Availability {
+    let left = pos.mb_x > 0;
+    let top = pos.mb_y > 0;
+    Availability {
+        left,
+        top,
+        top_left: left && top,
+        top_right: top && pos.mb_x + 1 < pos.width_mbs,
+    }
+}
+
+/// Reads an N×N block of a plane into i32s.
+fn load_block<const L: usize>(plane: &Plane, x0: usize, y0: usize, n: usize) -> [i32; L] {
+    std::array::from_fn(|i| i32::from(plane.at(x0 + i % n, y0 + i / n)))
+}
+
+fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
+    for y in 0..n {
+        let row = (y0 + y) * plane.width + x0;
+        plane.data[row..row + n].copy_from_slice(&samples[y * n..y * n + n]);
+    }
+}
+
+#[inline]
+fn clip_pixel(v: i32) -> u8 {
+    v.clamp(0, 255) as u8
+}
+
+/// Transform and quantise a 4×4 residual; returns raster levels.
+fn quantised_residual(src: &[i32], pred: &[i32], qp: i32, skip_dc: bool) -> ([i32; 16], i32) {
+    let mut block: [i32; 16] = std::array::from_fn(|i| src[i] - pred[i]);
+    forward4x4(&mut block);
+    let dc = block[0];
+    quant4x4(&mut block, qp, skip_dc);
+    (block, dc)
+}
+
+fn to_scan(raster: &[i32; 16]) -> [i32; 16] {
+    std::array::from_fn(|k| raster[ZIGZAG_4X4[k]])
+}
+
+#[cfg(test)]
+fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
+    let mut raster = [0i32; 16];
+    for k in 0..16 {
+        raster[ZIGZAG_4X4[k]] = scan[k];
+    }
+    raster
+}
+
+/// Adds a reconstructed residual to a prediction; `None` if the residual
+/// broke the range rule of 8.5.12.
+fn reconstruct(d: &[i32; 16], pred: &[i32]) -> Option<[u8; 16]> {
+    let r = inverse4x4(d)?;
+    Some(std::array::from_fn(|i| clip_pixel(pred[i] + r[i])))
+}
+
+/// An Intra4x4 candidate: levels, modes and its reconstructed luma.
+struct I4Result {
+    modes: [u8; 16],
+    levels: [[i32; 16]; 16],
+    recon: [u8; 256],
+    cost: u32,
+    valid: bool,
+}
+
+/// Codes the luma as Intra4x4, block by block, reconstructing into `recon`
+/// (each block predicts from the ones before it, 8.3.1).
+fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result {
+    let (x0, y0) = (pos.mb_x * 16, pos.mb_y * 16);
+    let lam = lambda(qp);
+    let mut out = I4Result {
+        modes: [0; 16],
+        levels: [[0; 16]; 16],
+        recon: [0; 256],
+        cost: lam * I4_MB_BITS,
+        valid: true,
+    };
+    for blk in 0..16 {
+        let (bx, by) = luma_block_xy(blk);
+        let edge = Edge4::gather(&recon.data, recon.width, x0 + bx, y0 + by, block_availability(blk, pos));
+        let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
+        let (mode, cost, pred) = best_i4_mode(&s, &edge, lam);
+        let (levels, _) = quantised_residual(&s, &pred, qp, false);
+        let samples = match reconstruct(&dequant4x4(&levels, qp, false), &pred) {
+            Some(v) => v,
+            None => {
+                out.valid = false;
+                std::array::from_fn(|i| clip_pixel(pred[i]))
+            }
+        };
+        store_block(recon, x0 + bx, y0 + by, 4, &samples);
+        for i in 0..16 {
+            out.recon[(by + i / 4) * 16 + bx + i % 4] = samples[i];
+        }
+        out.modes[blk] = mode;
+        out.levels[blk] = to_scan(&levels);
+        out.cost += cost;
+    }
+    out
+}
+
+/// An Intra16x16 candidate.
+struct I16Result {
+    ac: [[i32; 16]; 16],
+    dc: [i32; 16],
+    recon: [u8; 256],
+    valid: bool,
+}
+
+/// Codes the luma as Intra16x16 with `mode` (8.3.3, 8.5.10).
+fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
+    let pred = predict16x16(mode, edge);
+    let mut ac_raster = [[0i32; 16]; 16];
+    let mut dc_spatial = [0i32; 16];
+    for (blk, ac) in ac_raster.iter_mut().enumerate() {
+        let (bx, by) = luma_block_xy(blk);
+        let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
+        let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
+        let (levels, dc) = quantised_residual(&s, &p, qp, true);
+        *ac = levels;
+        ac[0] = 0;
+        dc_spatial[(by / 4) * 4 + bx / 4] = dc;
+    }
+    let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
+    let mut out = I16Result {
+        ac: [[0; 16]; 16],
+        dc: to_scan(&dc_levels),
+        recon: [0; 256],
+        valid: true,
+    };
+    let dc_y = inverse_luma_dc(&dc_levels, qp);
+    out.valid = dc_y.is_some();
+    let dc_y = dc_y.unwrap_or([0; 16]);
+    for blk in 0..16 {
+        let (bx, by) = luma_block_xy(blk);
+        let mut d = dequant4x4(&ac_raster[blk], qp, true);
+        d[0] = dc_y[(by / 4) * 4 + bx / 4];
+        let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
+        let samples = reconstruct(&d, &p).unwrap_or_else(|| {
+            out.valid = false;
+            [0; 16]
+        });
+        for i in 0..16 {
+            out.recon[(by + i / 4) * 16 + bx + i % 4] = samples[i];
+        }
+        out.ac[blk] = to_scan(&ac_raster[blk]);
+    }
+    out
+}
+
+/// The chroma of a macroblock, coded with one mode for both planes.
+struct ChromaResult {
+    dc: [[i32; 4]; 2],
+    ac: [[[i32; 16]; 4]; 2],
+    recon: [[u8; 64]; 2],
+    valid: bool,
+}
+
+/// Codes both chroma planes (8.3.4, 8.5.11).
+fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32) -> ChromaResult {
+    let mut out = ChromaResult {
+        dc: [[0; 4]; 2],
+        ac: [[[0; 16]; 4]; 2],
+        recon: [[0; 64]; 2],
+        valid: true,
+    };
+    for c in 0..2 {
+        let pred = predict_chroma(mode, edges[c]);
+        let mut ac_raster = [[0i32; 16]; 4];
+        let mut dc = [0i32; 4];
+        for blk in 0..4 {
+            let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+            let s: [i32; 16] = std::array::from_fn(|i| src[c][(by + i / 4) * 8 + bx + i % 4]);
+            let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
+            let (levels, d) = quantised_residual(&s, &p, qp_c, true);
+            ac_raster[blk] = levels;
+            ac_raster[blk][0] = 0;
+            dc[blk] = d;
+        }
+        out.dc[c] = forward_quant_chroma_dc(&dc, qp_c);
+        let dc_c = inverse_chroma_dc(&out.dc[c], qp_c);
+        out.valid &= dc_c.is_some();
+        let dc_c = dc_c.unwrap_or([0; 4]);
+        for blk in 0..4 {
+            let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+            let mut d = dequant4x4(&ac_raster[blk], qp_c, true);
+            d[0] = dc_c[blk];
+            let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
+            let samples = reconstruct(&d, &p).unwrap_or_else(|| {
+                out.valid = false;
+                [0; 16]
+            });
+            for i in 0..16 {
+                out.recon[c][(by + i / 4) * 8 + bx + i % 4] = samples[i];
+            }
+            out.ac[c][blk] = to_scan(&ac_raster[blk]);
+        }
+    }
+    out
+}
+
+fn any_nonzero(levels: &[i32]) -> bool {
+    levels.iter().any(|&v| v != 0)
+}
+
+fn chroma_cbp(ch: &ChromaResult) -> u8 {
+    let ac = ch.ac.iter().flatten().any(|b| any_nonzero(&b[1..]));
+    let dc = ch.dc.iter().any(|b| any_nonzero(b));
+    if ac {
+        2
+    } else if dc {
+        1
+    } else {
+        0
+    }
+}
+
+/// Worst-case size in bits of a coded (non-PCM) intra macroblock_layer,
+/// independent of the neighbours' coefficient counts and modes; `None` if a
+/// level cannot be coded with CAVLC.
+pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
+    let nc = CoeffTokenTable::Nc(0);
+    let mut bits = ue_len(u32::from(mb.chroma_mode)) + 1; // intra_chroma_pred_mode, mb_qp_delta
+    match mb.luma {
+        LumaPred::I4(_) => {
+            bits += ue_len(MB_TYPE_I_NXN) + 16 * 4;
+            bits += ue_len(intra_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
+            for blk in 0..16 {
+                if mb.cbp_luma & (1 << (blk / 4)) != 0 {
+                    bits += residual_block_bits_bound(&mb.luma_levels[blk], nc).ok()?;
+                }
+            }
+        }
+        LumaPred::I16(mode) => {
+            bits += ue_len(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma));
+            bits += residual_block_bits_bound(&mb.luma_dc, nc).ok()?;
+            if mb.cbp_luma != 0 {
+                for blk in 0..16 {
+                    bits += residual_block_bits_bound(&mb.luma_levels[blk][1..], nc).ok()?;
+                }
+            }
+        }
+        LumaPred::Pcm => return Some(ue_len(MB_TYPE_I_PCM) + 7 + 384 * 8),
+    }
+    if mb.cbp_chroma > 0 {
+        for c in 0..2 {
+            bits += residual_block_bits_bound(&mb.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+        }
+    }
+    if mb.cbp_chroma == 2 {
+        for c in 0..2 {
+            for blk in 0..4 {
+                bits += residual_block_bits_bound(&mb.chroma_ac[c][blk][1..], nc).ok()?;
+            }
+        }
+    }
+    Some(bits)
+}
+
+/// Codes one intra macroblock of `src` (padded to whole macroblocks),
+/// writing its reconstruction into `recon`.
+pub fn code_intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32) -> MbCoding {
+    let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    let avail = mb_availability(pos);
+    let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
+    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
+    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
+
+    let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
+    let (i16_mode, i16_cost) = best_i16_mode(&luma_src, &edge16, lambda(qp));
+    let i4 = code_i4(&luma_src, &mut recon.y, pos, qp);
+
+    let edge_cb = EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail);
+    let edge_cr = EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail);
+    let chroma_mode = best_chroma_mode([&cb_src, &cr_src], [&edge_cb, &edge_cr]);
+    let qp_c = chroma_qp(qp);
+    let chroma = code_chroma([&cb_src, &cr_src], [&edge_cb, &edge_cr], chroma_mode, qp_c);
+
+    let i4_first = i4.cost <= i16_cost;
+    let mut chosen = None;
+    for try_i4 in [i4_first, !i4_first] {
+        let candidate = if try_i4 {
+            i4_candidate(&i4, &chroma, chroma_mode)
+        } else {
+            i16_candidate(&luma_src, &edge16, i16_mode, qp, &chroma, chroma_mode)
+        };
+        if let Some(c) = candidate {
+            chosen = Some(c);
+            break;
+        }
+    }
+    match chosen {
+        Some((mb, luma_recon)) => {
+            store_block(&mut recon.y, x0, y0, 16, &luma_recon);
+            store_block(&mut recon.u, cx0, cy0, 8, &chroma.recon[0]);
+            store_block(&mut recon.v, cx0, cy0, 8, &chroma.recon[1]);
+            mb
+        }
+        None => pcm_mb(src, recon, pos),
+    }
+}
+
+/// Keeps a candidate only if it reconstructs within range and fits the bound.
+fn accept(mb: MbCoding, recon: [u8; 256], valid: bool) -> Option<(MbCoding, [u8; 256])> {
+    if !valid {
+        return None;
+    }
+    let bits = intra_mb_bits_bound(&mb)?;
+    (bits <= MB_MAX_BITS).then_some((mb, recon))
+}
+
+fn i4_candidate(i4: &I4Result, ch: &ChromaResult, chroma_mode: u8) -> Option<(MbCoding, [u8; 256])> {
+    let mut cbp_luma = 0u8;
+    for blk in 0..16 {
+        if any_nonzero(&i4.levels[blk]) {
+            cbp_luma |= 1 << (blk / 4);
+        }
+    }
+    let mb = MbCoding {
+        luma: LumaPred::I4(i4.modes),
+        chroma_mode,
+        cbp_luma,
+        cbp_chroma: chroma_cbp(ch),
+        luma_levels: i4.levels,
+        luma_dc: [0; 16],
+        chroma_dc: ch.dc,
+        chroma_ac: ch.ac,
+        pcm: None,
+    };
+    accept(mb, i4.recon, i4.valid && ch.valid)
+}
+
+fn i16_candidate(
+    src: &[i32; 256],
+    edge: &EdgeN<16>,
+    mode: u8,
+    qp: i32,
+    ch: &ChromaResult,
+    chroma_mode: u8,
+) -> Option<(MbCoding, [u8; 256])> {
+    let r = code_i16(src, edge, mode, qp);
+    let cbp_luma = if r.ac.iter().any(|b| any_nonzero(&b[1..])) { 15 } else { 0 };
+    let mb = MbCoding {
+        luma: LumaPred::I16(mode),
+        chroma_mode,
+        cbp_luma,
+        cbp_chroma: chroma_cbp(ch),
+        luma_levels: r.ac,
+        luma_dc: r.dc,
+        chroma_dc: ch.dc,
+        chroma_ac: ch.ac,
+        pcm: None,
+    };
+    accept(mb, r.recon, r.valid && ch.valid)
+}
+
+/// I_PCM (7.3.5): the source samples are the reconstruction.
+fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
+    let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    let mut samples = Box::new([0u8; 384]);
+    for y in 0..16 {
+        samples[y * 16..y * 16 + 16].copy_from_slice(&src.y.row(y0 + y)[x0..x0 + 16]);
+    }
+    for (c, plane) in [&src.u, &src.v].into_iter().enumerate() {
+        for y in 0..8 {
+            let at = 256 + c * 64 + y * 8;
+            samples[at..at + 8].copy_from_slice(&plane.row(cy0 + y)[cx0..cx0 + 8]);
+        }
+    }
+    store_block(&mut recon.y, x0, y0, 16, &samples[..256]);
+    store_block(&mut recon.u, cx0, cy0, 8, &samples[256..320]);
+    store_block(&mut recon.v, cx0, cy0, 8, &samples[320..384]);
+    MbCoding {
+        luma: LumaPred::Pcm,
+        chroma_mode: 0,
+        cbp_luma: 0,
+        cbp_chroma: 0,
+        luma_levels: [[0; 16]; 16],
+        luma_dc: [0; 16],
+        chroma_dc: [[0; 4]; 2],
+        chroma_ac: [[[0; 16]; 4]; 2],
+        pcm: Some(samples),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_positions_round_trip() {
+        for blk in 0..16 {
+            let (x, y) = luma_block_xy(blk);
+            assert_eq!(luma_block_at(x, y), blk);
+        }
+        assert_eq!(luma_block_xy(5), (12, 0));
+        assert_eq!(luma_block_xy(10), (0, 12));
+    }
+
+    #[test]
+    fn top_right_rules_6_4_11_4() {
+        let inner = MbPos { mb_x: 1, mb_y: 1, width_mbs: 3 };
+        let unavailable: Vec<usize> = (0..16).filter(|&b| !block_top_right_available(b, inner)).collect();
+        assert_eq!(unavailable, vec![3, 7, 11, 13, 15]);
+        let right_edge = MbPos { mb_x: 2, mb_y: 1, width_mbs: 3 };
+        assert!(!block_top_right_available(5, right_edge));
+        assert!(block_top_right_available(4, right_edge));
+    }
+
+    #[test]
+    fn scan_round_trip() {
+        let r: [i32; 16] = std::array::from_fn(|i| i as i32);
+        assert_eq!(from_scan(&to_scan(&r)), r);
+    }
+}

@@ -1,0 +1,227 @@
+//! The syntax pass: writes slice_data() (7.3.4) and macroblock_layer()
+//! (7.3.5) for a picture whose macroblocks are already decided. Everything
+//! that depends on neighbours — predicted Intra4x4 modes (8.3.1.1) and the
+//! coeff_token context nC (9.2.1) — is derived here, after the decisions.
+
+use crate::bits::BitSink;
+use crate::cavlc::{nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable};
+use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
+use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+
+/// The coded macroblocks of a picture in raster order, with the per-block
+/// coefficient counts that neighbours read.
+pub struct PictureSyntax<'a> {
+    pub mbs: &'a [MbCoding],
+    pub width_mbs: usize,
+    /// TotalCoeff per luma 4×4 block (luma4x4BlkIdx order) as 9.2.1 defines it.
+    luma_counts: Vec<[u8; 16]>,
+    /// TotalCoeff per chroma AC block [Cb, Cr][blk].
+    chroma_counts: Vec<[[u8; 4]; 2]>,
+}
+
+impl<'a> PictureSyntax<'a> {
+    pub fn new(mbs: &'a [MbCoding], width_mbs: usize) -> Self {
+        let luma_counts = mbs.iter().map(luma_counts).collect();
+        let chroma_counts = mbs.iter().map(chroma_counts).collect();
+        PictureSyntax {
+            mbs,
+            width_mbs,
+            luma_counts,
+            chroma_counts,
+        }
+    }
+
+    fn left(&self, addr: usize) -> Option<usize> {
+        (addr % self.width_mbs > 0).then(|| addr - 1)
+    }
+
+    fn top(&self, addr: usize) -> Option<usize> {
+        (addr >= self.width_mbs).then(|| addr - self.width_mbs)
+    }
+
+    /// Writes every macroblock of an I slice (7.3.4: no mb_skip_run in I slices).
+    pub fn write_i_slice_data<S: BitSink>(&self, w: &mut S) -> Result<(), CavlcError> {
+        for addr in 0..self.mbs.len() {
+            self.write_macroblock(w, addr)?;
+        }
+        Ok(())
+    }
+
+    /// macroblock_layer() (7.3.5) of an intra macroblock.
+    pub fn write_macroblock<S: BitSink>(&self, w: &mut S, addr: usize) -> Result<(), CavlcError> {
+        let mb = &self.mbs[addr];
+        let cbp = mb.cbp_luma | (mb.cbp_chroma << 4);
+        match mb.luma {
+            LumaPred::Pcm => {
+                w.put_ue(MB_TYPE_I_PCM);
+                write_pcm(w, mb);
+                return Ok(());
+            }
+            LumaPred::I4(modes) => {
+                w.put_ue(MB_TYPE_I_NXN);
+                self.write_i4_modes(w, addr, &modes);
+                w.put_ue(u32::from(mb.chroma_mode));
+                w.put_ue(intra_cbp_code_num(cbp));
+            }
+            LumaPred::I16(mode) => {
+                w.put_ue(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma));
+                w.put_ue(u32::from(mb.chroma_mode));
+            }
+        }
+        let is_i16 = matches!(mb.luma, LumaPred::I16(_));
+        if cbp != 0 || is_i16 {
+            w.put_se(0); // mb_qp_delta: constant qp within the slice
+            self.write_residual(w, addr, is_i16)?;
+        }
+        Ok(())
+    }
+
+    /// prev_intra4x4_pred_mode_flag / rem_intra4x4_pred_mode (7.3.5.1, 8.3.1.1).
+    fn write_i4_modes<S: BitSink>(&self, w: &mut S, addr: usize, modes: &[u8; 16]) {
+        for blk in 0..16 {
+            let pred = self.predicted_i4_mode(addr, blk, modes);
+            let mode = modes[blk];
+            if mode == pred {
+                w.put_flag(true);
+            } else {
+                w.put_flag(false);
+                let rem = if mode < pred { mode } else { mode - 1 };
+                w.put_bits(3, u32::from(rem));
+            }
+        }
+    }
+
+    /// predIntra4x4PredMode (8.3.1.1): the smaller of the left and top modes;
+    /// DC when a neighbour is missing; a non-Intra4x4 neighbour counts as DC.
+    fn predicted_i4_mode(&self, addr: usize, blk: usize, modes: &[u8; 16]) -> u8 {
+        let (x, y) = luma_block_xy(blk);
+        let left = if x > 0 {
+            Some(modes[luma_block_at(x - 4, y)])
+        } else {
+            self.left(addr).map(|a| self.i4_mode_of(a, luma_block_at(12, y)))
+        };
+        let top = if y > 0 {
+            Some(modes[luma_block_at(x, y - 4)])
+        } else {
+            self.top(addr).map(|a| self.i4_mode_of(a, luma_block_at(x, 12)))
+        };
+        match (left, top) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => 2,
+        }
+    }
+
+    fn i4_mode_of(&self, addr: usize, blk: usize) -> u8 {
+        match self.mbs[addr].luma {
+            LumaPred::I4(m) => m[blk],
+            _ => 2,
+        }
+    }
+
+    /// residual() (7.3.5.3) with residual_luma and the 4:2:0 chroma part.
+    fn write_residual<S: BitSink>(&self, w: &mut S, addr: usize, is_i16: bool) -> Result<(), CavlcError> {
+        let mb = &self.mbs[addr];
+        if is_i16 {
+            write_residual_block(w, &mb.luma_dc, CoeffTokenTable::Nc(self.luma_nc(addr, 0)))?;
+        }
+        for blk in 0..16 {
+            if mb.cbp_luma & (1 << (blk / 4)) == 0 {
+                continue;
+            }
+            let table = CoeffTokenTable::Nc(self.luma_nc(addr, blk));
+            let levels = if is_i16 { &mb.luma_levels[blk][1..] } else { &mb.luma_levels[blk][..] };
+            write_residual_block(w, levels, table)?;
+        }
+        if mb.cbp_chroma & 3 != 0 {
+            for c in 0..2 {
+                write_residual_block(w, &mb.chroma_dc[c], CoeffTokenTable::ChromaDc)?;
+            }
+        }
+        if mb.cbp_chroma & 2 != 0 {
+            for c in 0..2 {
+                for blk in 0..4 {
+                    let table = CoeffTokenTable::Nc(self.chroma_nc(addr, c, blk));
+                    write_residual_block(w, &mb.chroma_ac[c][blk][1..], table)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// nC of a luma block (9.2.1) from the blocks to its left and above.
+    fn luma_nc(&self, addr: usize, blk: usize) -> u8 {
+        let (x, y) = luma_block_xy(blk);
+        let left = if x > 0 {
+            Some(self.luma_counts[addr][luma_block_at(x - 4, y)])
+        } else {
+            self.left(addr).map(|a| self.luma_counts[a][luma_block_at(12, y)])
+        };
+        let top = if y > 0 {
+            Some(self.luma_counts[addr][luma_block_at(x, y - 4)])
+        } else {
+            self.top(addr).map(|a| self.luma_counts[a][luma_block_at(x, 12)])
+        };
+        nc_from_neighbours(left, top)
+    }
+
+    /// nC of a chroma AC block (9.2.1), blocks in 2×2 raster order.
+    fn chroma_nc(&self, addr: usize, c: usize, blk: usize) -> u8 {
+        let (bx, by) = (blk % 2, blk / 2);
+        let left = if bx > 0 {
+            Some(self.chroma_counts[addr][c][blk - 1])
+        } else {
+            self.left(addr).map(|a| self.chroma_counts[a][c][blk + 1])
+        };
+        let top = if by > 0 {
+            Some(self.chroma_counts[addr][c][blk - 2])
+        } else {
+            self.top(addr).map(|a| self.chroma_counts[a][c][blk + 2])
+        };
+        nc_from_neighbours(left, top)
+    }
+}
+
+/// pcm_alignment_zero_bit then the samples (7.3.5).
+fn write_pcm<S: BitSink>(w: &mut S, mb: &MbCoding) {
+    let pad = (8 - (w.bit_len() % 8) as u32) % 8;
+    w.put_bits(pad, 0);
+    if let Some(samples) = &mb.pcm {
+        for &s in samples.iter() {
+            w.put_bits(8, u32::from(s));
+        }
+    }
+}
+
+/// TotalCoeff of each luma block as neighbours see it (9.2.1): 16 for I_PCM,
+/// 0 where the coded_block_pattern left the block out, the AC count for
+/// Intra16x16.
+fn luma_counts(mb: &MbCoding) -> [u8; 16] {
+    if matches!(mb.luma, LumaPred::Pcm) {
+        return [16; 16];
+    }
+    let is_i16 = matches!(mb.luma, LumaPred::I16(_));
+    std::array::from_fn(|blk| {
+        if mb.cbp_luma & (1 << (blk / 4)) == 0 {
+            0
+        } else if is_i16 {
+            total_coeff(&mb.luma_levels[blk][1..])
+        } else {
+            total_coeff(&mb.luma_levels[blk])
+        }
+    })
+}
+
+fn chroma_counts(mb: &MbCoding) -> [[u8; 4]; 2] {
+    if matches!(mb.luma, LumaPred::Pcm) {
+        return [[16; 4]; 2];
+    }
+    std::array::from_fn(|c| {
+        std::array::from_fn(|blk| {
+            if mb.cbp_chroma & 2 == 0 {
+                0
+            } else {
+                total_coeff(&mb.chroma_ac[c][blk][1..])
+            }
+        })
+    })
+}

@@ -1,0 +1,374 @@
+//! Integer transforms, quantisation and their inverses (8.5).
+//!
+//! The inverse side follows the decoding process exactly; the forward side is
+//! the encoder's matching choice. Every inverse checks the range constraint of
+//! 8.5.10–8.5.12 (intermediate values within −2^15..2^15−1 for 8-bit video) so
+//! a macroblock whose coefficients would break it is never emitted.
+
+/// Zig-zag scan of a 4×4 block (Table 8-13, frame macroblocks): scan index →
+/// raster position `y * 4 + x`.
+pub const ZIGZAG_4X4: [usize; 16] = [0, 1, 4, 8, 5, 2, 3, 6, 9, 12, 13, 10, 7, 11, 14, 15];
+
+/// Quantisation multipliers MF for qp % 6 (the encoder's counterpart of
+/// normAdjust4x4, 8.5.9): positions (even, even), (odd, odd), others.
+const QUANT_MF: [[i32; 3]; 6] = [
+    [13107, 5243, 8066],
+    [11916, 4660, 7490],
+    [10082, 4194, 6554],
+    [9362, 3647, 5825],
+    [8192, 3355, 5243],
+    [7282, 2893, 4559],
+];
+
+/// normAdjust4x4 values v for qp % 6 (8.5.9, Equation 8-315).
+const DEQUANT_V: [[i32; 3]; 6] = [
+    [10, 16, 13],
+    [11, 18, 14],
+    [13, 20, 16],
+    [14, 23, 18],
+    [16, 25, 20],
+    [18, 29, 23],
+];
+
+/// Which of the three scale classes a raster position belongs to (8.5.9).
+const fn scale_class(pos: usize) -> usize {
+    let (x, y) = (pos % 4, pos / 4);
+    match (x % 2, y % 2) {
+        (0, 0) => 0,
+        (1, 1) => 1,
+        _ => 2,
+    }
+}
+
+/// Range allowed for every intermediate value of the inverse transforms with
+/// 8-bit samples: −2^(7+BitDepth) .. 2^(7+BitDepth)−1 (8.5.10, 8.5.12).
+const RANGE_MIN: i32 = -(1 << 15);
+const RANGE_MAX: i32 = (1 << 15) - 1;
+
+#[inline]
+fn in_range(v: i32) -> bool {
+    (RANGE_MIN..=RANGE_MAX).contains(&v)
+}
+
+/// QPc for a given qPI (Table 8-15).
+pub fn chroma_qp(qp_i: i32) -> i32 {
+    const TABLE: [i32; 22] = [
+        29, 30, 31, 32, 32, 33, 34, 34, 35, 35, 36, 36, 37, 37, 37, 38, 38, 38, 39, 39, 39, 39,
+    ];
+    let q = qp_i.clamp(0, 51);
+    if q < 30 {
+        q
+    } else {
+        TABLE[(q - 30) as usize]
+    }
+}
+
+/// Forward 4×4 core transform (the transpose pair of 8.5.12.2), raster order in and out.
+pub fn forward4x4(block: &mut [i32; 16]) {
+    for r in 0..4 {
+        let row = &mut block[r * 4..r * 4 + 4];
+        let (s0, s1) = (row[0] + row[3], row[1] + row[2]);
+        let (d0, d1) = (row[0] - row[3], row[1] - row[2]);
+        row[0] = s0 + s1;
+        row[2] = s0 - s1;
+        row[1] = 2 * d0 + d1;
+        row[3] = d0 - 2 * d1;
+    }
+    for c in 0..4 {
+        let (a, b, cc, d) = (block[c], block[4 + c], block[8 + c], block[12 + c]);
+        let (s0, s1) = (a + d, b + cc);
+        let (d0, d1) = (a - d, b - cc);
+        block[c] = s0 + s1;
+        block[8 + c] = s0 - s1;
+        block[4 + c] = 2 * d0 + d1;
+        block[12 + c] = d0 - 2 * d1;
+    }
+}
+
+/// One-dimensional inverse of 8.5.12.2 (Equations 8-338..8-345).
+#[inline]
+fn inverse_1d(d: [i32; 4]) -> [i32; 4] {
+    let e0 = d[0] + d[2];
+    let e1 = d[0] - d[2];
+    let e2 = (d[1] >> 1) - d[3];
+    let e3 = d[1] + (d[3] >> 1);
+    [e0 + e3, e1 + e2, e1 - e2, e0 - e3]
+}
+
+/// Inverse 4×4 transform and rounding (8.5.12.2): scaled coefficients `d`
+/// (raster) → residual `r = (h + 32) >> 6`. Returns `None` when an
+/// intermediate value leaves the range the standard allows.
+pub fn inverse4x4(d: &[i32; 16]) -> Option<[i32; 16]> {
+    let mut f = [0i32; 16];
+    for r in 0..4 {
+        let out = inverse_1d([d[r * 4], d[r * 4 + 1], d[r * 4 + 2], d[r * 4 + 3]]);
+        f[r * 4..r * 4 + 4].copy_from_slice(&out);
+    }
+    let mut res = [0i32; 16];
+    for c in 0..4 {
+        let out = inverse_1d([f[c], f[4 + c], f[8 + c], f[12 + c]]);
+        for (r, v) in out.into_iter().enumerate() {
+            res[r * 4 + c] = (v + 32) >> 6;
+        }
+    }
+    let ok = d.iter().chain(f.iter()).all(|&v| in_range(v))
+        && res.iter().all(|&v| in_range(v * 64))
+        && intermediates_in_range(&f);
+    ok.then_some(res)
+}
+
+/// Checks the column-pass intermediates (e and g of 8.5.12.2) for the range rule.
+fn intermediates_in_range(f: &[i32; 16]) -> bool {
+    (0..4).all(|c| {
+        let d = [f[c], f[4 + c], f[8 + c], f[12 + c]];
+        let e = [d[0] + d[2], d[0] - d[2], (d[1] >> 1) - d[3], d[1] + (d[3] >> 1)];
+        let g = [e[0] + e[3], e[1] + e[2], e[1] - e[2], e[0] - e[3]];
+        e.iter().chain(g.iter()).all(|&v| in_range(v))
+    })
+}
+
+/// Deadzone rounding offset for intra blocks as a fraction of the step: 1/3.
+#[inline]
+fn intra_offset(qbits: u32) -> i32 {
+    (1 << qbits) / 3
+}
+
+#[inline]
+fn quant_one(coef: i32, mf: i32, offset: i32, qbits: u32) -> i32 {
+    let level = ((coef.unsigned_abs() as i64 * mf as i64 + offset as i64) >> qbits) as i32;
+    if coef < 0 {
+        -level
+    } else {
+        level
+    }
+}
+
+/// Quantises a transformed 4×4 block in place (raster order). When `skip_dc`
+/// is set the DC coefficient is left untouched (Intra16x16 and chroma, whose
+/// DC goes through its own transform).
+pub fn quant4x4(block: &mut [i32; 16], qp: i32, skip_dc: bool) {
+    let qbits = 15 + (qp / 6) as u32;
+    let row = &QUANT_MF[(qp % 6) as usize];
+    let offset = intra_offset(qbits);
+    for (pos, c) in block.iter_mut().enumerate() {
+        if skip_dc && pos == 0 {
+            continue;
+        }
+        *c = quant_one(*c, row[scale_class(pos)], offset, qbits);
+    }
+}
+
+/// Scales 4×4 levels for the inverse transform with flat scaling lists
+/// (8.5.12.1): `d = c · LevelScale4x4 << (qP/6) >> 4` which, for flat weights
+/// of 16, is exactly `c · v · 2^(qP/6)`. The DC is copied when `dc_done`.
+pub fn dequant4x4(levels: &[i32; 16], qp: i32, dc_done: bool) -> [i32; 16] {
+    let row = &DEQUANT_V[(qp % 6) as usize];
+    let shift = (qp / 6) as u32;
+    let mut d = [0i32; 16];
+    for pos in 0..16 {
+        d[pos] = if dc_done && pos == 0 {
+            levels[0]
+        } else {
+            (levels[pos] * row[scale_class(pos)]) << shift
+        };
+    }
+    d
+}
+
+/// 4×4 Hadamard used by the Intra16x16 luma DC (8.5.10), raster order.
+fn hadamard4x4(m: &[i32; 16]) -> [i32; 16] {
+    let mut t = [0i32; 16];
+    for r in 0..4 {
+        let (a, b, c, d) = (m[r * 4], m[r * 4 + 1], m[r * 4 + 2], m[r * 4 + 3]);
+        t[r * 4] = a + b + c + d;
+        t[r * 4 + 1] = a + b - c - d;
+        t[r * 4 + 2] = a - b - c + d;
+        t[r * 4 + 3] = a - b + c - d;
+    }
+    let mut out = [0i32; 16];
+    for c in 0..4 {
+        let (a, b, cc, d) = (t[c], t[4 + c], t[8 + c], t[12 + c]);
+        out[c] = a + b + cc + d;
+        out[4 + c] = a + b - cc - d;
+        out[8 + c] = a - b - cc + d;
+        out[12 + c] = a - b + cc - d;
+    }
+    out
+}
+
+/// Forward luma DC transform and quantisation for Intra16x16: `dc` holds the
+/// 16 block DCs in spatial raster order (block row, block column); returns
+/// their levels in the same order.
+pub fn forward_quant_luma_dc(dc: &[i32; 16], qp: i32) -> [i32; 16] {
+    let h = hadamard4x4(dc);
+    let qbits = 16 + (qp / 6) as u32;
+    let mf = QUANT_MF[(qp % 6) as usize][0];
+    let offset = 2 * intra_offset(qbits - 1);
+    let mut out = [0i32; 16];
+    for i in 0..16 {
+        // Halve with rounding toward the nearest, as the gain of the pair of
+        // Hadamards is 16 where the decoder's scale expects 8.
+        let half = (h[i] + h[i].signum()) / 2;
+        out[i] = quant_one(half, mf, offset, qbits);
+    }
+    out
+}
+
+/// Inverse luma DC transform and scaling (8.5.10): levels (spatial raster) →
+/// dcY, the DC value of each 4×4 block's scaled coefficients. `None` when the
+/// range constraint is broken.
+pub fn inverse_luma_dc(levels: &[i32; 16], qp: i32) -> Option<[i32; 16]> {
+    let f = hadamard4x4(levels);
+    let scale = 16 * DEQUANT_V[(qp % 6) as usize][0];
+    let mut dc = [0i32; 16];
+    for i in 0..16 {
+        if !in_range(f[i]) {
+            return None;
+        }
+        let v = if qp >= 36 {
+            (f[i] * scale) << (qp / 6 - 6)
+        } else {
+            (f[i] * scale + (1 << (5 - qp / 6))) >> (6 - qp / 6)
+        };
+        if !in_range(v) {
+            return None;
+        }
+        dc[i] = v;
+    }
+    Some(dc)
+}
+
+/// Forward 2×2 chroma DC transform and quantisation (4:2:0), raster order.
+pub fn forward_quant_chroma_dc(dc: &[i32; 4], qp_c: i32) -> [i32; 4] {
+    let f = hadamard2x2(dc);
+    let qbits = 16 + (qp_c / 6) as u32;
+    let mf = QUANT_MF[(qp_c % 6) as usize][0];
+    let offset = 2 * intra_offset(qbits - 1);
+    f.map(|v| quant_one(v, mf, offset, qbits))
+}
+
+fn hadamard2x2(c: &[i32; 4]) -> [i32; 4] {
+    [
+        c[0] + c[1] + c[2] + c[3],
+        c[0] - c[1] + c[2] - c[3],
+        c[0] + c[1] - c[2] - c[3],
+        c[0] - c[1] - c[2] + c[3],
+    ]
+}
+
+/// Inverse chroma DC transform and scaling for 4:2:0 (8.5.11.1, 8.5.11.2):
+/// `dcC = ((f · LevelScale4x4(qPc % 6, 0, 0)) << (qPc / 6)) >> 5`.
+pub fn inverse_chroma_dc(levels: &[i32; 4], qp_c: i32) -> Option<[i32; 4]> {
+    let f = hadamard2x2(levels);
+    let scale = 16 * DEQUANT_V[(qp_c % 6) as usize][0];
+    let mut out = [0i32; 4];
+    for i in 0..4 {
+        if !in_range(f[i]) {
+            return None;
+        }
+        let v = ((f[i] * scale) << (qp_c / 6)) >> 5;
+        if !in_range(v) {
+            return None;
+        }
+        out[i] = v;
+    }
+    Some(out)
+}
+
+/// Sum of absolute Hadamard-transformed differences of a 4×4 block, halved
+/// (the usual SATD measure for mode decision).
+pub fn satd4x4(diff: &[i32; 16]) -> u32 {
+    let h = hadamard4x4(diff);
+    (h.iter().map(|v| v.unsigned_abs()).sum::<u32>() + 1) >> 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_is_permutation() {
+        let mut seen = [false; 16];
+        for &p in &ZIGZAG_4X4 {
+            assert!(!seen[p]);
+            seen[p] = true;
+        }
+    }
+
+    #[test]
+    fn chroma_qp_table_8_15() {
+        assert_eq!(chroma_qp(29), 29);
+        assert_eq!(chroma_qp(30), 29);
+        assert_eq!(chroma_qp(34), 32);
+        assert_eq!(chroma_qp(39), 35);
+        assert_eq!(chroma_qp(51), 39);
+    }
+
+    fn lcg(state: &mut u32) -> i32 {
+        *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (*state >> 16) as i32
+    }
+
+    /// Quantise then reconstruct: the error shrinks with qp and is small at qp 0.
+    #[test]
+    fn transform_round_trip_error_bounded() {
+        let mut s = 7u32;
+        for qp in [0, 6, 12, 24, 36, 51] {
+            let mut worst = 0;
+            for _ in 0..200 {
+                let orig: [i32; 16] = std::array::from_fn(|_| (lcg(&mut s) % 511) - 255);
+                let mut b = orig;
+                forward4x4(&mut b);
+                quant4x4(&mut b, qp, false);
+                let d = dequant4x4(&b, qp, false);
+                let r = inverse4x4(&d).expect("in range");
+                for i in 0..16 {
+                    worst = worst.max((r[i] - orig[i]).abs());
+                }
+            }
+            let step = 0.625 * 2f64.powf(qp as f64 / 6.0);
+            assert!((worst as f64) <= 4.0 * step + 2.0, "qp {qp}: error {worst}");
+            if qp == 0 {
+                assert!(worst <= 2, "qp 0 error {worst}");
+            }
+        }
+    }
+
+    #[test]
+    fn dc_only_block_is_flat() {
+        let mut b = [10i32; 16];
+        forward4x4(&mut b);
+        assert_eq!(b[0], 160);
+        assert!(b[1..].iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn luma_dc_round_trip() {
+        let dc: [i32; 16] = std::array::from_fn(|i| (i as i32 * 37 % 200 - 100) * 16);
+        for qp in [0, 10, 26, 40, 51] {
+            let lv = forward_quant_luma_dc(&dc, qp);
+            let back = inverse_luma_dc(&lv, qp).expect("range");
+            // dcY is on the scale of d (64× the residual after >>6).
+            let step = 0.625 * 2f64.powf(qp as f64 / 6.0) * 16.0 * 4.0;
+            for i in 0..16 {
+                let err = (back[i] as f64 / 4.0 - dc[i] as f64 * 4.0 / 4.0).abs();
+                assert!(err <= step * 2.0 + 64.0, "qp {qp} i {i}: {} vs {}", back[i], dc[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn range_violation_detected() {
+        let mut d = [0i32; 16];
+        d[0] = 40000;
+        assert!(inverse4x4(&d).is_none());
+        let lv = [3000i32; 16];
+        assert!(inverse_luma_dc(&lv, 0).is_none());
+    }
+
+    #[test]
+    fn satd_of_zero_is_zero() {
+        assert_eq!(satd4x4(&[0; 16]), 0);
+        assert_eq!(satd4x4(&[1; 16]), 8);
+    }
+}

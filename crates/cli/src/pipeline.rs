@@ -1,0 +1,81 @@
+//! The encode loop shared by the commands: frames in, file out, progress
+//! on a terminal and a one-line summary.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use framepress::{EncoderConfig, Error, FileEncoder, Result, Summary};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Encodes every frame `next` yields (it fills the buffer and returns
+/// `false` at the end) to `output`; `total` is the expected frame count,
+/// if known, for the progress bar.
+pub fn encode_all<F>(output: &Path, config: &EncoderConfig, total: Option<u64>, mut next: F) -> Result<()>
+where
+    F: FnMut(&mut Vec<u8>) -> Result<bool>,
+{
+    let mut frame = Vec::with_capacity(config.frame_bytes());
+    // Read the first frame before creating anything, so a bad or empty
+    // input fails without touching the output.
+    if !next(&mut frame)? {
+        return Err(Error::InvalidInput("the input has no frames".to_string()));
+    }
+    let start = Instant::now();
+    let mut encoder = FileEncoder::create(output, config)?;
+    let bar = progress_bar(total);
+    let looped = encode_rest(&mut encoder, &mut frame, &bar, &mut next);
+    bar.finish_and_clear();
+    looped?;
+    let summary = encoder.finish()?;
+    report(&summary, start.elapsed(), output);
+    Ok(())
+}
+
+fn encode_rest<F>(encoder: &mut FileEncoder, frame: &mut Vec<u8>, bar: &ProgressBar, next: &mut F) -> Result<()>
+where
+    F: FnMut(&mut Vec<u8>) -> Result<bool>,
+{
+    loop {
+        encoder.encode_frame(frame)?;
+        bar.inc(1);
+        if !next(frame)? {
+            return Ok(());
+        }
+    }
+}
+
+/// A bar (or a counter, when the length is unknown) on stderr, shown only
+/// when stderr is a terminal.
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{bar:40} {pos}/{len} frames  {per_sec}  eta {eta}",
+        ),
+        None => (ProgressBar::no_length(), "{spinner} {pos} frames  {per_sec}  {elapsed}"),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn report(summary: &Summary, elapsed: Duration, output: &Path) {
+    let seconds = elapsed.as_secs_f64();
+    let fps = if seconds > 0.0 {
+        summary.frames as f64 / seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "encoded {} frames, {} bytes, {fps:.1} fps → {}",
+        summary.frames,
+        summary.bytes,
+        output.display()
+    );
+}

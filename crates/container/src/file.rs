@@ -1,0 +1,214 @@
+//! Atomic output files: data goes to a hidden temporary file next to the
+//! target, which is renamed onto the target only after everything was written
+//! and synced. Any other end (an error, a drop) removes the temporary file.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::error::Error;
+use crate::{AnnexBMuxer, ContainerKind, Mp4Muxer, VideoMuxer, VideoTrack};
+
+/// Distinguishes temporary files of one process writing the same target twice.
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// A temporary file that becomes `target` on [`PartialFile::commit`].
+#[derive(Debug)]
+pub(crate) struct PartialFile {
+    /// `None` only after commit has closed it.
+    file: Option<File>,
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+    /// Test hook: writes past this many bytes fail as a full disk would.
+    #[cfg(test)]
+    pub(crate) fail_after: Option<u64>,
+}
+
+impl PartialFile {
+    /// Creates `.NAME.partial-<pid>-<n>` in the directory of `target`.
+    pub(crate) fn create(target: &Path) -> Result<PartialFile, Error> {
+        let name = target.file_name().ok_or_else(|| Error::Create {
+            path: target.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file"),
+        })?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut last_error = None;
+        // A name can only be taken by a stale file of a crashed process that had
+        // the same pid; a few attempts step past it.
+        for _ in 0..16 {
+            let mut temp_name = OsString::from(".");
+            temp_name.push(name);
+            temp_name.push(format!(
+                ".partial-{}-{}",
+                std::process::id(),
+                NEXT_ID.fetch_add(1, Ordering::Relaxed)
+            ));
+            let temp = dir.join(temp_name);
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(file) => {
+                    return Ok(PartialFile {
+                        file: Some(file),
+                        temp,
+                        target: target.to_path_buf(),
+                        committed: false,
+                        #[cfg(test)]
+                        fail_after: None,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+                Err(e) => return Err(create_error(target, e)),
+            }
+        }
+        let e = last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::AlreadyExists, "temporary file exists")
+        });
+        Err(create_error(target, e))
+    }
+
+    /// Path of the temporary file.
+    #[cfg(test)]
+    pub(crate) fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    fn file(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("file already committed"))
+    }
+
+    /// Syncs the data to disk, closes the file and renames it onto the target.
+    pub(crate) fn commit(mut self) -> Result<(), Error> {
+        let Some(mut file) = self.file.take() else {
+            return Err(Error::Poisoned {
+                path: self.target.clone(),
+            });
+        };
+        file.flush()
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("sync", &self.target, e))?;
+        // Closed before the rename, which some systems refuse on open files.
+        drop(file);
+        fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
+            path: self.target.clone(),
+            source,
+        })?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+fn create_error(target: &Path, source: io::Error) -> Error {
+    if crate::error::is_disk_full(&source) {
+        Error::DiskFull {
+            path: target.to_path_buf(),
+            source,
+        }
+    } else {
+        Error::Create {
+            path: target.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Close first: some systems cannot remove an open file.
+            self.file = None;
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+impl Write for PartialFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(test)]
+        let buf = match self.fail_after {
+            Some(limit) => {
+                let pos = self.file()?.stream_position()?;
+                let room = limit.saturating_sub(pos);
+                if room == 0 && !buf.is_empty() {
+                    return Err(crate::testutil::disk_full_error());
+                }
+                &buf[..buf.len().min(usize::try_from(room).unwrap_or(usize::MAX))]
+            }
+            None => buf,
+        };
+        self.file()?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file()?.flush()
+    }
+}
+
+impl Read for PartialFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file()?.read(buf)
+    }
+}
+
+impl Seek for PartialFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.file()?.seek(pos)
+    }
+}
+
+/// Wraps the temporary file in the muxer for `kind`; errors name `path`.
+pub(crate) fn muxer_for(
+    out: PartialFile,
+    path: &Path,
+    kind: ContainerKind,
+    track: &VideoTrack,
+) -> Result<Box<dyn VideoMuxer + Send>, Error> {
+    Ok(match kind {
+        ContainerKind::Mp4 => Box::new(Mp4File(Mp4Muxer::with_name(out, track, path)?)),
+        ContainerKind::AnnexB => Box::new(AnnexBFile(AnnexBMuxer::with_name(out, track, path)?)),
+    })
+}
+
+/// An MP4 that appears at its path on a successful finish.
+pub(crate) struct Mp4File(pub(crate) Mp4Muxer<PartialFile>);
+
+impl VideoMuxer for Mp4File {
+    fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
+        self.0.write_sample(nals, keyframe)
+    }
+
+    fn finish(self: Box<Self>) -> Result<u64, Error> {
+        let (file, bytes) = self.0.finish_into_inner()?;
+        file.commit()?;
+        Ok(bytes)
+    }
+}
+
+/// An Annex B stream that appears at its path on a successful finish.
+pub(crate) struct AnnexBFile(pub(crate) AnnexBMuxer<PartialFile>);
+
+impl VideoMuxer for AnnexBFile {
+    fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
+        self.0.write_sample(nals, keyframe)
+    }
+
+    fn finish(self: Box<Self>) -> Result<u64, Error> {
+        let (file, bytes) = self.0.finish_into_inner()?;
+        file.commit()?;
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests;

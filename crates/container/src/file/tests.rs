@@ -1,0 +1,198 @@
+use super::*;
+use crate::testutil::{parse_mp4, track, TempDir};
+use crate::{create_file, ContainerKind};
+
+fn key() -> Vec<Vec<u8>> {
+    vec![vec![0x65, 0x88, 0x84, 0x21]]
+}
+
+fn partial_names(dir: &TempDir) -> Vec<String> {
+    dir.entries()
+        .into_iter()
+        .filter(|n| n.contains(".partial-"))
+        .collect()
+}
+
+#[test]
+fn create_file_mp4_appears_only_after_finish() {
+    let dir = TempDir::new("mp4-ok");
+    let path = dir.path().join("clip.mp4");
+    let mut m = create_file(&path, ContainerKind::Mp4, &track(64, 48, 30, 1)).unwrap();
+    m.write_sample(&key(), true).unwrap();
+    m.write_sample(&[vec![0x41, 0x9A]], false).unwrap();
+    // While writing: only the hidden temporary file exists.
+    assert!(!path.exists());
+    let temp = partial_names(&dir);
+    assert_eq!(temp.len(), 1, "{:?}", dir.entries());
+    assert!(temp[0].starts_with(".clip.mp4.partial-"), "{temp:?}");
+
+    let n = m.finish().unwrap();
+    assert_eq!(dir.entries(), ["clip.mp4"]);
+    let data = std::fs::read(&path).unwrap();
+    assert_eq!(data.len() as u64, n);
+    let info = parse_mp4(&data, n);
+    assert_eq!(info.top, ["ftyp", "moov", "mdat"]);
+    assert_eq!(info.stsz, [8, 6]);
+    assert_eq!(info.stss, [1]);
+}
+
+#[test]
+fn create_file_annexb_writes_the_stream() {
+    let dir = TempDir::new("h264-ok");
+    let path = dir.path().join("clip.H264");
+    let t = track(64, 48, 30, 1);
+    let mut m = create_file(&path, ContainerKind::AnnexB, &t).unwrap();
+    m.write_sample(&key(), true).unwrap();
+    let n = m.finish().unwrap();
+    assert_eq!(dir.entries(), ["clip.H264"]);
+    let mut want = Vec::new();
+    for nal in [&t.sps[..], &t.pps[..], &key()[0][..]] {
+        want.extend_from_slice(&[0, 0, 0, 1]);
+        want.extend_from_slice(nal);
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), want);
+    assert_eq!(n, want.len() as u64);
+}
+
+#[test]
+fn dropped_muxer_leaves_nothing_behind() {
+    for kind in [ContainerKind::Mp4, ContainerKind::AnnexB] {
+        let dir = TempDir::new("drop");
+        let path = dir.path().join("clip.out");
+        let mut m = create_file(&path, kind, &track(64, 48, 30, 1)).unwrap();
+        m.write_sample(&key(), true).unwrap();
+        assert_eq!(partial_names(&dir).len(), 1);
+        drop(m);
+        assert!(dir.entries().is_empty(), "{kind:?}: {:?}", dir.entries());
+    }
+}
+
+#[test]
+fn failed_finish_leaves_nothing_and_keeps_an_existing_target() {
+    for kind in [ContainerKind::Mp4, ContainerKind::AnnexB] {
+        let dir = TempDir::new("nofr");
+        let path = dir.path().join("clip.out");
+        std::fs::write(&path, b"previous").unwrap();
+        let m = create_file(&path, kind, &track(64, 48, 30, 1)).unwrap();
+        let e = m.finish().unwrap_err();
+        assert!(matches!(e, Error::NoFrames { .. }), "{e:?}");
+        assert_eq!(dir.entries(), ["clip.out"]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"previous");
+    }
+}
+
+#[test]
+fn existing_target_is_replaced_on_success() {
+    let dir = TempDir::new("replace");
+    let path = dir.path().join("clip.mp4");
+    std::fs::write(&path, b"previous").unwrap();
+    let mut m = create_file(&path, ContainerKind::Mp4, &track(64, 48, 30, 1)).unwrap();
+    m.write_sample(&key(), true).unwrap();
+    let n = m.finish().unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), n);
+    assert_eq!(dir.entries(), ["clip.mp4"]);
+}
+
+#[test]
+fn disk_full_on_a_real_file_removes_the_temporary_file() {
+    for (kind, limit) in [
+        (ContainerKind::Mp4, 20),      // fails in the ftyp/mdat header
+        (ContainerKind::Mp4, 200),     // fails on a sample
+        (ContainerKind::Mp4, 100_100), // 100_088 bytes of samples fit; finish fails
+        (ContainerKind::AnnexB, 60),   // fails on a sample
+    ] {
+        let dir = TempDir::new("full");
+        let path = dir.path().join("clip.out");
+        let t = track(64, 48, 30, 1);
+        let mut out = PartialFile::create(&path).unwrap();
+        out.fail_after = Some(limit);
+        assert!(out.temp_path().exists());
+        let result = muxer_for(out, &path, kind, &t).and_then(|mut m| {
+            for i in 0..10 {
+                m.write_sample(&[vec![0x65; 10_000]], i == 0)?;
+            }
+            m.finish()
+        });
+        let e = result.unwrap_err();
+        assert!(e.is_disk_full(), "{kind:?}/{limit}: {e:?}");
+        let msg = e.to_string();
+        assert!(msg.starts_with("disk full while writing '"), "{msg}");
+        assert!(
+            msg.contains("clip.out"),
+            "the message names the target: {msg}"
+        );
+        assert!(
+            dir.entries().is_empty(),
+            "{kind:?}/{limit}: {:?}",
+            dir.entries()
+        );
+    }
+}
+
+#[test]
+fn missing_directory_gives_a_create_error() {
+    let dir = TempDir::new("nodir");
+    let path = dir.path().join("no/such/dir/clip.mp4");
+    let e = create_file(&path, ContainerKind::Mp4, &track(64, 48, 30, 1))
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::Create { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.starts_with("cannot create output file '"), "{msg}");
+    assert!(msg.contains("clip.mp4"), "{msg}");
+    assert!(
+        msg.ends_with("check that the directory exists and is writable"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn invalid_track_creates_no_file() {
+    let dir = TempDir::new("badtrack");
+    let path = dir.path().join("clip.mp4");
+    let e = create_file(&path, ContainerKind::Mp4, &track(64, 48, 30, 0))
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::InvalidTrack(_)), "{e:?}");
+    assert!(dir.entries().is_empty());
+}
+
+#[test]
+fn rename_onto_a_directory_fails_cleanly() {
+    let dir = TempDir::new("ontodir");
+    let path = dir.path().join("clip.mp4");
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("inside"), b"x").unwrap();
+    let mut m = create_file(&path, ContainerKind::Mp4, &track(64, 48, 30, 1)).unwrap();
+    m.write_sample(&key(), true).unwrap();
+    let e = m.finish().unwrap_err();
+    assert!(matches!(e, Error::Rename { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("cannot move the finished file into place"),
+        "{e}"
+    );
+    assert_eq!(dir.entries(), ["clip.mp4"]);
+    assert!(path.is_dir());
+}
+
+#[test]
+fn path_without_a_file_name_is_rejected() {
+    let e = create_file(Path::new(".."), ContainerKind::Mp4, &track(64, 48, 30, 1))
+        .err()
+        .unwrap();
+    assert!(matches!(e, Error::Create { .. }), "{e:?}");
+}
+
+#[test]
+fn muxer_is_send() {
+    fn send<T: Send>(_: &T) {}
+    let dir = TempDir::new("send");
+    let m = create_file(
+        &dir.path().join("a.mp4"),
+        ContainerKind::Mp4,
+        &track(64, 48, 30, 1),
+    )
+    .unwrap();
+    send(&m);
+}
