@@ -15,7 +15,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: raw_intra W H QP in.yuv out.h264 recon.yuv".into());
     }
     let (w, h, qp): (u32, u32, u8) = (args[1].parse()?, args[2].parse()?, args[3].parse()?);
-    let params = StreamParams { width: w, height: h, fps_num: 30, fps_den: 1, colour: ColourSpace::Bt709, full_range: false };
+    let params = StreamParams {
+        width: w,
+        height: h,
+        fps_num: 30,
+        fps_den: 1,
+        colour: ColourSpace::Bt709,
+        full_range: false,
+    };
     let mut enc = IntraEncoder::new(params, qp);
     let mut input = std::fs::File::open(&args[4])?;
     let mut out = std::fs::File::create(&args[5])?;

@@ -109,7 +109,12 @@ mod tests {
 
     #[test]
     fn picks_vertical_for_vertical_stripes() {
-        let avail = Availability { left: true, top: true, top_left: true, top_right: true };
+        let avail = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: true,
+        };
         let top: [i32; 8] = [0, 255, 0, 255, 0, 255, 0, 255];
         let mut e = [100i32; 13];
         e[5..13].copy_from_slice(&top);
@@ -122,10 +127,18 @@ mod tests {
 
     #[test]
     fn only_dc_without_neighbours() {
-        let edge = Edge4 { e: [128; 13], avail: Availability::default() };
+        let edge = Edge4 {
+            e: [128; 13],
+            avail: Availability::default(),
+        };
         let src = [7i32; 16];
         assert_eq!(best_i4_mode(&src, &edge, 4).0, 2);
-        let e16 = EdgeN::<16> { top: [0; 16], left: [0; 16], corner: 0, avail: Availability::default() };
+        let e16 = EdgeN::<16> {
+            top: [0; 16],
+            left: [0; 16],
+            corner: 0,
+            avail: Availability::default(),
+        };
         assert_eq!(best_i16_mode(&[9; 256], &e16, 4).0, 2);
     }
 }

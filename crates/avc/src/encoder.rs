@@ -76,7 +76,11 @@ impl IntraEncoder {
     /// `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉).
     pub fn encode(&mut self, src: &YuvFrame) -> Result<EncodedFrame, AvcError> {
         let (w, h) = (self.params.width as usize, self.params.height as usize);
-        if src.width() != w || src.height() != h || src.u.width != w.div_ceil(2) || src.u.height != h.div_ceil(2) {
+        if src.width() != w
+            || src.height() != h
+            || src.u.width != w.div_ceil(2)
+            || src.u.height != h.div_ceil(2)
+        {
             return Err(AvcError::FrameSize {
                 got_w: src.width(),
                 got_h: src.height(),
@@ -114,11 +118,21 @@ impl IntraEncoder {
 
 /// Codes every macroblock in raster order (a valid wavefront order: each
 /// macroblock reads only its left, top-left, top and top-right neighbours).
-fn code_picture(src: &YuvFrame, recon: &mut YuvFrame, wm: usize, hm: usize, qp: i32) -> Vec<MbCoding> {
+fn code_picture(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    wm: usize,
+    hm: usize,
+    qp: i32,
+) -> Vec<MbCoding> {
     let mut mbs = Vec::with_capacity(wm * hm);
     for mb_y in 0..hm {
         for mb_x in 0..wm {
-            let pos = MbPos { mb_x, mb_y, width_mbs: wm };
+            let pos = MbPos {
+                mb_x,
+                mb_y,
+                width_mbs: wm,
+            };
             mbs.push(code_intra_mb(src, recon, pos, qp));
         }
     }
@@ -131,7 +145,11 @@ fn write_slice_nal(header: &SliceHeader, mbs: &[MbCoding], wm: usize) -> Result<
     write_i_slice_header(&mut w, header);
     PictureSyntax::new(mbs, wm).write_i_slice_data(&mut w)?;
     w.put_trailing_bits();
-    let kind = if header.idr { NalType::IdrSlice } else { NalType::NonIdrSlice };
+    let kind = if header.idr {
+        NalType::IdrSlice
+    } else {
+        NalType::NonIdrSlice
+    };
     Ok(nal_unit(3, kind, &w.into_bytes()))
 }
 
@@ -183,7 +201,11 @@ fn crop_plane(p: &Plane, w: usize, h: usize) -> Plane {
     for y in 0..h {
         data.extend_from_slice(&p.row(y)[..w]);
     }
-    Plane { width: w, height: h, data }
+    Plane {
+        width: w,
+        height: h,
+        data,
+    }
 }
 
 /// The top-left `w`×`h` of a frame (chroma halved).
@@ -201,7 +223,14 @@ mod tests {
     use crate::params::ColourSpace;
 
     fn params(w: u32, h: u32) -> StreamParams {
-        StreamParams { width: w, height: h, fps_num: 30, fps_den: 1, colour: ColourSpace::Bt709, full_range: false }
+        StreamParams {
+            width: w,
+            height: h,
+            fps_num: 30,
+            fps_den: 1,
+            colour: ColourSpace::Bt709,
+            full_range: false,
+        }
     }
 
     fn noise(w: usize, h: usize, seed: u32) -> YuvFrame {
@@ -213,7 +242,12 @@ mod tests {
             (s >> 24) as u8
         };
         let mut f = YuvFrame::new(w, h);
-        for v in f.y.data.iter_mut().chain(f.u.data.iter_mut()).chain(f.v.data.iter_mut()) {
+        for v in
+            f.y.data
+                .iter_mut()
+                .chain(f.u.data.iter_mut())
+                .chain(f.v.data.iter_mut())
+        {
             *v = next();
         }
         f
@@ -223,8 +257,13 @@ mod tests {
     fn random_frames_stay_under_the_bound_at_every_qp() {
         for qp in 0..=51u8 {
             let mut enc = IntraEncoder::new(params(48, 32), qp);
-            let f = enc.encode(&noise(48, 32, 1 + u32::from(qp))).expect("encodes");
-            let size: usize = f.nals.iter().map(|n| n.len() + 4).sum::<usize>() + enc.sps().len() + enc.pps().len() + 8;
+            let f = enc
+                .encode(&noise(48, 32, 1 + u32::from(qp)))
+                .expect("encodes");
+            let size: usize = f.nals.iter().map(|n| n.len() + 4).sum::<usize>()
+                + enc.sps().len()
+                + enc.pps().len()
+                + 8;
             assert!(size <= max_access_unit_bytes(48, 32));
         }
     }
@@ -232,7 +271,10 @@ mod tests {
     #[test]
     fn wrong_frame_size_is_an_error() {
         let mut enc = IntraEncoder::new(params(32, 32), 20);
-        assert!(matches!(enc.encode(&YuvFrame::new(16, 32)), Err(AvcError::FrameSize { .. })));
+        assert!(matches!(
+            enc.encode(&YuvFrame::new(16, 32)),
+            Err(AvcError::FrameSize { .. })
+        ));
     }
 
     #[test]

@@ -87,7 +87,9 @@ pub fn i4_mode_allowed(mode: u8, a: Availability) -> bool {
         I4_VERTICAL | I4_DIAG_DOWN_LEFT | I4_VERTICAL_LEFT => a.top,
         I4_HORIZONTAL | I4_HORIZONTAL_UP => a.left,
         I4_DC => true,
-        I4_DIAG_DOWN_RIGHT | I4_VERTICAL_RIGHT | I4_HORIZONTAL_DOWN => a.top && a.left && a.top_left,
+        I4_DIAG_DOWN_RIGHT | I4_VERTICAL_RIGHT | I4_HORIZONTAL_DOWN => {
+            a.top && a.left && a.top_left
+        }
         _ => false,
     }
 }
@@ -308,8 +310,12 @@ fn left_at<const N: usize>(e: &EdgeN<N>, y: i32) -> i32 {
 
 /// 8.3.3.4
 fn plane16x16(e: &EdgeN<16>, p: &mut [i32; 256]) {
-    let h: i32 = (0..8).map(|x| (x + 1) * (top_at(e, 8 + x) - top_at(e, 6 - x))).sum();
-    let v: i32 = (0..8).map(|y| (y + 1) * (left_at(e, 8 + y) - left_at(e, 6 - y))).sum();
+    let h: i32 = (0..8)
+        .map(|x| (x + 1) * (top_at(e, 8 + x) - top_at(e, 6 - x)))
+        .sum();
+    let v: i32 = (0..8)
+        .map(|y| (y + 1) * (left_at(e, 8 + y) - left_at(e, 6 - y)))
+        .sum();
     let a = 16 * (e.left[15] + e.top[15]);
     let b = (5 * h + 32) >> 6;
     let c = (5 * v + 32) >> 6;
@@ -392,8 +398,12 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
 
 /// 8.3.4.4 for 4:2:0 (xCF = yCF = 0).
 fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
-    let h: i32 = (0..4).map(|x| (x + 1) * (top_at(e, 4 + x) - top_at(e, 2 - x))).sum();
-    let v: i32 = (0..4).map(|y| (y + 1) * (left_at(e, 4 + y) - left_at(e, 2 - y))).sum();
+    let h: i32 = (0..4)
+        .map(|x| (x + 1) * (top_at(e, 4 + x) - top_at(e, 2 - x)))
+        .sum();
+    let v: i32 = (0..4)
+        .map(|y| (y + 1) * (left_at(e, 4 + y) - left_at(e, 2 - y)))
+        .sum();
     let a = 16 * (e.left[7] + e.top[7]);
     let b = (34 * h + 32) >> 6;
     let c = (34 * v + 32) >> 6;
@@ -415,7 +425,12 @@ mod tests {
         }
         e[4] = corner;
         e[5..13].copy_from_slice(&top);
-        let all = Availability { left: true, top: true, top_left: true, top_right: true };
+        let all = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: true,
+        };
         Edge4 { e, avail: all }
     }
 
@@ -438,13 +453,29 @@ mod tests {
         for mode in 0..9 {
             assert!(predict4x4(mode, &e).iter().all(|&v| v == 77), "mode {mode}");
         }
-        let e16 = EdgeN::<16> { top: [50; 16], left: [50; 16], corner: 50, avail: e.avail };
+        let e16 = EdgeN::<16> {
+            top: [50; 16],
+            left: [50; 16],
+            corner: 50,
+            avail: e.avail,
+        };
         for mode in 0..4 {
-            assert!(predict16x16(mode, &e16).iter().all(|&v| v == 50), "i16 mode {mode}");
+            assert!(
+                predict16x16(mode, &e16).iter().all(|&v| v == 50),
+                "i16 mode {mode}"
+            );
         }
-        let e8 = EdgeN::<8> { top: [9; 8], left: [9; 8], corner: 9, avail: e.avail };
+        let e8 = EdgeN::<8> {
+            top: [9; 8],
+            left: [9; 8],
+            corner: 9,
+            avail: e.avail,
+        };
         for mode in 0..4 {
-            assert!(predict_chroma(mode, &e8).iter().all(|&v| v == 9), "chroma mode {mode}");
+            assert!(
+                predict_chroma(mode, &e8).iter().all(|&v| v == 9),
+                "chroma mode {mode}"
+            );
         }
     }
 
@@ -470,8 +501,18 @@ mod tests {
     fn plane_reproduces_a_ramp() {
         // A horizontal ramp continues as a ramp.
         let top: [i32; 16] = std::array::from_fn(|x| 16 + 8 * x as i32);
-        let avail = Availability { left: true, top: true, top_left: true, top_right: false };
-        let e = EdgeN::<16> { top, left: [8; 16], corner: 8, avail };
+        let avail = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: false,
+        };
+        let e = EdgeN::<16> {
+            top,
+            left: [8; 16],
+            corner: 8,
+            avail,
+        };
         let p = predict16x16(I16_PLANE, &e);
         assert!(p[15] > p[0]);
     }
@@ -479,16 +520,36 @@ mod tests {
     #[test]
     fn chroma_dc_block_rules() {
         // Only the top edge: blocks (0,1) and (1,1) still take top sums.
-        let avail = Availability { left: false, top: true, top_left: false, top_right: false };
-        let e = EdgeN::<8> { top: [10, 10, 10, 10, 30, 30, 30, 30], left: [0; 8], corner: 0, avail };
+        let avail = Availability {
+            left: false,
+            top: true,
+            top_left: false,
+            top_right: false,
+        };
+        let e = EdgeN::<8> {
+            top: [10, 10, 10, 10, 30, 30, 30, 30],
+            left: [0; 8],
+            corner: 0,
+            avail,
+        };
         let p = predict_chroma(CHROMA_DC, &e);
         assert_eq!(p[0], 10);
         assert_eq!(p[4], 30);
         assert_eq!(p[32], 10);
         assert_eq!(p[36], 30);
         // Both edges: block (1,0) uses top only, block (0,1) uses left only.
-        let avail = Availability { left: true, top: true, top_left: true, top_right: false };
-        let e = EdgeN::<8> { top: [10; 8], left: [50; 8], corner: 0, avail };
+        let avail = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: false,
+        };
+        let e = EdgeN::<8> {
+            top: [10; 8],
+            left: [50; 8],
+            corner: 0,
+            avail,
+        };
         let p = predict_chroma(CHROMA_DC, &e);
         assert_eq!(p[0], 30);
         assert_eq!(p[4], 10);

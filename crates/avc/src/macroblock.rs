@@ -13,8 +13,8 @@ use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
 use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
 use crate::transform::{
-    chroma_qp, dequant4x4, forward4x4, forward_quant_chroma_dc, forward_quant_luma_dc,
-    inverse4x4, inverse_chroma_dc, inverse_luma_dc, quant4x4, ZIGZAG_4X4,
+    chroma_qp, dequant4x4, forward4x4, forward_quant_chroma_dc, forward_quant_luma_dc, inverse4x4,
+    inverse_chroma_dc, inverse_luma_dc, quant4x4, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -180,7 +180,13 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
     };
     for blk in 0..16 {
         let (bx, by) = luma_block_xy(blk);
-        let edge = Edge4::gather(&recon.data, recon.width, x0 + bx, y0 + by, block_availability(blk, pos));
+        let edge = Edge4::gather(
+            &recon.data,
+            recon.width,
+            x0 + bx,
+            y0 + by,
+            block_availability(blk, pos),
+        );
         let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
         let (mode, cost, pred) = best_i4_mode(&s, &edge, lam);
         let (levels, _) = quantised_residual(&s, &pred, qp, false);
@@ -412,7 +418,11 @@ fn accept(mb: MbCoding, recon: [u8; 256], valid: bool) -> Option<(MbCoding, [u8;
     (bits <= MB_MAX_BITS).then_some((mb, recon))
 }
 
-fn i4_candidate(i4: &I4Result, ch: &ChromaResult, chroma_mode: u8) -> Option<(MbCoding, [u8; 256])> {
+fn i4_candidate(
+    i4: &I4Result,
+    ch: &ChromaResult,
+    chroma_mode: u8,
+) -> Option<(MbCoding, [u8; 256])> {
     let mut cbp_luma = 0u8;
     for blk in 0..16 {
         if any_nonzero(&i4.levels[blk]) {
@@ -442,7 +452,11 @@ fn i16_candidate(
     chroma_mode: u8,
 ) -> Option<(MbCoding, [u8; 256])> {
     let r = code_i16(src, edge, mode, qp);
-    let cbp_luma = if r.ac.iter().any(|b| any_nonzero(&b[1..])) { 15 } else { 0 };
+    let cbp_luma = if r.ac.iter().any(|b| any_nonzero(&b[1..])) {
+        15
+    } else {
+        0
+    };
     let mb = MbCoding {
         luma: LumaPred::I16(mode),
         chroma_mode,
@@ -502,10 +516,20 @@ mod tests {
 
     #[test]
     fn top_right_rules_6_4_11_4() {
-        let inner = MbPos { mb_x: 1, mb_y: 1, width_mbs: 3 };
-        let unavailable: Vec<usize> = (0..16).filter(|&b| !block_top_right_available(b, inner)).collect();
+        let inner = MbPos {
+            mb_x: 1,
+            mb_y: 1,
+            width_mbs: 3,
+        };
+        let unavailable: Vec<usize> = (0..16)
+            .filter(|&b| !block_top_right_available(b, inner))
+            .collect();
         assert_eq!(unavailable, vec![3, 7, 11, 13, 15]);
-        let right_edge = MbPos { mb_x: 2, mb_y: 1, width_mbs: 3 };
+        let right_edge = MbPos {
+            mb_x: 2,
+            mb_y: 1,
+            width_mbs: 3,
+        };
         assert!(!block_top_right_available(5, right_edge));
         assert!(block_top_right_available(4, right_edge));
     }

@@ -226,7 +226,10 @@ pub fn write_i_slice_header<S: BitSink>(w: &mut S, h: &SliceHeader) {
     w.put_ue(0); // first_mb_in_slice
     w.put_ue(7); // slice_type: I, all slices of the picture
     w.put_ue(0); // pic_parameter_set_id
-    w.put_bits(LOG2_MAX_FRAME_NUM, h.frame_num & ((1 << LOG2_MAX_FRAME_NUM) - 1));
+    w.put_bits(
+        LOG2_MAX_FRAME_NUM,
+        h.frame_num & ((1 << LOG2_MAX_FRAME_NUM) - 1),
+    );
     if h.idr {
         w.put_ue(h.idr_pic_id);
     }
@@ -283,7 +286,13 @@ mod tests {
     #[test]
     fn slice_header_bound_holds() {
         let mut c = crate::bits::BitCounter::default();
-        let h = SliceHeader { idr: true, idr_pic_id: 65535, frame_num: 255, qp: 0, disable_deblocking: 0 };
+        let h = SliceHeader {
+            idr: true,
+            idr_pic_id: 65535,
+            frame_num: 255,
+            qp: 0,
+            disable_deblocking: 0,
+        };
         write_i_slice_header(&mut c, &h);
         assert!(c.bits <= SLICE_HEADER_MAX_BITS, "{}", c.bits);
     }

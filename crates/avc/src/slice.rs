@@ -4,7 +4,9 @@
 //! coeff_token context nC (9.2.1) — is derived here, after the decisions.
 
 use crate::bits::BitSink;
-use crate::cavlc::{nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable};
+use crate::cavlc::{
+    nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable,
+};
 use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
 use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
 
@@ -98,12 +100,14 @@ impl<'a> PictureSyntax<'a> {
         let left = if x > 0 {
             Some(modes[luma_block_at(x - 4, y)])
         } else {
-            self.left(addr).map(|a| self.i4_mode_of(a, luma_block_at(12, y)))
+            self.left(addr)
+                .map(|a| self.i4_mode_of(a, luma_block_at(12, y)))
         };
         let top = if y > 0 {
             Some(modes[luma_block_at(x, y - 4)])
         } else {
-            self.top(addr).map(|a| self.i4_mode_of(a, luma_block_at(x, 12)))
+            self.top(addr)
+                .map(|a| self.i4_mode_of(a, luma_block_at(x, 12)))
         };
         match (left, top) {
             (Some(a), Some(b)) => a.min(b),
@@ -119,7 +123,12 @@ impl<'a> PictureSyntax<'a> {
     }
 
     /// residual() (7.3.5.3) with residual_luma and the 4:2:0 chroma part.
-    fn write_residual<S: BitSink>(&self, w: &mut S, addr: usize, is_i16: bool) -> Result<(), CavlcError> {
+    fn write_residual<S: BitSink>(
+        &self,
+        w: &mut S,
+        addr: usize,
+        is_i16: bool,
+    ) -> Result<(), CavlcError> {
         let mb = &self.mbs[addr];
         if is_i16 {
             write_residual_block(w, &mb.luma_dc, CoeffTokenTable::Nc(self.luma_nc(addr, 0)))?;
@@ -129,7 +138,11 @@ impl<'a> PictureSyntax<'a> {
                 continue;
             }
             let table = CoeffTokenTable::Nc(self.luma_nc(addr, blk));
-            let levels = if is_i16 { &mb.luma_levels[blk][1..] } else { &mb.luma_levels[blk][..] };
+            let levels = if is_i16 {
+                &mb.luma_levels[blk][1..]
+            } else {
+                &mb.luma_levels[blk][..]
+            };
             write_residual_block(w, levels, table)?;
         }
         if mb.cbp_chroma & 3 != 0 {
@@ -154,12 +167,14 @@ impl<'a> PictureSyntax<'a> {
         let left = if x > 0 {
             Some(self.luma_counts[addr][luma_block_at(x - 4, y)])
         } else {
-            self.left(addr).map(|a| self.luma_counts[a][luma_block_at(12, y)])
+            self.left(addr)
+                .map(|a| self.luma_counts[a][luma_block_at(12, y)])
         };
         let top = if y > 0 {
             Some(self.luma_counts[addr][luma_block_at(x, y - 4)])
         } else {
-            self.top(addr).map(|a| self.luma_counts[a][luma_block_at(x, 12)])
+            self.top(addr)
+                .map(|a| self.luma_counts[a][luma_block_at(x, 12)])
         };
         nc_from_neighbours(left, top)
     }

@@ -13,8 +13,8 @@ pub fn i16_mb_type(mode: u8, cbp_luma: u8, cbp_chroma: u8) -> u32 {
 /// coded_block_pattern → codeNum for intra macroblocks, ChromaArrayType 1 or 2
 /// (Table 9-4, the inverse of its Intra_4x4 column).
 const INTRA_CBP_TO_CODE: [u8; 48] = invert(&[
-    47, 31, 15, 0, 23, 27, 29, 30, 7, 11, 13, 14, 39, 43, 45, 46, 16, 3, 5, 10, 12, 19, 21, 26,
-    28, 35, 37, 42, 44, 1, 2, 4, 8, 17, 18, 20, 24, 6, 9, 22, 25, 32, 33, 34, 36, 40, 38, 41,
+    47, 31, 15, 0, 23, 27, 29, 30, 7, 11, 13, 14, 39, 43, 45, 46, 16, 3, 5, 10, 12, 19, 21, 26, 28,
+    35, 37, 42, 44, 1, 2, 4, 8, 17, 18, 20, 24, 6, 9, 22, 25, 32, 33, 34, 36, 40, 38, 41,
 ]);
 
 /// coded_block_pattern → codeNum for inter macroblocks (Table 9-4, Inter column).

@@ -121,7 +121,12 @@ pub fn inverse4x4(d: &[i32; 16]) -> Option<[i32; 16]> {
 fn intermediates_in_range(f: &[i32; 16]) -> bool {
     (0..4).all(|c| {
         let d = [f[c], f[4 + c], f[8 + c], f[12 + c]];
-        let e = [d[0] + d[2], d[0] - d[2], (d[1] >> 1) - d[3], d[1] + (d[3] >> 1)];
+        let e = [
+            d[0] + d[2],
+            d[0] - d[2],
+            (d[1] >> 1) - d[3],
+            d[1] + (d[3] >> 1),
+        ];
         let g = [e[0] + e[3], e[1] + e[2], e[1] - e[2], e[0] - e[3]];
         e.iter().chain(g.iter()).all(|&v| in_range(v))
     })
@@ -352,7 +357,12 @@ mod tests {
             let step = 0.625 * 2f64.powf(qp as f64 / 6.0) * 16.0 * 4.0;
             for i in 0..16 {
                 let err = (back[i] as f64 / 4.0 - dc[i] as f64 * 4.0 / 4.0).abs();
-                assert!(err <= step * 2.0 + 64.0, "qp {qp} i {i}: {} vs {}", back[i], dc[i]);
+                assert!(
+                    err <= step * 2.0 + 64.0,
+                    "qp {qp} i {i}: {} vs {}",
+                    back[i],
+                    dc[i]
+                );
             }
         }
     }

@@ -60,7 +60,10 @@ fn check_declared(args: &EncodeArgs, info: &SourceInfo) -> Result<()> {
             return Err(Error::InvalidOption {
                 option: "size",
                 value: format!("{w}x{h}"),
-                expected: format!("{}x{} as the input's y4m header says, or no --size", info.width, info.height),
+                expected: format!(
+                    "{}x{} as the input's y4m header says, or no --size",
+                    info.width, info.height
+                ),
             });
         }
     }

@@ -11,7 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Encodes every frame `next` yields (it fills the buffer and returns
 /// `false` at the end) to `output`; `total` is the expected frame count,
 /// if known, for the progress bar.
-pub fn encode_all<F>(output: &Path, config: &EncoderConfig, total: Option<u64>, mut next: F) -> Result<()>
+pub fn encode_all<F>(
+    output: &Path,
+    config: &EncoderConfig,
+    total: Option<u64>,
+    mut next: F,
+) -> Result<()>
 where
     F: FnMut(&mut Vec<u8>) -> Result<bool>,
 {
@@ -32,7 +37,12 @@ where
     Ok(())
 }
 
-fn encode_rest<F>(encoder: &mut FileEncoder, frame: &mut Vec<u8>, bar: &ProgressBar, next: &mut F) -> Result<()>
+fn encode_rest<F>(
+    encoder: &mut FileEncoder,
+    frame: &mut Vec<u8>,
+    bar: &ProgressBar,
+    next: &mut F,
+) -> Result<()>
 where
     F: FnMut(&mut Vec<u8>) -> Result<bool>,
 {
@@ -56,7 +66,10 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
             ProgressBar::new(n),
             "{bar:40} {pos}/{len} frames  {per_sec}  eta {eta}",
         ),
-        None => (ProgressBar::no_length(), "{spinner} {pos} frames  {per_sec}  {elapsed}"),
+        None => (
+            ProgressBar::no_length(),
+            "{spinner} {pos} frames  {per_sec}  {elapsed}",
+        ),
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);

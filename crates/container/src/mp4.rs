@@ -175,23 +175,26 @@ impl<F: Read + Write + Seek> Mp4Muxer<F> {
             path: self.name.clone(),
             what,
         };
-        // The moov size does not depend on the offsets it stores, only on their
-        // width: size it with stco, and switch to co64 if the last offset
-        // would not fit 32 bits.
-        let stco_len = build_moov(&input, 0, ChunkOffsets::Stco)
+        // The moov size depends on the width of the chunk offsets, not on their
+        // values: size it once with co64; stco is 4 bytes smaller per chunk
+        // (one per sample). Use stco if the last offset then fits 32 bits.
+        let co64_len = build_moov(&input, 0, ChunkOffsets::Co64)
             .map_err(too_large)?
             .len() as u64;
-        let kind = if ftyp_len + stco_len + mdat_header + last_rel <= u64::from(u32::MAX) {
-            ChunkOffsets::Stco
-        } else {
-            ChunkOffsets::Co64
-        };
-        let moov_len = match kind {
-            ChunkOffsets::Stco => stco_len,
-            ChunkOffsets::Co64 => build_moov(&input, 0, kind).map_err(too_large)?.len() as u64,
-        };
+        let stco_len = co64_len - 4 * self.sizes.len() as u64;
+        let (kind, moov_len) =
+            if ftyp_len + stco_len + mdat_header + last_rel <= u64::from(u32::MAX) {
+                (ChunkOffsets::Stco, stco_len)
+            } else {
+                (ChunkOffsets::Co64, co64_len)
+            };
         let data_start = ftyp_len + moov_len + mdat_header;
         let moov = build_moov(&input, data_start, kind).map_err(too_large)?;
+        debug_assert_eq!(
+            moov.len() as u64,
+            moov_len,
+            "moov size must not depend on offsets"
+        );
 
         let old_start = ftyp_len + MDAT_PLACEHOLDER;
         self.shift_forward(old_start, data_start, payload)?;

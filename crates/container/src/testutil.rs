@@ -261,9 +261,9 @@ pub(crate) fn find<'a>(data: &'a [u8], path: &[&str]) -> Option<Bx<'a>> {
     if rest.is_empty() {
         return Some(b);
     }
-    let skip = match first {
-        &"stsd" => 8,  // version, flags, entry_count
-        &"avc1" => 78, // VisualSampleEntry fields
+    let skip = match *first {
+        "stsd" => 8,  // version, flags, entry_count
+        "avc1" => 78, // VisualSampleEntry fields
         _ => 0,
     };
     find(&b.payload[skip..], rest)

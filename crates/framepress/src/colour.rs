@@ -91,7 +91,11 @@ fn check_input(format: PixelFormat, width: u32, height: u32, data: &[u8]) -> Res
 /// Gives `out` the plane sizes of a `w`×`h` I420 frame, reusing its buffers.
 fn shape(out: &mut YuvFrame, w: usize, h: usize) {
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    for (plane, pw, ph) in [(&mut out.y, w, h), (&mut out.u, cw, ch), (&mut out.v, cw, ch)] {
+    for (plane, pw, ph) in [
+        (&mut out.y, w, h),
+        (&mut out.u, cw, ch),
+        (&mut out.v, cw, ch),
+    ] {
         resize_plane(plane, pw, ph);
     }
 }
@@ -235,13 +239,14 @@ impl RgbSource for Planar<'_> {
 
     #[inline(always)]
     fn pairs(&self, y: usize) -> impl Iterator<Item = [[u8; 3]; 2]> + '_ {
-        let span = y * self.width..(y + 1) * self.width;
-        let r = self.r[span.clone()].chunks_exact(2);
-        let g = self.g[span.clone()].chunks_exact(2);
-        let b = self.b[span].chunks_exact(2);
-        r.zip(g)
-            .zip(b)
-            .map(|((r, g), b)| [[r[0], g[0], b[0]], [r[1], g[1], b[1]]])
+        let pairs = self.width / 2;
+        let start = y * self.width;
+        let span = start..start + 2 * pairs;
+        let (r, g, b) = (&self.r[span.clone()], &self.g[span.clone()], &self.b[span]);
+        (0..pairs).map(move |i| {
+            let j = 2 * i;
+            [[r[j], g[j], b[j]], [r[j + 1], g[j + 1], b[j + 1]]]
+        })
     }
 }
 
@@ -250,7 +255,11 @@ impl RgbSource for Planar<'_> {
 fn convert_rgb<S: RgbSource>(k: &Coefficients, src: &S, out: &mut YuvFrame) {
     let (w, cw) = (out.y.width, out.u.width);
     let luma_pairs = out.y.data.chunks_mut(2 * w);
-    let chroma_rows = out.u.data.chunks_exact_mut(cw).zip(out.v.data.chunks_exact_mut(cw));
+    let chroma_rows = out
+        .u
+        .data
+        .chunks_exact_mut(cw)
+        .zip(out.v.data.chunks_exact_mut(cw));
     for (cy, (luma, (u, v))) in luma_pairs.zip(chroma_rows).enumerate() {
         if luma.len() == 2 * w {
             let (top, bottom) = luma.split_at_mut(w);
@@ -292,7 +301,14 @@ fn row_pair<S: RgbSource>(
 
 /// The last row of an odd height: its blocks hold only this row's samples,
 /// each counted twice.
-fn last_row<S: RgbSource>(k: &Coefficients, src: &S, y: usize, luma: &mut [u8], u: &mut [u8], v: &mut [u8]) {
+fn last_row<S: RgbSource>(
+    k: &Coefficients,
+    src: &S,
+    y: usize,
+    luma: &mut [u8],
+    u: &mut [u8],
+    v: &mut [u8],
+) {
     let chroma = u.iter_mut().zip(v.iter_mut());
     for ((p, l), (cb, cr)) in src.pairs(y).zip(luma.chunks_exact_mut(2)).zip(chroma) {
         (l[0], l[1]) = (k.luma(p[0]), k.luma(p[1]));
@@ -401,7 +417,12 @@ mod tests {
 
     fn max_diff(a: &Plane, b: &Plane) -> u8 {
         assert_eq!((a.width, a.height), (b.width, b.height));
-        a.data.iter().zip(&b.data).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
+        a.data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0)
     }
 
     fn check_solid(m: ColourMatrix, r: ColourRange, px: [u8; 3], expected: [u8; 3]) {
@@ -587,7 +608,10 @@ mod tests {
             )
             .expect("yuv420p");
             assert_eq!(f.to_i420(), bytes);
-            assert_eq!((f.u.width, f.u.height), (w.div_ceil(2) as usize, h.div_ceil(2) as usize));
+            assert_eq!(
+                (f.u.width, f.u.height),
+                (w.div_ceil(2) as usize, h.div_ceil(2) as usize)
+            );
         }
     }
 
@@ -608,7 +632,12 @@ mod tests {
             assert_eq!(f.y.data, bytes[..luma]);
             let uv = &bytes[luma..];
             assert!(f.u.data.iter().enumerate().all(|(i, &u)| u == uv[2 * i]));
-            assert!(f.v.data.iter().enumerate().all(|(i, &v)| v == uv[2 * i + 1]));
+            assert!(f
+                .v
+                .data
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v == uv[2 * i + 1]));
         }
     }
 
@@ -619,7 +648,9 @@ mod tests {
             let expected = format.frame_bytes(5, 3);
             for len in [0, expected - 1, expected + 1] {
                 match to_yuv420(format, m, r, 5, 3, &vec![0; len]) {
-                    Err(Error::FrameSize { got, expected: e, .. }) => {
+                    Err(Error::FrameSize {
+                        got, expected: e, ..
+                    }) => {
                         assert_eq!((got, e), (len, expected));
                     }
                     other => panic!("{format:?} {len}: {other:?}"),
@@ -628,7 +659,10 @@ mod tests {
         }
         let err = to_yuv420(PixelFormat::Rgb24, m, r, 2, 2, &[0; 5]).expect_err("short");
         let text = err.to_string();
-        assert!(text.contains("5 bytes") && text.contains("expected 12"), "{text}");
+        assert!(
+            text.contains("5 bytes") && text.contains("expected 12"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum Error {
 
     #[error("encoder used after an error or after finish")]
     InvalidState,
+
+    #[error("encoding failed: {0}")]
+    Codec(#[from] avc::encoder::AvcError),
 }
 
 impl Error {

@@ -1,9 +1,11 @@
 //! Encoding straight to a file whose extension picks the container.
-//! (Skeleton: the encoder lands with the codec core.)
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use container::{create_file, ContainerKind, VideoMuxer, VideoTrack};
 
 use crate::config::EncoderConfig;
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 
 /// What an encode produced.
@@ -13,27 +15,80 @@ pub struct Summary {
     pub bytes: u64,
 }
 
-/// Encodes frames to `path` (.mp4, .h264 or .264). The file appears under its
-/// name only when [`FileEncoder::finish`] succeeds; on any error nothing is left behind.
+/// Encodes frames to `path` (.mp4/.m4v or .h264/.264). The file appears
+/// under its name only when [`FileEncoder::finish`] succeeds; after any
+/// error, or if the encoder is dropped unfinished, nothing is left behind.
 pub struct FileEncoder {
-    _private: (),
+    encoder: Encoder,
+    muxer: Option<Box<dyn VideoMuxer + Send>>,
+    path: PathBuf,
 }
 
 impl FileEncoder {
+    /// Validates the configuration and opens the output.
     pub fn create(path: &Path, config: &EncoderConfig) -> Result<FileEncoder> {
-        config.validate()?;
-        let _ = path;
-        Err(Error::InvalidState)
+        let kind = ContainerKind::from_path(path).ok_or_else(|| Error::UnknownExtension {
+            path: path.to_path_buf(),
+        })?;
+        let encoder = Encoder::new(config.clone())?;
+        let (width, height) = encoder.output_size();
+        let track = VideoTrack {
+            width,
+            height,
+            frame_rate_num: config.frame_rate.num,
+            frame_rate_den: config.frame_rate.den,
+            sps: encoder.sps().to_vec(),
+            pps: encoder.pps().to_vec(),
+        };
+        let muxer = create_file(path, kind, &track)?;
+        Ok(FileEncoder {
+            encoder,
+            muxer: Some(muxer),
+            path: path.to_path_buf(),
+        })
     }
 
-    /// Encodes one frame in the configured pixel format.
+    /// Encodes one frame in the configured pixel format. After an error the
+    /// output is abandoned and further calls fail.
     pub fn encode_frame(&mut self, frame: &[u8]) -> Result<()> {
-        let _ = frame;
-        Err(Error::InvalidState)
+        let result = self.encode_and_write(frame);
+        if result.is_err() {
+            // Dropping the muxer removes the partial file.
+            self.muxer = None;
+        }
+        result
+    }
+
+    fn encode_and_write(&mut self, frame: &[u8]) -> Result<()> {
+        let muxer = self.muxer.as_mut().ok_or(Error::InvalidState)?;
+        self.encoder.send_frame(frame)?;
+        while let Some(packet) = self.encoder.receive_packet() {
+            muxer.write_sample(&packet.nals, packet.keyframe)?;
+        }
+        Ok(())
     }
 
     /// Finishes the stream and the container; returns what was written.
-    pub fn finish(self) -> Result<Summary> {
-        Err(Error::InvalidState)
+    pub fn finish(mut self) -> Result<Summary> {
+        let mut muxer = self.muxer.take().ok_or(Error::InvalidState)?;
+        self.encoder.flush()?;
+        while let Some(packet) = self.encoder.receive_packet() {
+            muxer.write_sample(&packet.nals, packet.keyframe)?;
+        }
+        let bytes = muxer.finish()?;
+        Ok(Summary {
+            frames: self.encoder.frames_sent(),
+            bytes,
+        })
+    }
+
+    /// The destination path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames encoded so far.
+    pub fn frames(&self) -> u64 {
+        self.encoder.frames_sent()
     }
 }

@@ -66,10 +66,7 @@ pub fn parse_size(text: &str) -> Result<(u32, u32)> {
         value: text.to_string(),
         expected: "WIDTHxHEIGHT, e.g. 1920x1080".to_string(),
     };
-    let (w, h) = text
-        .trim()
-        .split_once(['x', 'X'])
-        .ok_or_else(bad)?;
+    let (w, h) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
     let width = parse_dimension(w.trim(), "width").ok_or_else(bad)??;
     let height = parse_dimension(h.trim(), "height").ok_or_else(bad)??;
     Ok((width, height))
@@ -101,12 +98,18 @@ fn check_dimension(name: &'static str, value: u32) -> Result<()> {
 /// A `.y4m` name, or content starting with `YUV4MPEG2 `, is read as y4m;
 /// anything else as raw frames, which needs `raw` (pixel format, width,
 /// height).
-pub fn open_input(path: &str, raw: Option<(PixelFormat, u32, u32)>) -> Result<Box<dyn FrameSource>> {
+pub fn open_input(
+    path: &str,
+    raw: Option<(PixelFormat, u32, u32)>,
+) -> Result<Box<dyn FrameSource>> {
     let (name, reader): (PathBuf, Box<dyn BufRead>) = if path == "-" {
         (STDIN_NAME.into(), Box::new(io::stdin().lock()))
     } else {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-        (path.into(), Box::new(BufReader::with_capacity(1 << 16, file)))
+        (
+            path.into(),
+            Box::new(BufReader::with_capacity(1 << 16, file)),
+        )
     };
     let (prefix, rest) = sniff(reader, &name)?;
     let is_y4m = prefix == Y4M_MAGIC || has_y4m_extension(path);
@@ -220,7 +223,10 @@ impl<R: BufRead> Y4mReader<R> {
     pub fn new(mut reader: R, name: impl Into<PathBuf>) -> Result<Y4mReader<R>> {
         let name = name.into();
         let header = read_line(&mut reader, &name)?.ok_or_else(|| {
-            Error::InvalidInput(format!("'{}' is empty: expected a y4m header", name.display()))
+            Error::InvalidInput(format!(
+                "'{}' is empty: expected a y4m header",
+                name.display()
+            ))
         })?;
         let info = parse_header(&header)?;
         Ok(Y4mReader {
@@ -368,7 +374,11 @@ fn y4m_dimension(value: &str, name: &'static str) -> Result<u32> {
 
 /// `F<num>:<den>`; `F0:0` means unknown.
 fn y4m_rate(value: &str) -> Result<Option<Rational>> {
-    let bad = || Error::InvalidInput(format!("y4m header has a bad frame rate 'F{value}' (expected F<num>:<den>)"));
+    let bad = || {
+        Error::InvalidInput(format!(
+            "y4m header has a bad frame rate 'F{value}' (expected F<num>:<den>)"
+        ))
+    };
     let (n, d) = value.split_once(':').ok_or_else(bad)?;
     let num: u32 = n.parse().map_err(|_| bad())?;
     let den: u32 = d.parse().map_err(|_| bad())?;
@@ -454,7 +464,10 @@ mod tests {
     #[test]
     fn y4m_reads_header_and_frames() {
         let (a, b) = (frame(5, 3, 0), frame(5, 3, 1));
-        let bytes = y4m("YUV4MPEG2 W5 H3 F30000:1001 Ip A1:1 C420jpeg XYSCSS=420JPEG", &[&a, &b]);
+        let bytes = y4m(
+            "YUV4MPEG2 W5 H3 F30000:1001 Ip A1:1 C420jpeg XYSCSS=420JPEG",
+            &[&a, &b],
+        );
         let mut r = open_y4m(&bytes).expect("valid");
         let info = r.info().clone();
         assert_eq!((info.width, info.height), (5, 3));
@@ -507,7 +520,10 @@ mod tests {
     #[test]
     fn y4m_bad_magic() {
         let text = err_text(open_y4m(b"RIFF1234 W4 H4\n"));
-        assert!(text.contains("not a y4m file") && text.contains("YUV4MPEG2"), "{text}");
+        assert!(
+            text.contains("not a y4m file") && text.contains("YUV4MPEG2"),
+            "{text}"
+        );
         let text = err_text(open_y4m(b"YUV4MPEG2W4 H4\n"));
         assert!(text.contains("not a y4m file"), "{text}");
         let text = err_text(open_y4m(b""));
@@ -533,7 +549,10 @@ mod tests {
             ("YUV4MPEG2 W4 H99999999999", "height"),
         ] {
             let err = open_y4m(&y4m(header, &[])).err().expect(header);
-            assert!(matches!(err, Error::InvalidDimension { .. }), "{header}: {err}");
+            assert!(
+                matches!(err, Error::InvalidDimension { .. }),
+                "{header}: {err}"
+            );
             assert!(err.to_string().contains(what), "{err}");
         }
     }
@@ -542,7 +561,10 @@ mod tests {
     fn y4m_rejects_interlaced() {
         for i in ["t", "b", "m"] {
             let text = err_text(open_y4m(&y4m(&format!("YUV4MPEG2 W4 H4 I{i}"), &[])));
-            assert!(text.contains("interlaced") && text.contains("progressive"), "{text}");
+            assert!(
+                text.contains("interlaced") && text.contains("progressive"),
+                "{text}"
+            );
         }
     }
 
@@ -591,7 +613,10 @@ mod tests {
         let mut buf = Vec::new();
         assert!(r.read_frame(&mut buf).expect("first frame"));
         let text = err_text(r.read_frame(&mut buf));
-        assert!(text.contains("frame 1 is truncated: got 10 of 24 bytes"), "{text}");
+        assert!(
+            text.contains("frame 1 is truncated: got 10 of 24 bytes"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -637,11 +662,22 @@ mod tests {
         let mut r = RawReader::new(&data[..], PixelFormat::Yuv420p, 4, 4, "x.yuv").expect("valid");
         let err = read_all(&mut r).expect_err("short frame");
         assert!(
-            matches!(err, Error::FrameSize { index: 2, got: 5, expected: 24, .. }),
+            matches!(
+                err,
+                Error::FrameSize {
+                    index: 2,
+                    got: 5,
+                    expected: 24,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         let text = err.to_string();
-        assert!(text.contains("has 5 bytes, expected 24 (the input ends mid-frame)"), "{text}");
+        assert!(
+            text.contains("has 5 bytes, expected 24 (the input ends mid-frame)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -668,7 +704,8 @@ mod tests {
     fn readers_handle_short_reads() {
         let f = frame(6, 4, 3);
         let bytes = y4m("YUV4MPEG2 W6 H4", &[&f, &f]);
-        let mut r = Y4mReader::new(BufReader::with_capacity(5, Trickle(&bytes)), "pipe").expect("valid");
+        let mut r =
+            Y4mReader::new(BufReader::with_capacity(5, Trickle(&bytes)), "pipe").expect("valid");
         assert_eq!(read_all(&mut r).expect("frames").len(), 2);
         let mut r = RawReader::new(Trickle(&f), PixelFormat::Yuv420p, 6, 4, "pipe").expect("valid");
         assert_eq!(read_all(&mut r).expect("frames"), vec![f]);
@@ -678,11 +715,20 @@ mod tests {
     fn parse_size_accepts_and_rejects() {
         assert_eq!(parse_size("1920x1080").expect("ok"), (1920, 1080));
         assert_eq!(parse_size(" 1X8192 ").expect("ok"), (1, 8192));
-        for bad in ["", "1920", "x1080", "1920x", "axb", "-1x2", "1x2x3", "1.5x2"] {
+        for bad in [
+            "", "1920", "x1080", "1920x", "axb", "-1x2", "1x2x3", "1.5x2",
+        ] {
             let err = parse_size(bad).expect_err(bad);
-            assert!(matches!(err, Error::InvalidOption { option: "size", .. }), "{bad}");
+            assert!(
+                matches!(err, Error::InvalidOption { option: "size", .. }),
+                "{bad}"
+            );
         }
-        for (bad, what) in [("0x10", "width 0"), ("10x0", "height 0"), ("8193x10", "width 8193")] {
+        for (bad, what) in [
+            ("0x10", "width 0"),
+            ("10x0", "height 0"),
+            ("8193x10", "width 8193"),
+        ] {
             let err = parse_size(bad).expect_err(bad);
             assert!(err.to_string().contains(what), "{err}");
         }
@@ -749,14 +795,19 @@ mod tests {
     fn open_input_raw_needs_format_and_size() {
         let file = TempFile::new("clip.rgb", &[0; 12]);
         let text = err_text(open_input(file.path(), None));
-        assert!(text.contains("--pix-fmt") && text.contains("--size"), "{text}");
+        assert!(
+            text.contains("--pix-fmt") && text.contains("--size"),
+            "{text}"
+        );
     }
 
     #[test]
     fn open_input_missing_file() {
         let path = std::env::temp_dir().join("framepress-no-such-file.rgb");
         let path = path.to_str().expect("utf-8");
-        let err = open_input(path, Some((PixelFormat::Rgb24, 2, 2))).err().expect("missing");
+        let err = open_input(path, Some((PixelFormat::Rgb24, 2, 2)))
+            .err()
+            .expect("missing");
         assert!(matches!(err, Error::Io { action: "open", .. }), "{err:?}");
         assert!(err.to_string().contains(path), "{err}");
     }

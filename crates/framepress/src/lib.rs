@@ -1,6 +1,7 @@
 //! framepress: raw frames in, H.264 in MP4 or Annex B out.
 
 pub mod config;
+pub mod encoder;
 pub mod error;
 
 pub use config::{ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Rational};
@@ -13,4 +14,5 @@ pub mod colour;
 pub mod input;
 
 pub use colour::{to_yuv420, to_yuv420_into};
+pub use encoder::{max_access_unit_bytes, Encoder, Packet};
 pub use input::{open_input, parse_size, FrameSource, RawReader, SourceInfo, Y4mReader};

@@ -306,7 +306,7 @@ fn mp4_rejects_bad_access_units_and_stays_usable() {
     assert_eq!(m.sample_count(), 1);
     let (out, n) = m.finish_into_inner().unwrap();
     let info = parse_mp4(out.get_ref(), n);
-    assert_eq!(info.stsz, [5]);
+    assert_eq!(info.stsz, [6]);
 }
 
 #[test]

@@ -1,0 +1,158 @@
+//! The public encoder: a validated configuration builds it, frames go in
+//! with [`Encoder::send_frame`], packets come out with
+//! [`Encoder::receive_packet`], and [`Encoder::flush`] drains it.
+
+use std::collections::VecDeque;
+
+use avc::encoder::IntraEncoder;
+use avc::frame::YuvFrame;
+use avc::params::{ColourSpace, StreamParams};
+
+use crate::colour::to_yuv420_into;
+use crate::config::{ColourMatrix, ColourRange, EncoderConfig};
+use crate::error::{Error, Result};
+
+/// One coded frame: an access unit in decoding order.
+#[derive(Debug, Clone)]
+pub struct Packet {
+    /// Slice NAL units (header byte + escaped payload, no start codes).
+    /// Parameter sets are in [`Encoder::sps`] and [`Encoder::pps`].
+    pub nals: Vec<Vec<u8>>,
+    /// Index of the frame in the stream, from 0.
+    pub index: u64,
+    /// An IDR picture: decoding can start here.
+    pub keyframe: bool,
+    /// The decoder's output for this frame, when
+    /// [`EncoderConfig::keep_reconstruction`] is set.
+    pub recon: Option<YuvFrame>,
+}
+
+impl Packet {
+    /// Bytes of the slice NAL units (without start codes or length prefixes).
+    pub fn payload_len(&self) -> usize {
+        self.nals.iter().map(Vec::len).sum()
+    }
+}
+
+/// An H.264 encoder on the CPU.
+pub struct Encoder {
+    config: EncoderConfig,
+    core: IntraEncoder,
+    scratch: YuvFrame,
+    next_index: u64,
+    ready: VecDeque<Packet>,
+    broken: bool,
+}
+
+impl Encoder {
+    /// Validates `config` and builds an encoder.
+    pub fn new(config: EncoderConfig) -> Result<Encoder> {
+        config.validate()?;
+        let params = stream_params(&config);
+        Ok(Encoder {
+            core: IntraEncoder::new(params, config.qp),
+            scratch: YuvFrame::new(config.width as usize, config.height as usize),
+            config,
+            next_index: 0,
+            ready: VecDeque::new(),
+            broken: false,
+        })
+    }
+
+    pub fn config(&self) -> &EncoderConfig {
+        &self.config
+    }
+
+    /// The sequence parameter set NAL unit.
+    pub fn sps(&self) -> &[u8] {
+        self.core.sps()
+    }
+
+    /// The picture parameter set NAL unit.
+    pub fn pps(&self) -> &[u8] {
+        self.core.pps()
+    }
+
+    /// The size a decoder outputs: the configured size rounded up to even,
+    /// since 4:2:0 H.264 crops in steps of two samples (7.4.2.1.1).
+    pub fn output_size(&self) -> (u32, u32) {
+        self.core.params().coded_display_size()
+    }
+
+    /// Encodes one frame laid out in the configured pixel format.
+    pub fn send_frame(&mut self, frame: &[u8]) -> Result<()> {
+        if self.broken {
+            return Err(Error::InvalidState);
+        }
+        let c = &self.config;
+        let expected = c.frame_bytes();
+        if frame.len() != expected {
+            return Err(Error::FrameSize {
+                index: self.next_index,
+                got: frame.len(),
+                expected,
+                detail: format!("{}x{} {}", c.width, c.height, c.pixel_format.name()),
+            });
+        }
+        to_yuv420_into(
+            c.pixel_format,
+            c.matrix,
+            c.range,
+            c.width,
+            c.height,
+            frame,
+            &mut self.scratch,
+        )?;
+        let coded = self
+            .core
+            .encode(&self.scratch)
+            .inspect_err(|_| self.broken = true)?;
+        self.ready.push_back(Packet {
+            nals: coded.nals,
+            index: self.next_index,
+            keyframe: coded.idr,
+            recon: self.config.keep_reconstruction.then_some(coded.recon),
+        });
+        self.next_index += 1;
+        Ok(())
+    }
+
+    /// The next finished packet, if any.
+    pub fn receive_packet(&mut self) -> Option<Packet> {
+        self.ready.pop_front()
+    }
+
+    /// Signals the end of the stream; afterwards every packet can be received.
+    /// (Frames are coded as they arrive, so nothing is held back.)
+    pub fn flush(&mut self) -> Result<()> {
+        if self.broken {
+            return Err(Error::InvalidState);
+        }
+        Ok(())
+    }
+
+    /// Frames sent so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.next_index
+    }
+}
+
+/// The proven maximum size in bytes of one access unit (SPS, PPS and slice,
+/// each with a 4-byte start code) for frames of `width`×`height`.
+pub fn max_access_unit_bytes(width: u32, height: u32) -> usize {
+    avc::encoder::max_access_unit_bytes(width, height)
+}
+
+fn stream_params(c: &EncoderConfig) -> StreamParams {
+    StreamParams {
+        width: c.width,
+        height: c.height,
+        fps_num: c.frame_rate.num,
+        fps_den: c.frame_rate.den,
+        colour: match c.matrix {
+            ColourMatrix::Bt601 => ColourSpace::Bt601,
+            ColourMatrix::Bt709 => ColourSpace::Bt709,
+        },
+        full_range: c.range == ColourRange::Full,
+    }
+}
