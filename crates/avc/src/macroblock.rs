@@ -123,6 +123,14 @@ fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]
     }
 }
 
+/// Writes a 4×4 block at (bx, by) into a small raster buffer.
+fn put4x4(dst: &mut [u8], stride: usize, bx: usize, by: usize, samples: &[u8; 16]) {
+    for (y, row) in samples.chunks_exact(4).enumerate() {
+        let at = (by + y) * stride + bx;
+        dst[at..at + 4].copy_from_slice(row);
+    }
+}
+
 #[inline]
 fn clip_pixel(v: i32) -> u8 {
     v.clamp(0, 255) as u8
@@ -198,9 +206,7 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
             }
         };
         store_block(recon, x0 + bx, y0 + by, 4, &samples);
-        for i in 0..16 {
-            out.recon[(by + i / 4) * 16 + bx + i % 4] = samples[i];
-        }
+        put4x4(&mut out.recon, 16, bx, by, &samples);
         out.modes[blk] = mode;
         out.levels[blk] = to_scan(&levels);
         out.cost += cost;
@@ -240,19 +246,17 @@ fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result 
     let dc_y = inverse_luma_dc(&dc_levels, qp);
     out.valid = dc_y.is_some();
     let dc_y = dc_y.unwrap_or([0; 16]);
-    for blk in 0..16 {
+    for (blk, ac) in ac_raster.iter().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let mut d = dequant4x4(&ac_raster[blk], qp, true);
+        let mut d = dequant4x4(ac, qp, true);
         d[0] = dc_y[(by / 4) * 4 + bx / 4];
         let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
             out.valid = false;
             [0; 16]
         });
-        for i in 0..16 {
-            out.recon[(by + i / 4) * 16 + bx + i % 4] = samples[i];
-        }
-        out.ac[blk] = to_scan(&ac_raster[blk]);
+        put4x4(&mut out.recon, 16, bx, by, &samples);
+        out.ac[blk] = to_scan(ac);
     }
     out
 }
@@ -299,9 +303,7 @@ fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32)
                 out.valid = false;
                 [0; 16]
             });
-            for i in 0..16 {
-                out.recon[c][(by + i / 4) * 8 + bx + i % 4] = samples[i];
-            }
+            put4x4(&mut out.recon[c], 8, bx, by, &samples);
             out.ac[c][blk] = to_scan(&ac_raster[blk]);
         }
     }

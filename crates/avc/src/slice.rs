@@ -34,7 +34,7 @@ impl<'a> PictureSyntax<'a> {
     }
 
     fn left(&self, addr: usize) -> Option<usize> {
-        (addr % self.width_mbs > 0).then(|| addr - 1)
+        (!addr.is_multiple_of(self.width_mbs)).then(|| addr - 1)
     }
 
     fn top(&self, addr: usize) -> Option<usize> {

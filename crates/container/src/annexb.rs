@@ -104,6 +104,17 @@ impl<W: Write> AnnexBMuxer<W> {
     }
 }
 
+impl<W: Write> std::fmt::Debug for AnnexBMuxer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnexBMuxer")
+            .field("name", &self.name)
+            .field("samples", &self.samples)
+            .field("bytes", &self.bytes)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<W: Write> VideoMuxer for AnnexBMuxer<W> {
     fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
         AnnexBMuxer::write_sample(self, nals, keyframe)

@@ -277,6 +277,17 @@ pub(crate) fn check_access_unit(
     Ok(())
 }
 
+impl<F: Read + Write + Seek> std::fmt::Debug for Mp4Muxer<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mp4Muxer")
+            .field("name", &self.name)
+            .field("samples", &self.sizes.len())
+            .field("payload_len", &self.payload_len)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<F: Read + Write + Seek> VideoMuxer for Mp4Muxer<F> {
     fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
         Mp4Muxer::write_sample(self, nals, keyframe)

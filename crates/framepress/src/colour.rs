@@ -195,11 +195,13 @@ fn widen(p: [u8; 3]) -> [i32; 3] {
     p.map(i32::from)
 }
 
-/// RGB input, read a pixel or a pair of horizontally adjacent pixels at a time.
+/// RGB input, read a row or a pair of rows at a time.
 trait RgbSource {
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3];
-    /// Pixels (2i, y) and (2i+1, y) for every whole pair in row `y`.
-    fn pairs(&self, y: usize) -> impl Iterator<Item = [[u8; 3]; 2]> + '_;
+    /// The pixels of row `y`.
+    fn row(&self, y: usize) -> impl Iterator<Item = [u8; 3]> + '_;
+    /// The R, G, B sums of each horizontal pair of pixels in row `y`, and of
+    /// the last pixel of an odd row counted twice.
+    fn pairs(&self, y: usize) -> impl Iterator<Item = [i32; 3]> + '_;
 }
 
 /// H×W×3 bytes.
@@ -210,15 +212,21 @@ struct Interleaved<'a> {
 
 impl RgbSource for Interleaved<'_> {
     #[inline(always)]
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = 3 * (y * self.width + x);
-        rgb(&self.data[i..i + 3])
+    fn row(&self, y: usize) -> impl Iterator<Item = [u8; 3]> + '_ {
+        let row = &self.data[3 * y * self.width..3 * (y + 1) * self.width];
+        row.chunks_exact(3).map(rgb)
     }
 
     #[inline(always)]
-    fn pairs(&self, y: usize) -> impl Iterator<Item = [[u8; 3]; 2]> + '_ {
+    fn pairs(&self, y: usize) -> impl Iterator<Item = [i32; 3]> + '_ {
         let row = &self.data[3 * y * self.width..3 * (y + 1) * self.width];
-        row.chunks_exact(6).map(|p| [rgb(&p[..3]), rgb(&p[3..])])
+        row.chunks(6).map(|p| {
+            let a = widen(rgb(p));
+            match p.get(3..6) {
+                Some(q) => add(a, widen(rgb(q))),
+                None => add(a, a),
+            }
+        })
     }
 }
 
@@ -232,95 +240,54 @@ struct Planar<'a> {
 
 impl RgbSource for Planar<'_> {
     #[inline(always)]
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = y * self.width + x;
-        [self.r[i], self.g[i], self.b[i]]
+    fn row(&self, y: usize) -> impl Iterator<Item = [u8; 3]> + '_ {
+        let span = y * self.width..(y + 1) * self.width;
+        let (r, g, b) = (&self.r[span.clone()], &self.g[span.clone()], &self.b[span]);
+        r.iter().zip(g).zip(b).map(|((&r, &g), &b)| [r, g, b])
     }
 
     #[inline(always)]
-    fn pairs(&self, y: usize) -> impl Iterator<Item = [[u8; 3]; 2]> + '_ {
-        let pairs = self.width / 2;
-        let start = y * self.width;
-        let span = start..start + 2 * pairs;
-        let (r, g, b) = (&self.r[span.clone()], &self.g[span.clone()], &self.b[span]);
-        (0..pairs).map(move |i| {
-            let j = 2 * i;
-            [[r[j], g[j], b[j]], [r[j + 1], g[j + 1], b[j + 1]]]
-        })
+    fn pairs(&self, y: usize) -> impl Iterator<Item = [i32; 3]> + '_ {
+        let span = y * self.width..(y + 1) * self.width;
+        let r = self.r[span.clone()].chunks(2);
+        let g = self.g[span.clone()].chunks(2);
+        let b = self.b[span].chunks(2);
+        r.zip(g)
+            .zip(b)
+            .map(|((r, g), b)| [pair_sum(r), pair_sum(g), pair_sum(b)])
     }
 }
 
-/// Converts RGB to `out` (already shaped), two luma rows and their chroma
-/// row at a time, reading each source pixel once.
+/// The sum of a pair of samples, or twice a lone one.
+#[inline(always)]
+fn pair_sum(p: &[u8]) -> i32 {
+    let a = i32::from(p[0]);
+    a + p.get(1).map_or(a, |&b| i32::from(b))
+}
+
+/// Converts RGB to `out` (already shaped): luma row by row, then each
+/// chroma sample from the sums of its 2×2 block.
 fn convert_rgb<S: RgbSource>(k: &Coefficients, src: &S, out: &mut YuvFrame) {
-    let (w, cw) = (out.y.width, out.u.width);
-    let luma_pairs = out.y.data.chunks_mut(2 * w);
-    let chroma_rows = out
+    let (w, h, cw) = (out.y.width, out.y.height, out.u.width);
+    for (y, dst) in out.y.data.chunks_exact_mut(w).enumerate() {
+        for (d, p) in dst.iter_mut().zip(src.row(y)) {
+            *d = k.luma(p);
+        }
+    }
+    let rows = out
         .u
         .data
         .chunks_exact_mut(cw)
         .zip(out.v.data.chunks_exact_mut(cw));
-    for (cy, (luma, (u, v))) in luma_pairs.zip(chroma_rows).enumerate() {
-        if luma.len() == 2 * w {
-            let (top, bottom) = luma.split_at_mut(w);
-            row_pair(k, src, 2 * cy, top, bottom, u, v);
-        } else {
-            last_row(k, src, 2 * cy, luma, u, v);
+    for (cy, (u, v)) in rows.enumerate() {
+        // A missing bottom row repeats the top one; with the right column
+        // handled the same way in `pairs`, every block sums four samples
+        // and its mean is the mean of the samples that exist.
+        let (top, bottom) = (2 * cy, (2 * cy + 1).min(h - 1));
+        let blocks = src.pairs(top).zip(src.pairs(bottom));
+        for ((cb, cr), (t, b)) in u.iter_mut().zip(v.iter_mut()).zip(blocks) {
+            (*cb, *cr) = k.chroma(add(t, b));
         }
-    }
-}
-
-/// Rows `y` and `y + 1`: luma of each pixel, chroma of each 2×2 block.
-fn row_pair<S: RgbSource>(
-    k: &Coefficients,
-    src: &S,
-    y: usize,
-    top: &mut [u8],
-    bottom: &mut [u8],
-    u: &mut [u8],
-    v: &mut [u8],
-) {
-    let luma = top.chunks_exact_mut(2).zip(bottom.chunks_exact_mut(2));
-    let chroma = u.iter_mut().zip(v.iter_mut());
-    let pixels = src.pairs(y).zip(src.pairs(y + 1));
-    for (((t, b), (lt, lb)), (cb, cr)) in pixels.zip(luma).zip(chroma) {
-        (lt[0], lt[1]) = (k.luma(t[0]), k.luma(t[1]));
-        (lb[0], lb[1]) = (k.luma(b[0]), k.luma(b[1]));
-        let sum = add(add(widen(t[0]), widen(t[1])), add(widen(b[0]), widen(b[1])));
-        (*cb, *cr) = k.chroma(sum);
-    }
-    let w = top.len();
-    if w % 2 == 1 {
-        // The right column's blocks hold two samples: count each twice.
-        let (t, b) = (src.pixel(w - 1, y), src.pixel(w - 1, y + 1));
-        (top[w - 1], bottom[w - 1]) = (k.luma(t), k.luma(b));
-        let pair = add(widen(t), widen(b));
-        (u[w / 2], v[w / 2]) = k.chroma(add(pair, pair));
-    }
-}
-
-/// The last row of an odd height: its blocks hold only this row's samples,
-/// each counted twice.
-fn last_row<S: RgbSource>(
-    k: &Coefficients,
-    src: &S,
-    y: usize,
-    luma: &mut [u8],
-    u: &mut [u8],
-    v: &mut [u8],
-) {
-    let chroma = u.iter_mut().zip(v.iter_mut());
-    for ((p, l), (cb, cr)) in src.pairs(y).zip(luma.chunks_exact_mut(2)).zip(chroma) {
-        (l[0], l[1]) = (k.luma(p[0]), k.luma(p[1]));
-        let pair = add(widen(p[0]), widen(p[1]));
-        (*cb, *cr) = k.chroma(add(pair, pair));
-    }
-    let w = luma.len();
-    if w % 2 == 1 {
-        let p = src.pixel(w - 1, y);
-        luma[w - 1] = k.luma(p);
-        let two = add(widen(p), widen(p));
-        (u[w / 2], v[w / 2]) = k.chroma(add(two, two));
     }
 }
 

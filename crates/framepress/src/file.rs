@@ -1,6 +1,9 @@
 //! Encoding straight to a file whose extension picks the container.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+
+use avc::frame::YuvFrame;
 
 use container::{create_file, ContainerKind, VideoMuxer, VideoTrack};
 
@@ -22,6 +25,7 @@ pub struct FileEncoder {
     encoder: Encoder,
     muxer: Option<Box<dyn VideoMuxer + Send>>,
     path: PathBuf,
+    recons: VecDeque<YuvFrame>,
 }
 
 impl FileEncoder {
@@ -45,6 +49,7 @@ impl FileEncoder {
             encoder,
             muxer: Some(muxer),
             path: path.to_path_buf(),
+            recons: VecDeque::new(),
         })
     }
 
@@ -64,8 +69,16 @@ impl FileEncoder {
         self.encoder.send_frame(frame)?;
         while let Some(packet) = self.encoder.receive_packet() {
             muxer.write_sample(&packet.nals, packet.keyframe)?;
+            self.recons.extend(packet.recon);
         }
         Ok(())
+    }
+
+    /// The reconstructions of the frames written so far (what a decoder will
+    /// output), when [`EncoderConfig::keep_reconstruction`] is set; each is
+    /// returned once.
+    pub fn take_reconstructions(&mut self) -> Vec<YuvFrame> {
+        self.recons.drain(..).collect()
     }
 
     /// Finishes the stream and the container; returns what was written.
