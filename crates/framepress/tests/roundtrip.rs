@@ -77,7 +77,7 @@ fn check_size(w: u32, h: u32, frames: usize) {
     for content in CONTENTS {
         let input = i420_frames(content, w, h, frames);
         for qp in QPS {
-            let ext = if qp % 2 == 0 { "mp4" } else { "h264" };
+            let ext = if qp.is_multiple_of(2) { "mp4" } else { "h264" };
             let path = scratch.path(format!("{content:?}-qp{qp}.{ext}"));
             let recons = encode(&path, &config(w, h, qp, PixelFormat::Yuv420p), &input);
             let decoded = common::decode_to_i420(&path, even(w), even(h));
@@ -90,7 +90,7 @@ fn check_size(w: u32, h: u32, frames: usize) {
             ) {
                 panic!("{w}x{h} {content:?} qp {qp}: decoded != reconstructed: {msg}");
             }
-            if w % 2 == 0 && h % 2 == 0 && qp == 0 && !matches!(content, Content::Random) {
+            if w.is_multiple_of(2) && h.is_multiple_of(2) && qp == 0 && !matches!(content, Content::Random) {
                 // At qp 0 the reconstruction stays close to the source.
                 let err = max_abs_diff(&recons[0], &input[0]);
                 assert!(err <= 3, "{content:?} {w}x{h} qp 0: max error {err}");
