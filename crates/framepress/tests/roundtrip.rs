@@ -90,7 +90,11 @@ fn check_size(w: u32, h: u32, frames: usize) {
             ) {
                 panic!("{w}x{h} {content:?} qp {qp}: decoded != reconstructed: {msg}");
             }
-            if w.is_multiple_of(2) && h.is_multiple_of(2) && qp == 0 && !matches!(content, Content::Random) {
+            if w.is_multiple_of(2)
+                && h.is_multiple_of(2)
+                && qp == 0
+                && !matches!(content, Content::Random)
+            {
                 // At qp 0 the reconstruction stays close to the source.
                 let err = max_abs_diff(&recons[0], &input[0]);
                 assert!(err <= 3, "{content:?} {w}x{h} qp 0: max error {err}");
