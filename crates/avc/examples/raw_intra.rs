@@ -24,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         full_range: false,
     };
     let mut enc = IntraEncoder::new(params, qp);
+    enc.set_deblocking(std::env::var_os("DEBLOCK").is_some());
     let mut input = std::fs::File::open(&args[4])?;
     let mut out = std::fs::File::create(&args[5])?;
     let mut recon = std::fs::File::create(&args[6])?;

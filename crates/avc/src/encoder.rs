@@ -3,8 +3,9 @@
 
 use crate::bits::BitWriter;
 use crate::cavlc::CavlcError;
+use crate::deblock::{deblock_picture, DeblockParams, MbDeblockInfo};
 use crate::frame::{Plane, YuvFrame};
-use crate::macroblock::{code_intra_mb, MbCoding, MbPos, MB_MAX_BITS};
+use crate::macroblock::{code_intra_mb, LumaPred, MbCoding, MbPos, MB_MAX_BITS};
 use crate::nal::{escaped_len_bound, nal_unit, NalType};
 use crate::params::{
     pps_nal, sps_nal, write_i_slice_header, SliceHeader, StreamParams, SLICE_HEADER_MAX_BITS,
@@ -47,6 +48,7 @@ pub struct IntraEncoder {
     sps: Vec<u8>,
     pps: Vec<u8>,
     idr_count: u32,
+    deblock: bool,
 }
 
 impl IntraEncoder {
@@ -57,7 +59,13 @@ impl IntraEncoder {
             params,
             qp: i32::from(qp.min(51)),
             idr_count: 0,
+            deblock: false,
         }
+    }
+
+    /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
+    pub fn set_deblocking(&mut self, on: bool) {
+        self.deblock = on;
     }
 
     pub fn sps(&self) -> &[u8] {
@@ -98,8 +106,15 @@ impl IntraEncoder {
             idr_pic_id: self.idr_count % 2,
             frame_num: 0,
             qp: self.qp,
-            disable_deblocking: 1,
+            disable_deblocking: if self.deblock { 0 } else { 1 },
         };
+        if self.deblock {
+            let infos: Vec<MbDeblockInfo> = mbs
+                .iter()
+                .map(|mb| intra_deblock_info(mb, self.qp))
+                .collect();
+            deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
+        }
         self.idr_count = self.idr_count.wrapping_add(1);
         let nal = write_slice_nal(&header, &mbs, wm)?;
         let bound = max_access_unit_bytes(self.params.width, self.params.height);
@@ -137,6 +152,18 @@ fn code_picture(
         }
     }
     mbs
+}
+
+/// Deblocking inputs of an intra macroblock: I_PCM has QPY 0 (7.4.5).
+fn intra_deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
+    let pcm = matches!(mb.luma, LumaPred::Pcm);
+    MbDeblockInfo {
+        intra: true,
+        qp: if pcm { 0 } else { qp },
+        nonzero: 0,
+        mv: [[0; 2]; 16],
+        ref_idx: [-1; 4],
+    }
 }
 
 /// slice_layer_without_partitioning_rbsp (7.3.2.8) in an IDR NAL unit.

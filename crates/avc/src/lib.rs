@@ -4,6 +4,7 @@ pub mod analyse;
 pub mod bits;
 pub mod cavlc;
 pub mod cavlc_tables;
+pub mod deblock;
 pub mod encoder;
 pub mod frame;
 pub mod intra;
