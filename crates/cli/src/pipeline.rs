@@ -61,14 +61,15 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
+    // In indicatif templates `{per_sec:1}` means one decimal place.
     let (bar, template) = match total {
         Some(n) => (
             ProgressBar::new(n),
-            "{bar:40} {pos}/{len} frames  {per_sec}  eta {eta}",
+            "{bar:40} {pos}/{len} frames  {per_sec:1}  eta {eta}",
         ),
         None => (
             ProgressBar::no_length(),
-            "{spinner} {pos} frames  {per_sec}  {elapsed}",
+            "{spinner} {pos} frames  {per_sec:1}  {elapsed}",
         ),
     };
     if let Ok(style) = ProgressStyle::with_template(template) {

@@ -78,6 +78,8 @@ fn check_input(format: PixelFormat, width: u32, height: u32, data: &[u8]) -> Res
     }
     let expected = format.frame_bytes(width, height);
     if data.len() != expected {
+        // The frame's position in a stream is not known here; callers that
+        // know it (the encoder) check the length first.
         return Err(Error::FrameSize {
             index: 0,
             got: data.len(),
