@@ -580,3 +580,55 @@ fn y4m_truncated_later_frame_leaves_nothing() {
     assert_fails(&r, 1, &["frame 2 is truncated", "got 383 of 384 bytes"]);
     s.assert_only(&["in.y4m"]);
 }
+
+/// Runs `framepress` with its output on a 256 KiB tmpfs, mounted in a private
+/// mount namespace (`unshare -rm`, so no root is needed). `None` when this
+/// machine cannot make such a namespace.
+fn framepress_on_small_disk(args: &[&str]) -> Option<(Output, String)> {
+    let probe = Command::new("unshare")
+        .args([
+            "-rm",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=256k tmpfs /tmp && true",
+        ])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_framepress");
+    let mut script = format!("mount -t tmpfs -o size=256k tmpfs /mnt && '{bin}'");
+    for a in args {
+        script.push_str(&format!(" '{a}'"));
+    }
+    script.push_str("; code=$?; ls -A /mnt; exit $code");
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some((out, listing))
+}
+
+#[test]
+fn full_disk_is_reported_and_leaves_nothing() {
+    let Some((out, listing)) =
+        framepress_on_small_disk(&["demo", "/mnt/out.mp4", "--frames", "30", "--qp", "0"])
+    else {
+        eprintln!("skipping: cannot mount a small tmpfs in a private namespace here");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("disk full") || err.contains("No space left"),
+        "stderr: {err}"
+    );
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(
+        listing.trim().is_empty(),
+        "files left on the full disk: {listing}"
+    );
+}
