@@ -5,9 +5,10 @@
 //! neighbour's decision: the bit estimates for modes are constants, since
 //! predicted intra modes are derived later, in the syntax pass (invariant 8).
 
+use crate::frame::Plane;
 use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
-    predict_chroma, Edge4, EdgeN,
+    predict_chroma, Availability, Edge4, EdgeN,
 };
 use crate::transform::satd4x4;
 
@@ -76,6 +77,23 @@ pub fn best_i16_mode(src: &[i32; 256], edge: &EdgeN<16>, lambda: u32) -> (u8, u3
         }
     }
     best
+}
+
+/// An estimate of the cost of coding a macroblock as intra, from source
+/// samples alone (its neighbours' source stands in for their
+/// reconstruction): the best Intra16x16 SATD plus λ·bits. Used to choose
+/// between intra and inter without waiting for the neighbours.
+pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32 {
+    let avail = Availability {
+        left: mb_x > 0,
+        top: mb_y > 0,
+        top_left: mb_x > 0 && mb_y > 0,
+        top_right: false,
+    };
+    let (x0, y0) = (mb_x * 16, mb_y * 16);
+    let edge = EdgeN::<16>::gather(&src.data, src.width, x0, y0, avail);
+    let block: [i32; 256] = std::array::from_fn(|i| i32::from(src.at(x0 + i % 16, y0 + i / 16)));
+    best_i16_mode(&block, &edge, lambda).1
 }
 
 /// The best chroma mode over both chroma planes.

@@ -1,6 +1,20 @@
-//! In-loop deblocking filter (8.7). Being written; see `deblock_picture`.
+//! In-loop deblocking filter (8.7) for frame macroblocks of a 4:2:0, 8-bit
+//! picture coded as one slice with disable_deblocking_filter_idc = 0 and
+//! transform_size_8x8_flag = 0.
+//!
+//! Macroblocks are filtered in raster order (8.7). Within a macroblock the
+//! luma vertical edges go left to right, then the horizontal edges top to
+//! bottom; then each chroma plane the same way. The filter works in place,
+//! so samples filtered at one edge feed the next, as in a decoder. Luma and
+//! the two chroma planes never read each other's samples, so doing the three
+//! planes of one macroblock one after the other is the order of 8.7.
+//!
+//! Boundary strengths (8.7.2.1) are derived once per macroblock from luma
+//! 4×4 blocks and shared by the chroma edges that lie on the same luma
+//! positions (chroma edge 0 on luma edge 0, chroma edge 4 on luma edge 8).
 
-use crate::frame::YuvFrame;
+use crate::frame::{Plane, YuvFrame};
+use crate::transform::chroma_qp;
 
 /// What the filter needs to know of each macroblock (8.7.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,13 +43,1321 @@ pub struct DeblockParams {
     pub chroma_qp_offset: i32,
 }
 
+/// Table 8-16: α′ by indexA (α = α′ at bit depth 8).
+const ALPHA: [u8; 52] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // 0..15
+    4, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 17, 20, 22, 25, 28, // 16..31
+    32, 36, 40, 45, 50, 56, 63, 71, 80, 90, 101, 113, 127, 144, 162, 182, // 32..47
+    203, 226, 255, 255, // 48..51
+];
+
+/// Table 8-16: β′ by indexB (β = β′ at bit depth 8).
+const BETA: [u8; 52] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // 0..15
+    2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 6, 6, 7, 7, 8, 8, // 16..31
+    9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16, 16, // 32..47
+    17, 17, 18, 18, // 48..51
+];
+
+/// Table 8-17: t′C0 by indexA for bS = 1, 2, 3 (tC0 = t′C0 at bit depth 8).
+const TC0: [[u8; 3]; 52] = [
+    [0, 0, 0], // 0
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0], // 10
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 1],
+    [0, 0, 1],
+    [0, 0, 1],
+    [0, 0, 1], // 20
+    [0, 1, 1],
+    [0, 1, 1],
+    [1, 1, 1],
+    [1, 1, 1],
+    [1, 1, 1],
+    [1, 1, 1],
+    [1, 1, 2],
+    [1, 1, 2],
+    [1, 1, 2],
+    [1, 1, 2], // 30
+    [1, 2, 3],
+    [1, 2, 3],
+    [2, 2, 3],
+    [2, 2, 4],
+    [2, 3, 4],
+    [2, 3, 4],
+    [3, 3, 5],
+    [3, 4, 6],
+    [3, 4, 6],
+    [4, 5, 7], // 40
+    [4, 5, 8],
+    [4, 6, 9],
+    [5, 7, 10],
+    [6, 8, 11],
+    [6, 8, 13],
+    [7, 10, 14],
+    [8, 11, 16],
+    [9, 12, 18],
+    [10, 13, 20],
+    [11, 15, 23], // 50
+    [13, 17, 25],
+];
+
+/// Boundary strengths of one macroblock (8.7.2.1): `v[e][s]` for the
+/// vertical edge at x = 4e, rows 4s..4s+3; `h[e][s]` for the horizontal edge
+/// at y = 4e, columns 4s..4s+3. Left / top macroblock edges that are not
+/// filtered hold 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Strengths {
+    v: [[u8; 4]; 4],
+    h: [[u8; 4]; 4],
+}
+
+/// Thresholds of one edge (8.7.2.2), at bit depth 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Thresholds {
+    alpha: i32,
+    beta: i32,
+    /// Row of Table 8-17 for indexA.
+    tc0: [u8; 3],
+}
+
+impl Thresholds {
+    /// indexA / indexB from qPav and the filter offsets (8.7.2.2, 8-461, 8-462).
+    fn new(qp_av: i32, params: &DeblockParams) -> Thresholds {
+        let index_a = qp_av.saturating_add(params.offset_a).clamp(0, 51) as usize;
+        let index_b = qp_av.saturating_add(params.offset_b).clamp(0, 51) as usize;
+        Thresholds {
+            alpha: i32::from(ALPHA[index_a]),
+            beta: i32::from(BETA[index_b]),
+            tc0: TC0[index_a],
+        }
+    }
+
+    /// Thresholds for an edge between macroblocks of QP `qp_p` and `qp_q`
+    /// (qPav, 8-460).
+    fn between(qp_p: i32, qp_q: i32, params: &DeblockParams) -> Thresholds {
+        Thresholds::new((qp_p + qp_q + 1) >> 1, params)
+    }
+
+    /// No sample can pass filterSamplesFlag (8-464) when α or β is 0.
+    fn filters_nothing(&self) -> bool {
+        self.alpha == 0 || self.beta == 0
+    }
+
+    /// tC0 for bS 1..=3 (Table 8-17).
+    fn tc0_for(&self, bs: u8) -> i32 {
+        i32::from(self.tc0[usize::from(bs.clamp(1, 3)) - 1])
+    }
+}
+
+/// luma4x4BlkIdx of the 4×4 block at column `bx`, row `by` (6.4.3).
+fn blk_idx(bx: usize, by: usize) -> usize {
+    (by / 2) * 8 + (bx / 2) * 4 + (by % 2) * 2 + (bx % 2)
+}
+
+/// mbPartIdx of the 8×8 partition holding the 4×4 block at (`bx`, `by`).
+fn part_idx(bx: usize, by: usize) -> usize {
+    (by / 2) * 2 + bx / 2
+}
+
+/// bS for the edge between luma 4×4 block `pb` of macroblock `p` and block
+/// `qb` of `q`, blocks given as (column, row) inside their macroblock
+/// (8.7.2.1, frame macroblocks, no MBAFF, P prediction).
+fn boundary_strength(
+    p: &MbDeblockInfo,
+    pb: (usize, usize),
+    q: &MbDeblockInfo,
+    qb: (usize, usize),
+    mb_edge: bool,
+) -> u8 {
+    if p.intra || q.intra {
+        return if mb_edge { 4 } else { 3 };
+    }
+    let coded =
+        |mb: &MbDeblockInfo, (bx, by): (usize, usize)| mb.nonzero >> blk_idx(bx, by) & 1 != 0;
+    if coded(p, pb) || coded(q, qb) {
+        return 2;
+    }
+    u8::from(motion_differs(p, pb, q, qb))
+}
+
+/// The bS = 1 test of 8.7.2.1 for one motion vector per partition: different
+/// reference pictures or numbers of motion vectors, or a vector component
+/// differing by 4 or more quarter luma samples. `ref_idx` values of one slice
+/// name the same picture exactly when they are equal.
+fn motion_differs(
+    p: &MbDeblockInfo,
+    (pbx, pby): (usize, usize),
+    q: &MbDeblockInfo,
+    (qbx, qby): (usize, usize),
+) -> bool {
+    let (rp, rq) = (p.ref_idx[part_idx(pbx, pby)], q.ref_idx[part_idx(qbx, qby)]);
+    if rp != rq {
+        return true;
+    }
+    if rp < 0 {
+        return false; // no motion vector on either side
+    }
+    let (mp, mq) = (p.mv[blk_idx(pbx, pby)], q.mv[blk_idx(qbx, qby)]);
+    let far = |a: i16, b: i16| (i32::from(a) - i32::from(b)).abs() >= 4;
+    far(mp[0], mq[0]) || far(mp[1], mq[1])
+}
+
+/// All boundary strengths of macroblock `cur` (8.7.2.1), with its left and
+/// top neighbours when those edges are filtered.
+fn strengths(
+    cur: &MbDeblockInfo,
+    left: Option<&MbDeblockInfo>,
+    top: Option<&MbDeblockInfo>,
+) -> Strengths {
+    let mut s = Strengths::default();
+    for e in 0..4 {
+        for i in 0..4 {
+            s.v[e][i] = match (e, left) {
+                (0, Some(l)) => boundary_strength(l, (3, i), cur, (0, i), true),
+                (0, None) => 0,
+                _ => boundary_strength(cur, (e - 1, i), cur, (e, i), false),
+            };
+            s.h[e][i] = match (e, top) {
+                (0, Some(t)) => boundary_strength(t, (i, 3), cur, (i, 0), true),
+                (0, None) => 0,
+                _ => boundary_strength(cur, (i, e - 1), cur, (i, e), false),
+            };
+        }
+    }
+    s
+}
+
+/// Lines filtered together: 16 luma lines of one edge, or 8 Cb and 8 Cr lines.
+const LANES: usize = 16;
+
+/// Samples across one macroblock's edges in one direction, widened to i16:
+/// `strip[k][l]` is sample k across the edges on line l. Entries 0..4 lie in
+/// the left (or top) neighbour, entry 4 is the macroblock's first column (or
+/// row); edge e of a plane with 4-sample edge spacing has p3..q3 at 4e..4e+8.
+type Strip<const K: usize> = [[i16; LANES]; K];
+
+/// p3, p2, p1, p0, q0, q1, q2, q3 of every lane across one edge.
+type Window = [[i16; LANES]; 8];
+
+/// Per-lane inputs of one edge (8.7.2.2): bS, tC0 (Table 8-17; 0 where
+/// bS is 0 or 4), α and β.
+struct LaneParams {
+    bs: [u8; LANES],
+    tc0: [i16; LANES],
+    alpha: i16,
+    beta: i16,
+}
+
+impl LaneParams {
+    /// Spreads the four bS values of an edge over the lanes, `LINES`
+    /// consecutive lanes each (wrapping after 4 × `LINES` lanes).
+    #[inline(always)]
+    fn new<const LINES: usize>(t: &Thresholds, bs: &[u8; 4]) -> LaneParams {
+        let tc0 = bs.map(|b| match b {
+            1..=3 => t.tc0_for(b) as i16,
+            _ => 0,
+        });
+        LaneParams {
+            bs: std::array::from_fn(|l| bs[(l / LINES) % 4]),
+            tc0: std::array::from_fn(|l| tc0[(l / LINES) % 4]),
+            alpha: t.alpha as i16,
+            beta: t.beta as i16,
+        }
+    }
+}
+
+/// Clip1Y / Clip1C at bit depth 8.
+#[inline(always)]
+fn clip1(v: i16) -> i16 {
+    v.max(0).min(255)
+}
+
+/// Clip3(−c, c, v) for c ≥ 0, without `clamp`'s panic path.
+#[inline(always)]
+fn clip_pm(v: i16, c: i16) -> i16 {
+    v.max(-c).min(c)
+}
+
+/// filterSamplesFlag (8.7.2.2): bS ≠ 0, |p0 − q0| < α, |p1 − p0| < β, |q1 − q0| < β.
+#[inline(always)]
+fn filter_samples(bs: u8, [p1, p0, q0, q1]: [i16; 4], alpha: i16, beta: i16) -> bool {
+    (bs != 0) & ((p0 - q0).abs() < alpha) & ((p1 - p0).abs() < beta) & ((q1 - q0).abs() < beta)
+}
+
+/// Δ of 8.7.2.3, clipped to ±tC.
+#[inline(always)]
+fn delta(p1: i16, p0: i16, q0: i16, q1: i16, tc: i16) -> i16 {
+    clip_pm((((q0 - p0) << 2) + (p1 - q1) + 4) >> 3, tc)
+}
+
+/// Luma bS < 4 (8.7.2.3, chromaStyleFilteringFlag = 0): new p1, p0, q0, q1.
+#[inline(always)]
+fn luma_normal(s: [i16; 6], ap: bool, aq: bool, tc0: i16) -> [i16; 4] {
+    let [p2, p1, p0, q0, q1, q2] = s;
+    let tc = tc0 + i16::from(ap) + i16::from(aq);
+    let d = delta(p1, p0, q0, q1, tc);
+    let avg = (p0 + q0 + 1) >> 1;
+    let dp1 = clip_pm((p2 + avg - (p1 << 1)) >> 1, tc0);
+    let dq1 = clip_pm((q2 + avg - (q1 << 1)) >> 1, tc0);
+    [
+        if ap { p1 + dp1 } else { p1 },
+        clip1(p0 + d),
+        clip1(q0 - d),
+        if aq { q1 + dq1 } else { q1 },
+    ]
+}
+
+/// Luma bS = 4 (8.7.2.4, chromaStyleFilteringFlag = 0): new p2..q2.
+#[inline(always)]
+fn luma_strong(s: [i16; 8], ap: bool, aq: bool, alpha: i16) -> [i16; 6] {
+    let [p3, p2, p1, p0, q0, q1, q2, q3] = s;
+    let strong = (p0 - q0).abs() < (alpha >> 2) + 2;
+    let (sp, sq) = (ap & strong, aq & strong);
+    [
+        if sp {
+            (2 * p3 + 3 * p2 + p1 + p0 + q0 + 4) >> 3
+        } else {
+            p2
+        },
+        if sp { (p2 + p1 + p0 + q0 + 2) >> 2 } else { p1 },
+        if sp {
+            (p2 + 2 * p1 + 2 * p0 + 2 * q0 + q1 + 4) >> 3
+        } else {
+            (2 * p1 + p0 + q1 + 2) >> 2
+        },
+        if sq {
+            (p1 + 2 * p0 + 2 * q0 + 2 * q1 + q2 + 4) >> 3
+        } else {
+            (2 * q1 + q0 + p1 + 2) >> 2
+        },
+        if sq { (p0 + q0 + q1 + q2 + 2) >> 2 } else { q1 },
+        if sq {
+            (2 * q3 + 3 * q2 + q1 + q0 + p0 + 4) >> 3
+        } else {
+            q2
+        },
+    ]
+}
+
+/// Filters every lane of a luma edge (8.7.2.2 to 8.7.2.4), branch-free so
+/// that the lanes are computed side by side.
+fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
+    for l in 0..LANES {
+        let s = [
+            w[0][l], w[1][l], w[2][l], w[3][l], w[4][l], w[5][l], w[6][l], w[7][l],
+        ];
+        let [_, p2, p1, p0, q0, q1, q2, _] = s;
+        let bs = lp.bs[l];
+        let on = filter_samples(bs, [p1, p0, q0, q1], lp.alpha, lp.beta);
+        let ap = (p2 - p0).abs() < lp.beta;
+        let aq = (q2 - q0).abs() < lp.beta;
+        let [n1, n0, m0, m1] = luma_normal([p2, p1, p0, q0, q1, q2], ap, aq, lp.tc0[l]);
+        let normal = [p2, n1, n0, m0, m1, q2];
+        let strong = luma_strong(s, ap, aq, lp.alpha);
+        let new = if bs == 4 { strong } else { normal };
+        for k in 0..6 {
+            w[k + 1][l] = if on { new[k] } else { s[k + 1] };
+        }
+    }
+}
+
+/// Filters every lane of a chroma edge: chromaStyleFilteringFlag = 1, so only
+/// p0 and q0 change (8.7.2.3 with tC = tC0 + 1; 8.7.2.4 simple form).
+fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
+    for l in 0..LANES {
+        let [p1, p0, q0, q1] = [w[2][l], w[3][l], w[4][l], w[5][l]];
+        let bs = lp.bs[l];
+        let on = filter_samples(bs, [p1, p0, q0, q1], lp.alpha, lp.beta);
+        let d = delta(p1, p0, q0, q1, lp.tc0[l] + 1);
+        let (n0, m0) = if bs == 4 {
+            ((2 * p1 + p0 + q1 + 2) >> 2, (2 * q1 + q0 + p1 + 2) >> 2)
+        } else {
+            (clip1(p0 + d), clip1(q0 - d))
+        };
+        w[3][l] = if on { n0 } else { p0 };
+        w[4][l] = if on { m0 } else { q0 };
+    }
+}
+
+/// Where one plane's part of a strip lies: the macroblock's top-left
+/// sample, the first strip entry present (0 with a neighbour across edge 0,
+/// else 4) and the first lane this plane fills.
+#[derive(Clone, Copy)]
+struct StripAt {
+    stride: usize,
+    x0: usize,
+    y0: usize,
+    k0: usize,
+    lane0: usize,
+}
+
+/// Vertical edges: line r is row y0 + r; entry k is column x0 + k − 4.
+/// Copies `N` rows of `K` = `N` + 4 samples into lanes `lane0..lane0 + N`.
+fn gather_rows_as_lanes<const K: usize, const N: usize>(
+    strip: &mut Strip<K>,
+    data: &[u8],
+    at: &StripAt,
+) {
+    for r in 0..N {
+        let start = (at.y0 + r) * at.stride + at.x0 + at.k0 - 4;
+        let (Some(src), Some(dst)) = (data.get(start..start + K - at.k0), strip.get_mut(at.k0..))
+        else {
+            return;
+        };
+        for (e, &v) in dst.iter_mut().zip(src) {
+            e[(at.lane0 + r) % LANES] = i16::from(v);
+        }
+    }
+}
+
+/// Inverse of [`gather_rows_as_lanes`].
+fn scatter_lanes_to_rows<const K: usize, const N: usize>(
+    strip: &Strip<K>,
+    data: &mut [u8],
+    at: &StripAt,
+) {
+    for r in 0..N {
+        let start = (at.y0 + r) * at.stride + at.x0 + at.k0 - 4;
+        let (Some(dst), Some(src)) = (data.get_mut(start..start + K - at.k0), strip.get(at.k0..))
+        else {
+            return;
+        };
+        for (e, d) in src.iter().zip(dst) {
+            *d = e[(at.lane0 + r) % LANES] as u8;
+        }
+    }
+}
+
+/// Horizontal edges: entry k is row y0 + k − 4; line c is column x0 + c.
+/// Copies `K` − k0 rows of `N` samples into lanes `lane0..lane0 + N`.
+fn gather_rows_as_entries<const K: usize, const N: usize>(
+    strip: &mut Strip<K>,
+    data: &[u8],
+    at: &StripAt,
+) {
+    for (k, entry) in strip.iter_mut().enumerate().skip(at.k0) {
+        let start = (at.y0 + k - 4) * at.stride + at.x0;
+        let (Some(src), Some(dst)) = (data.get(start..start + N), entry.get_mut(at.lane0..)) else {
+            return;
+        };
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = i16::from(v);
+        }
+    }
+}
+
+/// Inverse of [`gather_rows_as_entries`].
+fn scatter_entries_to_rows<const K: usize, const N: usize>(
+    strip: &Strip<K>,
+    data: &mut [u8],
+    at: &StripAt,
+) {
+    for (k, entry) in strip.iter().enumerate().skip(at.k0) {
+        let start = (at.y0 + k - 4) * at.stride + at.x0;
+        let (Some(dst), Some(src)) = (data.get_mut(start..start + N), entry.get(at.lane0..)) else {
+            return;
+        };
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v as u8;
+        }
+    }
+}
+
+/// Copies a plane's samples around one macroblock into its lanes of a strip.
+fn gather<const K: usize, const N: usize>(
+    strip: &mut Strip<K>,
+    data: &[u8],
+    at: &StripAt,
+    vertical: bool,
+) {
+    if vertical {
+        gather_rows_as_lanes::<K, N>(strip, data, at);
+    } else {
+        gather_rows_as_entries::<K, N>(strip, data, at);
+    }
+}
+
+/// Writes a plane's lanes of a strip back (inverse of [`gather`]).
+fn scatter<const K: usize, const N: usize>(
+    strip: &Strip<K>,
+    data: &mut [u8],
+    at: &StripAt,
+    vertical: bool,
+) {
+    if vertical {
+        scatter_lanes_to_rows::<K, N>(strip, data, at);
+    } else {
+        scatter_entries_to_rows::<K, N>(strip, data, at);
+    }
+}
+
+/// One macroblock to filter: where it is, which of its left / top edges
+/// are filtered, and its boundary strengths.
+struct MbSite {
+    mb_x: usize,
+    mb_y: usize,
+    has_left: bool,
+    has_top: bool,
+    bs: Strengths,
+}
+
+impl MbSite {
+    /// Strip position in a plane with `n`×`n` macroblocks, one direction.
+    fn strip_at(&self, stride: usize, n: usize, vertical: bool, lane0: usize) -> StripAt {
+        let has_nb = if vertical {
+            self.has_left
+        } else {
+            self.has_top
+        };
+        StripAt {
+            stride,
+            x0: self.mb_x * n,
+            y0: self.mb_y * n,
+            k0: if has_nb { 0 } else { 4 },
+            lane0,
+        }
+    }
+
+    /// bS rows of the edges of one direction.
+    fn bs(&self, vertical: bool) -> &[[u8; 4]; 4] {
+        if vertical {
+            &self.bs.v
+        } else {
+            &self.bs.h
+        }
+    }
+}
+
+/// QP of the current, left and top macroblocks for one component: QPY for
+/// luma, QPC (Table 8-15) for chroma (8.7.2.2).
+#[derive(Clone, Copy)]
+struct SiteQp {
+    cur: i32,
+    left: i32,
+    top: i32,
+}
+
+/// Thresholds of the 4 luma edge positions of one direction, `None` where
+/// nothing is filtered: edge 0 without a neighbour, α or β of 0, or bS 0
+/// throughout.
+fn edge_plan(
+    site: &MbSite,
+    qp: SiteQp,
+    params: &DeblockParams,
+    vertical: bool,
+) -> [Option<Thresholds>; 4] {
+    let (has_nb, qp_nb) = if vertical {
+        (site.has_left, qp.left)
+    } else {
+        (site.has_top, qp.top)
+    };
+    let rows = site.bs(vertical);
+    let inner = Thresholds::between(qp.cur, qp.cur, params);
+    std::array::from_fn(|e| {
+        let t = match (e, has_nb) {
+            (0, true) => Thresholds::between(qp_nb, qp.cur, params),
+            (0, false) => return None,
+            _ => inner,
+        };
+        (!t.filters_nothing() && rows[e] != [0; 4]).then_some(t)
+    })
+}
+
+/// The window of an edge whose p3 is strip entry `k`.
+fn window<const K: usize>(strip: &mut Strip<K>, k: usize) -> Option<&mut Window> {
+    strip.get_mut(k..k + 8)?.try_into().ok()
+}
+
+/// Luma edges of one macroblock (8.7): vertical edges left to right, then
+/// horizontal edges top to bottom, each direction through one strip.
+fn filter_mb_luma(y: &mut Plane, site: &MbSite, qp: SiteQp, params: &DeblockParams) {
+    let mut strip: Strip<20> = [[0; LANES]; 20];
+    for vertical in [true, false] {
+        let plan = edge_plan(site, qp, params, vertical);
+        if plan.iter().all(Option::is_none) {
+            continue;
+        }
+        let at = site.strip_at(y.width, 16, vertical, 0);
+        gather::<20, 16>(&mut strip, &y.data, &at, vertical);
+        for (e, t) in plan.iter().enumerate() {
+            if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
+                filter_luma_lanes(w, &LaneParams::new::<4>(t, &site.bs(vertical)[e]));
+            }
+        }
+        scatter::<20, 16>(&strip, &mut y.data, &at, vertical);
+    }
+}
+
+/// Chroma edges of one macroblock (8.7), Cb in lanes 0..8 and Cr in lanes
+/// 8..16: both planes share bS and, with one chroma_qp_index_offset, QPC.
+/// The 4:2:0 edges at chroma samples 0 and 4 use the bS of luma edges 0 and
+/// 8, two chroma lines per luma bS.
+fn filter_mb_chroma(
+    u: &mut Plane,
+    v: &mut Plane,
+    site: &MbSite,
+    qp: SiteQp,
+    params: &DeblockParams,
+) {
+    let mut strip: Strip<12> = [[0; LANES]; 12];
+    for vertical in [true, false] {
+        let [e0, _, e2, _] = edge_plan(site, qp, params, vertical);
+        if e0.is_none() && e2.is_none() {
+            continue;
+        }
+        let (au, av) = (
+            site.strip_at(u.width, 8, vertical, 0),
+            site.strip_at(v.width, 8, vertical, 8),
+        );
+        gather::<12, 8>(&mut strip, &u.data, &au, vertical);
+        gather::<12, 8>(&mut strip, &v.data, &av, vertical);
+        for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
+            if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
+                filter_chroma_lanes(w, &LaneParams::new::<2>(&t, &site.bs(vertical)[luma_edge]));
+            }
+        }
+        scatter::<12, 8>(&strip, &mut u.data, &au, vertical);
+        scatter::<12, 8>(&strip, &mut v.data, &av, vertical);
+    }
+}
+
+/// Whole macroblock rows (of `width_mbs`) that `plane` holds with
+/// macroblocks `n` samples wide; 0 when it is narrower than one row.
+fn plane_mb_rows(plane: &Plane, width_mbs: usize, n: usize) -> usize {
+    let Some(row_width) = width_mbs.checked_mul(n) else {
+        return 0;
+    };
+    if plane.width < row_width || plane.width == 0 {
+        return 0;
+    }
+    plane.height.min(plane.data.len() / plane.width) / n
+}
+
 /// Deblocks a whole reconstructed picture in place (8.7): `frame` is padded
 /// to whole macroblocks, `mbs` is in raster order with `width_mbs` per row.
+///
+/// Filters the macroblocks that both `mbs` and the frame cover, in raster
+/// order: entries of `mbs` beyond the frame's whole macroblock rows are
+/// ignored, and macroblocks of the frame without an entry are left
+/// unfiltered. Does nothing when `width_mbs` is 0 or a plane is narrower
+/// than `width_mbs` macroblocks. QP values are clamped to 0..=51; it never
+/// panics.
 pub fn deblock_picture(
     frame: &mut YuvFrame,
     mbs: &[MbDeblockInfo],
     width_mbs: usize,
     params: DeblockParams,
 ) {
-    let _ = (frame, mbs, width_mbs, params);
+    let rows = plane_mb_rows(&frame.y, width_mbs, 16)
+        .min(plane_mb_rows(&frame.u, width_mbs, 8))
+        .min(plane_mb_rows(&frame.v, width_mbs, 8));
+    let count = mbs.len().min(rows * width_mbs);
+    for (addr, cur) in mbs[..count].iter().enumerate() {
+        let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
+        let left = (mb_x > 0).then(|| &mbs[addr - 1]);
+        let top = (mb_y > 0).then(|| &mbs[addr - width_mbs]);
+        let site = MbSite {
+            mb_x,
+            mb_y,
+            has_left: left.is_some(),
+            has_top: top.is_some(),
+            bs: strengths(cur, left, top),
+        };
+        let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
+            cur: f(cur, params.chroma_qp_offset),
+            left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
+            top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
+        };
+        filter_mb_luma(&mut frame.y, &site, qps(luma_qp), &params);
+        filter_mb_chroma(
+            &mut frame.u,
+            &mut frame.v,
+            &site,
+            qps(chroma_qp_of),
+            &params,
+        );
+    }
+}
+
+/// QPY of a macroblock, clamped to 0..=51 (the second argument is unused).
+fn luma_qp(m: &MbDeblockInfo, _chroma_offset: i32) -> i32 {
+    m.qp.clamp(0, 51)
+}
+
+/// QPC of a macroblock from its QPY and chroma_qp_index_offset (8.5.8, Table 8-15).
+fn chroma_qp_of(m: &MbDeblockInfo, chroma_offset: i32) -> i32 {
+    chroma_qp(luma_qp(m, 0) + chroma_offset.clamp(-12, 12))
+}
+
+/// The filter written line by line straight from 8.7, on the planes in
+/// place: the reference the strip-based filter is checked against.
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// Filters one line of luma samples across an edge (8.7.2.3, 8.7.2.4):
+    /// q0 at `data[o]`, p0 at `data[o - step]`; four samples each side exist.
+    pub(super) fn filter_luma_line(data: &mut [u8], o: usize, step: usize, bs: u8, t: &Thresholds) {
+        let at = |k: usize| i32::from(data[k]);
+        let (p0, q0) = (at(o - step), at(o));
+        let (p1, q1) = (at(o - 2 * step), at(o + step));
+        // filterSamplesFlag.
+        if (p0 - q0).abs() >= t.alpha || (p1 - p0).abs() >= t.beta || (q1 - q0).abs() >= t.beta {
+            return;
+        }
+        let (p2, q2) = (at(o - 3 * step), at(o + 2 * step));
+        let ap = (p2 - p0).abs() < t.beta; // ap < β
+        let aq = (q2 - q0).abs() < t.beta; // aq < β
+        if bs < 4 {
+            // 8.7.2.3
+            let tc0 = t.tc0_for(bs);
+            let tc = tc0 + i32::from(ap) + i32::from(aq);
+            let delta = (((q0 - p0) << 2) + (p1 - q1) + 4) >> 3;
+            let delta = delta.clamp(-tc, tc);
+            data[o - step] = clip1_i32(p0 + delta);
+            data[o] = clip1_i32(q0 - delta);
+            if ap {
+                let d = ((p2 + ((p0 + q0 + 1) >> 1) - (p1 << 1)) >> 1).clamp(-tc0, tc0);
+                data[o - 2 * step] = (p1 + d) as u8;
+            }
+            if aq {
+                let d = ((q2 + ((p0 + q0 + 1) >> 1) - (q1 << 1)) >> 1).clamp(-tc0, tc0);
+                data[o + step] = (q1 + d) as u8;
+            }
+            return;
+        }
+        // 8.7.2.4
+        let strong = (p0 - q0).abs() < (t.alpha >> 2) + 2;
+        let (p3, q3) = (at(o - 4 * step), at(o + 3 * step));
+        if ap && strong {
+            data[o - step] = ((p2 + 2 * p1 + 2 * p0 + 2 * q0 + q1 + 4) >> 3) as u8;
+            data[o - 2 * step] = ((p2 + p1 + p0 + q0 + 2) >> 2) as u8;
+            data[o - 3 * step] = ((2 * p3 + 3 * p2 + p1 + p0 + q0 + 4) >> 3) as u8;
+        } else {
+            data[o - step] = ((2 * p1 + p0 + q1 + 2) >> 2) as u8;
+        }
+        if aq && strong {
+            data[o] = ((p1 + 2 * p0 + 2 * q0 + 2 * q1 + q2 + 4) >> 3) as u8;
+            data[o + step] = ((p0 + q0 + q1 + q2 + 2) >> 2) as u8;
+            data[o + 2 * step] = ((2 * q3 + 3 * q2 + q1 + q0 + p0 + 4) >> 3) as u8;
+        } else {
+            data[o] = ((2 * q1 + q0 + p1 + 2) >> 2) as u8;
+        }
+    }
+
+    /// Filters one line of chroma samples across an edge: chromaStyleFilteringFlag
+    /// = 1, so only p0 and q0 change (8.7.2.3 with tC = tC0 + 1, 8.7.2.4 simple form).
+    pub(super) fn filter_chroma_line(
+        data: &mut [u8],
+        o: usize,
+        step: usize,
+        bs: u8,
+        t: &Thresholds,
+    ) {
+        let at = |k: usize| i32::from(data[k]);
+        let (p0, q0) = (at(o - step), at(o));
+        let (p1, q1) = (at(o - 2 * step), at(o + step));
+        // filterSamplesFlag.
+        if (p0 - q0).abs() >= t.alpha || (p1 - p0).abs() >= t.beta || (q1 - q0).abs() >= t.beta {
+            return;
+        }
+        if bs < 4 {
+            let tc = t.tc0_for(bs) + 1;
+            let delta = ((((q0 - p0) << 2) + (p1 - q1) + 4) >> 3).clamp(-tc, tc);
+            data[o - step] = clip1_i32(p0 + delta);
+            data[o] = clip1_i32(q0 - delta);
+        } else {
+            data[o - step] = ((2 * p1 + p0 + q1 + 2) >> 2) as u8;
+            data[o] = ((2 * q1 + q0 + p1 + 2) >> 2) as u8;
+        }
+    }
+
+    /// Clip1Y / Clip1C at bit depth 8.
+    fn clip1_i32(v: i32) -> u8 {
+        v.clamp(0, 255) as u8
+    }
+
+    /// One edge of one plane: `origin` is the first q0 sample, `across` the step
+    /// from p0 to q0, `along` the step between lines; `lines_per_bs` lines share
+    /// each entry of `bs`.
+    struct Edge<'a> {
+        origin: usize,
+        across: usize,
+        along: usize,
+        lines_per_bs: usize,
+        bs: &'a [u8; 4],
+    }
+
+    /// Filters all luma lines of an edge (16 lines, four per bS).
+    fn filter_luma_edge(data: &mut [u8], e: &Edge, t: &Thresholds) {
+        for (s, &bs) in e.bs.iter().enumerate() {
+            if bs == 0 {
+                continue;
+            }
+            for k in s * e.lines_per_bs..(s + 1) * e.lines_per_bs {
+                filter_luma_line(data, e.origin + k * e.along, e.across, bs, t);
+            }
+        }
+    }
+
+    /// Filters all chroma lines of an edge (8 lines, two per bS).
+    fn filter_chroma_edge(data: &mut [u8], e: &Edge, t: &Thresholds) {
+        for (s, &bs) in e.bs.iter().enumerate() {
+            if bs == 0 {
+                continue;
+            }
+            for k in s * e.lines_per_bs..(s + 1) * e.lines_per_bs {
+                filter_chroma_line(data, e.origin + k * e.along, e.across, bs, t);
+            }
+        }
+    }
+
+    /// Filters the edges of one macroblock in one plane (8.7): vertical edges
+    /// left to right, then horizontal edges top to bottom. Luma has edges at
+    /// 0, 4, 8, 12; 4:2:0 chroma at 0 and 4, with the bS of luma edges 0 and 8.
+    fn filter_mb_plane(
+        plane: &mut Plane,
+        site: &MbSite,
+        qp: SiteQp,
+        params: &DeblockParams,
+        chroma: bool,
+    ) {
+        let (n, edges): (usize, &[usize]) = if chroma {
+            (8, &[0, 2])
+        } else {
+            (16, &[0, 1, 2, 3])
+        };
+        let stride = plane.width;
+        let base = site.mb_y * n * stride + site.mb_x * n;
+        let inner = Thresholds::between(qp.cur, qp.cur, params);
+        for vertical in [true, false] {
+            let (across, along) = if vertical { (1, stride) } else { (stride, 1) };
+            let (has_nb, qp_nb, rows) = if vertical {
+                (site.has_left, qp.left, &site.bs.v)
+            } else {
+                (site.has_top, qp.top, &site.bs.h)
+            };
+            for &e in edges {
+                let t = match (e, has_nb) {
+                    (0, true) => Thresholds::between(qp_nb, qp.cur, params),
+                    (0, false) => continue,
+                    _ => inner,
+                };
+                if t.filters_nothing() || rows[e] == [0; 4] {
+                    continue;
+                }
+                let edge = Edge {
+                    origin: base + n / 4 * e * across,
+                    across,
+                    along,
+                    lines_per_bs: n / 4,
+                    bs: &rows[e],
+                };
+                if chroma {
+                    filter_chroma_edge(&mut plane.data, &edge, &t);
+                } else {
+                    filter_luma_edge(&mut plane.data, &edge, &t);
+                }
+            }
+        }
+    }
+
+    /// [`deblock_picture`](super::deblock_picture), one line at a time.
+    pub fn deblock_picture(
+        frame: &mut YuvFrame,
+        mbs: &[MbDeblockInfo],
+        width_mbs: usize,
+        params: DeblockParams,
+    ) {
+        let rows = plane_mb_rows(&frame.y, width_mbs, 16)
+            .min(plane_mb_rows(&frame.u, width_mbs, 8))
+            .min(plane_mb_rows(&frame.v, width_mbs, 8));
+        let count = mbs.len().min(rows * width_mbs);
+        for (addr, cur) in mbs[..count].iter().enumerate() {
+            let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
+            let left = (mb_x > 0).then(|| &mbs[addr - 1]);
+            let top = (mb_y > 0).then(|| &mbs[addr - width_mbs]);
+            let site = MbSite {
+                mb_x,
+                mb_y,
+                has_left: left.is_some(),
+                has_top: top.is_some(),
+                bs: strengths(cur, left, top),
+            };
+            let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
+                cur: f(cur, params.chroma_qp_offset),
+                left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
+                top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
+            };
+            filter_mb_plane(&mut frame.y, &site, qps(luma_qp), &params, false);
+            let cqp = qps(chroma_qp_of);
+            filter_mb_plane(&mut frame.u, &site, cqp, &params, true);
+            filter_mb_plane(&mut frame.v, &site, cqp, &params, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intra(qp: i32) -> MbDeblockInfo {
+        MbDeblockInfo {
+            intra: true,
+            qp,
+            ref_idx: [-1; 4],
+            ..MbDeblockInfo::default()
+        }
+    }
+
+    fn inter(qp: i32) -> MbDeblockInfo {
+        MbDeblockInfo {
+            qp,
+            ..MbDeblockInfo::default()
+        }
+    }
+
+    fn params() -> DeblockParams {
+        DeblockParams::default()
+    }
+
+    #[test]
+    fn tables_match_the_standard() {
+        // Table 8-16.
+        assert_eq!(ALPHA[15], 0);
+        assert_eq!(ALPHA[16], 4);
+        assert_eq!(ALPHA[30], 25);
+        assert_eq!((ALPHA[51], BETA[51]), (255, 18));
+        assert_eq!((ALPHA[40], BETA[40]), (80, 13));
+        assert_eq!(BETA[16], 2);
+        // Table 8-17.
+        assert_eq!(TC0[51], [13, 17, 25]);
+        assert_eq!(TC0[16], [0, 0, 0]);
+        assert_eq!(TC0[17], [0, 0, 1]);
+        assert_eq!(TC0[40], [4, 5, 7]);
+        // Monotone in index.
+        for i in 1..52 {
+            assert!(ALPHA[i] >= ALPHA[i - 1] && BETA[i] >= BETA[i - 1]);
+            assert!((0..3).all(|b| TC0[i][b] >= TC0[i - 1][b]));
+        }
+    }
+
+    #[test]
+    fn thresholds_clip_index_and_apply_offsets() {
+        let t = Thresholds::new(51, &params());
+        assert_eq!(
+            (t.alpha, t.beta, t.tc0_for(1), t.tc0_for(2), t.tc0_for(3)),
+            (255, 18, 13, 17, 25)
+        );
+        assert!(Thresholds::new(15, &params()).filters_nothing());
+        let off = DeblockParams {
+            offset_a: 12,
+            offset_b: -12,
+            chroma_qp_offset: 0,
+        };
+        let t = Thresholds::new(30, &off);
+        assert_eq!(
+            (t.alpha, t.beta),
+            (i32::from(ALPHA[42]), i32::from(BETA[18]))
+        );
+        let t = Thresholds::new(i32::MAX, &off);
+        assert_eq!(t.alpha, 255);
+        assert_eq!(
+            Thresholds::between(0, 30, &params()),
+            Thresholds::new(15, &params())
+        );
+        assert_eq!(
+            Thresholds::between(30, 31, &params()),
+            Thresholds::new(31, &params())
+        );
+    }
+
+    #[test]
+    fn block_indices_follow_luma4x4blkidx() {
+        assert_eq!(blk_idx(0, 0), 0);
+        assert_eq!(blk_idx(1, 0), 1);
+        assert_eq!(blk_idx(0, 1), 2);
+        assert_eq!(blk_idx(2, 0), 4);
+        assert_eq!(blk_idx(0, 2), 8);
+        assert_eq!(blk_idx(3, 3), 15);
+        assert_eq!(part_idx(3, 0), 1);
+        assert_eq!(part_idx(1, 3), 2);
+    }
+
+    #[test]
+    fn boundary_strength_follows_8_7_2_1() {
+        let (i, p) = (intra(30), inter(30));
+        assert_eq!(boundary_strength(&i, (3, 0), &p, (0, 0), true), 4);
+        assert_eq!(boundary_strength(&p, (3, 0), &i, (0, 0), true), 4);
+        assert_eq!(boundary_strength(&i, (0, 0), &i, (1, 0), false), 3);
+        assert_eq!(boundary_strength(&p, (3, 0), &p, (0, 0), true), 0);
+        // Non-zero coefficients on either side.
+        let mut c = inter(30);
+        c.nonzero = 1 << blk_idx(1, 2);
+        assert_eq!(boundary_strength(&c, (1, 2), &p, (2, 2), false), 2);
+        assert_eq!(boundary_strength(&p, (0, 2), &c, (1, 2), false), 2);
+        assert_eq!(boundary_strength(&c, (0, 2), &c, (0, 3), false), 0);
+        // Motion: a component differing by 4 quarter samples, or another reference.
+        let mut m = inter(30);
+        m.mv[blk_idx(2, 0)] = [4, 0];
+        assert_eq!(boundary_strength(&m, (1, 0), &m, (2, 0), false), 1);
+        m.mv[blk_idx(2, 0)] = [-3, 3];
+        assert_eq!(boundary_strength(&m, (1, 0), &m, (2, 0), false), 0);
+        m.mv[blk_idx(2, 0)] = [0, -4];
+        assert_eq!(boundary_strength(&m, (1, 0), &m, (2, 0), false), 1);
+        let mut r = inter(30);
+        r.ref_idx[1] = 1;
+        assert_eq!(boundary_strength(&r, (1, 0), &r, (2, 0), false), 1);
+        assert_eq!(boundary_strength(&r, (2, 0), &r, (3, 0), false), 0);
+        // One motion vector against none.
+        let mut n = inter(30);
+        n.ref_idx = [-1; 4];
+        assert_eq!(boundary_strength(&n, (3, 0), &p, (0, 0), true), 1);
+        assert_eq!(boundary_strength(&n, (0, 0), &n, (1, 0), false), 0);
+    }
+
+    #[test]
+    fn strengths_skip_missing_neighbours() {
+        let i = intra(30);
+        let s = strengths(&i, None, Some(&i));
+        assert_eq!(s.v[0], [0; 4]);
+        assert_eq!(s.v[1], [3; 4]);
+        assert_eq!(s.h[0], [4; 4]);
+        assert_eq!(s.h[3], [3; 4]);
+        let mut p = inter(30);
+        p.nonzero = 1 << blk_idx(3, 1);
+        let s = strengths(&inter(30), Some(&p), None);
+        assert_eq!(s.v[0], [0, 2, 0, 0]);
+        assert_eq!(s.h[0], [0; 4]);
+    }
+
+    /// One line filtered by the reference and, in every lane, by the lane filter.
+    fn line_after(bs: u8, samples: [u8; 8], index: i32, chroma: bool) -> [u8; 8] {
+        let mut d = samples;
+        let t = Thresholds::new(index, &params());
+        let lp = LaneParams::new::<4>(&t, &[bs; 4]);
+        let mut w: Window = [[0; LANES]; 8];
+        for (k, &v) in samples.iter().enumerate() {
+            w[k] = [i16::from(v); LANES];
+        }
+        if chroma {
+            reference::filter_chroma_line(&mut d, 4, 1, bs, &t);
+            filter_chroma_lanes(&mut w, &lp);
+        } else {
+            reference::filter_luma_line(&mut d, 4, 1, bs, &t);
+            filter_luma_lanes(&mut w, &lp);
+        }
+        for (k, lane) in w.iter().enumerate() {
+            assert!(
+                lane.iter().all(|&v| v == i16::from(d[k])),
+                "{lane:?} vs {d:?}"
+            );
+        }
+        d
+    }
+
+    #[test]
+    fn line_filters_match_hand_computation() {
+        let step = [10, 10, 10, 10, 20, 20, 20, 20];
+        // indexA 40: α 80, β 13, tC0 5 for bS 2 → tC 7, Δ 4 (8.7.2.3).
+        assert_eq!(
+            line_after(2, step, 40, false),
+            [10, 10, 12, 14, 16, 17, 20, 20]
+        );
+        // Strong filter (8.7.2.4).
+        assert_eq!(
+            line_after(4, step, 40, false),
+            [10, 11, 13, 14, 16, 18, 19, 20]
+        );
+        // Chroma: tC = tC0 + 1, only p0 and q0 change.
+        assert_eq!(
+            line_after(2, step, 40, true),
+            [10, 10, 10, 14, 16, 20, 20, 20]
+        );
+        assert_eq!(
+            line_after(4, step, 40, true),
+            [10, 10, 10, 13, 18, 20, 20, 20]
+        );
+        // bS 1 at indexA 30: tC0 1, tC 3 clips Δ = 4.
+        assert_eq!(line_after(1, step, 30, false)[3..5], [13, 17]);
+        // A step of α or more is an edge of the picture: untouched.
+        let big = [10, 10, 10, 10, 90, 90, 90, 90];
+        assert_eq!(line_after(4, big, 40, false), big);
+        // Weak bS 4 form when |p0 − q0| ≥ (α >> 2) + 2.
+        let mid = [10, 10, 10, 10, 40, 40, 40, 40];
+        assert_eq!(
+            line_after(4, mid, 40, false),
+            [10, 10, 10, 18, 33, 40, 40, 40]
+        );
+        // β decides too: |p1 − p0| ≥ β leaves the line.
+        assert_eq!(
+            line_after(4, [10, 10, 40, 10, 20, 20, 20, 20], 40, false)[3],
+            10
+        );
+    }
+
+    fn frame_with(w: usize, h: usize, mut f: impl FnMut(usize, usize) -> u8) -> YuvFrame {
+        let mut fr = YuvFrame::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                fr.y.data[y * w + x] = f(x, y);
+            }
+        }
+        fr
+    }
+
+    #[test]
+    fn flat_picture_is_unchanged() {
+        let mut f = frame_with(48, 32, |_, _| 77);
+        let before = f.clone();
+        deblock_picture(&mut f, &[intra(51); 6], 3, params());
+        assert_eq!(f, before);
+    }
+
+    #[test]
+    fn small_step_between_intra_mbs_is_smoothed() {
+        let mut f = frame_with(32, 16, |x, _| if x < 16 { 100 } else { 110 });
+        deblock_picture(&mut f, &[intra(40); 2], 2, params());
+        // Strong filter across the macroblock edge (bS 4, α 80).
+        assert_eq!(
+            &f.y.row(5)[12..20],
+            &[100, 101, 103, 104, 106, 108, 109, 110]
+        );
+        assert_eq!(f.u, Plane::filled(16, 8, 128));
+    }
+
+    #[test]
+    fn step_larger_than_alpha_stays() {
+        let mut f = frame_with(32, 16, |x, _| if x < 16 { 20 } else { 120 });
+        let before = f.clone();
+        deblock_picture(&mut f, &[intra(40); 2], 2, params());
+        assert_eq!(f, before);
+    }
+
+    #[test]
+    fn pcm_neighbour_averages_qp_zero() {
+        // QPY 30 beside I_PCM (QP 0): qPav 15 → α 0, nothing filtered at the edge.
+        let mut f = frame_with(32, 16, |x, _| if x < 16 { 100 } else { 104 });
+        let mut pcm = intra(0);
+        pcm.qp = 0;
+        deblock_picture(&mut f, &[pcm, intra(30)], 2, params());
+        assert_eq!(f.y.row(0)[15..17], [100, 104]);
+        // Both at 30: filtered.
+        let mut g = frame_with(32, 16, |x, _| if x < 16 { 100 } else { 104 });
+        deblock_picture(&mut g, &[intra(30); 2], 2, params());
+        assert_ne!(g.y.row(0)[15..17], [100, 104]);
+    }
+
+    #[test]
+    fn chroma_uses_chroma_qp_and_its_offset() {
+        // QPY 20: QPC 20 (α 7) with offset 0; QPC 31 (α 28) with offset 12.
+        let mk = || {
+            let mut f = YuvFrame::new(32, 16);
+            for y in 0..8 {
+                for x in 0..16 {
+                    f.u.data[y * 16 + x] = if x < 8 { 100 } else { 110 };
+                }
+            }
+            f
+        };
+        let mut f = mk();
+        deblock_picture(&mut f, &[intra(20); 2], 2, params());
+        assert_eq!(f.u.row(0)[7..9], [100, 110]);
+        let mut g = mk();
+        let off = DeblockParams {
+            chroma_qp_offset: 12,
+            ..params()
+        };
+        deblock_picture(&mut g, &[intra(20); 2], 2, off);
+        assert_eq!(g.u.row(0)[7..9], [103, 108]);
+        assert_eq!(g.v, mk().v);
+    }
+
+    #[test]
+    fn mismatched_inputs_never_panic() {
+        let mbs = [intra(51); 12];
+        let mut f = frame_with(48, 32, |x, y| ((x * 7 + y * 3) % 50) as u8);
+        for wm in [0, 1, 2, 3, 4, 100, usize::MAX] {
+            for n in [0, 1, 5, 6, 12] {
+                deblock_picture(&mut f, &mbs[..n], wm, params());
+            }
+        }
+        // Planes whose data is shorter than width × height.
+        let mut g = frame_with(48, 32, |_, _| 1);
+        g.y.data.truncate(100);
+        g.u.data.clear();
+        deblock_picture(&mut g, &mbs, 3, params());
+        let mut h = frame_with(48, 32, |_, _| 1);
+        h.y.width = 0;
+        deblock_picture(&mut h, &mbs, 3, params());
+        // Wild values.
+        let wild = MbDeblockInfo {
+            intra: false,
+            qp: i32::MIN,
+            nonzero: u16::MAX,
+            mv: [[i16::MIN, i16::MAX]; 16],
+            ref_idx: [i8::MIN, 0, i8::MAX, -1],
+        };
+        let extreme = DeblockParams {
+            offset_a: i32::MAX,
+            offset_b: i32::MIN,
+            chroma_qp_offset: i32::MAX,
+        };
+        deblock_picture(&mut f, &[wild; 6], 3, extreme);
+    }
+
+    #[test]
+    fn short_mbs_filter_what_exists() {
+        let src = frame_with(
+            32,
+            32,
+            |x, y| if (x / 16 + y / 16) % 2 == 0 { 100 } else { 110 },
+        );
+        let mut full = src.clone();
+        deblock_picture(&mut full, &[intra(40); 4], 2, params());
+        let mut part = src.clone();
+        deblock_picture(&mut part, &[intra(40); 3], 2, params());
+        // The first three macroblocks' edges are the same; the fourth's are not filtered.
+        assert_eq!(full.y.row(4)[..], part.y.row(4)[..]);
+        assert_eq!(part.y.row(24)[16..], src.y.row(24)[16..]);
+    }
+
+    /// A small xorshift generator for test content.
+    struct Rng(u32);
+
+    impl Rng {
+        fn next(&mut self) -> u32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            self.0
+        }
+
+        fn below(&mut self, n: u32) -> u32 {
+            self.next() % n
+        }
+    }
+
+    /// Content that passes the filter often: smooth ramps, small steps at
+    /// block edges, some noise and the odd large step.
+    fn random_frame(w: usize, h: usize, rng: &mut Rng) -> YuvFrame {
+        let mut f = YuvFrame::new(w, h);
+        let base = rng.below(200) as usize;
+        let noise = 1 + rng.below(12);
+        for p in [&mut f.y, &mut f.u, &mut f.v] {
+            let width = p.width;
+            for (i, v) in p.data.iter_mut().enumerate() {
+                let (x, y) = (i % width, i / width);
+                let block = (x / 4 + y / 4 * 3) % 5;
+                let ramp = base + x / 3 + block * 3;
+                let big = if rng.below(64) == 0 { 120 } else { 0 };
+                *v = ((ramp + big + rng.below(noise) as usize) % 256) as u8;
+            }
+        }
+        f
+    }
+
+    fn random_mb(rng: &mut Rng) -> MbDeblockInfo {
+        let intra = rng.below(3) == 0;
+        let mut mb = MbDeblockInfo {
+            intra,
+            qp: rng.below(52) as i32,
+            nonzero: if rng.below(2) == 0 {
+                0
+            } else {
+                rng.next() as u16
+            },
+            mv: [[0; 2]; 16],
+            ref_idx: [-1; 4],
+        };
+        if !intra {
+            let shared = [rng.below(9) as i16 - 4, rng.below(9) as i16 - 4];
+            for mv in mb.mv.iter_mut() {
+                *mv = if rng.below(3) == 0 {
+                    [rng.below(13) as i16 - 6, rng.below(13) as i16 - 6]
+                } else {
+                    shared
+                };
+            }
+            for r in mb.ref_idx.iter_mut() {
+                *r = (rng.below(4) / 3) as i8;
+            }
+        }
+        mb
+    }
+
+    #[test]
+    fn strip_filter_matches_the_line_by_line_reference() {
+        let mut rng = Rng(0x1234_5678);
+        for round in 0..300 {
+            let (wm, hm) = (1 + rng.below(4) as usize, 1 + rng.below(3) as usize);
+            let src = random_frame(wm * 16, hm * 16, &mut rng);
+            let uniform_qp = rng.below(2) == 0;
+            let qp = 16 + rng.below(36) as i32;
+            let mbs: Vec<MbDeblockInfo> = (0..wm * hm)
+                .map(|_| {
+                    let mut mb = random_mb(&mut rng);
+                    if uniform_qp {
+                        mb.qp = qp;
+                    }
+                    mb
+                })
+                .collect();
+            let p = DeblockParams {
+                offset_a: 2 * (rng.below(13) as i32 - 6),
+                offset_b: 2 * (rng.below(13) as i32 - 6),
+                chroma_qp_offset: rng.below(25) as i32 - 12,
+            };
+            let (mut fast, mut slow) = (src.clone(), src.clone());
+            deblock_picture(&mut fast, &mbs, wm, p);
+            reference::deblock_picture(&mut slow, &mbs, wm, p);
+            assert_eq!(fast, slow, "round {round}: {wm}x{hm} MBs, {p:?}");
+        }
+    }
+
+    /// Timing on a 1920×1080 (120×68 macroblock) intra picture at QP 30 in
+    /// which most lines pass filterSamplesFlag: `cargo test --release -p avc
+    /// deblock_1080p -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn deblock_1080p_timing() {
+        let (w, h) = (1920, 1088);
+        let mut s = 1u32;
+        let src = frame_with(w, h, |x, y| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((x + y) / 8 % 200) as u8 + (s >> 30) as u8
+        });
+        let mbs = vec![intra(30); (w / 16) * (h / 16)];
+        let runs = 50;
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..runs {
+            let mut f = src.clone();
+            let t = std::time::Instant::now();
+            deblock_picture(&mut f, &mbs, w / 16, params());
+            best = best.min(t.elapsed());
+            assert_ne!(f, src);
+        }
+        let mut slow = src.clone();
+        let t = std::time::Instant::now();
+        reference::deblock_picture(&mut slow, &mbs, w / 16, params());
+        let line_by_line = t.elapsed();
+        let mut fast = src.clone();
+        deblock_picture(&mut fast, &mbs, w / 16, params());
+        assert_eq!(fast, slow);
+        println!("deblock 1920x1088 intra qp 30: best of {runs}: {best:?} (line-by-line reference: {line_by_line:?})");
+    }
 }

@@ -5,11 +5,15 @@ use crate::bits::BitWriter;
 use crate::cavlc::CavlcError;
 use crate::deblock::{deblock_picture, DeblockParams, MbDeblockInfo};
 use crate::frame::{Plane, YuvFrame};
-use crate::macroblock::{code_intra_mb, LumaPred, MbCoding, MbPos, MB_MAX_BITS};
+use crate::macroblock::{LumaPred, MbCoding, MB_MAX_BITS};
+use crate::mc::RefPicture;
+use crate::me::MeParams;
 use crate::nal::{escaped_len_bound, nal_unit, NalType};
 use crate::params::{
-    pps_nal, sps_nal, write_i_slice_header, SliceHeader, StreamParams, SLICE_HEADER_MAX_BITS,
+    pps_nal, sps_nal, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
+    LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
+use crate::picture::{code_i_picture, code_p_picture, picture_vectors};
 use crate::slice::PictureSyntax;
 
 /// Errors of the codec core. With valid parameters none of these can occur;
@@ -33,39 +37,71 @@ pub enum AvcError {
 #[derive(Debug, Clone)]
 pub struct EncodedFrame {
     /// NAL units without start codes: slice NAL units only (parameter sets
-    /// are available from [`IntraEncoder::sps`] and [`IntraEncoder::pps`]).
+    /// are available from the encoder's `sps()` and `pps()`).
     pub nals: Vec<Vec<u8>>,
     pub idr: bool,
     /// What a decoder outputs for this picture (cropped to the coded display size).
     pub recon: YuvFrame,
 }
 
-/// An intra-only H.264 encoder at constant qp: every picture is an IDR.
+/// Settings of the core encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderSettings {
+    /// Pictures per closed GOP: an IDR every `gop` pictures (1: all intra).
+    pub gop: u32,
+    /// The in-loop deblocking filter (8.7).
+    pub deblock: bool,
+    /// Motion search effort.
+    pub me: MeParams,
+}
+
+impl Default for EncoderSettings {
+    fn default() -> Self {
+        EncoderSettings {
+            gop: 250,
+            deblock: true,
+            me: MeParams {
+                max_steps: 16,
+                subpel_rounds: 2,
+                partitions: true,
+            },
+        }
+    }
+}
+
+/// The H.264 encoder core: IDR and P pictures in closed GOPs, one
+/// reference picture, a qp chosen per picture by the caller.
 #[derive(Debug, Clone)]
-pub struct IntraEncoder {
+pub struct Encoder {
     params: StreamParams,
-    qp: i32,
+    settings: EncoderSettings,
     sps: Vec<u8>,
     pps: Vec<u8>,
     idr_count: u32,
-    deblock: bool,
+    /// Position in the current GOP (0 = the next picture is an IDR).
+    gop_pos: u32,
+    frame_num: u32,
+    reference: Option<RefPicture>,
+    prev_mvs: Vec<[i16; 2]>,
 }
 
-impl IntraEncoder {
-    pub fn new(params: StreamParams, qp: u8) -> IntraEncoder {
-        IntraEncoder {
+impl Encoder {
+    pub fn new(params: StreamParams, settings: EncoderSettings) -> Encoder {
+        let settings = EncoderSettings {
+            gop: settings.gop.max(1),
+            ..settings
+        };
+        Encoder {
             sps: sps_nal(&params),
             pps: pps_nal(),
             params,
-            qp: i32::from(qp.min(51)),
+            settings,
             idr_count: 0,
-            deblock: false,
+            gop_pos: 0,
+            frame_num: 0,
+            reference: None,
+            prev_mvs: Vec::new(),
         }
-    }
-
-    /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
-    pub fn set_deblocking(&mut self, on: bool) {
-        self.deblock = on;
     }
 
     pub fn sps(&self) -> &[u8] {
@@ -80,97 +116,191 @@ impl IntraEncoder {
         &self.params
     }
 
-    /// Codes one picture. `src` must have the configured size (luma
-    /// `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉).
-    pub fn encode(&mut self, src: &YuvFrame) -> Result<EncodedFrame, AvcError> {
+    pub fn settings(&self) -> &EncoderSettings {
+        &self.settings
+    }
+
+    /// Whether the next picture will be an IDR.
+    pub fn next_is_idr(&self) -> bool {
+        self.gop_pos == 0
+    }
+
+    /// Makes the next picture an IDR (starting a new closed GOP).
+    pub fn force_idr(&mut self) {
+        self.gop_pos = 0;
+    }
+
+    fn check_size(&self, src: &YuvFrame) -> Result<(), AvcError> {
         let (w, h) = (self.params.width as usize, self.params.height as usize);
-        if src.width() != w
-            || src.height() != h
-            || src.u.width != w.div_ceil(2)
-            || src.u.height != h.div_ceil(2)
-        {
-            return Err(AvcError::FrameSize {
+        let ok = src.width() == w
+            && src.height() == h
+            && src.u.width == w.div_ceil(2)
+            && src.u.height == h.div_ceil(2)
+            && src.v.width == src.u.width
+            && src.v.height == src.u.height;
+        if ok {
+            Ok(())
+        } else {
+            Err(AvcError::FrameSize {
                 got_w: src.width(),
                 got_h: src.height(),
                 want_w: w,
                 want_h: h,
-            });
+            })
         }
+    }
+
+    /// Codes one picture at `qp` (0..=51): an IDR at the start of each GOP,
+    /// otherwise a P picture predicted from the previous one.
+    pub fn encode(&mut self, src: &YuvFrame, qp: u8) -> Result<EncodedFrame, AvcError> {
+        self.check_size(src)?;
+        let qp = i32::from(qp.min(51));
         let wm = self.params.width_mbs() as usize;
         let hm = self.params.height_mbs() as usize;
         let padded = pad_frame(src, wm * 16, hm * 16);
         let mut recon = YuvFrame::new(wm * 16, hm * 16);
-        let mbs = code_picture(&padded, &mut recon, wm, hm, self.qp);
-        let header = SliceHeader {
-            idr: true,
-            idr_pic_id: self.idr_count % 2,
-            frame_num: 0,
-            qp: self.qp,
-            disable_deblocking: if self.deblock { 0 } else { 1 },
+        let idr = self.gop_pos == 0 || self.reference.is_none();
+        let mbs = match (&self.reference, idr) {
+            (Some(refp), false) => code_p_picture(
+                &padded,
+                refp,
+                &mut recon,
+                wm,
+                hm,
+                qp,
+                &self.prev_mvs,
+                &self.settings.me,
+            ),
+            _ => code_i_picture(&padded, &mut recon, wm, hm, qp),
         };
-        if self.deblock {
-            let infos: Vec<MbDeblockInfo> = mbs
-                .iter()
-                .map(|mb| intra_deblock_info(mb, self.qp))
-                .collect();
+        if idr {
+            self.frame_num = 0;
+        }
+        let header = SliceHeader {
+            idr,
+            idr_pic_id: self.idr_count % 2,
+            frame_num: self.frame_num,
+            qp,
+            disable_deblocking: if self.settings.deblock { 0 } else { 1 },
+        };
+        if self.settings.deblock {
+            let infos: Vec<MbDeblockInfo> = mbs.iter().map(|mb| deblock_info(mb, qp)).collect();
             deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
         }
-        self.idr_count = self.idr_count.wrapping_add(1);
         let nal = write_slice_nal(&header, &mbs, wm)?;
+        self.check_bound(&nal)?;
+        self.advance(idr, &mbs, &recon);
+        let (dw, dh) = self.params.coded_display_size();
+        Ok(EncodedFrame {
+            nals: vec![nal],
+            idr,
+            recon: crop_frame(&recon, dw as usize, dh as usize),
+        })
+    }
+
+    fn check_bound(&self, nal: &[u8]) -> Result<(), AvcError> {
         let bound = max_access_unit_bytes(self.params.width, self.params.height);
         let size = nal.len() + 4 + self.sps.len() + self.pps.len() + 8;
         if size > bound {
             return Err(AvcError::BoundExceeded { size, bound });
         }
-        let (dw, dh) = self.params.coded_display_size();
-        Ok(EncodedFrame {
-            nals: vec![nal],
-            idr: true,
-            recon: crop_frame(&recon, dw as usize, dh as usize),
-        })
+        Ok(())
     }
-}
 
-/// Codes every macroblock in raster order (a valid wavefront order: each
-/// macroblock reads only its left, top-left, top and top-right neighbours).
-fn code_picture(
-    src: &YuvFrame,
-    recon: &mut YuvFrame,
-    wm: usize,
-    hm: usize,
-    qp: i32,
-) -> Vec<MbCoding> {
-    let mut mbs = Vec::with_capacity(wm * hm);
-    for mb_y in 0..hm {
-        for mb_x in 0..wm {
-            let pos = MbPos {
-                mb_x,
-                mb_y,
-                width_mbs: wm,
-            };
-            mbs.push(code_intra_mb(src, recon, pos, qp));
+    /// Moves the GOP state on and keeps the picture as the next reference.
+    fn advance(&mut self, idr: bool, mbs: &[MbCoding], recon: &YuvFrame) {
+        if idr {
+            self.idr_count = self.idr_count.wrapping_add(1);
+        }
+        self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
+        self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
+        if self.settings.gop > 1 && self.gop_pos != 0 {
+            self.reference = Some(RefPicture::new(recon));
+            self.prev_mvs = picture_vectors(mbs);
+        } else {
+            self.reference = None;
+            self.prev_mvs.clear();
         }
     }
-    mbs
 }
 
-/// Deblocking inputs of an intra macroblock: I_PCM has QPY 0 (7.4.5).
-fn intra_deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
-    let pcm = matches!(mb.luma, LumaPred::Pcm);
+/// An intra-only encoder at constant qp: every picture is an IDR.
+#[derive(Debug, Clone)]
+pub struct IntraEncoder {
+    inner: Encoder,
+    qp: u8,
+}
+
+impl IntraEncoder {
+    pub fn new(params: StreamParams, qp: u8) -> IntraEncoder {
+        let settings = EncoderSettings {
+            gop: 1,
+            deblock: false,
+            ..EncoderSettings::default()
+        };
+        IntraEncoder {
+            inner: Encoder::new(params, settings),
+            qp: qp.min(51),
+        }
+    }
+
+    pub fn sps(&self) -> &[u8] {
+        self.inner.sps()
+    }
+
+    pub fn pps(&self) -> &[u8] {
+        self.inner.pps()
+    }
+
+    pub fn params(&self) -> &StreamParams {
+        self.inner.params()
+    }
+
+    /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
+    pub fn set_deblocking(&mut self, on: bool) {
+        self.inner.settings.deblock = on;
+    }
+
+    /// Codes one picture. `src` must have the configured size (luma
+    /// `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉).
+    pub fn encode(&mut self, src: &YuvFrame) -> Result<EncodedFrame, AvcError> {
+        self.inner.encode(src, self.qp)
+    }
+}
+
+/// Deblocking inputs of a macroblock (8.7.2.1); I_PCM has QPY 0 (7.4.5).
+fn deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
+    let intra = mb.luma.is_intra();
+    let mut nonzero = 0u16;
+    for (blk, levels) in mb.luma_levels.iter().enumerate() {
+        if mb.cbp_luma & (1 << (blk / 4)) != 0 && levels.iter().any(|&v| v != 0) {
+            nonzero |= 1 << blk;
+        }
+    }
     MbDeblockInfo {
-        intra: true,
-        qp: if pcm { 0 } else { qp },
-        nonzero: 0,
-        mv: [[0; 2]; 16],
-        ref_idx: [-1; 4],
+        intra,
+        qp: if matches!(mb.luma, LumaPred::Pcm) {
+            0
+        } else {
+            qp
+        },
+        nonzero,
+        mv: mb.mvs,
+        ref_idx: if intra { [-1; 4] } else { [0; 4] },
     }
 }
 
 /// slice_layer_without_partitioning_rbsp (7.3.2.8) in an IDR NAL unit.
 fn write_slice_nal(header: &SliceHeader, mbs: &[MbCoding], wm: usize) -> Result<Vec<u8>, AvcError> {
     let mut w = BitWriter::with_capacity(mbs.len() * 64);
-    write_i_slice_header(&mut w, header);
-    PictureSyntax::new(mbs, wm).write_i_slice_data(&mut w)?;
+    let syntax = PictureSyntax::new(mbs, wm);
+    if header.idr {
+        write_i_slice_header(&mut w, header);
+        syntax.write_i_slice_data(&mut w)?;
+    } else {
+        write_p_slice_header(&mut w, header);
+        syntax.write_p_slice_data(&mut w)?;
+    }
     w.put_trailing_bits();
     let kind = if header.idr {
         NalType::IdrSlice
@@ -193,7 +323,9 @@ const PARAMETER_SETS_MAX_BYTES: usize = 256;
 /// per two ([`escaped_len_bound`]).
 pub fn max_access_unit_bytes(width: u32, height: u32) -> usize {
     let mbs = width.div_ceil(16) as u64 * height.div_ceil(16) as u64;
-    let rbsp_bits = SLICE_HEADER_MAX_BITS + mbs * u64::from(MB_MAX_BITS) + 8;
+    // Each macroblock: its macroblock_layer, plus at most 3 bits of
+    // mb_skip_run in P slices (ue(n) ≤ 2n + 1 bits for a run of n).
+    let rbsp_bits = SLICE_HEADER_MAX_BITS + mbs * u64::from(MB_MAX_BITS + 3) + 8;
     let rbsp_bytes = rbsp_bits.div_ceil(8) as usize;
     let slice_nal = 1 + escaped_len_bound(rbsp_bytes);
     3 * 4 + PARAMETER_SETS_MAX_BYTES + slice_nal

@@ -11,10 +11,11 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
-use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+use crate::syntax::{i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
-    chroma_qp, dequant4x4, forward4x4, forward_quant_chroma_dc, forward_quant_luma_dc, inverse4x4,
-    inverse_chroma_dc, inverse_luma_dc, quant4x4, ZIGZAG_4X4,
+    chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
+    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -30,6 +31,14 @@ pub enum LumaPred {
     I16(u8),
     /// I_PCM: samples sent as they are.
     Pcm,
+    /// Inter prediction from the reference picture (P slices only).
+    Inter(Partition),
+}
+
+impl LumaPred {
+    pub fn is_intra(self) -> bool {
+        !matches!(self, LumaPred::Inter(_))
+    }
 }
 
 /// Everything the syntax pass needs to write one intra macroblock.
@@ -50,6 +59,9 @@ pub struct MbCoding {
     pub chroma_ac: [[[i32; 16]; 4]; 2],
     /// I_PCM samples: 256 luma then 64 Cb and 64 Cr, raster order.
     pub pcm: Option<Box<[u8; 384]>>,
+    /// Motion vector of each 4×4 luma block (luma4x4BlkIdx order) of an
+    /// inter macroblock, quarter samples; zero for intra macroblocks.
+    pub mvs: [[i16; 2]; 16],
 }
 
 /// Position of the macroblock and the picture's width in macroblocks.
@@ -112,11 +124,16 @@ fn mb_availability(pos: MbPos) -> Availability {
 }
 
 /// Reads an N×N block of a plane into i32s.
-fn load_block<const L: usize>(plane: &Plane, x0: usize, y0: usize, n: usize) -> [i32; L] {
+pub(crate) fn load_block<const L: usize>(
+    plane: &Plane,
+    x0: usize,
+    y0: usize,
+    n: usize,
+) -> [i32; L] {
     std::array::from_fn(|i| i32::from(plane.at(x0 + i % n, y0 + i / n)))
 }
 
-fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
+pub(crate) fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
     for y in 0..n {
         let row = (y0 + y) * plane.width + x0;
         plane.data[row..row + n].copy_from_slice(&samples[y * n..y * n + n]);
@@ -124,7 +141,7 @@ fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]
 }
 
 /// Writes a 4×4 block at (bx, by) into a small raster buffer.
-fn put4x4(dst: &mut [u8], stride: usize, bx: usize, by: usize, samples: &[u8; 16]) {
+pub(crate) fn put4x4(dst: &mut [u8], stride: usize, bx: usize, by: usize, samples: &[u8; 16]) {
     for (y, row) in samples.chunks_exact(4).enumerate() {
         let at = (by + y) * stride + bx;
         dst[at..at + 4].copy_from_slice(row);
@@ -132,20 +149,26 @@ fn put4x4(dst: &mut [u8], stride: usize, bx: usize, by: usize, samples: &[u8; 16
 }
 
 #[inline]
-fn clip_pixel(v: i32) -> u8 {
+pub(crate) fn clip_pixel(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
 
 /// Transform and quantise a 4×4 residual; returns raster levels.
-fn quantised_residual(src: &[i32], pred: &[i32], qp: i32, skip_dc: bool) -> ([i32; 16], i32) {
+pub(crate) fn quantised_residual(
+    src: &[i32],
+    pred: &[i32],
+    qp: i32,
+    skip_dc: bool,
+    dz: Deadzone,
+) -> ([i32; 16], i32) {
     let mut block: [i32; 16] = std::array::from_fn(|i| src[i] - pred[i]);
     forward4x4(&mut block);
     let dc = block[0];
-    quant4x4(&mut block, qp, skip_dc);
+    quant4x4_with(&mut block, qp, skip_dc, dz);
     (block, dc)
 }
 
-fn to_scan(raster: &[i32; 16]) -> [i32; 16] {
+pub(crate) fn to_scan(raster: &[i32; 16]) -> [i32; 16] {
     std::array::from_fn(|k| raster[ZIGZAG_4X4[k]])
 }
 
@@ -160,7 +183,7 @@ fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
 
 /// Adds a reconstructed residual to a prediction; `None` if the residual
 /// broke the range rule of 8.5.12.
-fn reconstruct(d: &[i32; 16], pred: &[i32]) -> Option<[u8; 16]> {
+pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32]) -> Option<[u8; 16]> {
     let r = inverse4x4(d)?;
     Some(std::array::from_fn(|i| clip_pixel(pred[i] + r[i])))
 }
@@ -197,7 +220,7 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
         );
         let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
         let (mode, cost, pred) = best_i4_mode(&s, &edge, lam);
-        let (levels, _) = quantised_residual(&s, &pred, qp, false);
+        let (levels, _) = quantised_residual(&s, &pred, qp, false, Deadzone::Intra);
         let samples = match reconstruct(&dequant4x4(&levels, qp, false), &pred) {
             Some(v) => v,
             None => {
@@ -231,7 +254,7 @@ fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result 
         let (bx, by) = luma_block_xy(blk);
         let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
         let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
-        let (levels, dc) = quantised_residual(&s, &p, qp, true);
+        let (levels, dc) = quantised_residual(&s, &p, qp, true, Deadzone::Intra);
         *ac = levels;
         ac[0] = 0;
         dc_spatial[(by / 4) * 4 + bx / 4] = dc;
@@ -261,16 +284,31 @@ fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result 
     out
 }
 
-/// The chroma of a macroblock, coded with one mode for both planes.
-struct ChromaResult {
-    dc: [[i32; 4]; 2],
-    ac: [[[i32; 16]; 4]; 2],
-    recon: [[u8; 64]; 2],
-    valid: bool,
+/// The chroma of a macroblock: levels and reconstruction of both planes.
+pub(crate) struct ChromaResult {
+    pub(crate) dc: [[i32; 4]; 2],
+    pub(crate) ac: [[[i32; 16]; 4]; 2],
+    pub(crate) recon: [[u8; 64]; 2],
+    pub(crate) valid: bool,
 }
 
-/// Codes both chroma planes (8.3.4, 8.5.11).
+/// Codes both chroma planes of an intra macroblock with one mode (8.3.4, 8.5.11).
 fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32) -> ChromaResult {
+    let pred = [
+        predict_chroma(mode, edges[0]),
+        predict_chroma(mode, edges[1]),
+    ];
+    code_chroma_residual(src, [&pred[0], &pred[1]], qp_c, Deadzone::Intra)
+}
+
+/// Transforms, quantises and reconstructs the chroma residual of both planes
+/// against a prediction (8.5.11).
+pub(crate) fn code_chroma_residual(
+    src: [&[i32; 64]; 2],
+    pred: [&[i32; 64]; 2],
+    qp_c: i32,
+    dz: Deadzone,
+) -> ChromaResult {
     let mut out = ChromaResult {
         dc: [[0; 4]; 2],
         ac: [[[0; 16]; 4]; 2],
@@ -278,19 +316,19 @@ fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32)
         valid: true,
     };
     for c in 0..2 {
-        let pred = predict_chroma(mode, edges[c]);
+        let pred = pred[c];
         let mut ac_raster = [[0i32; 16]; 4];
         let mut dc = [0i32; 4];
         for blk in 0..4 {
             let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
             let s: [i32; 16] = std::array::from_fn(|i| src[c][(by + i / 4) * 8 + bx + i % 4]);
             let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
-            let (levels, d) = quantised_residual(&s, &p, qp_c, true);
+            let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
             ac_raster[blk] = levels;
             ac_raster[blk][0] = 0;
             dc[blk] = d;
         }
-        out.dc[c] = forward_quant_chroma_dc(&dc, qp_c);
+        out.dc[c] = forward_quant_chroma_dc_with(&dc, qp_c, dz);
         let dc_c = inverse_chroma_dc(&out.dc[c], qp_c);
         out.valid &= dc_c.is_some();
         let dc_c = dc_c.unwrap_or([0; 4]);
@@ -310,11 +348,11 @@ fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32)
     out
 }
 
-fn any_nonzero(levels: &[i32]) -> bool {
+pub(crate) fn any_nonzero(levels: &[i32]) -> bool {
     levels.iter().any(|&v| v != 0)
 }
 
-fn chroma_cbp(ch: &ChromaResult) -> u8 {
+pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
     let ac = ch.ac.iter().flatten().any(|b| any_nonzero(&b[1..]));
     let dc = ch.dc.iter().any(|b| any_nonzero(b));
     if ac {
@@ -352,6 +390,7 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
             }
         }
         LumaPred::Pcm => return Some(ue_len(MB_TYPE_I_PCM) + 7 + 384 * 8),
+        LumaPred::Inter(_) => return None,
     }
     if mb.cbp_chroma > 0 {
         for c in 0..2 {
@@ -412,7 +451,7 @@ pub fn code_intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32) 
 }
 
 /// Keeps a candidate only if it reconstructs within range and fits the bound.
-fn accept(mb: MbCoding, recon: [u8; 256], valid: bool) -> Option<(MbCoding, [u8; 256])> {
+pub(crate) fn accept(mb: MbCoding, recon: [u8; 256], valid: bool) -> Option<(MbCoding, [u8; 256])> {
     if !valid {
         return None;
     }
@@ -441,6 +480,7 @@ fn i4_candidate(
         chroma_dc: ch.dc,
         chroma_ac: ch.ac,
         pcm: None,
+        mvs: [[0; 2]; 16],
     };
     accept(mb, i4.recon, i4.valid && ch.valid)
 }
@@ -469,12 +509,13 @@ fn i16_candidate(
         chroma_dc: ch.dc,
         chroma_ac: ch.ac,
         pcm: None,
+        mvs: [[0; 2]; 16],
     };
     accept(mb, r.recon, r.valid && ch.valid)
 }
 
 /// I_PCM (7.3.5): the source samples are the reconstruction.
-fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
+pub(crate) fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let mut samples = Box::new([0u8; 384]);
     for y in 0..16 {
@@ -499,6 +540,7 @@ fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
         chroma_dc: [[0; 4]; 2],
         chroma_ac: [[[0; 16]; 4]; 2],
         pcm: Some(samples),
+        mvs: [[0; 2]; 16],
     }
 }
 

@@ -249,6 +249,27 @@ pub fn write_i_slice_header<S: BitSink>(w: &mut S, h: &SliceHeader) {
     }
 }
 
+/// slice_header (7.3.3) of a P slice covering the whole picture, predicting
+/// from the one reference picture.
+pub fn write_p_slice_header<S: BitSink>(w: &mut S, h: &SliceHeader) {
+    w.put_ue(0); // first_mb_in_slice
+    w.put_ue(5); // slice_type: P, all slices of the picture
+    w.put_ue(0); // pic_parameter_set_id
+    w.put_bits(
+        LOG2_MAX_FRAME_NUM,
+        h.frame_num & ((1 << LOG2_MAX_FRAME_NUM) - 1),
+    );
+    w.put_flag(false); // num_ref_idx_active_override_flag: one reference (PPS default)
+    w.put_flag(false); // ref_pic_list_modification_flag_l0 (7.3.3.1)
+    w.put_flag(false); // adaptive_ref_pic_marking_mode_flag: sliding window (7.3.3.3)
+    w.put_se(h.qp - 26); // slice_qp_delta
+    w.put_ue(h.disable_deblocking);
+    if h.disable_deblocking != 1 {
+        w.put_se(0); // slice_alpha_c0_offset_div2
+        w.put_se(0); // slice_beta_offset_div2
+    }
+}
+
 /// Upper bound of a slice header's size in bits for these pictures.
 pub const SLICE_HEADER_MAX_BITS: u64 = 1 + 7 + 1 + 8 + 65 + 2 + 13 + 3 + 2;
 

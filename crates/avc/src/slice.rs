@@ -8,7 +8,11 @@ use crate::cavlc::{
     nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable,
 };
 use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
-use crate::syntax::{i16_mb_type, intra_cbp_code_num, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+use crate::mvpred::MotionField;
+use crate::syntax::{
+    i16_mb_type, inter_cbp_code_num, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM,
+    P_SLICE_INTRA_OFFSET,
+};
 
 /// The coded macroblocks of a picture in raster order, with the per-block
 /// coefficient counts that neighbours read.
@@ -44,30 +48,77 @@ impl<'a> PictureSyntax<'a> {
     /// Writes every macroblock of an I slice (7.3.4: no mb_skip_run in I slices).
     pub fn write_i_slice_data<S: BitSink>(&self, w: &mut S) -> Result<(), CavlcError> {
         for addr in 0..self.mbs.len() {
-            self.write_macroblock(w, addr)?;
+            self.write_macroblock(w, addr, 0)?;
         }
         Ok(())
     }
 
-    /// macroblock_layer() (7.3.5) of an intra macroblock.
-    pub fn write_macroblock<S: BitSink>(&self, w: &mut S, addr: usize) -> Result<(), CavlcError> {
+    /// Writes every macroblock of a P slice (7.3.4): runs of P_Skip
+    /// macroblocks become mb_skip_run, including a final run.
+    pub fn write_p_slice_data<S: BitSink>(&self, w: &mut S) -> Result<(), CavlcError> {
+        let mut run = 0u32;
+        for addr in 0..self.mbs.len() {
+            if self.is_skip(addr) {
+                run += 1;
+                continue;
+            }
+            w.put_ue(run);
+            run = 0;
+            self.write_macroblock(w, addr, P_SLICE_INTRA_OFFSET)?;
+        }
+        if run > 0 {
+            w.put_ue(run);
+        }
+        Ok(())
+    }
+
+    /// Whether macroblock `addr` is coded as P_Skip: a 16×16 inter macroblock
+    /// with no residual whose vector is the one P_Skip infers (8.4.1.1).
+    pub fn is_skip(&self, addr: usize) -> bool {
+        let mb = &self.mbs[addr];
+        mb.luma == LumaPred::Inter(Partition::P16x16)
+            && mb.cbp_luma == 0
+            && mb.cbp_chroma == 0
+            && self.motion().skip_vector(addr) == mb.mvs[0]
+    }
+
+    fn motion(&self) -> MotionField<'_> {
+        MotionField {
+            mbs: self.mbs,
+            width_mbs: self.width_mbs,
+        }
+    }
+
+    /// macroblock_layer() (7.3.5); `intra_offset` is added to intra mb_type
+    /// values (5 in P slices, Table 7-13).
+    pub fn write_macroblock<S: BitSink>(
+        &self,
+        w: &mut S,
+        addr: usize,
+        intra_offset: u32,
+    ) -> Result<(), CavlcError> {
         let mb = &self.mbs[addr];
         let cbp = mb.cbp_luma | (mb.cbp_chroma << 4);
         match mb.luma {
             LumaPred::Pcm => {
-                w.put_ue(MB_TYPE_I_PCM);
+                w.put_ue(MB_TYPE_I_PCM + intra_offset);
                 write_pcm(w, mb);
                 return Ok(());
             }
             LumaPred::I4(modes) => {
-                w.put_ue(MB_TYPE_I_NXN);
+                w.put_ue(MB_TYPE_I_NXN + intra_offset);
                 self.write_i4_modes(w, addr, &modes);
                 w.put_ue(u32::from(mb.chroma_mode));
                 w.put_ue(intra_cbp_code_num(cbp));
             }
             LumaPred::I16(mode) => {
-                w.put_ue(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma));
+                w.put_ue(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma) + intra_offset);
                 w.put_ue(u32::from(mb.chroma_mode));
+            }
+            LumaPred::Inter(part) => {
+                w.put_ue(part.mb_type());
+                self.write_inter_pred(w, addr, part);
+                w.put_ue(inter_cbp_code_num(cbp));
             }
         }
         let is_i16 = matches!(mb.luma, LumaPred::I16(_));
@@ -76,6 +127,25 @@ impl<'a> PictureSyntax<'a> {
             self.write_residual(w, addr, is_i16)?;
         }
         Ok(())
+    }
+
+    /// mb_pred() / sub_mb_pred() of an inter macroblock with one reference
+    /// picture (7.3.5.1, 7.3.5.2): ref_idx is absent, mvd_l0 per partition.
+    fn write_inter_pred<S: BitSink>(&self, w: &mut S, addr: usize, part: Partition) {
+        if part == Partition::P8x8 {
+            for _ in 0..4 {
+                w.put_ue(0); // sub_mb_type: P_L0_8x8
+            }
+        }
+        let field = self.motion();
+        let mb = &self.mbs[addr];
+        for idx in 0..part.count() {
+            let (x, y, _, _) = part.rect(idx);
+            let mv = mb.mvs[luma_block_at(x, y)];
+            let mvp = field.predict(addr, part, idx);
+            w.put_se(i32::from(mv[0]) - i32::from(mvp[0]));
+            w.put_se(i32::from(mv[1]) - i32::from(mvp[1]));
+        }
     }
 
     /// prev_intra4x4_pred_mode_flag / rem_intra4x4_pred_mode (7.3.5.1, 8.3.1.1).

@@ -5,6 +5,50 @@ pub const MB_TYPE_I_NXN: u32 = 0;
 /// mb_type of I_PCM in an I slice (Table 7-11).
 pub const MB_TYPE_I_PCM: u32 = 25;
 
+/// Partitioning of an inter macroblock in a P slice (Table 7-13); P_8x8
+/// always uses sub_mb_type P_L0_8x8 (Table 7-17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Partition {
+    P16x16,
+    P16x8,
+    P8x16,
+    P8x8,
+}
+
+impl Partition {
+    /// mb_type in a P slice (Table 7-13).
+    pub const fn mb_type(self) -> u32 {
+        match self {
+            Partition::P16x16 => 0,
+            Partition::P16x8 => 1,
+            Partition::P8x16 => 2,
+            Partition::P8x8 => 3,
+        }
+    }
+
+    /// Number of macroblock partitions (motion vectors).
+    pub const fn count(self) -> usize {
+        match self {
+            Partition::P16x16 => 1,
+            Partition::P16x8 | Partition::P8x16 => 2,
+            Partition::P8x8 => 4,
+        }
+    }
+
+    /// Position and size (x, y, w, h) of partition `idx` in luma samples.
+    pub const fn rect(self, idx: usize) -> (usize, usize, usize, usize) {
+        match self {
+            Partition::P16x16 => (0, 0, 16, 16),
+            Partition::P16x8 => (0, idx * 8, 16, 8),
+            Partition::P8x16 => (idx * 8, 0, 8, 16),
+            Partition::P8x8 => ((idx % 2) * 8, (idx / 2) * 8, 8, 8),
+        }
+    }
+}
+
+/// Offset of intra mb_type values in a P slice (Table 7-13: 5..30).
+pub const P_SLICE_INTRA_OFFSET: u32 = 5;
+
 /// mb_type of Intra_16x16 (Table 7-11): 1 + mode + 4·cbp_chroma + 12·(cbp_luma ≠ 0).
 pub fn i16_mb_type(mode: u8, cbp_luma: u8, cbp_chroma: u8) -> u32 {
     1 + u32::from(mode) + 4 * u32::from(cbp_chroma) + if cbp_luma != 0 { 12 } else { 0 }

@@ -132,10 +132,27 @@ fn intermediates_in_range(f: &[i32; 16]) -> bool {
     })
 }
 
-/// Deadzone rounding offset for intra blocks as a fraction of the step: 1/3.
+/// Rounding offset of the quantiser as a fraction of the step: 1/3 for
+/// intra blocks, 1/6 for inter blocks (a wider dead zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadzone {
+    Intra,
+    Inter,
+}
+
+impl Deadzone {
+    #[inline]
+    fn offset(self, qbits: u32) -> i32 {
+        match self {
+            Deadzone::Intra => (1 << qbits) / 3,
+            Deadzone::Inter => (1 << qbits) / 6,
+        }
+    }
+}
+
 #[inline]
 fn intra_offset(qbits: u32) -> i32 {
-    (1 << qbits) / 3
+    Deadzone::Intra.offset(qbits)
 }
 
 #[inline]
@@ -152,9 +169,14 @@ fn quant_one(coef: i32, mf: i32, offset: i32, qbits: u32) -> i32 {
 /// is set the DC coefficient is left untouched (Intra16x16 and chroma, whose
 /// DC goes through its own transform).
 pub fn quant4x4(block: &mut [i32; 16], qp: i32, skip_dc: bool) {
+    quant4x4_with(block, qp, skip_dc, Deadzone::Intra);
+}
+
+/// [`quant4x4`] with a chosen dead zone.
+pub fn quant4x4_with(block: &mut [i32; 16], qp: i32, skip_dc: bool, dz: Deadzone) {
     let qbits = 15 + (qp / 6) as u32;
     let row = &QUANT_MF[(qp % 6) as usize];
-    let offset = intra_offset(qbits);
+    let offset = dz.offset(qbits);
     for (pos, c) in block.iter_mut().enumerate() {
         if skip_dc && pos == 0 {
             continue;
@@ -245,10 +267,15 @@ pub fn inverse_luma_dc(levels: &[i32; 16], qp: i32) -> Option<[i32; 16]> {
 
 /// Forward 2×2 chroma DC transform and quantisation (4:2:0), raster order.
 pub fn forward_quant_chroma_dc(dc: &[i32; 4], qp_c: i32) -> [i32; 4] {
+    forward_quant_chroma_dc_with(dc, qp_c, Deadzone::Intra)
+}
+
+/// [`forward_quant_chroma_dc`] with a chosen dead zone.
+pub fn forward_quant_chroma_dc_with(dc: &[i32; 4], qp_c: i32, dz: Deadzone) -> [i32; 4] {
     let f = hadamard2x2(dc);
     let qbits = 16 + (qp_c / 6) as u32;
     let mf = QUANT_MF[(qp_c % 6) as usize][0];
-    let offset = 2 * intra_offset(qbits - 1);
+    let offset = 2 * dz.offset(qbits - 1);
     f.map(|v| quant_one(v, mf, offset, qbits))
 }
 

@@ -1,0 +1,186 @@
+//! Inter macroblock coding for P slices: motion-compensated prediction of
+//! each partition (8.4.2), the residual's transform, quantisation and
+//! reconstruction (8.5), and the 3200-bit bound with I_PCM as the fallback.
+//! An inter macroblock reads only the source and the reference picture, so
+//! all of a picture's inter macroblocks can be coded at once.
+
+use crate::bits::{se_len, ue_len};
+use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
+use crate::frame::YuvFrame;
+use crate::macroblock::{
+    any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy, pcm_mb,
+    put4x4, quantised_residual, reconstruct, store_block, to_scan, LumaPred, MbCoding, MbPos,
+    MB_MAX_BITS,
+};
+use crate::mc::{RefPicture, MAX_OUTSIDE};
+use crate::me::MbMotion;
+use crate::syntax::{inter_cbp_code_num, Partition};
+use crate::transform::{chroma_qp, Deadzone};
+
+/// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
+/// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
+/// so a vector and its predictor differ by at most twice that reach.
+pub fn max_mvd(w: usize, h: usize) -> i32 {
+    2 * 4 * (w.max(h) as i32 + MAX_OUTSIDE)
+}
+
+/// Worst-case bits of an inter macroblock_layer, independent of the
+/// neighbours (their vectors and coefficient counts); `None` if a level
+/// cannot be coded with CAVLC.
+pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Option<u32> {
+    let nc = CoeffTokenTable::Nc(0);
+    let mut bits = ue_len(part.mb_type());
+    if part == Partition::P8x8 {
+        bits += 4 * ue_len(0);
+    }
+    bits += part.count() as u32 * 2 * se_len(mvd_max);
+    bits += ue_len(inter_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
+    if mb.cbp_luma == 0 && mb.cbp_chroma == 0 {
+        return Some(bits);
+    }
+    bits += 1; // mb_qp_delta
+    for blk in 0..16 {
+        if mb.cbp_luma & (1 << (blk / 4)) != 0 {
+            bits += residual_block_bits_bound(&mb.luma_levels[blk], nc).ok()?;
+        }
+    }
+    if mb.cbp_chroma > 0 {
+        for c in 0..2 {
+            bits += residual_block_bits_bound(&mb.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+        }
+    }
+    if mb.cbp_chroma == 2 {
+        for c in 0..2 {
+            for blk in 0..4 {
+                bits += residual_block_bits_bound(&mb.chroma_ac[c][blk][1..], nc).ok()?;
+            }
+        }
+    }
+    Some(bits)
+}
+
+/// The motion-compensated prediction of a macroblock: luma 16×16 and both
+/// chroma 8×8 blocks.
+fn predict_mb(refp: &RefPicture, pos: MbPos, motion: &MbMotion) -> ([u8; 256], [[u8; 64]; 2]) {
+    let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
+    let mut luma = [0u8; 256];
+    let mut chroma = [[0u8; 64]; 2];
+    let mut part_buf = [0u8; 256];
+    let mut chroma_buf = [0u8; 64];
+    let part = motion.partition;
+    for idx in 0..part.count() {
+        let (px, py, pw, ph) = part.rect(idx);
+        let mv = motion.mvs[idx];
+        refp.predict_luma(
+            x0 + px as i32,
+            y0 + py as i32,
+            pw,
+            ph,
+            mv,
+            &mut part_buf[..pw * ph],
+        );
+        for r in 0..ph {
+            luma[(py + r) * 16 + px..(py + r) * 16 + px + pw]
+                .copy_from_slice(&part_buf[r * pw..r * pw + pw]);
+        }
+        let (cx, cy, cw, ch) = (px / 2, py / 2, pw / 2, ph / 2);
+        for (c, plane) in chroma.iter_mut().enumerate() {
+            refp.predict_chroma(
+                c,
+                x0 / 2 + cx as i32,
+                y0 / 2 + cy as i32,
+                cw,
+                ch,
+                mv,
+                &mut chroma_buf[..cw * ch],
+            );
+            for r in 0..ch {
+                plane[(cy + r) * 8 + cx..(cy + r) * 8 + cx + cw]
+                    .copy_from_slice(&chroma_buf[r * cw..r * cw + cw]);
+            }
+        }
+    }
+    (luma, chroma)
+}
+
+/// The vector of every 4×4 block of a macroblock with this motion.
+fn block_vectors(motion: &MbMotion) -> [[i16; 2]; 16] {
+    std::array::from_fn(|blk| {
+        let (x, y) = luma_block_xy(blk);
+        let idx = match motion.partition {
+            Partition::P16x16 => 0,
+            Partition::P16x8 => y / 8,
+            Partition::P8x16 => x / 8,
+            Partition::P8x8 => (y / 8) * 2 + x / 8,
+        };
+        motion.mvs[idx]
+    })
+}
+
+/// Codes an inter macroblock with the given motion, writing its
+/// reconstruction into `recon`; falls back to I_PCM when the macroblock
+/// would exceed the 3200-bit bound or a level cannot be coded.
+pub fn code_inter_mb(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    recon: &mut YuvFrame,
+    pos: MbPos,
+    qp: i32,
+    motion: &MbMotion,
+) -> MbCoding {
+    let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
+    let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
+    let mut levels = [[0i32; 16]; 16];
+    let mut luma_recon = [0u8; 256];
+    let mut valid = true;
+    let mut cbp_luma = 0u8;
+    for (blk, lv) in levels.iter_mut().enumerate() {
+        let (bx, by) = luma_block_xy(blk);
+        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
+        let p: [i32; 16] =
+            std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
+        let (raster, _) = quantised_residual(&s, &p, qp, false, Deadzone::Inter);
+        let samples = reconstruct(&dequant4x4(&raster, qp, false), &p).unwrap_or_else(|| {
+            valid = false;
+            [0; 16]
+        });
+        put4x4(&mut luma_recon, 16, bx, by, &samples);
+        *lv = to_scan(&raster);
+        if any_nonzero(lv) {
+            cbp_luma |= 1 << (blk / 4);
+        }
+    }
+    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
+    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
+    let pc: [[i32; 64]; 2] = [pred_chroma[0].map(i32::from), pred_chroma[1].map(i32::from)];
+    let chroma = code_chroma_residual(
+        [&cb_src, &cr_src],
+        [&pc[0], &pc[1]],
+        chroma_qp(qp),
+        Deadzone::Inter,
+    );
+    let mb = MbCoding {
+        luma: LumaPred::Inter(motion.partition),
+        chroma_mode: 0,
+        cbp_luma,
+        cbp_chroma: chroma_cbp(&chroma),
+        luma_levels: levels,
+        luma_dc: [0; 16],
+        chroma_dc: chroma.dc,
+        chroma_ac: chroma.ac,
+        pcm: None,
+        mvs: block_vectors(motion),
+    };
+    let mvd_max = max_mvd(src.y.width, src.y.height);
+    let fits = valid
+        && chroma.valid
+        && inter_mb_bits_bound(&mb, motion.partition, mvd_max).is_some_and(|b| b <= MB_MAX_BITS);
+    if !fits {
+        return pcm_mb(src, recon, pos);
+    }
+    store_block(&mut recon.y, x0, y0, 16, &luma_recon);
+    store_block(&mut recon.u, cx0, cy0, 8, &chroma.recon[0]);
+    store_block(&mut recon.v, cx0, cy0, 8, &chroma.recon[1]);
+    mb
+}

@@ -1,0 +1,359 @@
+//! Motion-compensated prediction (8.4.2.2): quarter-sample luma with the
+//! 6-tap filter and eighth-sample chroma, from a reference picture whose
+//! half-sample planes are computed once per picture.
+
+use crate::frame::{Plane, YuvFrame};
+
+/// Samples of margin around the reference picture in which predictions may
+/// read; motion vectors are limited so a block with its filter taps stays
+/// inside (see [`mv_limits`]).
+pub const MARGIN: usize = 48;
+
+/// How far (in whole samples) a predicted block may lie outside the picture.
+pub const MAX_OUTSIDE: i32 = 32;
+
+/// A luma plane with its margin, read with picture coordinates that may be negative.
+#[derive(Debug, Clone)]
+pub struct PaddedPlane {
+    pub width: usize,
+    pub height: usize,
+    stride: usize,
+    data: Vec<u8>,
+}
+
+impl PaddedPlane {
+    fn new(width: usize, height: usize) -> PaddedPlane {
+        let stride = width + 2 * MARGIN;
+        PaddedPlane {
+            width,
+            height,
+            stride,
+            data: vec![0; stride * (height + 2 * MARGIN)],
+        }
+    }
+
+    #[inline]
+    pub fn at(&self, x: i32, y: i32) -> u8 {
+        let xi = (x + MARGIN as i32) as usize;
+        let yi = (y + MARGIN as i32) as usize;
+        self.data[yi * self.stride + xi]
+    }
+
+    #[inline]
+    fn set(&mut self, x: i32, y: i32, v: u8) {
+        let xi = (x + MARGIN as i32) as usize;
+        let yi = (y + MARGIN as i32) as usize;
+        self.data[yi * self.stride + xi] = v;
+    }
+
+    /// The row of `len` samples starting at (x, y).
+    #[inline]
+    pub fn row(&self, x: i32, y: i32, len: usize) -> &[u8] {
+        let xi = (x + MARGIN as i32) as usize;
+        let yi = (y + MARGIN as i32) as usize;
+        &self.data[yi * self.stride + xi..yi * self.stride + xi + len]
+    }
+
+    fn range(&self) -> (std::ops::Range<i32>, std::ops::Range<i32>) {
+        let m = MARGIN as i32;
+        (-m..self.width as i32 + m, -m..self.height as i32 + m)
+    }
+}
+
+/// A decoded picture prepared for motion compensation: the full-sample
+/// luma and its three half-sample planes (b, h and j of 8.4.2.2.1), plus chroma.
+#[derive(Debug, Clone)]
+pub struct RefPicture {
+    /// G: integer positions.
+    pub full: PaddedPlane,
+    /// b: half-sample positions between (x, y) and (x + 1, y).
+    pub half_h: PaddedPlane,
+    /// h: half-sample positions between (x, y) and (x, y + 1).
+    pub half_v: PaddedPlane,
+    /// j: the centre half-sample position.
+    pub half_c: PaddedPlane,
+    pub cb: Plane,
+    pub cr: Plane,
+}
+
+#[inline]
+fn clip1(v: i32) -> u8 {
+    v.clamp(0, 255) as u8
+}
+
+#[inline]
+fn tap6(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32) -> i32 {
+    a - 5 * b + 20 * c + 20 * d - 5 * e + f
+}
+
+impl RefPicture {
+    /// Prepares a reconstructed picture (whole macroblocks) as a reference.
+    pub fn new(pic: &YuvFrame) -> RefPicture {
+        let (w, h) = (pic.y.width, pic.y.height);
+        let clipped = |x: i32, y: i32| -> i32 {
+            let xc = x.clamp(0, w as i32 - 1) as usize;
+            let yc = y.clamp(0, h as i32 - 1) as usize;
+            i32::from(pic.y.data[yc * w + xc])
+        };
+        let mut full = PaddedPlane::new(w, h);
+        let mut half_h = PaddedPlane::new(w, h);
+        let mut half_v = PaddedPlane::new(w, h);
+        let mut half_c = PaddedPlane::new(w, h);
+        let (xr, yr) = full.range();
+        // Vertical intermediate values (h1 of 8.4.2.2.1) for one row, with
+        // three extra columns each side for the centre position j.
+        let m = MARGIN as i32;
+        let span = (w as i32 + 2 * m + 6) as usize;
+        let mut v1 = vec![0i32; span];
+        for y in yr.clone() {
+            for (i, slot) in v1.iter_mut().enumerate() {
+                let x = i as i32 - m - 3;
+                *slot = tap6(
+                    clipped(x, y - 2),
+                    clipped(x, y - 1),
+                    clipped(x, y),
+                    clipped(x, y + 1),
+                    clipped(x, y + 2),
+                    clipped(x, y + 3),
+                );
+            }
+            for x in xr.clone() {
+                full.set(x, y, clipped(x, y) as u8);
+                let b1 = tap6(
+                    clipped(x - 2, y),
+                    clipped(x - 1, y),
+                    clipped(x, y),
+                    clipped(x + 1, y),
+                    clipped(x + 2, y),
+                    clipped(x + 3, y),
+                );
+                half_h.set(x, y, clip1((b1 + 16) >> 5));
+                let i = (x + m + 3) as usize;
+                half_v.set(x, y, clip1((v1[i] + 16) >> 5));
+                let j1 = tap6(v1[i - 2], v1[i - 1], v1[i], v1[i + 1], v1[i + 2], v1[i + 3]);
+                half_c.set(x, y, clip1((j1 + 512) >> 10));
+            }
+        }
+        RefPicture {
+            full,
+            half_h,
+            half_v,
+            half_c,
+            cb: pic.u.clone(),
+            cr: pic.v.clone(),
+        }
+    }
+
+    /// The luma prediction sample at integer position (x, y) with quarter
+    /// fractions (Table 8-12).
+    #[inline]
+    pub fn luma_sample(&self, x: i32, y: i32, fx: i32, fy: i32) -> u8 {
+        let g = || i32::from(self.full.at(x, y));
+        let b = || i32::from(self.half_h.at(x, y));
+        let h = || i32::from(self.half_v.at(x, y));
+        let j = || i32::from(self.half_c.at(x, y));
+        let m = || i32::from(self.half_v.at(x + 1, y));
+        let s = || i32::from(self.half_h.at(x, y + 1));
+        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
+        match (fx, fy) {
+            (0, 0) => g() as u8,
+            (1, 0) => avg(g(), b()),
+            (2, 0) => b() as u8,
+            (3, 0) => avg(i32::from(self.full.at(x + 1, y)), b()),
+            (0, 1) => avg(g(), h()),
+            (0, 2) => h() as u8,
+            (0, 3) => avg(i32::from(self.full.at(x, y + 1)), h()),
+            (1, 1) => avg(b(), h()),
+            (3, 1) => avg(b(), m()),
+            (1, 3) => avg(h(), s()),
+            (3, 3) => avg(m(), s()),
+            (2, 1) => avg(b(), j()),
+            (2, 3) => avg(j(), s()),
+            (1, 2) => avg(h(), j()),
+            (3, 2) => avg(j(), m()),
+            _ => j() as u8,
+        }
+    }
+
+    /// Luma prediction of a `w`×`h` block at (x0, y0) displaced by `mv`
+    /// (quarter samples), raster order into `out` (8.4.2.2.1).
+    pub fn predict_luma(&self, x0: i32, y0: i32, w: usize, h: usize, mv: [i16; 2], out: &mut [u8]) {
+        let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
+        let (fx, fy) = (mx & 3, my & 3);
+        let (bx, by) = (x0 + (mx >> 2), y0 + (my >> 2));
+        if fx == 0 && fy == 0 {
+            for r in 0..h {
+                out[r * w..r * w + w].copy_from_slice(self.full.row(bx, by + r as i32, w));
+            }
+            return;
+        }
+        for r in 0..h {
+            for c in 0..w {
+                out[r * w + c] = self.luma_sample(bx + c as i32, by + r as i32, fx, fy);
+            }
+        }
+    }
+
+    /// Chroma prediction of a `w`×`h` chroma block at chroma position
+    /// (cx0, cy0) for the luma vector `mv` (8.4.2.2.2, 4:2:0: eighth samples).
+    pub fn predict_chroma(
+        &self,
+        plane: usize,
+        cx0: i32,
+        cy0: i32,
+        w: usize,
+        h: usize,
+        mv: [i16; 2],
+        out: &mut [u8],
+    ) {
+        let p = if plane == 0 { &self.cb } else { &self.cr };
+        let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
+        let (fx, fy) = (mx & 7, my & 7);
+        let (bx, by) = (cx0 + (mx >> 3), cy0 + (my >> 3));
+        let (pw, ph) = (p.width as i32, p.height as i32);
+        let at = |x: i32, y: i32| -> i32 {
+            let xc = x.clamp(0, pw - 1) as usize;
+            let yc = y.clamp(0, ph - 1) as usize;
+            i32::from(p.data[yc * p.width + xc])
+        };
+        for r in 0..h as i32 {
+            for c in 0..w as i32 {
+                let (x, y) = (bx + c, by + r);
+                let v = (8 - fx) * (8 - fy) * at(x, y)
+                    + fx * (8 - fy) * at(x + 1, y)
+                    + (8 - fx) * fy * at(x, y + 1)
+                    + fx * fy * at(x + 1, y + 1);
+                out[(r * w as i32 + c) as usize] = ((v + 32) >> 6) as u8;
+            }
+        }
+    }
+}
+
+/// The allowed range of a quarter-sample motion vector component for a
+/// block at `pos` of size `size` in a picture dimension `dim`, so that the
+/// block lies at most [`MAX_OUTSIDE`] samples outside the picture.
+pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
+    let lo = (-pos - MAX_OUTSIDE) * 4;
+    let hi = (dim - pos - size + MAX_OUTSIDE) * 4;
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(w: usize, h: usize) -> YuvFrame {
+        let mut f = YuvFrame::new(w, h);
+        let mut s = 99u32;
+        for v in
+            f.y.data
+                .iter_mut()
+                .chain(f.u.data.iter_mut())
+                .chain(f.v.data.iter_mut())
+        {
+            s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *v = (s >> 23) as u8;
+        }
+        f
+    }
+
+    /// Reference luma sample computed directly from the clauses with clipped
+    /// coordinates (8.4.2.2.1), to check the plane-based version.
+    fn direct(pic: &Plane, x: i32, y: i32, fx: i32, fy: i32) -> u8 {
+        let g = |x: i32, y: i32| {
+            i32::from(pic.at(
+                x.clamp(0, pic.width as i32 - 1) as usize,
+                y.clamp(0, pic.height as i32 - 1) as usize,
+            ))
+        };
+        let b1 = |x: i32, y: i32| {
+            tap6(
+                g(x - 2, y),
+                g(x - 1, y),
+                g(x, y),
+                g(x + 1, y),
+                g(x + 2, y),
+                g(x + 3, y),
+            )
+        };
+        let h1 = |x: i32, y: i32| {
+            tap6(
+                g(x, y - 2),
+                g(x, y - 1),
+                g(x, y),
+                g(x, y + 1),
+                g(x, y + 2),
+                g(x, y + 3),
+            )
+        };
+        let b = |x, y| i32::from(clip1((b1(x, y) + 16) >> 5));
+        let h = |x, y| i32::from(clip1((h1(x, y) + 16) >> 5));
+        let j = |x: i32, y: i32| {
+            let j1 = tap6(
+                b1(x, y - 2),
+                b1(x, y - 1),
+                b1(x, y),
+                b1(x, y + 1),
+                b1(x, y + 2),
+                b1(x, y + 3),
+            );
+            i32::from(clip1((j1 + 512) >> 10))
+        };
+        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
+        match (fx, fy) {
+            (0, 0) => g(x, y) as u8,
+            (1, 0) => avg(g(x, y), b(x, y)),
+            (2, 0) => b(x, y) as u8,
+            (3, 0) => avg(g(x + 1, y), b(x, y)),
+            (0, 1) => avg(g(x, y), h(x, y)),
+            (0, 2) => h(x, y) as u8,
+            (0, 3) => avg(g(x, y + 1), h(x, y)),
+            (1, 1) => avg(b(x, y), h(x, y)),
+            (3, 1) => avg(b(x, y), h(x + 1, y)),
+            (1, 3) => avg(h(x, y), b(x, y + 1)),
+            (3, 3) => avg(h(x + 1, y), b(x, y + 1)),
+            (2, 1) => avg(b(x, y), j(x, y)),
+            (2, 3) => avg(j(x, y), b(x, y + 1)),
+            (1, 2) => avg(h(x, y), j(x, y)),
+            (3, 2) => avg(j(x, y), h(x + 1, y)),
+            _ => j(x, y) as u8,
+        }
+    }
+
+    #[test]
+    fn planes_match_the_direct_formulas_inside_and_outside() {
+        let pic = picture(32, 16);
+        let r = RefPicture::new(&pic);
+        for y in [-40, -3, 0, 1, 7, 15, 16, 20, 50] {
+            for x in [-40, -2, 0, 3, 17, 31, 33, 70] {
+                for fy in 0..4 {
+                    for fx in 0..4 {
+                        assert_eq!(
+                            r.luma_sample(x, y, fx, fy),
+                            direct(&pic.y, x, y, fx, fy),
+                            "({x},{y}) frac ({fx},{fy})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integer_vectors_copy() {
+        let pic = picture(32, 32);
+        let r = RefPicture::new(&pic);
+        let mut out = [0u8; 16];
+        r.predict_luma(4, 4, 4, 4, [8, -4], &mut out);
+        assert_eq!(out[0], pic.y.at(6, 3));
+        r.predict_chroma(0, 2, 2, 2, 2, [0, 0], &mut out);
+        assert_eq!(out[0], pic.u.at(2, 2));
+    }
+
+    #[test]
+    fn limits_keep_blocks_near_the_picture() {
+        let (lo, hi) = mv_limits(0, 16, 64);
+        assert_eq!(lo, -128);
+        assert_eq!(hi, (64 - 16 + 32) * 4);
+    }
+}

@@ -1,0 +1,329 @@
+//! Motion estimation. Each macroblock searches on its own: it reads the
+//! source, the reference picture and vectors of the previous picture (the
+//! seeds), never a decision made in the same picture (DESIGN invariant 8).
+//! Costs are integer: distortion + λ·(bits of the vector difference from
+//! the first seed), ties broken by the order of evaluation.
+
+use crate::bits::se_len;
+use crate::frame::Plane;
+use crate::mc::{mv_limits, RefPicture};
+use crate::syntax::Partition;
+use crate::transform::satd4x4;
+
+/// Effort settings of the search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeParams {
+    /// Steps of the integer diamond search.
+    pub max_steps: u32,
+    /// Quarter-sample refinement rounds (0: integer vectors only).
+    pub subpel_rounds: u32,
+    /// Try 16×8, 8×16 and 8×8 partitions besides 16×16.
+    pub partitions: bool,
+}
+
+/// The chosen motion of a macroblock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MbMotion {
+    pub partition: Partition,
+    /// Vector of each partition (quarter samples); unused entries are zero.
+    pub mvs: [[i16; 2]; 4],
+    /// Distortion (SATD) + λ·bits of the whole macroblock.
+    pub cost: u32,
+}
+
+/// Where a block sits and what it searches for.
+struct Block<'a> {
+    src: &'a Plane,
+    refp: &'a RefPicture,
+    x: i32,
+    y: i32,
+    w: usize,
+    h: usize,
+    /// Limits of each vector component, quarter samples.
+    lim: [(i32, i32); 2],
+    pred: [i16; 2],
+    lambda: u32,
+}
+
+impl Block<'_> {
+    fn new<'a>(
+        src: &'a Plane,
+        refp: &'a RefPicture,
+        rect: (usize, usize, usize, usize),
+        mb: (i32, i32),
+        pred: [i16; 2],
+        lambda: u32,
+    ) -> Block<'a> {
+        let (x, y) = (mb.0 + rect.0 as i32, mb.1 + rect.1 as i32);
+        let lim = [
+            mv_limits(x, rect.2 as i32, refp.full.width as i32),
+            mv_limits(y, rect.3 as i32, refp.full.height as i32),
+        ];
+        Block {
+            src,
+            refp,
+            x,
+            y,
+            w: rect.2,
+            h: rect.3,
+            lim,
+            pred,
+            lambda,
+        }
+    }
+
+    fn clamp(&self, mv: [i32; 2]) -> [i32; 2] {
+        [
+            mv[0].clamp(self.lim[0].0, self.lim[0].1),
+            mv[1].clamp(self.lim[1].0, self.lim[1].1),
+        ]
+    }
+
+    fn mv_bits(&self, mv: [i32; 2]) -> u32 {
+        se_len(mv[0] - i32::from(self.pred[0])) + se_len(mv[1] - i32::from(self.pred[1]))
+    }
+
+    /// SAD at an integer vector (in whole samples) + λ·bits.
+    fn sad_cost(&self, full: [i32; 2]) -> u32 {
+        let mut sad = 0u32;
+        for r in 0..self.h {
+            let s = &self.src.row(self.y as usize + r)[self.x as usize..self.x as usize + self.w];
+            let p = self
+                .refp
+                .full
+                .row(self.x + full[0], self.y + full[1] + r as i32, self.w);
+            sad += s
+                .iter()
+                .zip(p)
+                .map(|(&a, &b)| u32::from(a.abs_diff(b)))
+                .sum::<u32>();
+        }
+        sad + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4])
+    }
+
+    /// SATD at a quarter-sample vector + λ·bits.
+    fn satd_cost(&self, mv: [i32; 2]) -> u32 {
+        let mut pred = [0u8; 256];
+        self.refp.predict_luma(
+            self.x,
+            self.y,
+            self.w,
+            self.h,
+            [mv[0] as i16, mv[1] as i16],
+            &mut pred[..self.w * self.h],
+        );
+        let mut total = 0;
+        for by in (0..self.h).step_by(4) {
+            for bx in (0..self.w).step_by(4) {
+                let diff: [i32; 16] = std::array::from_fn(|i| {
+                    let (r, c) = (by + i / 4, bx + i % 4);
+                    i32::from(self.src.at(self.x as usize + c, self.y as usize + r))
+                        - i32::from(pred[r * self.w + c])
+                });
+                total += satd4x4(&diff);
+            }
+        }
+        total + self.lambda * self.mv_bits(mv)
+    }
+
+    /// Integer diamond search from the best of the seeds.
+    fn integer_search(&self, seeds: &[[i16; 2]], steps: u32) -> [i32; 2] {
+        let to_full = |mv: [i16; 2]| {
+            let c = self.clamp([i32::from(mv[0]), i32::from(mv[1])]);
+            [c[0] >> 2, c[1] >> 2]
+        };
+        let mut best = to_full(seeds[0]);
+        let mut best_cost = self.sad_cost(best);
+        for &s in &seeds[1..] {
+            let cand = to_full(s);
+            let c = self.sad_cost(cand);
+            if c < best_cost {
+                best = cand;
+                best_cost = c;
+            }
+        }
+        // Hexagon of radius 2 until it stops moving, then a unit diamond (x264-style).
+        let hexagon = [[-2, 0], [-1, -2], [1, -2], [2, 0], [1, 2], [-1, 2]];
+        let diamond = [[0, -1], [-1, 0], [1, 0], [0, 1]];
+        for pattern in [&hexagon[..], &diamond[..]] {
+            for _ in 0..steps {
+                let centre = best;
+                for d in pattern {
+                    let cand = [centre[0] + d[0], centre[1] + d[1]];
+                    if self.clamp([cand[0] * 4, cand[1] * 4]) != [cand[0] * 4, cand[1] * 4] {
+                        continue;
+                    }
+                    let c = self.sad_cost(cand);
+                    if c < best_cost {
+                        best = cand;
+                        best_cost = c;
+                    }
+                }
+                if best == centre {
+                    break;
+                }
+            }
+        }
+        [best[0] * 4, best[1] * 4]
+    }
+
+    /// Half- then quarter-sample refinement around `mv` with SATD costs.
+    fn refine(&self, mv: [i32; 2], rounds: u32) -> ([i32; 2], u32) {
+        let mut best = mv;
+        let mut best_cost = self.satd_cost(mv);
+        for round in 0..rounds {
+            let step = if round == 0 { 2 } else { 1 };
+            let centre = best;
+            for d in [
+                [0, -1],
+                [-1, 0],
+                [1, 0],
+                [0, 1],
+                [-1, -1],
+                [1, -1],
+                [-1, 1],
+                [1, 1],
+            ] {
+                let cand = self.clamp([centre[0] + d[0] * step, centre[1] + d[1] * step]);
+                let c = self.satd_cost(cand);
+                if c < best_cost {
+                    best = cand;
+                    best_cost = c;
+                }
+            }
+        }
+        (best, best_cost)
+    }
+
+    fn search(&self, seeds: &[[i16; 2]], p: &MeParams) -> ([i16; 2], u32) {
+        let full = self.integer_search(seeds, p.max_steps);
+        let (mv, cost) = self.refine(full, p.subpel_rounds);
+        ([mv[0] as i16, mv[1] as i16], cost)
+    }
+}
+
+/// Estimated bits of each partitioning's mb_type (and sub_mb_types).
+fn partition_bits(p: Partition) -> u32 {
+    match p {
+        Partition::P16x16 => 1,
+        Partition::P16x8 | Partition::P8x16 => 3,
+        Partition::P8x8 => 5 + 4,
+    }
+}
+
+/// Searches the motion of the macroblock at (mb_x, mb_y). `seeds` (at least
+/// one) are candidate vectors from the previous picture; the first is also
+/// the predictor for vector costs.
+pub fn search_mb(
+    src: &Plane,
+    refp: &RefPicture,
+    mb_x: usize,
+    mb_y: usize,
+    seeds: &[[i16; 2]],
+    lambda: u32,
+    params: &MeParams,
+) -> MbMotion {
+    let origin = (mb_x as i32 * 16, mb_y as i32 * 16);
+    let fallback = [[0i16, 0]];
+    let seeds = if seeds.is_empty() {
+        &fallback[..]
+    } else {
+        seeds
+    };
+    let whole = Block::new(
+        src,
+        refp,
+        Partition::P16x16.rect(0),
+        origin,
+        seeds[0],
+        lambda,
+    );
+    let (mv16, cost16) = whole.search(seeds, params);
+    let mut best = MbMotion {
+        partition: Partition::P16x16,
+        mvs: [mv16, [0; 2], [0; 2], [0; 2]],
+        cost: cost16 + lambda * partition_bits(Partition::P16x16),
+    };
+    if !params.partitions {
+        return best;
+    }
+    for part in [Partition::P16x8, Partition::P8x16, Partition::P8x8] {
+        let mut mvs = [[0i16; 2]; 4];
+        let mut cost = lambda * partition_bits(part);
+        for (idx, slot) in mvs.iter_mut().enumerate().take(part.count()) {
+            let block = Block::new(src, refp, part.rect(idx), origin, seeds[0], lambda);
+            let local = [mv16, seeds[0]];
+            let quick = MeParams {
+                max_steps: 2,
+                ..*params
+            };
+            let (mv, c) = block.search(&local, &quick);
+            *slot = mv;
+            cost += c;
+        }
+        if cost < best.cost {
+            best = MbMotion {
+                partition: part,
+                mvs,
+                cost,
+            };
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::YuvFrame;
+
+    /// A textured picture and the same picture shifted by (dx, dy) samples.
+    fn shifted_pair(dx: i32, dy: i32) -> (YuvFrame, YuvFrame) {
+        let (w, h) = (64usize, 48usize);
+        let tex = |x: i32, y: i32| {
+            let (fx, fy) = (x as f64, y as f64);
+            (128.0 + 60.0 * (fx * 0.21).sin() * (fy * 0.17).cos() + 40.0 * ((fx + fy) * 0.09).sin())
+                as u8
+        };
+        let mut a = YuvFrame::new(w, h);
+        let mut b = YuvFrame::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                a.y.data[y * w + x] = tex(x as i32, y as i32);
+                b.y.data[y * w + x] = tex(x as i32 + dx, y as i32 + dy);
+            }
+        }
+        (a, b)
+    }
+
+    #[test]
+    fn finds_a_whole_sample_shift() {
+        let (reference, current) = shifted_pair(3, -2);
+        let r = RefPicture::new(&reference);
+        let p = MeParams {
+            max_steps: 16,
+            subpel_rounds: 2,
+            partitions: false,
+        };
+        let m = search_mb(&current.y, &r, 1, 1, &[[0, 0]], 1, &p);
+        assert_eq!(m.mvs[0], [12, -8]);
+    }
+
+    #[test]
+    fn search_is_deterministic_and_within_limits() {
+        let (reference, current) = shifted_pair(-5, 4);
+        let r = RefPicture::new(&reference);
+        let p = MeParams {
+            max_steps: 32,
+            subpel_rounds: 2,
+            partitions: true,
+        };
+        let a = search_mb(&current.y, &r, 0, 0, &[[400, -400], [0, 0]], 4, &p);
+        let b = search_mb(&current.y, &r, 0, 0, &[[400, -400], [0, 0]], 4, &p);
+        assert_eq!(a, b);
+        for mv in a.mvs {
+            assert!(i32::from(mv[0]) >= mv_limits(0, 16, 64).0);
+            assert!(i32::from(mv[1]) >= mv_limits(0, 16, 48).0);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Motion vector prediction (8.4.1.1, 8.4.1.3) for the syntax pass, over a
+//! picture whose macroblocks are all decided.
+
+use crate::macroblock::{luma_block_at, MbCoding};
+use crate::syntax::Partition;
+
+/// Motion of one neighbouring partition: `None` when it is not available
+/// (outside the picture or not yet decoded); otherwise (refIdx, mv) with
+/// refIdx −1 for intra macroblocks (8.4.1.3.2).
+type Neighbour = Option<(i8, [i16; 2])>;
+
+/// The decided macroblocks of a picture in raster order.
+pub struct MotionField<'a> {
+    pub mbs: &'a [MbCoding],
+    pub width_mbs: usize,
+}
+
+impl MotionField<'_> {
+    /// The partition covering luma location (x, y) relative to the top-left
+    /// of macroblock `addr` (6.4.11.7, 6.4.12), as seen while decoding
+    /// partition `part_idx` of a macroblock partitioned as `part`.
+    fn neighbour(
+        &self,
+        addr: usize,
+        part: Partition,
+        part_idx: usize,
+        x: i32,
+        y: i32,
+    ) -> Neighbour {
+        let (mb_x, mb_y) = (
+            (addr % self.width_mbs) as i32,
+            (addr / self.width_mbs) as i32,
+        );
+        let inside_x = (0..16).contains(&x);
+        let inside_y = (0..16).contains(&y);
+        if inside_x && inside_y {
+            let blk = luma_block_at(x as usize & !3, y as usize & !3);
+            let idx = partition_of(part, x as usize, y as usize);
+            if idx >= part_idx {
+                return None; // not yet decoded
+            }
+            return Some((0, self.mbs[addr].mvs[blk]));
+        }
+        let (dx, dy) = match (x, y) {
+            (x, y) if x < 0 && y < 0 => (-1, -1),
+            (x, y) if x < 0 && (0..16).contains(&y) => (-1, 0),
+            (x, y) if (0..16).contains(&x) && y < 0 => (0, -1),
+            (x, y) if x >= 16 && y < 0 => (1, -1),
+            _ => return None, // right of or below the macroblock: not yet decoded
+        };
+        let (nx, ny) = (mb_x + dx, mb_y + dy);
+        if nx < 0 || ny < 0 || nx >= self.width_mbs as i32 {
+            return None;
+        }
+        let n = &self.mbs[ny as usize * self.width_mbs + nx as usize];
+        if n.luma.is_intra() {
+            return Some((-1, [0, 0]));
+        }
+        let (xw, yw) = ((x + 16) as usize % 16, (y + 16) as usize % 16);
+        Some((0, n.mvs[luma_block_at(xw & !3, yw & !3)]))
+    }
+
+    /// mvpLX of partition `idx` of macroblock `addr` (8.4.1.3), refIdx 0.
+    pub fn predict(&self, addr: usize, part: Partition, idx: usize) -> [i16; 2] {
+        let (x, y, w, _) = part.rect(idx);
+        let (x, y, w) = (x as i32, y as i32, w as i32);
+        let a = self.neighbour(addr, part, idx, x - 1, y);
+        let b = self.neighbour(addr, part, idx, x, y - 1);
+        let c = self
+            .neighbour(addr, part, idx, x + w, y - 1)
+            .or_else(|| self.neighbour(addr, part, idx, x - 1, y - 1));
+        // 8.4.1.3: B and C missing, A present → both take A.
+        let (b, c) = if b.is_none() && c.is_none() && a.is_some() {
+            (a, a)
+        } else {
+            (b, c)
+        };
+        let unpack = |n: Neighbour| n.unwrap_or((-1, [0, 0]));
+        let (a, b, c) = (unpack(a), unpack(b), unpack(c));
+        match (part, idx) {
+            (Partition::P16x8, 0) if b.0 == 0 => return b.1,
+            (Partition::P16x8, 1) if a.0 == 0 => return a.1,
+            (Partition::P8x16, 0) if a.0 == 0 => return a.1,
+            (Partition::P8x16, 1) if c.0 == 0 => return c.1,
+            _ => {}
+        }
+        median_prediction(a, b, c)
+    }
+
+    /// The motion vector of P_Skip (8.4.1.1).
+    pub fn skip_vector(&self, addr: usize) -> [i16; 2] {
+        let a = self.neighbour(addr, Partition::P16x16, 0, -1, 0);
+        let b = self.neighbour(addr, Partition::P16x16, 0, 0, -1);
+        match (a, b) {
+            (None, _) | (_, None) => [0, 0],
+            (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
+            _ => self.predict(addr, Partition::P16x16, 0),
+        }
+    }
+}
+
+/// Index of the partition of `part` that holds luma sample (x, y).
+fn partition_of(part: Partition, x: usize, y: usize) -> usize {
+    match part {
+        Partition::P16x16 => 0,
+        Partition::P16x8 => y / 8,
+        Partition::P8x16 => x / 8,
+        Partition::P8x8 => (y / 8) * 2 + x / 8,
+    }
+}
+
+/// 8.4.1.3.1: the one neighbour with the same reference, else the median.
+fn median_prediction(a: (i8, [i16; 2]), b: (i8, [i16; 2]), c: (i8, [i16; 2])) -> [i16; 2] {
+    let matches = [a, b, c].iter().filter(|n| n.0 == 0).count();
+    if matches == 1 {
+        return [a, b, c]
+            .iter()
+            .find(|n| n.0 == 0)
+            .map(|n| n.1)
+            .unwrap_or([0, 0]);
+    }
+    let med = |p: i16, q: i16, r: i16| p.max(q).min(p.min(q).max(r));
+    [med(a.1[0], b.1[0], c.1[0]), med(a.1[1], b.1[1], c.1[1])]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_single_match() {
+        let m = median_prediction((0, [1, 9]), (0, [5, 2]), (0, [3, 4]));
+        assert_eq!(m, [3, 4]);
+        let s = median_prediction((-1, [0, 0]), (0, [7, 7]), (-1, [0, 0]));
+        assert_eq!(s, [7, 7]);
+    }
+
+    #[test]
+    fn partitions_of_samples() {
+        assert_eq!(partition_of(Partition::P8x8, 12, 3), 1);
+        assert_eq!(partition_of(Partition::P16x8, 12, 9), 1);
+        assert_eq!(partition_of(Partition::P8x16, 3, 15), 0);
+    }
+}

@@ -1,0 +1,114 @@
+//! Coding of whole pictures in passes that a GPU can mirror: decisions per
+//! macroblock that read only the source, the reference and the previous
+//! picture's vectors; inter macroblocks coded all at once; intra macroblocks
+//! in wavefront order (raster order is one such order).
+
+use crate::analyse::{intra_estimate, lambda};
+use crate::frame::YuvFrame;
+use crate::inter::code_inter_mb;
+use crate::macroblock::{code_intra_mb, MbCoding, MbPos};
+use crate::mc::RefPicture;
+use crate::me::{search_mb, MbMotion, MeParams};
+
+/// Codes an I picture: every macroblock intra, in raster order.
+pub fn code_i_picture(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    wm: usize,
+    hm: usize,
+    qp: i32,
+) -> Vec<MbCoding> {
+    let mut mbs = Vec::with_capacity(wm * hm);
+    for mb_y in 0..hm {
+        for mb_x in 0..wm {
+            let pos = MbPos {
+                mb_x,
+                mb_y,
+                width_mbs: wm,
+            };
+            mbs.push(code_intra_mb(src, recon, pos, qp));
+        }
+    }
+    mbs
+}
+
+/// Candidate vectors for a macroblock from the previous picture: its
+/// co-located vector first (also the predictor of vector costs), then zero
+/// and the co-located vectors of its four neighbours.
+fn seeds(prev: &[[i16; 2]], addr: usize, wm: usize, hm: usize) -> Vec<[i16; 2]> {
+    let (x, y) = (addr % wm, addr / wm);
+    let mut out = vec![prev[addr], [0, 0]];
+    let around = [
+        (x > 0).then(|| addr - 1),
+        (y > 0).then(|| addr - wm),
+        (x + 1 < wm).then(|| addr + 1),
+        (y + 1 < hm).then(|| addr + wm),
+    ];
+    for n in around.into_iter().flatten() {
+        if !out.contains(&prev[n]) {
+            out.push(prev[n]);
+        }
+    }
+    out
+}
+
+/// Codes a P picture. `prev_mvs` holds one vector per macroblock of the
+/// previous picture (zero for intra macroblocks).
+pub fn code_p_picture(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    recon: &mut YuvFrame,
+    wm: usize,
+    hm: usize,
+    qp: i32,
+    prev_mvs: &[[i16; 2]],
+    me: &MeParams,
+) -> Vec<MbCoding> {
+    let lam = lambda(qp);
+    let n = wm * hm;
+    // Pass 1: motion search and the intra-or-inter choice, per macroblock.
+    let motions: Vec<MbMotion> = (0..n)
+        .map(|addr| {
+            search_mb(
+                &src.y,
+                refp,
+                addr % wm,
+                addr / wm,
+                &seeds(prev_mvs, addr, wm, hm),
+                lam,
+                me,
+            )
+        })
+        .collect();
+    let intra: Vec<bool> = (0..n)
+        .map(|addr| intra_estimate(&src.y, addr % wm, addr / wm, lam) < motions[addr].cost)
+        .collect();
+    // Pass 2: inter macroblocks, independent of each other.
+    let mut mbs: Vec<Option<MbCoding>> = (0..n)
+        .map(|addr| {
+            let pos = MbPos {
+                mb_x: addr % wm,
+                mb_y: addr / wm,
+                width_mbs: wm,
+            };
+            (!intra[addr]).then(|| code_inter_mb(src, refp, recon, pos, qp, &motions[addr]))
+        })
+        .collect();
+    // Pass 3: intra macroblocks in raster (a wavefront) order.
+    for (addr, slot) in mbs.iter_mut().enumerate() {
+        if slot.is_none() {
+            let pos = MbPos {
+                mb_x: addr % wm,
+                mb_y: addr / wm,
+                width_mbs: wm,
+            };
+            *slot = Some(code_intra_mb(src, recon, pos, qp));
+        }
+    }
+    mbs.into_iter().flatten().collect()
+}
+
+/// The vector each macroblock hands to the next picture's search.
+pub fn picture_vectors(mbs: &[MbCoding]) -> Vec<[i16; 2]> {
+    mbs.iter().map(|mb| mb.mvs[0]).collect()
+}
