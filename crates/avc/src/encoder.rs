@@ -120,6 +120,27 @@ impl Encoder {
         &self.settings
     }
 
+    /// The state that coding a picture changes, to code it again (e.g. at
+    /// another qp) after [`Encoder::restore_state`].
+    pub fn clone_state(&self) -> EncoderState {
+        EncoderState {
+            idr_count: self.idr_count,
+            gop_pos: self.gop_pos,
+            frame_num: self.frame_num,
+            reference: self.reference.clone(),
+            prev_mvs: self.prev_mvs.clone(),
+        }
+    }
+
+    /// Puts back a state taken with [`Encoder::clone_state`].
+    pub fn restore_state(&mut self, state: EncoderState) {
+        self.idr_count = state.idr_count;
+        self.gop_pos = state.gop_pos;
+        self.frame_num = state.frame_num;
+        self.reference = state.reference;
+        self.prev_mvs = state.prev_mvs;
+    }
+
     /// Whether the next picture will be an IDR.
     pub fn next_is_idr(&self) -> bool {
         self.gop_pos == 0
@@ -222,6 +243,16 @@ impl Encoder {
             self.prev_mvs.clear();
         }
     }
+}
+
+/// The picture-to-picture state of an [`Encoder`].
+#[derive(Debug, Clone)]
+pub struct EncoderState {
+    idr_count: u32,
+    gop_pos: u32,
+    frame_num: u32,
+    reference: Option<RefPicture>,
+    prev_mvs: Vec<[i16; 2]>,
 }
 
 /// An intra-only encoder at constant qp: every picture is an IDR.

@@ -8,9 +8,9 @@ use crate::bits::{se_len, ue_len};
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy, pcm_mb,
-    put4x4, quantised_residual, reconstruct, store_block, to_scan, LumaPred, MbCoding, MbPos,
-    MB_MAX_BITS,
+    any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy,
+    pcm_coding, put4x4, quantised_residual, reconstruct, store_block, to_scan, LumaPred, MbCoding,
+    MbPos, MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -117,17 +117,33 @@ fn block_vectors(motion: &MbMotion) -> [[i16; 2]; 16] {
     })
 }
 
-/// Codes an inter macroblock with the given motion, writing its
-/// reconstruction into `recon`; falls back to I_PCM when the macroblock
-/// would exceed the 3200-bit bound or a level cannot be coded.
+/// A coded inter macroblock and its reconstructed samples.
+pub struct InterMb {
+    pub mb: MbCoding,
+    pub luma: [u8; 256],
+    pub chroma: [[u8; 64]; 2],
+}
+
+impl InterMb {
+    /// Writes the reconstruction into the picture.
+    pub fn store(&self, recon: &mut YuvFrame, pos: MbPos) {
+        let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+        store_block(&mut recon.y, x0, y0, 16, &self.luma);
+        store_block(&mut recon.u, cx0, cy0, 8, &self.chroma[0]);
+        store_block(&mut recon.v, cx0, cy0, 8, &self.chroma[1]);
+    }
+}
+
+/// Codes an inter macroblock with the given motion; falls back to I_PCM
+/// when the macroblock would exceed the 3200-bit bound or a level cannot be
+/// coded. Reads only the source and the reference picture.
 pub fn code_inter_mb(
     src: &YuvFrame,
     refp: &RefPicture,
-    recon: &mut YuvFrame,
     pos: MbPos,
     qp: i32,
     motion: &MbMotion,
-) -> MbCoding {
+) -> InterMb {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
     let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
@@ -177,10 +193,18 @@ pub fn code_inter_mb(
         && chroma.valid
         && inter_mb_bits_bound(&mb, motion.partition, mvd_max).is_some_and(|b| b <= MB_MAX_BITS);
     if !fits {
-        return pcm_mb(src, recon, pos);
+        let mb = pcm_coding(src, pos);
+        let samples = mb.pcm.as_deref().copied().unwrap_or([0; 384]);
+        let mut luma = [0u8; 256];
+        luma.copy_from_slice(&samples[..256]);
+        let mut chroma = [[0u8; 64]; 2];
+        chroma[0].copy_from_slice(&samples[256..320]);
+        chroma[1].copy_from_slice(&samples[320..384]);
+        return InterMb { mb, luma, chroma };
     }
-    store_block(&mut recon.y, x0, y0, 16, &luma_recon);
-    store_block(&mut recon.u, cx0, cy0, 8, &chroma.recon[0]);
-    store_block(&mut recon.v, cx0, cy0, 8, &chroma.recon[1]);
-    mb
+    InterMb {
+        mb,
+        luma: luma_recon,
+        chroma: chroma.recon,
+    }
 }

@@ -16,6 +16,7 @@ pub mod mvpred;
 pub mod nal;
 pub mod params;
 pub mod picture;
+pub mod ratecontrol;
 pub mod slice;
 pub mod syntax;
 pub mod transform;

@@ -516,6 +516,18 @@ fn i16_candidate(
 
 /// I_PCM (7.3.5): the source samples are the reconstruction.
 pub(crate) fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
+    let mb = pcm_coding(src, pos);
+    let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    if let Some(samples) = &mb.pcm {
+        store_block(&mut recon.y, x0, y0, 16, &samples[..256]);
+        store_block(&mut recon.u, cx0, cy0, 8, &samples[256..320]);
+        store_block(&mut recon.v, cx0, cy0, 8, &samples[320..384]);
+    }
+    mb
+}
+
+/// The I_PCM coding of a macroblock: its source samples.
+pub(crate) fn pcm_coding(src: &YuvFrame, pos: MbPos) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let mut samples = Box::new([0u8; 384]);
     for y in 0..16 {
@@ -527,9 +539,6 @@ pub(crate) fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCodi
             samples[at..at + 8].copy_from_slice(&plane.row(cy0 + y)[cx0..cx0 + 8]);
         }
     }
-    store_block(&mut recon.y, x0, y0, 16, &samples[..256]);
-    store_block(&mut recon.u, cx0, cy0, 8, &samples[256..320]);
-    store_block(&mut recon.v, cx0, cy0, 8, &samples[320..384]);
     MbCoding {
         luma: LumaPred::Pcm,
         chroma_mode: 0,

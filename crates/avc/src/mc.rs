@@ -176,21 +176,58 @@ impl RefPicture {
     }
 
     /// Luma prediction of a `w`×`h` block at (x0, y0) displaced by `mv`
-    /// (quarter samples), raster order into `out` (8.4.2.2.1).
+    /// (quarter samples), raster order into `out` (8.4.2.2.1). Each
+    /// fraction reads one plane or averages two (Table 8-12).
     pub fn predict_luma(&self, x0: i32, y0: i32, w: usize, h: usize, mv: [i16; 2], out: &mut [u8]) {
         let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
-        let (fx, fy) = (mx & 3, my & 3);
         let (bx, by) = (x0 + (mx >> 2), y0 + (my >> 2));
-        if fx == 0 && fy == 0 {
-            for r in 0..h {
-                out[r * w..r * w + w].copy_from_slice(self.full.row(bx, by + r as i32, w));
-            }
-            return;
-        }
+        let (first, second) = self.sources(mx & 3, my & 3);
         for r in 0..h {
-            for c in 0..w {
-                out[r * w + c] = self.luma_sample(bx + c as i32, by + r as i32, fx, fy);
+            let y = by + r as i32;
+            let a = first.0.row(bx + first.1, y + first.2, w);
+            let dst = &mut out[r * w..r * w + w];
+            match second {
+                None => dst.copy_from_slice(a),
+                Some((plane, dx, dy)) => {
+                    let b = plane.row(bx + dx, y + dy, w);
+                    for ((d, &p), &q) in dst.iter_mut().zip(a).zip(b) {
+                        *d = ((u16::from(p) + u16::from(q) + 1) >> 1) as u8;
+                    }
+                }
             }
+        }
+    }
+
+    /// The plane(s) and offsets that give the sample at fraction (fx, fy):
+    /// G, b, h, j and their neighbours H = G(1,0), M = G(0,1), m = h(1,0),
+    /// s = b(0,1) (Table 8-12, Equations 8-250..8-261).
+    #[allow(clippy::type_complexity)]
+    fn sources(
+        &self,
+        fx: i32,
+        fy: i32,
+    ) -> ((&PaddedPlane, i32, i32), Option<(&PaddedPlane, i32, i32)>) {
+        let g = |dx, dy| (&self.full, dx, dy);
+        let b = |dx, dy| (&self.half_h, dx, dy);
+        let h = |dx, dy| (&self.half_v, dx, dy);
+        let j = (&self.half_c, 0, 0);
+        match (fx, fy) {
+            (0, 0) => (g(0, 0), None),
+            (1, 0) => (g(0, 0), Some(b(0, 0))),
+            (2, 0) => (b(0, 0), None),
+            (3, 0) => (g(1, 0), Some(b(0, 0))),
+            (0, 1) => (g(0, 0), Some(h(0, 0))),
+            (0, 2) => (h(0, 0), None),
+            (0, 3) => (g(0, 1), Some(h(0, 0))),
+            (1, 1) => (b(0, 0), Some(h(0, 0))),
+            (3, 1) => (b(0, 0), Some(h(1, 0))),
+            (1, 3) => (h(0, 0), Some(b(0, 1))),
+            (3, 3) => (h(1, 0), Some(b(0, 1))),
+            (2, 1) => (b(0, 0), Some(j)),
+            (2, 3) => (j, Some(b(0, 1))),
+            (1, 2) => (h(0, 0), Some(j)),
+            (3, 2) => (j, Some(h(1, 0))),
+            _ => (j, None),
         }
     }
 
@@ -335,6 +372,27 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn block_prediction_matches_sample_prediction() {
+        let pic = picture(48, 32);
+        let r = RefPicture::new(&pic);
+        let mut out = [0u8; 64];
+        for mv in [[0i16, 0], [5, 7], [-9, 3], [2, -6], [-130, -131], [131, 77]] {
+            r.predict_luma(16, 8, 8, 8, mv, &mut out);
+            for i in 0..64 {
+                let (x, y) = (
+                    16 + (i % 8) as i32 + (i32::from(mv[0]) >> 2),
+                    8 + (i / 8) as i32 + (i32::from(mv[1]) >> 2),
+                );
+                assert_eq!(
+                    out[i],
+                    direct(&pic.y, x, y, i32::from(mv[0]) & 3, i32::from(mv[1]) & 3),
+                    "mv {mv:?} i {i}"
+                );
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::bits::se_len;
 use crate::frame::Plane;
 use crate::mc::{mv_limits, RefPicture};
 use crate::syntax::Partition;
-use crate::transform::satd4x4;
+use crate::transform::satd_u8;
 
 /// Effort settings of the search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,17 +112,8 @@ impl Block<'_> {
             [mv[0] as i16, mv[1] as i16],
             &mut pred[..self.w * self.h],
         );
-        let mut total = 0;
-        for by in (0..self.h).step_by(4) {
-            for bx in (0..self.w).step_by(4) {
-                let diff: [i32; 16] = std::array::from_fn(|i| {
-                    let (r, c) = (by + i / 4, bx + i % 4);
-                    i32::from(self.src.at(self.x as usize + c, self.y as usize + r))
-                        - i32::from(pred[r * self.w + c])
-                });
-                total += satd4x4(&diff);
-            }
-        }
+        let src = &self.src.data[self.y as usize * self.src.width + self.x as usize..];
+        let total = satd_u8(src, self.src.width, &pred, self.w, self.w, self.h);
         total + self.lambda * self.mv_bits(mv)
     }
 

@@ -5,10 +5,12 @@
 
 use crate::analyse::{intra_estimate, lambda};
 use crate::frame::YuvFrame;
-use crate::inter::code_inter_mb;
+use rayon::prelude::*;
+
+use crate::inter::{code_inter_mb, InterMb};
 use crate::macroblock::{code_intra_mb, MbCoding, MbPos};
 use crate::mc::RefPicture;
-use crate::me::{search_mb, MbMotion, MeParams};
+use crate::me::{search_mb, MeParams};
 
 /// Codes an I picture: every macroblock intra, in raster order.
 pub fn code_i_picture(
@@ -66,34 +68,29 @@ pub fn code_p_picture(
 ) -> Vec<MbCoding> {
     let lam = lambda(qp);
     let n = wm * hm;
-    // Pass 1: motion search and the intra-or-inter choice, per macroblock.
-    let motions: Vec<MbMotion> = (0..n)
+    let pos = |addr: usize| MbPos {
+        mb_x: addr % wm,
+        mb_y: addr / wm,
+        width_mbs: wm,
+    };
+    // Pass 1: motion search, the intra-or-inter choice and the coding of
+    // inter macroblocks — each macroblock on its own, so in parallel.
+    let inter: Vec<Option<InterMb>> = (0..n)
+        .into_par_iter()
         .map(|addr| {
-            search_mb(
-                &src.y,
-                refp,
-                addr % wm,
-                addr / wm,
-                &seeds(prev_mvs, addr, wm, hm),
-                lam,
-                me,
-            )
+            let seeds = seeds(prev_mvs, addr, wm, hm);
+            let motion = search_mb(&src.y, refp, addr % wm, addr / wm, &seeds, lam, me);
+            let intra = intra_estimate(&src.y, addr % wm, addr / wm, lam) < motion.cost;
+            (!intra).then(|| code_inter_mb(src, refp, pos(addr), qp, &motion))
         })
         .collect();
-    let intra: Vec<bool> = (0..n)
-        .map(|addr| intra_estimate(&src.y, addr % wm, addr / wm, lam) < motions[addr].cost)
-        .collect();
-    // Pass 2: inter macroblocks, independent of each other.
-    let mut mbs: Vec<Option<MbCoding>> = (0..n)
-        .map(|addr| {
-            let pos = MbPos {
-                mb_x: addr % wm,
-                mb_y: addr / wm,
-                width_mbs: wm,
-            };
-            (!intra[addr]).then(|| code_inter_mb(src, refp, recon, pos, qp, &motions[addr]))
-        })
-        .collect();
+    let mut mbs: Vec<Option<MbCoding>> = Vec::with_capacity(n);
+    for (addr, coded) in inter.into_iter().enumerate() {
+        mbs.push(coded.map(|c| {
+            c.store(recon, pos(addr));
+            c.mb
+        }));
+    }
     // Pass 3: intra macroblocks in raster (a wavefront) order.
     for (addr, slot) in mbs.iter_mut().enumerate() {
         if slot.is_none() {

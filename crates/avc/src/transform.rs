@@ -314,6 +314,26 @@ pub fn satd4x4(diff: &[i32; 16]) -> u32 {
     (h.iter().map(|v| v.unsigned_abs()).sum::<u32>() + 1) >> 1
 }
 
+/// SATD of a `w`×`h` block (multiples of 4) between two 8-bit blocks given
+/// as row slices with strides; the sum of [`satd4x4`] over its 4×4 blocks.
+pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
+    let mut total = 0;
+    for by in (0..h).step_by(4) {
+        for bx in (0..w).step_by(4) {
+            let mut d = [0i32; 16];
+            for r in 0..4 {
+                let ra = &a[(by + r) * a_stride + bx..(by + r) * a_stride + bx + 4];
+                let rb = &b[(by + r) * b_stride + bx..(by + r) * b_stride + bx + 4];
+                for c in 0..4 {
+                    d[r * 4 + c] = i32::from(ra[c]) - i32::from(rb[c]);
+                }
+            }
+            total += satd4x4(&d);
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use clap::Args;
 use framepress::{parse_size, EncoderConfig, PixelFormat, Result};
 
 use crate::pipeline::encode_all;
+use crate::quality::QualityArgs;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -22,16 +23,15 @@ pub struct DemoArgs {
     /// Frame size.
     #[arg(long, value_name = "WxH", default_value = "640x360", value_parser = parse_size)]
     size: (u32, u32),
-    /// Constant quantiser, 0 (best) to 51 (smallest).
-    #[arg(long, default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=51))]
-    qp: u8,
+    #[command(flatten)]
+    quality: QualityArgs,
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
     let (width, height) = args.size;
     let mut config = EncoderConfig::new(width, height);
     config.pixel_format = PixelFormat::Rgb24;
-    config.qp = args.qp;
+    args.quality.apply(&mut config);
     config.validate()?;
     let mut index = 0;
     encode_all(&args.output, &config, Some(args.frames), |buf| {

@@ -10,6 +10,7 @@ use framepress::{
 
 use crate::args;
 use crate::pipeline::encode_all;
+use crate::quality::QualityArgs;
 
 #[derive(Args)]
 pub struct EncodeArgs {
@@ -26,9 +27,8 @@ pub struct EncodeArgs {
     /// Frame rate, N or N/D, e.g. 30 or 30000/1001 [default: the y4m header's, else 30].
     #[arg(long, value_name = "RATE", value_parser = Rational::parse)]
     fps: Option<Rational>,
-    /// Constant quantiser, 0 (best) to 51 (smallest).
-    #[arg(long, default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=51))]
-    qp: u8,
+    #[command(flatten)]
+    quality: QualityArgs,
     /// Where to encode.
     #[arg(long, default_value = "cpu", value_parser = Device::parse)]
     device: Device,
@@ -86,7 +86,7 @@ fn config(args: &EncodeArgs, info: &SourceInfo) -> EncoderConfig {
     let mut config = EncoderConfig::new(info.width, info.height);
     config.pixel_format = info.pixel_format;
     config.frame_rate = args.fps.or(info.frame_rate).unwrap_or(config.frame_rate);
-    config.qp = args.qp;
+    args.quality.apply(&mut config);
     config.device = args.device;
     config.matrix = args.colorspace.or(info.matrix).unwrap_or(config.matrix);
     config.range = args.color_range.or(info.range).unwrap_or(config.range);

@@ -5,6 +5,7 @@ mod args;
 mod demo;
 mod encode;
 mod pipeline;
+mod quality;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
@@ -28,6 +29,12 @@ enum Command {
     Encode(encode::EncodeArgs),
     /// Encode a built-in generated test clip.
     Demo(demo::DemoArgs),
+    /// Print the proven maximum size in bytes of one access unit for a frame size.
+    Bound {
+        /// Frame size, e.g. 1920x1080.
+        #[arg(value_parser = framepress::parse_size)]
+        size: (u32, u32),
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,6 +43,10 @@ fn main() -> ExitCode {
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Encode(args) => encode::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Bound { size } => {
+            println!("{}", framepress::max_access_unit_bytes(size.0, size.1));
+            Ok(())
+        }
     }));
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -153,6 +153,93 @@ impl Device {
     }
 }
 
+/// How the encoder spends bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateControl {
+    /// Constant quantiser 0..=51 for every picture.
+    Qp(u8),
+    /// Constant rate factor 0..=51 (lower is better): P pictures at `crf`,
+    /// IDR pictures three steps finer.
+    Crf(u8),
+    /// Average bitrate in bits per second, with a VBV buffer of
+    /// `buffer_bits` (0 picks two seconds' worth).
+    Bitrate {
+        bits_per_second: u64,
+        buffer_bits: u64,
+    },
+}
+
+/// Speed/quality trade-off of the motion search, as in x264.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+    Slow,
+}
+
+impl Preset {
+    /// All presets with their names, fastest first.
+    pub const ALL: [(Preset, &'static str); 7] = [
+        (Preset::Ultrafast, "ultrafast"),
+        (Preset::Superfast, "superfast"),
+        (Preset::Veryfast, "veryfast"),
+        (Preset::Faster, "faster"),
+        (Preset::Fast, "fast"),
+        (Preset::Medium, "medium"),
+        (Preset::Slow, "slow"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Preset::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
+    }
+
+    /// Parses a preset name such as `veryfast`.
+    pub fn from_name(name: &str) -> Result<Preset> {
+        Preset::ALL
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name.trim()))
+            .map(|(p, _)| *p)
+            .ok_or_else(|| Error::InvalidOption {
+                option: "preset",
+                value: name.to_string(),
+                expected: "one of ultrafast, superfast, veryfast, faster, fast, medium, slow"
+                    .to_string(),
+            })
+    }
+}
+
+/// Parses a bitrate in bits per second: `2500000`, `2500k`, `2.5M` or `1G`.
+pub fn parse_bitrate(text: &str) -> Result<u64> {
+    let bad = || Error::InvalidOption {
+        option: "bitrate",
+        value: text.to_string(),
+        expected: "bits per second such as 2000000, 2000k or 2M".to_string(),
+    };
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        Some((i, 'g' | 'G')) => (&t[..i], 1e9),
+        _ => (t, 1.0),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    if !value.is_finite() || value <= 0.0 || value * scale > 1e12 {
+        return Err(bad());
+    }
+    Ok((value * scale).round() as u64)
+}
+
+/// Largest GOP length accepted.
+pub const MAX_GOP: u32 = 100_000;
+
 /// Everything an encoder needs to start. Build with [`EncoderConfig::new`],
 /// adjust the public fields, then pass to `Encoder::new`, which validates.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,8 +248,16 @@ pub struct EncoderConfig {
     pub height: u32,
     pub pixel_format: PixelFormat,
     pub frame_rate: Rational,
-    /// Constant quantiser, 0..=51.
-    pub qp: u8,
+    /// Constant qp, constant rate factor or average bitrate.
+    pub rate: RateControl,
+    /// An IDR picture every `gop` pictures (FFmpeg's `g`); 1 makes every picture intra.
+    pub gop: u32,
+    /// The in-loop deblocking filter (on by default).
+    pub deblock: bool,
+    /// Motion search effort.
+    pub preset: Preset,
+    /// Worker threads; 0 uses every core. The output does not depend on it.
+    pub threads: usize,
     pub matrix: ColourMatrix,
     pub range: ColourRange,
     pub device: Device,
@@ -171,14 +266,19 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
-    /// Defaults: yuv420p, 30 fps, qp 23, BT.709 limited range, CPU.
+    /// Defaults: yuv420p, 30 fps, crf 23, GOP 250, deblocking on, preset
+    /// medium, BT.709 limited range, CPU, all cores.
     pub fn new(width: u32, height: u32) -> EncoderConfig {
         EncoderConfig {
             width,
             height,
             pixel_format: PixelFormat::Yuv420p,
             frame_rate: Rational::new(30, 1),
-            qp: 23,
+            rate: RateControl::Crf(23),
+            gop: 250,
+            deblock: true,
+            preset: Preset::Medium,
+            threads: 0,
             matrix: ColourMatrix::Bt709,
             range: ColourRange::Limited,
             device: Device::Cpu,
@@ -197,11 +297,12 @@ impl EncoderConfig {
                 });
             }
         }
-        if self.qp > 51 {
+        self.validate_rate()?;
+        if self.gop == 0 || self.gop > MAX_GOP {
             return Err(Error::InvalidOption {
-                option: "qp",
-                value: self.qp.to_string(),
-                expected: "an integer in 0..=51".to_string(),
+                option: "gop",
+                value: self.gop.to_string(),
+                expected: format!("an integer in 1..={MAX_GOP}"),
             });
         }
         if self.frame_rate.num == 0 || self.frame_rate.den == 0 {
@@ -212,6 +313,26 @@ impl EncoderConfig {
             });
         }
         Ok(())
+    }
+
+    fn validate_rate(&self) -> Result<()> {
+        let bad = |option: &'static str, value: String, expected: &str| Error::InvalidOption {
+            option,
+            value,
+            expected: expected.to_string(),
+        };
+        match self.rate {
+            RateControl::Qp(q) if q > 51 => Err(bad("qp", q.to_string(), "an integer in 0..=51")),
+            RateControl::Crf(c) if c > 51 => Err(bad("crf", c.to_string(), "an integer in 0..=51")),
+            RateControl::Bitrate {
+                bits_per_second, ..
+            } if !(1000..=1_000_000_000_000).contains(&bits_per_second) => Err(bad(
+                "bitrate",
+                bits_per_second.to_string(),
+                "bits per second in 1000..=1e12, e.g. 2M or 2000000",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Bytes of one input frame.

@@ -4,12 +4,14 @@
 
 use std::collections::VecDeque;
 
-use avc::encoder::IntraEncoder;
+use avc::encoder::{EncodedFrame, Encoder as CoreEncoder, EncoderSettings};
 use avc::frame::YuvFrame;
+use avc::me::MeParams;
 use avc::params::{ColourSpace, StreamParams};
+use avc::ratecontrol::{RateControl as RateController, RateMode};
 
 use crate::colour::to_yuv420_into;
-use crate::config::{ColourMatrix, ColourRange, EncoderConfig};
+use crate::config::{ColourMatrix, ColourRange, EncoderConfig, Preset, RateControl};
 use crate::error::{Error, Result};
 
 /// One coded frame: an access unit in decoding order.
@@ -22,6 +24,8 @@ pub struct Packet {
     pub index: u64,
     /// An IDR picture: decoding can start here.
     pub keyframe: bool,
+    /// The quantiser the picture was coded with.
+    pub qp: u8,
     /// The decoder's output for this frame, when
     /// [`EncoderConfig::keep_reconstruction`] is set.
     pub recon: Option<YuvFrame>,
@@ -37,7 +41,9 @@ impl Packet {
 /// An H.264 encoder on the CPU.
 pub struct Encoder {
     config: EncoderConfig,
-    core: IntraEncoder,
+    core: CoreEncoder,
+    rate: RateController,
+    pool: rayon::ThreadPool,
     scratch: YuvFrame,
     next_index: u64,
     ready: VecDeque<Packet>,
@@ -48,9 +54,22 @@ impl Encoder {
     /// Validates `config` and builds an encoder.
     pub fn new(config: EncoderConfig) -> Result<Encoder> {
         config.validate()?;
-        let params = stream_params(&config);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .build()
+            .map_err(|e| Error::InvalidOption {
+                option: "threads",
+                value: config.threads.to_string(),
+                expected: format!("a thread count this system can start ({e})"),
+            })?;
         Ok(Encoder {
-            core: IntraEncoder::new(params, config.qp),
+            core: CoreEncoder::new(stream_params(&config), core_settings(&config)),
+            rate: RateController::new(
+                rate_mode(&config),
+                config.frame_rate.num,
+                config.frame_rate.den,
+            ),
+            pool,
             scratch: YuvFrame::new(config.width as usize, config.height as usize),
             config,
             next_index: 0,
@@ -103,18 +122,40 @@ impl Encoder {
             frame,
             &mut self.scratch,
         )?;
-        let coded = self
-            .core
-            .encode(&self.scratch)
-            .inspect_err(|_| self.broken = true)?;
+        let (coded, qp) = self.code_picture().inspect_err(|_| self.broken = true)?;
         self.ready.push_back(Packet {
             nals: coded.nals,
             index: self.next_index,
             keyframe: coded.idr,
+            qp,
             recon: self.config.keep_reconstruction.then_some(coded.recon),
         });
         self.next_index += 1;
         Ok(())
+    }
+
+    /// Codes the frame in `scratch` at the rate controller's qp, coding it
+    /// again at a higher qp if it would overflow the VBV buffer.
+    fn code_picture(&mut self) -> Result<(EncodedFrame, u8)> {
+        let idr = self.core.next_is_idr();
+        let mut qp = self.rate.picture_qp(idr);
+        let bitrate_mode = matches!(self.rate.mode(), RateMode::Bitrate { .. });
+        loop {
+            let snapshot = bitrate_mode.then(|| self.core.clone_state());
+            let (core, scratch) = (&mut self.core, &self.scratch);
+            let coded = self.pool.install(|| core.encode(scratch, qp))?;
+            let bits = coded.nals.iter().map(|n| n.len() as u64 * 8).sum();
+            match (self.rate.vbv_retry(qp, bits), snapshot) {
+                (Some(higher), Some(snapshot)) => {
+                    self.core.restore_state(snapshot);
+                    qp = higher;
+                }
+                _ => {
+                    self.rate.picture_done(idr, qp, bits);
+                    return Ok((coded, qp));
+                }
+            }
+        }
     }
 
     /// The next finished packet, if any.
@@ -154,5 +195,49 @@ fn stream_params(c: &EncoderConfig) -> StreamParams {
             ColourMatrix::Bt709 => ColourSpace::Bt709,
         },
         full_range: c.range == ColourRange::Full,
+    }
+}
+
+fn rate_mode(c: &EncoderConfig) -> RateMode {
+    match c.rate {
+        RateControl::Qp(q) => RateMode::ConstantQp(q),
+        RateControl::Crf(q) => RateMode::Crf(q),
+        RateControl::Bitrate {
+            bits_per_second,
+            buffer_bits,
+        } => RateMode::Bitrate {
+            bits_per_second,
+            buffer_bits: if buffer_bits == 0 {
+                bits_per_second * 2
+            } else {
+                buffer_bits
+            },
+        },
+    }
+}
+
+/// The motion search effort of each preset.
+pub(crate) fn motion_search(preset: Preset) -> MeParams {
+    let (max_steps, subpel_rounds, partitions) = match preset {
+        Preset::Ultrafast => (4, 1, false),
+        Preset::Superfast => (8, 1, false),
+        Preset::Veryfast => (16, 2, false),
+        Preset::Faster => (16, 2, true),
+        Preset::Fast => (24, 2, true),
+        Preset::Medium => (32, 3, true),
+        Preset::Slow => (64, 4, true),
+    };
+    MeParams {
+        max_steps,
+        subpel_rounds,
+        partitions,
+    }
+}
+
+fn core_settings(c: &EncoderConfig) -> EncoderSettings {
+    EncoderSettings {
+        gop: c.gop,
+        deblock: c.deblock,
+        me: motion_search(c.preset),
     }
 }

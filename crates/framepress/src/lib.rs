@@ -4,7 +4,10 @@ pub mod config;
 pub mod encoder;
 pub mod error;
 
-pub use config::{ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Rational};
+pub use config::{
+    parse_bitrate, ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Preset,
+    RateControl, Rational,
+};
 pub use error::{Error, Result};
 pub mod file;
 

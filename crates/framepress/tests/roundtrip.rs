@@ -56,7 +56,7 @@ fn encode(path: &Path, config: &EncoderConfig, frames: &[Vec<u8>]) -> Vec<Vec<u8
 
 fn config(w: u32, h: u32, qp: u8, format: PixelFormat) -> EncoderConfig {
     let mut c = EncoderConfig::new(w, h);
-    c.qp = qp;
+    c.rate = framepress::RateControl::Qp(qp);
     c.pixel_format = format;
     c.keep_reconstruction = true;
     c

@@ -7,7 +7,7 @@ use framepress::{max_access_unit_bytes, Encoder, EncoderConfig, FileEncoder, Pix
 
 fn config(w: u32, h: u32, qp: u8, format: PixelFormat) -> EncoderConfig {
     let mut c = EncoderConfig::new(w, h);
-    c.qp = qp;
+    c.rate = framepress::RateControl::Qp(qp);
     c.pixel_format = format;
     c.keep_reconstruction = true;
     c
