@@ -10,10 +10,10 @@ use crate::mc::RefPicture;
 use crate::me::MeParams;
 use crate::nal::{escaped_len_bound, nal_unit, NalType};
 use crate::params::{
-    pps_nal, sps_nal, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
+    pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
-use crate::picture::{code_i_picture, code_p_picture, picture_vectors};
+use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors};
 use crate::slice::PictureSyntax;
 
 /// Errors of the codec core. With valid parameters none of these can occur;
@@ -53,6 +53,9 @@ pub struct EncoderSettings {
     pub deblock: bool,
     /// Motion search effort.
     pub me: MeParams,
+    /// Lossless coding with transform bypass (High 4:4:4 Predictive, qp 0):
+    /// the decoded pictures equal the source.
+    pub lossless: bool,
 }
 
 impl Default for EncoderSettings {
@@ -65,6 +68,7 @@ impl Default for EncoderSettings {
                 subpel_rounds: 2,
                 partitions: true,
             },
+            lossless: false,
         }
     }
 }
@@ -92,7 +96,7 @@ impl Encoder {
             ..settings
         };
         Encoder {
-            sps: sps_nal(&params),
+            sps: sps_nal_with(&params, settings.lossless),
             pps: pps_nal(),
             params,
             settings,
@@ -175,7 +179,11 @@ impl Encoder {
     /// otherwise a P picture predicted from the previous one.
     pub fn encode(&mut self, src: &YuvFrame, qp: u8) -> Result<EncodedFrame, AvcError> {
         self.check_size(src)?;
-        let qp = i32::from(qp.min(51));
+        let lossless = self.settings.lossless;
+        // Transform bypass needs QP′Y = 0 (7.4.2.1.1); the filter does
+        // nothing at qp 0 (Table 8-16: α = 0), so it is switched off.
+        let qp = if lossless { 0 } else { i32::from(qp.min(51)) };
+        let deblock = self.settings.deblock && !lossless;
         let wm = self.params.width_mbs() as usize;
         let hm = self.params.height_mbs() as usize;
         let padded = pad_frame(src, wm * 16, hm * 16);
@@ -191,8 +199,9 @@ impl Encoder {
                 qp,
                 &self.prev_mvs,
                 &self.settings.me,
+                lossless,
             ),
-            _ => code_i_picture(&padded, &mut recon, wm, hm, qp),
+            _ => code_i_picture_with(&padded, &mut recon, wm, hm, qp, lossless),
         };
         if idr {
             self.frame_num = 0;
@@ -202,9 +211,9 @@ impl Encoder {
             idr_pic_id: self.idr_count % 2,
             frame_num: self.frame_num,
             qp,
-            disable_deblocking: if self.settings.deblock { 0 } else { 1 },
+            disable_deblocking: if deblock { 0 } else { 1 },
         };
-        if self.settings.deblock {
+        if deblock {
             let infos: Vec<MbDeblockInfo> = mbs.iter().map(|mb| deblock_info(mb, qp)).collect();
             deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
         }

@@ -61,7 +61,11 @@ pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Opti
 
 /// The motion-compensated prediction of a macroblock: luma 16×16 and both
 /// chroma 8×8 blocks.
-fn predict_mb(refp: &RefPicture, pos: MbPos, motion: &MbMotion) -> ([u8; 256], [[u8; 64]; 2]) {
+pub(crate) fn predict_mb(
+    refp: &RefPicture,
+    pos: MbPos,
+    motion: &MbMotion,
+) -> ([u8; 256], [[u8; 64]; 2]) {
     let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
     let mut luma = [0u8; 256];
     let mut chroma = [[0u8; 64]; 2];
@@ -104,7 +108,7 @@ fn predict_mb(refp: &RefPicture, pos: MbPos, motion: &MbMotion) -> ([u8; 256], [
 }
 
 /// The vector of every 4×4 block of a macroblock with this motion.
-fn block_vectors(motion: &MbMotion) -> [[i16; 2]; 16] {
+pub(crate) fn block_vectors(motion: &MbMotion) -> [[i16; 2]; 16] {
     std::array::from_fn(|blk| {
         let (x, y) = luma_block_xy(blk);
         let idx = match motion.partition {

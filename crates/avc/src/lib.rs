@@ -9,6 +9,7 @@ pub mod encoder;
 pub mod frame;
 pub mod inter;
 pub mod intra;
+pub mod lossless;
 pub mod macroblock;
 pub mod mc;
 pub mod me;

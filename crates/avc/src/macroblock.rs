@@ -100,7 +100,7 @@ fn block_top_right_available(blk: usize, pos: MbPos) -> bool {
     }
 }
 
-fn block_availability(blk: usize, pos: MbPos) -> Availability {
+pub(crate) fn block_availability(blk: usize, pos: MbPos) -> Availability {
     let (x, y) = luma_block_xy(blk);
     let left = x > 0 || pos.mb_x > 0;
     let top = y > 0 || pos.mb_y > 0;
@@ -112,7 +112,7 @@ fn block_availability(blk: usize, pos: MbPos) -> Availability {
     }
 }
 
-fn mb_availability(pos: MbPos) -> Availability {
+pub(crate) fn mb_availability(pos: MbPos) -> Availability {
     let left = pos.mb_x > 0;
     let top = pos.mb_y > 0;
     Availability {

@@ -91,15 +91,29 @@ pub const LOG2_MAX_FRAME_NUM: u32 = 8;
 /// seq_parameter_set_rbsp (7.3.2.1.1) for High profile, 4:2:0, 8 bit,
 /// pic_order_cnt_type 2, one reference frame, frame cropping, and a VUI.
 pub fn sps_rbsp(p: &StreamParams) -> Vec<u8> {
+    sps_rbsp_with(p, false)
+}
+
+/// High 4:4:4 Predictive profile (A.2.11), needed for transform bypass.
+pub const PROFILE_HIGH_444_PREDICTIVE: u8 = 244;
+
+/// [`sps_rbsp`], optionally for lossless coding: High 4:4:4 Predictive with
+/// qpprime_y_zero_transform_bypass_flag set (7.4.2.1.1).
+pub fn sps_rbsp_with(p: &StreamParams, lossless: bool) -> Vec<u8> {
     let mut w = BitWriter::new();
-    w.put_bits(8, u32::from(PROFILE_HIGH));
+    let profile = if lossless {
+        PROFILE_HIGH_444_PREDICTIVE
+    } else {
+        PROFILE_HIGH
+    };
+    w.put_bits(8, u32::from(profile));
     w.put_bits(8, 0); // constraint_set0..5_flag, reserved_zero_2bits
     w.put_bits(8, u32::from(choose_level(p)));
     w.put_ue(0); // seq_parameter_set_id
     w.put_ue(1); // chroma_format_idc: 4:2:0
     w.put_ue(0); // bit_depth_luma_minus8
     w.put_ue(0); // bit_depth_chroma_minus8
-    w.put_flag(false); // qpprime_y_zero_transform_bypass_flag
+    w.put_flag(lossless); // qpprime_y_zero_transform_bypass_flag
     w.put_flag(false); // seq_scaling_matrix_present_flag
     w.put_ue(LOG2_MAX_FRAME_NUM - 4);
     w.put_ue(2); // pic_order_cnt_type: output order = decoding order
@@ -202,6 +216,11 @@ pub fn pps_rbsp() -> Vec<u8> {
 /// SPS NAL unit (header + escaped RBSP).
 pub fn sps_nal(p: &StreamParams) -> Vec<u8> {
     nal_unit(3, NalType::Sps, &sps_rbsp(p))
+}
+
+/// SPS NAL unit, optionally for lossless coding ([`sps_rbsp_with`]).
+pub fn sps_nal_with(p: &StreamParams, lossless: bool) -> Vec<u8> {
+    nal_unit(3, NalType::Sps, &sps_rbsp_with(p, lossless))
 }
 
 /// PPS NAL unit.

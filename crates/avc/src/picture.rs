@@ -8,9 +8,10 @@ use crate::frame::YuvFrame;
 use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
+use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
 use crate::macroblock::{code_intra_mb, MbCoding, MbPos};
 use crate::mc::RefPicture;
-use crate::me::{search_mb, MeParams};
+use crate::me::{search_mb, MbMotion, MeParams};
 
 /// Codes an I picture: every macroblock intra, in raster order.
 pub fn code_i_picture(
@@ -20,6 +21,18 @@ pub fn code_i_picture(
     hm: usize,
     qp: i32,
 ) -> Vec<MbCoding> {
+    code_i_picture_with(src, recon, wm, hm, qp, false)
+}
+
+/// [`code_i_picture`], lossless (transform bypass) when `lossless` is set.
+pub fn code_i_picture_with(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    wm: usize,
+    hm: usize,
+    qp: i32,
+    lossless: bool,
+) -> Vec<MbCoding> {
     let mut mbs = Vec::with_capacity(wm * hm);
     for mb_y in 0..hm {
         for mb_x in 0..wm {
@@ -28,10 +41,33 @@ pub fn code_i_picture(
                 mb_y,
                 width_mbs: wm,
             };
-            mbs.push(code_intra_mb(src, recon, pos, qp));
+            mbs.push(intra_mb(src, recon, pos, qp, lossless));
         }
     }
     mbs
+}
+
+fn intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32, lossless: bool) -> MbCoding {
+    if lossless {
+        code_intra_mb_lossless(src, recon, pos)
+    } else {
+        code_intra_mb(src, recon, pos, qp)
+    }
+}
+
+fn inter_mb(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    pos: MbPos,
+    qp: i32,
+    motion: &MbMotion,
+    lossless: bool,
+) -> InterMb {
+    if lossless {
+        code_inter_mb_lossless(src, refp, pos, motion)
+    } else {
+        code_inter_mb(src, refp, pos, qp, motion)
+    }
 }
 
 /// Candidate vectors for a macroblock from the previous picture: its
@@ -65,6 +101,7 @@ pub fn code_p_picture(
     qp: i32,
     prev_mvs: &[[i16; 2]],
     me: &MeParams,
+    lossless: bool,
 ) -> Vec<MbCoding> {
     let lam = lambda(qp);
     let n = wm * hm;
@@ -81,7 +118,7 @@ pub fn code_p_picture(
             let seeds = seeds(prev_mvs, addr, wm, hm);
             let motion = search_mb(&src.y, refp, addr % wm, addr / wm, &seeds, lam, me);
             let intra = intra_estimate(&src.y, addr % wm, addr / wm, lam) < motion.cost;
-            (!intra).then(|| code_inter_mb(src, refp, pos(addr), qp, &motion))
+            (!intra).then(|| inter_mb(src, refp, pos(addr), qp, &motion, lossless))
         })
         .collect();
     let mut mbs: Vec<Option<MbCoding>> = Vec::with_capacity(n);
@@ -99,7 +136,7 @@ pub fn code_p_picture(
                 mb_y: addr / wm,
                 width_mbs: wm,
             };
-            *slot = Some(code_intra_mb(src, recon, pos, qp));
+            *slot = Some(intra_mb(src, recon, pos, qp, lossless));
         }
     }
     mbs.into_iter().flatten().collect()

@@ -30,6 +30,9 @@ pub struct QualityArgs {
     /// Worker threads (0: every core). The output is the same for any count.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Lossless coding (with --qp 0 or --crf 0; --crf 0 alone is lossless too).
+    #[arg(long)]
+    lossless: bool,
 }
 
 impl QualityArgs {
@@ -48,5 +51,9 @@ impl QualityArgs {
         config.preset = self.preset;
         config.deblock = !self.no_deblock;
         config.threads = self.threads;
+        config.lossless = self.lossless;
+        if self.lossless && self.qp.is_none() && self.crf.is_none() && self.bitrate.is_none() {
+            config.rate = RateControl::Qp(0);
+        }
     }
 }

@@ -258,6 +258,9 @@ pub struct EncoderConfig {
     pub preset: Preset,
     /// Worker threads; 0 uses every core. The output does not depend on it.
     pub threads: usize,
+    /// Lossless coding (transform bypass, High 4:4:4 Predictive profile):
+    /// needs qp 0 or crf 0; crf 0 alone also turns it on, as in x264.
+    pub lossless: bool,
     pub matrix: ColourMatrix,
     pub range: ColourRange,
     pub device: Device,
@@ -279,6 +282,7 @@ impl EncoderConfig {
             deblock: true,
             preset: Preset::Medium,
             threads: 0,
+            lossless: false,
             matrix: ColourMatrix::Bt709,
             range: ColourRange::Limited,
             device: Device::Cpu,
@@ -298,6 +302,14 @@ impl EncoderConfig {
             }
         }
         self.validate_rate()?;
+        let zero_rate = matches!(self.rate, RateControl::Qp(0) | RateControl::Crf(0));
+        if self.lossless && !zero_rate {
+            return Err(Error::InvalidOption {
+                option: "lossless",
+                value: format!("{:?}", self.rate),
+                expected: "qp 0 or crf 0 with lossless coding".to_string(),
+            });
+        }
         if self.gop == 0 || self.gop > MAX_GOP {
             return Err(Error::InvalidOption {
                 option: "gop",
@@ -333,6 +345,11 @@ impl EncoderConfig {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the stream is coded losslessly: `lossless`, or crf 0.
+    pub fn is_lossless(&self) -> bool {
+        self.lossless || self.rate == RateControl::Crf(0)
     }
 
     /// Bytes of one input frame.

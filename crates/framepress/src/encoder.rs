@@ -239,5 +239,6 @@ fn core_settings(c: &EncoderConfig) -> EncoderSettings {
         gop: c.gop,
         deblock: c.deblock,
         me: motion_search(c.preset),
+        lossless: c.is_lossless(),
     }
 }
