@@ -13,7 +13,7 @@ use crate::params::{
     pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
-use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors};
+use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors, PContext};
 use crate::slice::PictureSyntax;
 
 /// Errors of the codec core. With valid parameters none of these can occur;
@@ -190,17 +190,16 @@ impl Encoder {
         let mut recon = YuvFrame::new(wm * 16, hm * 16);
         let idr = self.gop_pos == 0 || self.reference.is_none();
         let mbs = match (&self.reference, idr) {
-            (Some(refp), false) => code_p_picture(
-                &padded,
-                refp,
-                &mut recon,
-                wm,
-                hm,
-                qp,
-                &self.prev_mvs,
-                &self.settings.me,
-                lossless,
-            ),
+            (Some(refp), false) => {
+                let ctx = PContext {
+                    refp,
+                    prev_mvs: &self.prev_mvs,
+                    me: &self.settings.me,
+                    qp,
+                    lossless,
+                };
+                code_p_picture(&padded, &mut recon, wm, hm, &ctx)
+            }
             _ => code_i_picture_with(&padded, &mut recon, wm, hm, qp, lossless),
         };
         if idr {

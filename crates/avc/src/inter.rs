@@ -91,10 +91,8 @@ pub(crate) fn predict_mb(
         for (c, plane) in chroma.iter_mut().enumerate() {
             refp.predict_chroma(
                 c,
-                x0 / 2 + cx as i32,
-                y0 / 2 + cy as i32,
-                cw,
-                ch,
+                (x0 / 2 + cx as i32, y0 / 2 + cy as i32),
+                (cw, ch),
                 mv,
                 &mut chroma_buf[..cw * ch],
             );

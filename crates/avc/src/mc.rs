@@ -231,18 +231,18 @@ impl RefPicture {
         }
     }
 
-    /// Chroma prediction of a `w`×`h` chroma block at chroma position
-    /// (cx0, cy0) for the luma vector `mv` (8.4.2.2.2, 4:2:0: eighth samples).
+    /// Chroma prediction of a `w`×`h` chroma block (`size`) at chroma
+    /// position (cx0, cy0) (`origin`) for the luma vector `mv` (8.4.2.2.2,
+    /// 4:2:0: eighth samples).
     pub fn predict_chroma(
         &self,
         plane: usize,
-        cx0: i32,
-        cy0: i32,
-        w: usize,
-        h: usize,
+        origin: (i32, i32),
+        size: (usize, usize),
         mv: [i16; 2],
         out: &mut [u8],
     ) {
+        let ((cx0, cy0), (w, h)) = (origin, size);
         let p = if plane == 0 { &self.cb } else { &self.cr };
         let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
         let (fx, fy) = (mx & 7, my & 7);
@@ -404,7 +404,7 @@ mod tests {
         let mut out = [0u8; 16];
         r.predict_luma(4, 4, 4, 4, [8, -4], &mut out);
         assert_eq!(out[0], pic.y.at(6, 3));
-        r.predict_chroma(0, 2, 2, 2, 2, [0, 0], &mut out);
+        r.predict_chroma(0, (2, 2), (2, 2), [0, 0], &mut out);
         assert_eq!(out[0], pic.u.at(2, 2));
     }
 

@@ -90,19 +90,31 @@ fn seeds(prev: &[[i16; 2]], addr: usize, wm: usize, hm: usize) -> Vec<[i16; 2]> 
     out
 }
 
-/// Codes a P picture. `prev_mvs` holds one vector per macroblock of the
-/// previous picture (zero for intra macroblocks).
+/// What a P picture is predicted from and how it is coded.
+pub struct PContext<'a> {
+    pub refp: &'a RefPicture,
+    /// One vector per macroblock of the previous picture (zero for intra).
+    pub prev_mvs: &'a [[i16; 2]],
+    pub me: &'a MeParams,
+    pub qp: i32,
+    pub lossless: bool,
+}
+
+/// Codes a P picture of `wm`×`hm` macroblocks.
 pub fn code_p_picture(
     src: &YuvFrame,
-    refp: &RefPicture,
     recon: &mut YuvFrame,
     wm: usize,
     hm: usize,
-    qp: i32,
-    prev_mvs: &[[i16; 2]],
-    me: &MeParams,
-    lossless: bool,
+    ctx: &PContext,
 ) -> Vec<MbCoding> {
+    let PContext {
+        refp,
+        prev_mvs,
+        me,
+        qp,
+        lossless,
+    } = *ctx;
     let lam = lambda(qp);
     let n = wm * hm;
     let pos = |addr: usize| MbPos {
