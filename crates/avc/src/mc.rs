@@ -383,13 +383,13 @@ mod tests {
         let mut out = [0u8; 64];
         for mv in [[0i16, 0], [5, 7], [-9, 3], [2, -6], [-130, -131], [131, 77]] {
             r.predict_luma(16, 8, 8, 8, mv, &mut out);
-            for i in 0..64 {
+            for (i, &got) in out.iter().enumerate() {
                 let (x, y) = (
                     16 + (i % 8) as i32 + (i32::from(mv[0]) >> 2),
                     8 + (i / 8) as i32 + (i32::from(mv[1]) >> 2),
                 );
                 assert_eq!(
-                    out[i],
+                    got,
                     direct(&pic.y, x, y, i32::from(mv[0]) & 3, i32::from(mv[1]) & 3),
                     "mv {mv:?} i {i}"
                 );
