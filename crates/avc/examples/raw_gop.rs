@@ -29,11 +29,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         full_range: false,
     };
     let deblock = std::env::var("DEBLOCK").map(|v| v != "0").unwrap_or(true);
-    let settings = EncoderSettings {
+    let env = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let mut settings = EncoderSettings {
         gop,
         deblock,
         ..EncoderSettings::default()
     };
+    settings.me.subpel_rounds = env("SUBPEL", settings.me.subpel_rounds);
+    settings.me.max_steps = env("STEPS", settings.me.max_steps);
+    settings.me.partitions = env("PARTITIONS", 1) == 1;
+    settings.intra4x4 = env("I4", 1) == 1;
     let mut enc = Encoder::new(params, settings);
     let mut input = std::fs::File::open(&args[5])?;
     let mut out = std::fs::File::create(&args[6])?;

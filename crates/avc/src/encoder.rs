@@ -13,7 +13,7 @@ use crate::params::{
     pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
-use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors, PContext};
+use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors, IntraMode, PContext};
 use crate::slice::PictureSyntax;
 
 /// Errors of the codec core. With valid parameters none of these can occur;
@@ -56,6 +56,8 @@ pub struct EncoderSettings {
     /// Lossless coding with transform bypass (High 4:4:4 Predictive, qp 0):
     /// the decoded pictures equal the source.
     pub lossless: bool,
+    /// Consider Intra4x4 macroblocks (slower, smaller).
+    pub intra4x4: bool,
 }
 
 impl Default for EncoderSettings {
@@ -69,6 +71,7 @@ impl Default for EncoderSettings {
                 partitions: true,
             },
             lossless: false,
+            intra4x4: true,
         }
     }
 }
@@ -184,6 +187,7 @@ impl Encoder {
         // nothing at qp 0 (Table 8-16: α = 0), so it is switched off.
         let qp = if lossless { 0 } else { i32::from(qp.min(51)) };
         let deblock = self.settings.deblock && !lossless;
+        let intra = IntraMode::new(lossless, self.settings.intra4x4);
         let wm = self.params.width_mbs() as usize;
         let hm = self.params.height_mbs() as usize;
         let padded = pad_frame(src, wm * 16, hm * 16);
@@ -196,11 +200,11 @@ impl Encoder {
                     prev_mvs: &self.prev_mvs,
                     me: &self.settings.me,
                     qp,
-                    lossless,
+                    intra,
                 };
                 code_p_picture(&padded, &mut recon, wm, hm, &ctx)
             }
-            _ => code_i_picture_with(&padded, &mut recon, wm, hm, qp, lossless),
+            _ => code_i_picture_with(&padded, &mut recon, wm, hm, qp, intra),
         };
         if idr {
             self.frame_num = 0;
@@ -244,7 +248,11 @@ impl Encoder {
         self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
         self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
         if self.settings.gop > 1 && self.gop_pos != 0 {
-            self.reference = Some(RefPicture::new(recon));
+            self.reference = Some(if self.settings.me.subpel_rounds == 0 {
+                RefPicture::new_full_sample(recon)
+            } else {
+                RefPicture::new(recon)
+            });
             self.prev_mvs = picture_vectors(mbs);
         } else {
             self.reference = None;

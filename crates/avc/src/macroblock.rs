@@ -410,6 +410,18 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
 /// Codes one intra macroblock of `src` (padded to whole macroblocks),
 /// writing its reconstruction into `recon`.
 pub fn code_intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32) -> MbCoding {
+    code_intra_mb_with(src, recon, pos, qp, true)
+}
+
+/// [`code_intra_mb`], with Intra4x4 considered only when `i4` is set
+/// (Intra16x16 and I_PCM always are).
+pub fn code_intra_mb_with(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    pos: MbPos,
+    qp: i32,
+    i4: bool,
+) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let avail = mb_availability(pos);
     let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
@@ -418,7 +430,18 @@ pub fn code_intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32) 
 
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
     let (i16_mode, i16_cost) = best_i16_mode(&luma_src, &edge16, lambda(qp));
-    let i4 = code_i4(&luma_src, &mut recon.y, pos, qp);
+    let use_i4 = i4;
+    let i4 = if use_i4 {
+        code_i4(&luma_src, &mut recon.y, pos, qp)
+    } else {
+        I4Result {
+            modes: [0; 16],
+            levels: [[0; 16]; 16],
+            recon: [0; 256],
+            cost: u32::MAX,
+            valid: false,
+        }
+    };
 
     let edge_cb = EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail);
     let edge_cr = EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail);

@@ -2,6 +2,8 @@
 //! 6-tap filter and eighth-sample chroma, from a reference picture whose
 //! half-sample planes are computed once per picture.
 
+use rayon::prelude::*;
+
 use crate::frame::{Plane, YuvFrame};
 
 /// Samples of margin around the reference picture in which predictions may
@@ -39,13 +41,6 @@ impl PaddedPlane {
         self.data[yi * self.stride + xi]
     }
 
-    #[inline]
-    fn set(&mut self, x: i32, y: i32, v: u8) {
-        let xi = (x + MARGIN as i32) as usize;
-        let yi = (y + MARGIN as i32) as usize;
-        self.data[yi * self.stride + xi] = v;
-    }
-
     /// The row of `len` samples starting at (x, y).
     #[inline]
     pub fn row(&self, x: i32, y: i32, len: usize) -> &[u8] {
@@ -53,10 +48,74 @@ impl PaddedPlane {
         let yi = (y + MARGIN as i32) as usize;
         &self.data[yi * self.stride + xi..yi * self.stride + xi + len]
     }
+}
 
-    fn range(&self) -> (std::ops::Range<i32>, std::ops::Range<i32>) {
-        let m = MARGIN as i32;
-        (-m..self.width as i32 + m, -m..self.height as i32 + m)
+/// Extra samples beyond [`MARGIN`] that the 6-tap filter reads.
+const TAPS: usize = 3;
+
+/// The luma plane extended by replication to `MARGIN + TAPS` on every side,
+/// so the filters read it without clamping coordinates: a replicated sample
+/// equals the clamped read of 8.4.2.2.1.
+struct WidePlane {
+    stride: usize,
+    data: Vec<u8>,
+}
+
+impl WidePlane {
+    fn new(p: &Plane) -> WidePlane {
+        let pad = MARGIN + TAPS;
+        let stride = p.width + 2 * pad;
+        let rows = p.height + 2 * pad;
+        let mut data = Vec::with_capacity(stride * rows);
+        for r in 0..rows {
+            let src = p.row(r.saturating_sub(pad).min(p.height - 1));
+            data.resize(data.len() + pad, src[0]);
+            data.extend_from_slice(src);
+            data.resize(data.len() + pad, src[p.width - 1]);
+        }
+        WidePlane { stride, data }
+    }
+
+    #[inline]
+    fn row(&self, r: usize) -> &[u8] {
+        &self.data[r * self.stride..(r + 1) * self.stride]
+    }
+
+    /// Output row `r` (picture row r − MARGIN) of the full-sample plane and
+    /// of the b, h and j half-sample planes (8.4.2.2.1).
+    fn filter_row(&self, r: usize, g: &mut [u8], b: &mut [u8], h: &mut [u8], j: &mut [u8]) {
+        let wr = r + TAPS; // the same row in the wide plane
+        let rows: [&[u8]; 6] = std::array::from_fn(|k| self.row(wr + k - 2));
+        // Vertical intermediate h1 for every wide column.
+        let v1: Vec<i32> = (0..self.stride)
+            .map(|x| {
+                tap6(
+                    i32::from(rows[0][x]),
+                    i32::from(rows[1][x]),
+                    i32::from(rows[2][x]),
+                    i32::from(rows[3][x]),
+                    i32::from(rows[4][x]),
+                    i32::from(rows[5][x]),
+                )
+            })
+            .collect();
+        let centre = rows[2];
+        for x in 0..g.len() {
+            let c = x + TAPS; // wide column
+            g[x] = centre[c];
+            let b1 = tap6(
+                i32::from(centre[c - 2]),
+                i32::from(centre[c - 1]),
+                i32::from(centre[c]),
+                i32::from(centre[c + 1]),
+                i32::from(centre[c + 2]),
+                i32::from(centre[c + 3]),
+            );
+            b[x] = clip1((b1 + 16) >> 5);
+            h[x] = clip1((v1[c] + 16) >> 5);
+            let j1 = tap6(v1[c - 2], v1[c - 1], v1[c], v1[c + 1], v1[c + 2], v1[c + 3]);
+            j[x] = clip1((j1 + 512) >> 10);
+        }
     }
 }
 
@@ -74,6 +133,9 @@ pub struct RefPicture {
     pub half_c: PaddedPlane,
     pub cb: Plane,
     pub cr: Plane,
+    /// Whether the half-sample planes were computed ([`RefPicture::new`]);
+    /// without them fractional vectors are interpolated sample by sample.
+    has_half: bool,
 }
 
 #[inline]
@@ -90,50 +152,21 @@ impl RefPicture {
     /// Prepares a reconstructed picture (whole macroblocks) as a reference.
     pub fn new(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
-        let clipped = |x: i32, y: i32| -> i32 {
-            let xc = x.clamp(0, w as i32 - 1) as usize;
-            let yc = y.clamp(0, h as i32 - 1) as usize;
-            i32::from(pic.y.data[yc * w + xc])
-        };
+        let wide = WidePlane::new(&pic.y);
         let mut full = PaddedPlane::new(w, h);
         let mut half_h = PaddedPlane::new(w, h);
         let mut half_v = PaddedPlane::new(w, h);
         let mut half_c = PaddedPlane::new(w, h);
-        let (xr, yr) = full.range();
-        // Vertical intermediate values (h1 of 8.4.2.2.1) for one row, with
-        // three extra columns each side for the centre position j.
-        let m = MARGIN as i32;
-        let span = (w as i32 + 2 * m + 6) as usize;
-        let mut v1 = vec![0i32; span];
-        for y in yr.clone() {
-            for (i, slot) in v1.iter_mut().enumerate() {
-                let x = i as i32 - m - 3;
-                *slot = tap6(
-                    clipped(x, y - 2),
-                    clipped(x, y - 1),
-                    clipped(x, y),
-                    clipped(x, y + 1),
-                    clipped(x, y + 2),
-                    clipped(x, y + 3),
-                );
-            }
-            for x in xr.clone() {
-                full.set(x, y, clipped(x, y) as u8);
-                let b1 = tap6(
-                    clipped(x - 2, y),
-                    clipped(x - 1, y),
-                    clipped(x, y),
-                    clipped(x + 1, y),
-                    clipped(x + 2, y),
-                    clipped(x + 3, y),
-                );
-                half_h.set(x, y, clip1((b1 + 16) >> 5));
-                let i = (x + m + 3) as usize;
-                half_v.set(x, y, clip1((v1[i] + 16) >> 5));
-                let j1 = tap6(v1[i - 2], v1[i - 1], v1[i], v1[i + 1], v1[i + 2], v1[i + 3]);
-                half_c.set(x, y, clip1((j1 + 512) >> 10));
-            }
-        }
+        let stride = full.stride;
+        let rows = full
+            .data
+            .par_chunks_mut(stride)
+            .zip(half_h.data.par_chunks_mut(stride))
+            .zip(half_v.data.par_chunks_mut(stride))
+            .zip(half_c.data.par_chunks_mut(stride));
+        rows.enumerate().for_each(|(r, (((g, b), hv), j))| {
+            wide.filter_row(r, g, b, hv, j);
+        });
         RefPicture {
             full,
             half_h,
@@ -141,6 +174,89 @@ impl RefPicture {
             half_c,
             cb: pic.u.clone(),
             cr: pic.v.clone(),
+            has_half: true,
+        }
+    }
+
+    /// A reference with only its full-sample plane, for searches that use
+    /// whole-sample vectors (fractional ones still work, more slowly).
+    pub fn new_full_sample(pic: &YuvFrame) -> RefPicture {
+        let (w, h) = (pic.y.width, pic.y.height);
+        let wide = WidePlane::new(&pic.y);
+        let mut full = PaddedPlane::new(w, h);
+        let stride = full.stride;
+        for (r, g) in full.data.chunks_mut(stride).enumerate() {
+            let src = wide.row(r + TAPS);
+            g.copy_from_slice(&src[TAPS..TAPS + stride]);
+        }
+        let empty = PaddedPlane {
+            width: w,
+            height: h,
+            stride: 0,
+            data: Vec::new(),
+        };
+        RefPicture {
+            full,
+            half_h: empty.clone(),
+            half_v: empty.clone(),
+            half_c: empty,
+            cb: pic.u.clone(),
+            cr: pic.v.clone(),
+            has_half: false,
+        }
+    }
+
+    /// b1 of 8.4.2.2.1 (horizontal 6-tap, unrounded) from the full plane.
+    fn b1(&self, x: i32, y: i32) -> i32 {
+        let g = |dx: i32| i32::from(self.full.at(x + dx, y));
+        tap6(g(-2), g(-1), g(0), g(1), g(2), g(3))
+    }
+
+    /// The sample at a fractional position computed from the full plane
+    /// alone, by the equations of 8.4.2.2.1.
+    fn luma_sample_direct(&self, x: i32, y: i32, fx: i32, fy: i32) -> u8 {
+        let g = |x: i32, y: i32| i32::from(self.full.at(x, y));
+        let b = |x: i32, y: i32| i32::from(clip1((self.b1(x, y) + 16) >> 5));
+        let h = |x: i32, y: i32| {
+            let h1 = tap6(
+                g(x, y - 2),
+                g(x, y - 1),
+                g(x, y),
+                g(x, y + 1),
+                g(x, y + 2),
+                g(x, y + 3),
+            );
+            i32::from(clip1((h1 + 16) >> 5))
+        };
+        let j = |x: i32, y: i32| {
+            let j1 = tap6(
+                self.b1(x, y - 2),
+                self.b1(x, y - 1),
+                self.b1(x, y),
+                self.b1(x, y + 1),
+                self.b1(x, y + 2),
+                self.b1(x, y + 3),
+            );
+            i32::from(clip1((j1 + 512) >> 10))
+        };
+        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
+        match (fx, fy) {
+            (0, 0) => g(x, y) as u8,
+            (1, 0) => avg(g(x, y), b(x, y)),
+            (2, 0) => b(x, y) as u8,
+            (3, 0) => avg(g(x + 1, y), b(x, y)),
+            (0, 1) => avg(g(x, y), h(x, y)),
+            (0, 2) => h(x, y) as u8,
+            (0, 3) => avg(g(x, y + 1), h(x, y)),
+            (1, 1) => avg(b(x, y), h(x, y)),
+            (3, 1) => avg(b(x, y), h(x + 1, y)),
+            (1, 3) => avg(h(x, y), b(x, y + 1)),
+            (3, 3) => avg(h(x + 1, y), b(x, y + 1)),
+            (2, 1) => avg(b(x, y), j(x, y)),
+            (2, 3) => avg(j(x, y), b(x, y + 1)),
+            (1, 2) => avg(h(x, y), j(x, y)),
+            (3, 2) => avg(j(x, y), h(x + 1, y)),
+            _ => j(x, y) as u8,
         }
     }
 
@@ -148,6 +264,9 @@ impl RefPicture {
     /// fractions (Table 8-12).
     #[inline]
     pub fn luma_sample(&self, x: i32, y: i32, fx: i32, fy: i32) -> u8 {
+        if !self.has_half {
+            return self.luma_sample_direct(x, y, fx, fy);
+        }
         let g = || i32::from(self.full.at(x, y));
         let b = || i32::from(self.half_h.at(x, y));
         let h = || i32::from(self.half_v.at(x, y));
@@ -181,6 +300,15 @@ impl RefPicture {
     pub fn predict_luma(&self, x0: i32, y0: i32, w: usize, h: usize, mv: [i16; 2], out: &mut [u8]) {
         let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
         let (bx, by) = (x0 + (mx >> 2), y0 + (my >> 2));
+        if !self.has_half && (mx & 3 != 0 || my & 3 != 0) {
+            for r in 0..h {
+                for c in 0..w {
+                    out[r * w + c] =
+                        self.luma_sample_direct(bx + c as i32, by + r as i32, mx & 3, my & 3);
+                }
+            }
+            return;
+        }
         let (first, second) = self.sources(mx & 3, my & 3);
         for r in 0..h {
             let y = by + r as i32;
@@ -394,6 +522,26 @@ mod tests {
                     "mv {mv:?} i {i}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn full_sample_reference_predicts_the_same() {
+        let pic = picture(48, 32);
+        let (a, b) = (RefPicture::new(&pic), RefPicture::new_full_sample(&pic));
+        let (mut oa, mut ob) = ([0u8; 64], [0u8; 64]);
+        for mv in [
+            [0i16, 0],
+            [5, 7],
+            [-9, 3],
+            [2, -6],
+            [-130, -131],
+            [131, 77],
+            [8, -12],
+        ] {
+            a.predict_luma(16, 8, 8, 8, mv, &mut oa);
+            b.predict_luma(16, 8, 8, 8, mv, &mut ob);
+            assert_eq!(oa, ob, "mv {mv:?}");
         }
     }
 

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
-use crate::macroblock::{code_intra_mb, MbCoding, MbPos};
+use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MbMotion, MeParams};
 
@@ -21,17 +21,17 @@ pub fn code_i_picture(
     hm: usize,
     qp: i32,
 ) -> Vec<MbCoding> {
-    code_i_picture_with(src, recon, wm, hm, qp, false)
+    code_i_picture_with(src, recon, wm, hm, qp, IntraMode::Full)
 }
 
-/// [`code_i_picture`], lossless (transform bypass) when `lossless` is set.
+/// [`code_i_picture`] with a choice of intra macroblock types.
 pub fn code_i_picture_with(
     src: &YuvFrame,
     recon: &mut YuvFrame,
     wm: usize,
     hm: usize,
     qp: i32,
-    lossless: bool,
+    intra: IntraMode,
 ) -> Vec<MbCoding> {
     let mut mbs = Vec::with_capacity(wm * hm);
     for mb_y in 0..hm {
@@ -41,17 +41,44 @@ pub fn code_i_picture_with(
                 mb_y,
                 width_mbs: wm,
             };
-            mbs.push(intra_mb(src, recon, pos, qp, lossless));
+            mbs.push(intra_mb(src, recon, pos, qp, intra));
         }
     }
     mbs
 }
 
-fn intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32, lossless: bool) -> MbCoding {
-    if lossless {
-        code_intra_mb_lossless(src, recon, pos)
-    } else {
-        code_intra_mb(src, recon, pos, qp)
+fn intra_mb(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    pos: MbPos,
+    qp: i32,
+    mode: IntraMode,
+) -> MbCoding {
+    match mode {
+        IntraMode::Lossless => code_intra_mb_lossless(src, recon, pos),
+        IntraMode::Full => code_intra_mb_with(src, recon, pos, qp, true),
+        IntraMode::Without4x4 => code_intra_mb_with(src, recon, pos, qp, false),
+    }
+}
+
+/// Which intra macroblock types a picture may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntraMode {
+    /// Intra4x4, Intra16x16 and I_PCM.
+    Full,
+    /// Intra16x16 and I_PCM only (faster).
+    Without4x4,
+    /// Transform-bypass Intra4x4 and I_PCM.
+    Lossless,
+}
+
+impl IntraMode {
+    pub fn new(lossless: bool, i4: bool) -> IntraMode {
+        match (lossless, i4) {
+            (true, _) => IntraMode::Lossless,
+            (false, true) => IntraMode::Full,
+            (false, false) => IntraMode::Without4x4,
+        }
     }
 }
 
@@ -97,7 +124,8 @@ pub struct PContext<'a> {
     pub prev_mvs: &'a [[i16; 2]],
     pub me: &'a MeParams,
     pub qp: i32,
-    pub lossless: bool,
+    /// Intra macroblock types; `Lossless` also makes inter macroblocks lossless.
+    pub intra: IntraMode,
 }
 
 /// Codes a P picture of `wm`×`hm` macroblocks.
@@ -113,8 +141,9 @@ pub fn code_p_picture(
         prev_mvs,
         me,
         qp,
-        lossless,
+        intra,
     } = *ctx;
+    let lossless = intra == IntraMode::Lossless;
     let lam = lambda(qp);
     let n = wm * hm;
     let pos = |addr: usize| MbPos {
@@ -148,7 +177,7 @@ pub fn code_p_picture(
                 mb_y: addr / wm,
                 width_mbs: wm,
             };
-            *slot = Some(intra_mb(src, recon, pos, qp, lossless));
+            *slot = Some(intra_mb(src, recon, pos, qp, intra));
         }
     }
     mbs.into_iter().flatten().collect()

@@ -219,7 +219,7 @@ fn rate_mode(c: &EncoderConfig) -> RateMode {
 /// The motion search effort of each preset.
 pub(crate) fn motion_search(preset: Preset) -> MeParams {
     let (max_steps, subpel_rounds, partitions) = match preset {
-        Preset::Ultrafast => (4, 1, false),
+        Preset::Ultrafast => (4, 0, false),
         Preset::Superfast => (8, 1, false),
         Preset::Veryfast => (16, 2, false),
         Preset::Faster => (16, 2, true),
@@ -240,5 +240,6 @@ fn core_settings(c: &EncoderConfig) -> EncoderSettings {
         deblock: c.deblock,
         me: motion_search(c.preset),
         lossless: c.is_lossless(),
+        intra4x4: c.preset > Preset::Ultrafast,
     }
 }
