@@ -99,6 +99,12 @@ fn inverse_1d(d: [i32; 4]) -> [i32; 4] {
 /// (raster) → residual `r = (h + 32) >> 6`. Returns `None` when an
 /// intermediate value leaves the range the standard allows.
 pub fn inverse4x4(d: &[i32; 16]) -> Option<[i32; 16]> {
+    // Each one-dimensional pass grows magnitudes at most 3.5×, so inputs
+    // within ±2600 keep every intermediate inside the allowed range.
+    let small = d.iter().all(|v| v.unsigned_abs() <= 2600);
+    if d.iter().all(|&v| v == 0) {
+        return Some([0; 16]);
+    }
     let mut f = [0i32; 16];
     for r in 0..4 {
         let out = inverse_1d([d[r * 4], d[r * 4 + 1], d[r * 4 + 2], d[r * 4 + 3]]);
@@ -111,9 +117,10 @@ pub fn inverse4x4(d: &[i32; 16]) -> Option<[i32; 16]> {
             res[r * 4 + c] = (v + 32) >> 6;
         }
     }
-    let ok = d.iter().chain(f.iter()).all(|&v| in_range(v))
-        && res.iter().all(|&v| in_range(v * 64))
-        && intermediates_in_range(&f);
+    let ok = small
+        || (d.iter().chain(f.iter()).all(|&v| in_range(v))
+            && res.iter().all(|&v| in_range(v * 64))
+            && intermediates_in_range(&f));
     ok.then_some(res)
 }
 
@@ -175,29 +182,49 @@ pub fn quant4x4(block: &mut [i32; 16], qp: i32, skip_dc: bool) {
 /// [`quant4x4`] with a chosen dead zone.
 pub fn quant4x4_with(block: &mut [i32; 16], qp: i32, skip_dc: bool, dz: Deadzone) {
     let qbits = 15 + (qp / 6) as u32;
-    let row = &QUANT_MF[(qp % 6) as usize];
+    let mf = &QUANT_MF_4X4[(qp % 6) as usize];
     let offset = dz.offset(qbits);
-    for (pos, c) in block.iter_mut().enumerate() {
-        if skip_dc && pos == 0 {
-            continue;
-        }
-        *c = quant_one(*c, row[scale_class(pos)], offset, qbits);
+    let dc = block[0];
+    // |coefficient| ≤ 36·255 for 8-bit residuals and MF ≤ 13107, so the
+    // product fits in i32.
+    for (c, &m) in block.iter_mut().zip(mf) {
+        let level = ((c.abs() * m + offset) >> qbits) as i32;
+        *c = if *c < 0 { -level } else { level };
     }
+    if skip_dc {
+        block[0] = dc;
+    }
+}
+
+/// [`QUANT_MF`] expanded to every raster position of a 4×4 block.
+const QUANT_MF_4X4: [[i32; 16]; 6] = expand_by_position(&QUANT_MF);
+
+/// [`DEQUANT_V`] expanded to every raster position of a 4×4 block.
+const DEQUANT_V_4X4: [[i32; 16]; 6] = expand_by_position(&DEQUANT_V);
+
+const fn expand_by_position(t: &[[i32; 3]; 6]) -> [[i32; 16]; 6] {
+    let mut out = [[0i32; 16]; 6];
+    let mut q = 0;
+    while q < 6 {
+        let mut pos = 0;
+        while pos < 16 {
+            out[q][pos] = t[q][scale_class(pos)];
+            pos += 1;
+        }
+        q += 1;
+    }
+    out
 }
 
 /// Scales 4×4 levels for the inverse transform with flat scaling lists
 /// (8.5.12.1): `d = c · LevelScale4x4 << (qP/6) >> 4` which, for flat weights
 /// of 16, is exactly `c · v · 2^(qP/6)`. The DC is copied when `dc_done`.
 pub fn dequant4x4(levels: &[i32; 16], qp: i32, dc_done: bool) -> [i32; 16] {
-    let row = &DEQUANT_V[(qp % 6) as usize];
+    let v = &DEQUANT_V_4X4[(qp % 6) as usize];
     let shift = (qp / 6) as u32;
-    let mut d = [0i32; 16];
-    for pos in 0..16 {
-        d[pos] = if dc_done && pos == 0 {
-            levels[0]
-        } else {
-            (levels[pos] * row[scale_class(pos)]) << shift
-        };
+    let mut d: [i32; 16] = std::array::from_fn(|pos| levels[pos].wrapping_mul(v[pos]) << shift);
+    if dc_done {
+        d[0] = levels[0];
     }
     d
 }
