@@ -188,7 +188,7 @@ pub fn quant4x4_with(block: &mut [i32; 16], qp: i32, skip_dc: bool, dz: Deadzone
     // |coefficient| ≤ 36·255 for 8-bit residuals and MF ≤ 13107, so the
     // product fits in i32.
     for (c, &m) in block.iter_mut().zip(mf) {
-        let level = ((c.abs() * m + offset) >> qbits) as i32;
+        let level = (c.abs() * m + offset) >> qbits;
         *c = if *c < 0 { -level } else { level };
     }
     if skip_dc {
