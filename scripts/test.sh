@@ -16,6 +16,10 @@ export FRAMEPRESS_FFPROBE="$ROOT/.tools/ffprobe"
 export FRAMEPRESS_TEST_IMAGES="$ROOT/.tools/images"
 # Tests that need these tools fail instead of skipping when they are missing.
 export FRAMEPRESS_REQUIRE_TOOLS=1
+# NVRTC from PyPI's nvidia-cuda-nvrtc wheel: every CUDA kernel is compiled in CI (no GPU needed).
+export FRAMEPRESS_NVRTC_DIR="$ROOT/.tools/nvrtc"
+export LD_LIBRARY_PATH="$ROOT/.tools/nvrtc${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export FRAMEPRESS_REQUIRE_NVRTC=1
 
 for component in rustfmt clippy; do
     if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
@@ -33,5 +37,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace --release"
 cargo test --workspace --release
+
+step "python/test.sh (Python package: release wheel + pytest)"
+"$ROOT/python/test.sh"
 
 step "all checks passed"
