@@ -149,23 +149,28 @@ pub fn code_inter_mb(
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
     let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
-    let mut levels = [[0i32; 16]; 16];
+    // Quantise every block, then reconstruct from the levels that are sent.
+    let mut raster = [[0i32; 16]; 16];
+    let mut pred = [[0i32; 16]; 16];
+    for (blk, (r, p)) in raster.iter_mut().zip(pred.iter_mut()).enumerate() {
+        let (bx, by) = luma_block_xy(blk);
+        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
+        *p = std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
+        *r = quantised_residual(&s, p, qp, false, Deadzone::Inter).0;
+    }
+    let levels: [[i32; 16]; 16] = std::array::from_fn(|blk| to_scan(&raster[blk]));
     let mut luma_recon = [0u8; 256];
     let mut valid = true;
     let mut cbp_luma = 0u8;
-    for (blk, lv) in levels.iter_mut().enumerate() {
+    for blk in 0..16 {
         let (bx, by) = luma_block_xy(blk);
-        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
-        let p: [i32; 16] =
-            std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
-        let (raster, _) = quantised_residual(&s, &p, qp, false, Deadzone::Inter);
-        let samples = reconstruct(&dequant4x4(&raster, qp, false), &p).unwrap_or_else(|| {
-            valid = false;
-            [0; 16]
-        });
+        let samples =
+            reconstruct(&dequant4x4(&raster[blk], qp, false), &pred[blk]).unwrap_or_else(|| {
+                valid = false;
+                [0; 16]
+            });
         put4x4(&mut luma_recon, 16, bx, by, &samples);
-        *lv = to_scan(&raster);
-        if any_nonzero(lv) {
+        if any_nonzero(&levels[blk]) {
             cbp_luma |= 1 << (blk / 4);
         }
     }

@@ -1,0 +1,57 @@
+//! Errors, not crashes: a missing driver, a bad device index and bad input
+//! are error values with clear messages.
+
+mod common;
+
+use avc::frame::YuvFrame;
+use common::{gpu_present, params};
+use framepress_cuda::{runtime, CudaError, CudaIntraEncoder, DeviceFrame, PixelFormat};
+
+#[test]
+fn no_driver_or_bad_index_is_an_error() {
+    match CudaIntraEncoder::new(1000, params(16, 16), 26) {
+        Err(CudaError::NoDriver) => {
+            assert!(!runtime::driver_available());
+            let text = CudaError::NoDriver.to_string();
+            assert!(text.contains("no CUDA driver found") && text.contains("--device cpu"));
+        }
+        Err(CudaError::NoDevice) => {}
+        Err(CudaError::BadDevice { index, count }) => {
+            assert_eq!(index, 1000);
+            let text = CudaError::BadDevice { index, count }.to_string();
+            assert_eq!(
+                text,
+                format!("CUDA device 1000 does not exist (found {count})")
+            );
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("device 1000 exists?"),
+    }
+}
+
+#[test]
+fn bad_frames_are_errors() {
+    if !gpu_present("bad_frames_are_errors") {
+        return;
+    }
+    let mut enc = CudaIntraEncoder::new(0, params(32, 16), 26).expect("encoder");
+    assert!(matches!(
+        enc.encode(&YuvFrame::new(16, 16)),
+        Err(CudaError::FrameSize { .. })
+    ));
+    let null = DeviceFrame::packed(PixelFormat::Nv12, 0, 32, 16);
+    assert!(matches!(
+        enc.encode_device(&[null]),
+        Err(CudaError::InvalidInput(_))
+    ));
+    let short = framepress_cuda::HostFrame {
+        format: PixelFormat::Rgb24,
+        data: &[0u8; 10],
+    };
+    assert!(matches!(
+        enc.encode_host(&[short]),
+        Err(CudaError::InvalidInput(_))
+    ));
+    // The encoder still works after rejected input.
+    enc.encode(&YuvFrame::new(32, 16)).expect("encodes");
+}
