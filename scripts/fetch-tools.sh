@@ -155,6 +155,21 @@ else
     INSTALLED+=("ffprobe -> $system_ffprobe")
 fi
 
+# --- libopus (build dependency: framepress's Opus audio) and Chromium (browser playback test) ---------------------
+apt_packages=()
+pkg-config --exists opus 2>/dev/null || apt_packages+=(libopus-dev pkg-config)
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+    if is_root && command -v apt-get >/dev/null 2>&1; then
+        log "installing ${apt_packages[*]} with apt"
+        apt_install "${apt_packages[@]}" || die "apt-get could not install ${apt_packages[*]}"
+    else
+        die "missing ${apt_packages[*]}; install them (Debian: sudo apt-get install --no-install-recommends ${apt_packages[*]}) and rerun"
+    fi
+fi
+pkg-config --exists opus || die "pkg-config still does not find libopus after installing libopus-dev"
+log "libopus: $(pkg-config --modversion opus); $(chromium --version 2>/dev/null | head -n 1)"
+
 # --- natural test images (scikit-image) ---------------------------------------------------------------------------
 images_ok() {
     [ -s "$IMAGES/astronaut.png" ] && [ -s "$IMAGES/chelsea.png" ] &&

@@ -16,6 +16,8 @@ export FRAMEPRESS_FFPROBE="$ROOT/.tools/ffprobe"
 export FRAMEPRESS_TEST_IMAGES="$ROOT/.tools/images"
 # Tests that need these tools fail instead of skipping when they are missing.
 export FRAMEPRESS_REQUIRE_TOOLS=1
+# The test set-up installs libopus-dev: a build without Opus audio is then an error.
+export FRAMEPRESS_REQUIRE_OPUS=1
 # NVRTC from PyPI's nvidia-cuda-nvrtc wheel: every CUDA kernel is compiled in CI (no GPU needed).
 export FRAMEPRESS_NVRTC_DIR="$ROOT/.tools/nvrtc"
 export LD_LIBRARY_PATH="$ROOT/.tools/nvrtc${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

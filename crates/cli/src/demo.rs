@@ -10,13 +10,16 @@ use std::path::PathBuf;
 use clap::Args;
 use framepress::{parse_size, EncoderConfig, PixelFormat, Result};
 
+use crate::output::OutputArgs;
 use crate::pipeline::encode_all;
 use crate::quality::QualityArgs;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Output file: .mp4, .h264 or .264.
+    /// Output file: .mp4, .mov, .mkv, .h264 or .264; '-' writes to standard output.
     output: PathBuf,
+    #[command(flatten)]
+    container: OutputArgs,
     /// Number of frames.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     frames: u64,
@@ -34,14 +37,20 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     args.quality.apply(&mut config);
     config.validate()?;
     let mut index = 0;
-    encode_all(&args.output, &config, Some(args.frames), |buf| {
-        if index == args.frames {
-            return Ok(false);
-        }
-        render(index, width as usize, height as usize, buf);
-        index += 1;
-        Ok(true)
-    })
+    encode_all(
+        &args.output,
+        &args.container,
+        &config,
+        Some(args.frames),
+        |buf| {
+            if index == args.frames {
+                return Ok(false);
+            }
+            render(index, width as usize, height as usize, buf);
+            index += 1;
+            Ok(true)
+        },
+    )
 }
 
 /// Draws frame `t` of a `w`×`h` clip into `buf` as RGB24.

@@ -9,6 +9,7 @@ use framepress::{
 };
 
 use crate::args;
+use crate::output::OutputArgs;
 use crate::pipeline::encode_all;
 use crate::quality::QualityArgs;
 
@@ -16,8 +17,10 @@ use crate::quality::QualityArgs;
 pub struct EncodeArgs {
     /// Input: a .y4m file, raw frames (give --pix-fmt and --size), or '-' for standard input.
     input: String,
-    /// Output file: .mp4, .h264 or .264.
+    /// Output file: .mp4, .mov, .mkv, .h264 or .264; '-' writes to standard output.
     output: PathBuf,
+    #[command(flatten)]
+    container: OutputArgs,
     /// Layout of raw input frames: rgb24, rgb24p (planar), yuv420p or nv12.
     #[arg(long, value_name = "FORMAT", value_parser = PixelFormat::from_name)]
     pix_fmt: Option<PixelFormat>,
@@ -50,7 +53,9 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     check_declared(args, &info)?;
     let config = config(args, &info);
     let total = expected_frames(&args.input, &info);
-    encode_all(&args.output, &config, total, |buf| source.read_frame(buf))
+    encode_all(&args.output, &args.container, &config, total, |buf| {
+        source.read_frame(buf)
+    })
 }
 
 /// A --size or --pix-fmt that disagrees with the y4m header is an error.

@@ -1,9 +1,10 @@
 //! The `framepress` command: encode raw or y4m video, or a built-in demo
-//! clip, to H.264 in MP4 or Annex B.
+//! clip, to H.264 in MP4, MOV, Matroska or Annex B, on a file or a pipe.
 
 mod args;
 mod demo;
 mod encode;
+mod output;
 mod pipeline;
 mod quality;
 
@@ -16,7 +17,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "framepress",
     version,
-    about = "Encode raw video frames to H.264 (.mp4, .h264)"
+    about = "Encode raw video frames to H.264 (.mp4, .mov, .mkv, .h264)"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -5,14 +5,17 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use framepress::{EncoderConfig, Error, FileEncoder, Result, Summary};
+use framepress::{EncoderConfig, Error, MediaWriter, Result, StreamId};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::output::OutputArgs;
+
 /// Encodes every frame `next` yields (it fills the buffer and returns
-/// `false` at the end) to `output`; `total` is the expected frame count,
-/// if known, for the progress bar.
+/// `false` at the end) to `output` ('-' for standard output); `total` is the
+/// expected frame count, if known, for the progress bar.
 pub fn encode_all<F>(
     output: &Path,
+    output_args: &OutputArgs,
     config: &EncoderConfig,
     total: Option<u64>,
     mut next: F,
@@ -27,18 +30,21 @@ where
         return Err(Error::InvalidInput("the input has no frames".to_string()));
     }
     let start = Instant::now();
-    let mut encoder = FileEncoder::create(output, config)?;
+    let mut writer = output_args.open(output)?;
+    let video = writer.add_video(config)?;
     let bar = progress_bar(total);
-    let looped = encode_rest(&mut encoder, &mut frame, &bar, &mut next);
+    let looped = encode_rest(&mut writer, video, &mut frame, &bar, &mut next);
     bar.finish_and_clear();
     looped?;
-    let summary = encoder.finish()?;
-    report(&summary, start.elapsed(), output);
+    let summary = writer.finish()?;
+    let frames = summary.streams.first().map_or(0, |s| s.frames);
+    report(frames, summary.bytes, start.elapsed(), output);
     Ok(())
 }
 
 fn encode_rest<F>(
-    encoder: &mut FileEncoder,
+    writer: &mut MediaWriter,
+    video: StreamId,
     frame: &mut Vec<u8>,
     bar: &ProgressBar,
     next: &mut F,
@@ -47,7 +53,7 @@ where
     F: FnMut(&mut Vec<u8>) -> Result<bool>,
 {
     loop {
-        encoder.encode_frame(frame)?;
+        writer.encode_frame(video, frame)?;
         bar.inc(1);
         if !next(frame)? {
             return Ok(());
@@ -79,17 +85,17 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
     bar
 }
 
-fn report(summary: &Summary, elapsed: Duration, output: &Path) {
+fn report(frames: u64, bytes: u64, elapsed: Duration, output: &Path) {
     let seconds = elapsed.as_secs_f64();
     let fps = if seconds > 0.0 {
-        summary.frames as f64 / seconds
+        frames as f64 / seconds
     } else {
         0.0
     };
-    eprintln!(
-        "encoded {} frames, {} bytes, {fps:.1} fps → {}",
-        summary.frames,
-        summary.bytes,
-        output.display()
-    );
+    let name = if output.as_os_str() == "-" {
+        "standard output".into()
+    } else {
+        output.display().to_string()
+    };
+    eprintln!("encoded {frames} frames, {bytes} bytes, {fps:.1} fps → {name}");
 }

@@ -357,7 +357,7 @@ fn bad_option_values_are_usage_errors() {
     for (extra, needles) in [
         (["--fps", "0"], &["frame rate", "30000/1001"][..]),
         (["--fps", "fast"], &["frame rate"][..]),
-        (["--device", "cuda"], &["device", "cpu"][..]),
+        (["--device", "gpu"], &["device", "cpu", "cuda:N"][..]),
         (["--colorspace", "bt2020"], &["bt601", "bt709"][..]),
         (["--color-range", "studio"], &["tv", "pc"][..]),
         (["--qp", "-1"], &["-1"][..]),
@@ -373,6 +373,33 @@ fn bad_option_values_are_usage_errors() {
     );
     assert_fails(&framepress(&["encode", &input]), 2, &["OUTPUT"]);
     assert_fails(&framepress(&["transcode"]), 2, &["transcode"]);
+    s.assert_only(&["in.rgb"]);
+}
+
+/// Without a CUDA driver (or with a device that does not exist) a CUDA
+/// encode fails with a clear message and leaves nothing behind.
+#[test]
+fn missing_cuda_device_is_reported() {
+    let s = Scratch::new("no_cuda");
+    let input = s.write("in.rgb", &rgb_frames(16, 16, 2));
+    let out = arg(&s.path("out.mp4"));
+    let base = [
+        "encode",
+        &input,
+        &out,
+        "--pix-fmt",
+        "rgb24",
+        "--size",
+        "16x16",
+        "--gop",
+        "1",
+    ];
+    let args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["--device", "cuda:1000"])
+        .collect();
+    assert_fails(&framepress(&args), 1, &["CUDA"]);
     s.assert_only(&["in.rgb"]);
 }
 

@@ -3,27 +3,116 @@
 //! keyframe so that decoding can start at any IDR.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Error;
-use crate::mp4::check_access_unit;
-use crate::{VideoMuxer, VideoTrack};
+use crate::sink::{Out, Sink, StreamIo};
+use crate::track::{Track, VideoTrack};
+use crate::writer::{Front, Sample, Writer};
+use crate::{Muxer, VideoMuxer};
 
 /// zero_byte + start_code_prefix_one_3bytes (Annex B.1.1).
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
-/// Writes an Annex B byte stream into any writer.
-pub struct AnnexBMuxer<W: Write> {
-    inner: W,
-    /// Names the output in error messages.
-    name: PathBuf,
+/// The Annex B writer: one video track.
+pub(crate) struct AnnexBWriter<S: Sink> {
+    out: Option<Out<S>>,
     sps: Vec<u8>,
     pps: Vec<u8>,
     samples: u64,
-    bytes: u64,
+    /// Crash-safe output: a durable point before each keyframe.
+    durable: bool,
     /// One access unit with its start codes, written with a single call.
     staging: Vec<u8>,
-    failed: bool,
+}
+
+impl<S: Sink> AnnexBWriter<S> {
+    pub fn new(sink: S, name: &Path, tracks: &[Track], durable: bool) -> Result<Self, Error> {
+        let [Track::Video(track)] = tracks else {
+            return Err(Error::Unsupported {
+                path: name.to_path_buf(),
+                reason: format!(
+                    "an Annex B stream (.h264) carries exactly one video stream, not {} streams{}; use .mp4, .mov or .mkv",
+                    tracks.len(),
+                    if tracks.iter().any(|t| !t.is_video()) { " with audio" } else { "" }
+                ),
+            });
+        };
+        Ok(AnnexBWriter {
+            out: Some(Out::new(sink, name)),
+            sps: track.sps.clone(),
+            pps: track.pps.clone(),
+            samples: 0,
+            durable,
+            staging: Vec::new(),
+        })
+    }
+
+    fn name(&self) -> &Path {
+        self.out
+            .as_ref()
+            .map_or(Path::new("Annex B output"), |o| &o.name)
+    }
+
+    fn out(&mut self) -> Result<&mut Out<S>, Error> {
+        let name = self.name().to_path_buf();
+        self.out.as_mut().ok_or(Error::Poisoned { path: name })
+    }
+}
+
+impl<S: Sink> Writer for AnnexBWriter<S> {
+    type Sink = S;
+
+    fn put(&mut self, _track: usize, s: &Sample) -> Result<(), Error> {
+        self.out()?.check()?;
+        if s.sync && self.durable && self.samples > 0 {
+            // Every GOP before this keyframe is complete.
+            self.out()?.durable_point()?;
+        }
+        let mut au = std::mem::take(&mut self.staging);
+        au.clear();
+        if s.sync {
+            for nal in [&self.sps, &self.pps] {
+                au.extend_from_slice(&START_CODE);
+                au.extend_from_slice(nal);
+            }
+        }
+        // The sample's 4-byte lengths become 4-byte start codes.
+        let mut rest = s.data;
+        while rest.len() >= 4 {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let end = (4 + len).min(rest.len());
+            au.extend_from_slice(&START_CODE);
+            au.extend_from_slice(&rest[4..end]);
+            rest = &rest[end..];
+        }
+        let result = self.out().and_then(|o| o.write(&au));
+        self.staging = au;
+        result?;
+        self.samples += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<u64, Error> {
+        self.out()?.check()?;
+        if self.samples == 0 {
+            return Err(Error::NoFrames {
+                path: self.name().to_path_buf(),
+            });
+        }
+        let out = self.out()?;
+        out.flush()?;
+        Ok(out.len())
+    }
+
+    fn take_out(&mut self) -> Option<Out<S>> {
+        self.out.take()
+    }
+}
+
+/// Writes an Annex B byte stream into any writer.
+pub struct AnnexBMuxer<W: Write> {
+    front: Front<AnnexBWriter<StreamIo<W>>>,
 }
 
 impl<W: Write> AnnexBMuxer<W> {
@@ -35,82 +124,35 @@ impl<W: Write> AnnexBMuxer<W> {
     /// Starts a stream in `inner`; `name` (usually the file path) names it in errors.
     pub fn with_name(inner: W, track: &VideoTrack, name: impl AsRef<Path>) -> Result<Self, Error> {
         track.validate()?;
+        let tracks = [Track::Video(track.clone())];
+        let writer = AnnexBWriter::new(StreamIo(inner), name.as_ref(), &tracks, false)?;
         Ok(AnnexBMuxer {
-            inner,
-            name: name.as_ref().to_path_buf(),
-            sps: track.sps.clone(),
-            pps: track.pps.clone(),
-            samples: 0,
-            bytes: 0,
-            staging: Vec::new(),
-            failed: false,
+            front: Front::new(writer, &tracks, name.as_ref()),
         })
     }
 
     /// Number of access units written so far.
     pub fn sample_count(&self) -> u64 {
-        self.samples
+        self.front.count(0)
     }
 
     /// Appends one access unit (see [`VideoMuxer::write_sample`]).
     pub fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
-        if self.failed {
-            return Err(Error::Poisoned {
-                path: self.name.clone(),
-            });
-        }
-        check_access_unit(nals, keyframe, self.samples == 0).map_err(|reason| {
-            Error::InvalidSample {
-                path: self.name.clone(),
-                index: self.samples,
-                reason,
-            }
-        })?;
-        let mut au = std::mem::take(&mut self.staging);
-        au.clear();
-        let params: &[&[u8]] = if keyframe {
-            &[&self.sps, &self.pps]
-        } else {
-            &[]
-        };
-        for nal in params.iter().copied().chain(nals.iter().map(Vec::as_slice)) {
-            au.extend_from_slice(&START_CODE);
-            au.extend_from_slice(nal);
-        }
-        let result = self.inner.write_all(&au);
-        let len = au.len() as u64;
-        self.staging = au;
-        if let Err(e) = result {
-            self.failed = true;
-            return Err(Error::io("write", &self.name, e));
-        }
-        self.bytes += len;
-        self.samples += 1;
-        Ok(())
+        self.front.write_video(0, nals, keyframe)
     }
 
     /// Flushes the stream and returns it with the number of bytes written.
-    pub fn finish_into_inner(mut self) -> Result<(W, u64), Error> {
-        if self.failed {
-            return Err(Error::Poisoned { path: self.name });
-        }
-        if self.samples == 0 {
-            return Err(Error::NoFrames { path: self.name });
-        }
-        if let Err(e) = self.inner.flush() {
-            return Err(Error::io("flush", &self.name, e));
-        }
-        Ok((self.inner, self.bytes))
+    pub fn finish_into_inner(self) -> Result<(W, u64), Error> {
+        let (out, n) = self.front.finish_into_out()?;
+        Ok((out.into_sink()?.0, n))
     }
 }
 
 impl<W: Write> std::fmt::Debug for AnnexBMuxer<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnnexBMuxer")
-            .field("name", &self.name)
-            .field("samples", &self.samples)
-            .field("bytes", &self.bytes)
-            .field("failed", &self.failed)
+            .field("name", &self.front.writer().name())
+            .field("samples", &self.sample_count())
             .finish_non_exhaustive()
     }
 }

@@ -48,6 +48,18 @@ impl BoxBuf {
         }
     }
 
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Overwrites the 32-bit field at `at` (a field written earlier).
+    pub(crate) fn patch_u32(&mut self, at: usize, v: u32) {
+        if let Some(field) = self.buf.get_mut(at..at + 4) {
+            field.copy_from_slice(&v.to_be_bytes());
+        }
+    }
+
     pub(crate) fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }

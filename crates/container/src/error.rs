@@ -19,6 +19,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A sample names a track the muxer does not have.
+    #[error("no track {track} in '{path}' (it has {tracks}, numbered from 0)")]
+    NoSuchTrack {
+        path: PathBuf,
+        track: usize,
+        tracks: usize,
+    },
+
+    /// The container format cannot carry these tracks.
+    #[error("cannot write '{path}': {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+
     /// The output (or its temporary file) could not be created.
     #[error(
         "cannot create output file '{path}': {source} — check that the directory exists and is writable"

@@ -1,6 +1,11 @@
 //! Atomic output files: data goes to a hidden temporary file next to the
 //! target, which is renamed onto the target only after everything was written
 //! and synced. Any other end (an error, a drop) removes the temporary file.
+//!
+//! Crash-safe (fragmented) output is the exception: [`PartialFile::publish`]
+//! renames the file into place as soon as its first fragment is complete and
+//! writing goes on through the same open file, so that after a crash the
+//! target holds every complete fragment. A published file is never removed.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -9,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::Error;
-use crate::{AnnexBMuxer, ContainerKind, Mp4Muxer, VideoMuxer, VideoTrack};
+#[cfg(test)]
+use crate::{ContainerKind, VideoTrack};
 
 /// Distinguishes temporary files of one process writing the same target twice.
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -22,6 +28,8 @@ pub(crate) struct PartialFile {
     temp: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// Renamed onto the target before the end (see [`PartialFile::publish`]).
+    published: bool,
     /// Test hook: writes past this many bytes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_after: Option<u64>,
@@ -62,6 +70,7 @@ impl PartialFile {
                         temp,
                         target: target.to_path_buf(),
                         committed: false,
+                        published: false,
                         #[cfg(test)]
                         fail_after: None,
                     })
@@ -88,6 +97,24 @@ impl PartialFile {
             .ok_or_else(|| io::Error::other("file already committed"))
     }
 
+    /// Renames the file onto the target now, while it is still being written
+    /// (the open file stays valid); later calls do nothing. From then on the
+    /// file is kept whatever happens.
+    pub(crate) fn publish(&mut self) -> Result<(), Error> {
+        if self.published || self.committed {
+            return Ok(());
+        }
+        self.file()
+            .and_then(|f| f.flush())
+            .map_err(|e| Error::io("flush", &self.target, e))?;
+        fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
+            path: self.target.clone(),
+            source,
+        })?;
+        self.published = true;
+        Ok(())
+    }
+
     /// Syncs the data to disk, closes the file and renames it onto the target.
     pub(crate) fn commit(mut self) -> Result<(), Error> {
         let Some(mut file) = self.file.take() else {
@@ -100,10 +127,12 @@ impl PartialFile {
             .map_err(|e| Error::io("sync", &self.target, e))?;
         // Closed before the rename, which some systems refuse on open files.
         drop(file);
-        fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
-            path: self.target.clone(),
-            source,
-        })?;
+        if !self.published {
+            fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
+                path: self.target.clone(),
+                source,
+            })?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -125,7 +154,7 @@ fn create_error(target: &Path, source: io::Error) -> Error {
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.published {
             // Close first: some systems cannot remove an open file.
             self.file = None;
             let _ = fs::remove_file(&self.temp);
@@ -167,47 +196,22 @@ impl Seek for PartialFile {
     }
 }
 
-/// Wraps the temporary file in the muxer for `kind`; errors name `path`.
+/// Wraps the temporary file in a muxer of one video track (tests inject
+/// failures into the file first).
+#[cfg(test)]
 pub(crate) fn muxer_for(
     out: PartialFile,
     path: &Path,
     kind: ContainerKind,
     track: &VideoTrack,
-) -> Result<Box<dyn VideoMuxer + Send>, Error> {
-    Ok(match kind {
-        ContainerKind::Mp4 => Box::new(Mp4File(Mp4Muxer::with_name(out, track, path)?)),
-        ContainerKind::AnnexB => Box::new(AnnexBFile(AnnexBMuxer::with_name(out, track, path)?)),
-    })
-}
-
-/// An MP4 that appears at its path on a successful finish.
-pub(crate) struct Mp4File(pub(crate) Mp4Muxer<PartialFile>);
-
-impl VideoMuxer for Mp4File {
-    fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
-        self.0.write_sample(nals, keyframe)
-    }
-
-    fn finish(self: Box<Self>) -> Result<u64, Error> {
-        let (file, bytes) = self.0.finish_into_inner()?;
-        file.commit()?;
-        Ok(bytes)
-    }
-}
-
-/// An Annex B stream that appears at its path on a successful finish.
-pub(crate) struct AnnexBFile(pub(crate) AnnexBMuxer<PartialFile>);
-
-impl VideoMuxer for AnnexBFile {
-    fn write_sample(&mut self, nals: &[Vec<u8>], keyframe: bool) -> Result<(), Error> {
-        self.0.write_sample(nals, keyframe)
-    }
-
-    fn finish(self: Box<Self>) -> Result<u64, Error> {
-        let (file, bytes) = self.0.finish_into_inner()?;
-        file.commit()?;
-        Ok(bytes)
-    }
+) -> Result<Box<dyn crate::Muxer + Send>, Error> {
+    crate::open_sink(
+        out,
+        path,
+        kind,
+        &[crate::Track::Video(track.clone())],
+        &crate::MuxOptions::default(),
+    )
 }
 
 #[cfg(test)]

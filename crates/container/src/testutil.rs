@@ -424,3 +424,20 @@ pub(crate) fn split_sample(mut s: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// An EBML element header (RFC 8794 §4): its ID (marker bits kept), data
+/// size (`None` for unknown), and header length.
+pub(crate) fn ebml_header(d: &[u8]) -> (u32, Option<u64>, usize) {
+    let id_len = d[0].leading_zeros() as usize + 1;
+    let id = d[..id_len]
+        .iter()
+        .fold(0u32, |a, &b| (a << 8) | u32::from(b));
+    let s = &d[id_len..];
+    let size_len = s[0].leading_zeros() as usize + 1;
+    let mut v = u64::from(s[0]) & ((1u64 << (8 - size_len)) - 1);
+    for &b in &s[1..size_len] {
+        v = (v << 8) | u64::from(b);
+    }
+    let unknown = v == (1u64 << (7 * size_len)) - 1;
+    (id, (!unknown).then_some(v), id_len + size_len)
+}

@@ -327,3 +327,92 @@ fn decoded_pictures_match_the_source_stream() {
     assert_eq!(from_mp4.len(), 10);
     assert_eq!(from_mp4, md5s(&source));
 }
+
+/// The fixture's decoded pictures, as framemd5 hashes, or `None` without FFmpeg.
+fn md5s_of(file: &Path) -> Option<Vec<String>> {
+    let ffprobe = ffprobe()?;
+    let ffmpeg = find_tool("FRAMEPRESS_FFMPEG", "ffmpeg", Some(&ffprobe))?;
+    Some(
+        run(
+            &ffmpeg,
+            &[
+                "-v",
+                "error",
+                "-i",
+                file.to_str().unwrap(),
+                "-map",
+                "0:v:0",
+                "-f",
+                "framemd5",
+                "-",
+            ],
+        )
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+        .collect(),
+    )
+}
+
+fn source_md5s(dir: &OutDir) -> Option<Vec<String>> {
+    let source = dir.join("source.h264");
+    std::fs::write(&source, STREAM).unwrap();
+    md5s_of(&source)
+}
+
+fn mux_to(
+    output: container::Output,
+    kind: ContainerKind,
+    tracks: &[container::Track],
+    p: &Parsed,
+    options: &container::MuxOptions,
+) -> u64 {
+    let mut m = container::open(output, kind, tracks, options).unwrap();
+    for (nals, key) in &p.access_units {
+        m.write_video(0, nals, *key).unwrap();
+    }
+    m.finish().unwrap()
+}
+
+#[test]
+fn mov_mkv_and_fragmented_mp4_decode_like_the_source() {
+    let p = parse_fixture();
+    let dir = out_dir("formats");
+    let t = track(&p, 30, 1);
+    let mov = dir.join("clip.mov");
+    let mkv = dir.join("clip.mkv");
+    write(&mov, ContainerKind::Mov, &t, &p);
+    write(&mkv, ContainerKind::Mkv, &t, &p);
+    // A fragmented MP4 through a stream that cannot seek.
+    let frag = dir.join("frag.mp4");
+    let file = std::fs::File::create(&frag).unwrap();
+    let n = mux_to(
+        container::Output::stream(file, &frag),
+        ContainerKind::Mp4,
+        &[container::Track::Video(t.clone())],
+        &p,
+        &container::MuxOptions::default(),
+    );
+    assert_eq!(std::fs::metadata(&frag).unwrap().len(), n);
+    let Some(want) = source_md5s(&dir) else {
+        return;
+    };
+    for f in [&mov, &mkv, &frag] {
+        assert_eq!(md5s_of(f).unwrap(), want, "{}", f.display());
+    }
+    let ffprobe = ffprobe().unwrap();
+    for (f, format) in [(&mov, "mov"), (&mkv, "matroska"), (&frag, "mp4")] {
+        let s = probe(
+            &ffprobe,
+            f,
+            "stream=codec_name,width,height,r_frame_rate,nb_read_frames:format=format_name,duration",
+        );
+        assert_eq!(get(&s, "codec_name"), "h264", "{f:?}");
+        assert_eq!((get(&s, "width"), get(&s, "height")), ("64", "48"));
+        assert_eq!(get(&s, "r_frame_rate"), "30/1", "{f:?}");
+        assert_eq!(get(&s, "nb_read_frames"), "10", "{f:?}");
+        assert!(get(&s, "format_name").contains(format), "{f:?}: {s:?}");
+        let d: f64 = get(&s, "duration").parse().unwrap();
+        assert!((d - 1.0 / 3.0).abs() < 0.02, "{f:?}: duration {d}");
+    }
+}

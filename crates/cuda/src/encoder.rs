@@ -103,6 +103,11 @@ impl CudaIntraEncoder {
         })
     }
 
+    /// Sets the qp of the pictures coded from now on (0..=51).
+    pub fn set_qp(&mut self, qp: u8) {
+        self.qp = i32::from(qp.min(51));
+    }
+
     /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
     pub fn set_deblocking(&mut self, on: bool) {
         self.deblock = on;

@@ -137,18 +137,35 @@ pub enum ColourRange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Device {
     Cpu,
+    /// CUDA device N (as the driver numbers them).
+    Cuda(u32),
 }
 
 impl Device {
-    /// Parses `cpu`.
+    /// Parses `cpu`, `cuda` (device 0) or `cuda:N`.
     pub fn parse(text: &str) -> Result<Device> {
-        match text.trim().to_ascii_lowercase().as_str() {
+        let t = text.trim().to_ascii_lowercase();
+        let bad = || Error::InvalidOption {
+            option: "device",
+            value: text.to_string(),
+            expected: "cpu, cuda or cuda:N (N = 0, 1, ...)".to_string(),
+        };
+        match t.as_str() {
             "cpu" => Ok(Device::Cpu),
-            _ => Err(Error::InvalidOption {
-                option: "device",
-                value: text.to_string(),
-                expected: "cpu".to_string(),
-            }),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => {
+                let n = t.strip_prefix("cuda:").ok_or_else(bad)?;
+                n.parse().map(Device::Cuda).map_err(|_| bad())
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => write!(f, "cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`Encoder::receive_packet`], and [`Encoder::flush`] drains it.
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 
 use avc::encoder::{EncodedFrame, Encoder as CoreEncoder, EncoderSettings};
 use avc::frame::YuvFrame;
@@ -11,7 +12,8 @@ use avc::params::{ColourSpace, StreamParams};
 use avc::ratecontrol::{RateControl as RateController, RateMode};
 
 use crate::colour::to_yuv420_into;
-use crate::config::{ColourMatrix, ColourRange, EncoderConfig, Preset, RateControl};
+use crate::config::{ColourMatrix, ColourRange, Device, EncoderConfig, Preset, RateControl};
+use crate::cuda::CudaBackend;
 use crate::error::{Error, Result};
 
 /// One coded frame: an access unit in decoding order.
@@ -42,6 +44,10 @@ impl Packet {
 pub struct Encoder {
     config: EncoderConfig,
     core: CoreEncoder,
+    /// Set when the stream is coded on a CUDA device.
+    /// (In a mutex only so that the encoder stays `Sync`; it is reached
+    /// through `&mut self`, so it is never contended.)
+    cuda: Option<Mutex<CudaBackend>>,
     rate: RateController,
     pool: rayon::ThreadPool,
     scratch: YuvFrame,
@@ -62,13 +68,27 @@ impl Encoder {
                 value: config.threads.to_string(),
                 expected: format!("a thread count this system can start ({e})"),
             })?;
+        let rate = RateController::new(
+            rate_mode(&config),
+            config.frame_rate.num,
+            config.frame_rate.den,
+        );
+        let cuda = match config.device {
+            Device::Cpu => None,
+            Device::Cuda(index) => {
+                let qp = rate.picture_qp(true);
+                Some(Mutex::new(CudaBackend::open(
+                    index,
+                    &config,
+                    stream_params(&config),
+                    qp,
+                )?))
+            }
+        };
         Ok(Encoder {
             core: CoreEncoder::new(stream_params(&config), core_settings(&config)),
-            rate: RateController::new(
-                rate_mode(&config),
-                config.frame_rate.num,
-                config.frame_rate.den,
-            ),
+            cuda,
+            rate,
             pool,
             scratch: YuvFrame::new(config.width as usize, config.height as usize),
             config,
@@ -122,16 +142,39 @@ impl Encoder {
             frame,
             &mut self.scratch,
         )?;
+        self.next_index += 1;
+        if let Some(cuda) = self.cuda.as_mut().map(cuda_mut) {
+            let coded = cuda
+                .push(&self.scratch)
+                .inspect_err(|_| self.broken = true)?;
+            self.queue_cuda(coded);
+            return Ok(());
+        }
         let (coded, qp) = self.code_picture().inspect_err(|_| self.broken = true)?;
         self.ready.push_back(Packet {
             nals: coded.nals,
-            index: self.next_index,
+            index: self.next_index - 1,
             keyframe: coded.idr,
             qp,
             recon: self.config.keep_reconstruction.then_some(coded.recon),
         });
-        self.next_index += 1;
         Ok(())
+    }
+
+    /// Queues pictures coded by the CUDA backend, in order.
+    fn queue_cuda(&mut self, coded: Vec<EncodedFrame>) {
+        let qp = self.rate.picture_qp(true);
+        let pending = self.cuda.as_mut().map_or(0, |c| cuda_mut(c).pending() as u64);
+        let first = self.next_index - pending - coded.len() as u64;
+        for (k, frame) in coded.into_iter().enumerate() {
+            self.ready.push_back(Packet {
+                nals: frame.nals,
+                index: first + k as u64,
+                keyframe: frame.idr,
+                qp,
+                recon: self.config.keep_reconstruction.then_some(frame.recon),
+            });
+        }
     }
 
     /// Codes the frame in `scratch` at the rate controller's qp, coding it
@@ -169,6 +212,10 @@ impl Encoder {
         if self.broken {
             return Err(Error::InvalidState);
         }
+        if let Some(cuda) = self.cuda.as_mut().map(cuda_mut) {
+            let coded = cuda.drain().inspect_err(|_| self.broken = true)?;
+            self.queue_cuda(coded);
+        }
         Ok(())
     }
 
@@ -176,6 +223,12 @@ impl Encoder {
     pub fn frames_sent(&self) -> u64 {
         self.next_index
     }
+}
+
+/// The CUDA backend behind its mutex; a poisoned mutex still holds a
+/// usable backend (errors are values, not panics, inside it).
+fn cuda_mut(m: &mut Mutex<CudaBackend>) -> &mut CudaBackend {
+    m.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The proven maximum size in bytes of one access unit (SPS, PPS and slice,

@@ -32,7 +32,7 @@ pub enum Error {
     #[error("input is not valid: {0}")]
     InvalidInput(String),
 
-    #[error("unknown output extension for '{path}' (expected .mp4 or .h264/.264)")]
+    #[error("unknown output extension for '{path}' (expected .mp4, .mov, .mkv or .h264/.264)")]
     UnknownExtension { path: PathBuf },
 
     #[error("cannot {action} '{path}': {source}")]
@@ -46,11 +46,17 @@ pub enum Error {
     #[error(transparent)]
     Container(#[from] container::Error),
 
+    #[error("audio encoding failed: {0}")]
+    Audio(String),
+
     #[error("encoder used after an error or after finish")]
     InvalidState,
 
     #[error("encoding failed: {0}")]
     Codec(#[from] avc::encoder::AvcError),
+
+    #[error("CUDA: {0}")]
+    Cuda(String),
 }
 
 impl Error {

@@ -1,6 +1,7 @@
 //! framepress: raw frames in, H.264 in MP4 or Annex B out.
 
 pub mod config;
+pub mod cuda;
 pub mod encoder;
 pub mod error;
 
@@ -19,3 +20,12 @@ pub mod input;
 pub use colour::{to_yuv420, to_yuv420_into};
 pub use encoder::{max_access_unit_bytes, Encoder, Packet};
 pub use input::{open_input, parse_size, FrameSource, RawReader, SourceInfo, Y4mReader};
+pub mod audio;
+pub mod mux;
+mod resample;
+
+pub use audio::{AudioCodec, AudioConfig, AudioEncoder, AudioPacket};
+pub use mux::{
+    Format, Fragmentation, MediaWriter, Output, OutputOptions, StreamId, StreamSummary,
+    VideoStreamInfo, WriterSummary,
+};

@@ -109,7 +109,7 @@ fn disk_full_on_a_real_file_removes_the_temporary_file() {
         assert!(out.temp_path().exists());
         let result = muxer_for(out, &path, kind, &t).and_then(|mut m| {
             for i in 0..10 {
-                m.write_sample(&[vec![0x65; 10_000]], i == 0)?;
+                m.write_video(0, &[vec![0x65; 10_000]], i == 0)?;
             }
             m.finish()
         });

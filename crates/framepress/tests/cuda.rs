@@ -1,0 +1,144 @@
+//! One bitstream, two engines: on a machine with a CUDA device, encoding
+//! on the GPU gives exactly the bytes of the CPU backend. Without a driver
+//! the tests print a note and pass, unless FRAMEPRESS_REQUIRE_GPU=1.
+
+mod common;
+
+use framepress::{Device, EncoderConfig, FileEncoder, PixelFormat, RateControl};
+
+fn gpu_required() -> bool {
+    std::env::var("FRAMEPRESS_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
+
+/// The bytes of an Annex B encode of `frames` on `device`, or the error text.
+fn encode(
+    device: Device,
+    config: &EncoderConfig,
+    frames: &[Vec<u8>],
+    path: &std::path::Path,
+) -> Result<Vec<u8>, String> {
+    let mut c = config.clone();
+    c.device = device;
+    let mut enc = FileEncoder::create(path, &c).map_err(|e| e.to_string())?;
+    for f in frames {
+        enc.encode_frame(f).map_err(|e| e.to_string())?;
+    }
+    enc.finish().map_err(|e| e.to_string())?;
+    std::fs::read(path).map_err(|e| e.to_string())
+}
+
+/// Whether this machine can encode on CUDA device 0.
+fn cuda_available() -> bool {
+    let dir = common::Scratch::new("cuda-probe");
+    let mut c = EncoderConfig::new(16, 16);
+    c.gop = 1;
+    match encode(
+        Device::Cuda(0),
+        &c,
+        &[vec![0u8; 384]],
+        &dir.path("probe.h264"),
+    ) {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                !gpu_required(),
+                "FRAMEPRESS_REQUIRE_GPU=1 but CUDA is unavailable: {e}"
+            );
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn cuda_bytes_equal_cpu_bytes_over_the_matrix() {
+    if !cuda_available() {
+        return;
+    }
+    let dir = common::Scratch::new("cuda-matrix");
+    let sizes = [(1, 1), (2, 2), (16, 16), (17, 33), (256, 256), (1920, 1080)];
+    let mut cases = 0;
+    for (w, h) in sizes {
+        let contents: Vec<(&str, Vec<Vec<u8>>)> = vec![
+            (
+                "random",
+                (0..3)
+                    .map(|i| common::uniform_random_i420(w, h, i))
+                    .collect(),
+            ),
+            ("solid", vec![common::solid_i420(w, h, [40, 90, 200]); 2]),
+            ("gradient", vec![common::gradient_i420(w, h); 2]),
+            (
+                "natural",
+                (0..3)
+                    .map(|i| common::natural_i420_at(w, h, 3 * i, 2 * i))
+                    .collect(),
+            ),
+        ];
+        for (name, frames) in &contents {
+            for (rate, deblock) in [
+                (RateControl::Qp(0), true),
+                (RateControl::Qp(1), false),
+                (RateControl::Qp(20), true),
+                (RateControl::Crf(23), true),
+                (RateControl::Qp(30), false),
+                (RateControl::Qp(51), true),
+            ] {
+                let mut c = EncoderConfig::new(w, h);
+                c.pixel_format = PixelFormat::Yuv420p;
+                c.gop = 1;
+                c.rate = rate;
+                c.deblock = deblock;
+                let cpu = encode(Device::Cpu, &c, frames, &dir.path("cpu.h264")).expect("cpu");
+                let gpu = encode(Device::Cuda(0), &c, frames, &dir.path("gpu.h264")).expect("cuda");
+                assert!(
+                    cpu == gpu,
+                    "{w}x{h} {name} {rate:?} deblock {deblock}: CUDA bytes differ from CPU bytes"
+                );
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} cases: CUDA bytes == CPU bytes");
+}
+
+/// The case that crashes NVENC: 10 uniform-random 256×256 frames at qp 1,
+/// as NV12 and as RGB, finish on the GPU with the CPU's bytes.
+#[test]
+fn random_frames_at_qp1_on_cuda() {
+    if !cuda_available() {
+        return;
+    }
+    let dir = common::Scratch::new("cuda-seed");
+    for format in [PixelFormat::Nv12, PixelFormat::Rgb24] {
+        let frames: Vec<Vec<u8>> = (0..10)
+            .map(|i| common::SplitMix64::new(i).bytes(format.frame_bytes(256, 256)))
+            .collect();
+        let mut c = EncoderConfig::new(256, 256);
+        c.pixel_format = format;
+        c.gop = 1;
+        c.rate = RateControl::Qp(1);
+        let cpu = encode(Device::Cpu, &c, &frames, &dir.path("cpu.mp4")).expect("cpu");
+        let gpu = encode(Device::Cuda(0), &c, &frames, &dir.path("gpu.mp4")).expect("cuda");
+        assert!(cpu == gpu, "{format:?}: CUDA MP4 differs from CPU MP4");
+    }
+}
+
+#[test]
+fn missing_cuda_device_is_a_clear_error() {
+    let dir = common::Scratch::new("cuda-missing");
+    let mut c = EncoderConfig::new(16, 16);
+    c.gop = 1;
+    let err = encode(
+        Device::Cuda(1000),
+        &c,
+        &[vec![0u8; 384]],
+        &dir.path("x.h264"),
+    )
+    .expect_err("device 1000");
+    assert!(
+        err.contains("does not exist") || err.contains("no CUDA driver") || err.contains("CUDA"),
+        "unclear error: {err}"
+    );
+    assert!(!dir.path("x.h264").exists());
+}
