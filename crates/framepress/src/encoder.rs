@@ -164,7 +164,10 @@ impl Encoder {
     /// Queues pictures coded by the CUDA backend, in order.
     fn queue_cuda(&mut self, coded: Vec<EncodedFrame>) {
         let qp = self.rate.picture_qp(true);
-        let pending = self.cuda.as_mut().map_or(0, |c| cuda_mut(c).pending() as u64);
+        let pending = self
+            .cuda
+            .as_mut()
+            .map_or(0, |c| cuda_mut(c).pending() as u64);
         let first = self.next_index - pending - coded.len() as u64;
         for (k, frame) in coded.into_iter().enumerate() {
             self.ready.push_back(Packet {
