@@ -343,7 +343,52 @@ pub fn satd4x4(diff: &[i32; 16]) -> u32 {
 
 /// SATD of a `w`×`h` block (multiples of 4) between two 8-bit blocks given
 /// as row slices with strides; the sum of [`satd4x4`] over its 4×4 blocks.
+/// Works on bands of four rows, transforming all 4×4 blocks of a band
+/// together so the loops vectorise.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
+    if w != 16 && w != 8 {
+        return satd_u8_blocks(a, a_stride, b, b_stride, w, h);
+    }
+    let mut total = 0u32;
+    for by in (0..h).step_by(4) {
+        // Differences of four rows, then the horizontal 4-point Hadamard of
+        // every 4-sample group, in place.
+        let mut d = [[0i32; 16]; 4];
+        for (r, row) in d.iter_mut().enumerate() {
+            let ra = &a[(by + r) * a_stride..(by + r) * a_stride + w];
+            let rb = &b[(by + r) * b_stride..(by + r) * b_stride + w];
+            for x in 0..w {
+                row[x] = i32::from(ra[x]) - i32::from(rb[x]);
+            }
+            for g in (0..w).step_by(4) {
+                let (p0, p1, p2, p3) = (row[g], row[g + 1], row[g + 2], row[g + 3]);
+                let (s01, d01, s23, d23) = (p0 + p1, p0 - p1, p2 + p3, p2 - p3);
+                row[g] = s01 + s23;
+                row[g + 1] = s01 - s23;
+                row[g + 2] = d01 - d23;
+                row[g + 3] = d01 + d23;
+            }
+        }
+        // Vertical 4-point Hadamard across the four rows, |·|, and the
+        // rounded halving of satd4x4, per 4×4 block.
+        for g in (0..w).step_by(4) {
+            let mut sum = 0u32;
+            for x in g..g + 4 {
+                let (p0, p1, p2, p3) = (d[0][x], d[1][x], d[2][x], d[3][x]);
+                let (s01, d01, s23, d23) = (p0 + p1, p0 - p1, p2 + p3, p2 - p3);
+                sum += (s01 + s23).unsigned_abs()
+                    + (s01 - s23).unsigned_abs()
+                    + (d01 - d23).unsigned_abs()
+                    + (d01 + d23).unsigned_abs();
+            }
+            total += (sum + 1) >> 1;
+        }
+    }
+    total
+}
+
+/// [`satd_u8`] block by block (any width that is a multiple of 4).
+fn satd_u8_blocks(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
     let mut total = 0;
     for by in (0..h).step_by(4) {
         for bx in (0..w).step_by(4) {
@@ -448,6 +493,30 @@ mod tests {
         assert!(inverse4x4(&d).is_none());
         let lv = [3000i32; 16];
         assert!(inverse_luma_dc(&lv, 0).is_none());
+    }
+
+    #[test]
+    fn banded_satd_equals_block_satd() {
+        let mut s = 3u32;
+        let mut next = || {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 24) as u8
+        };
+        let a: Vec<u8> = (0..40 * 20).map(|_| next()).collect();
+        let b: Vec<u8> = (0..16 * 16).map(|_| next()).collect();
+        for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8)] {
+            assert_eq!(
+                satd_u8(&a, 40, &b, w, w, h),
+                satd_u8_blocks(&a, 40, &b, w, w, h),
+                "{w}x{h}"
+            );
+        }
+        let flat = [255u8; 256];
+        let zero = [0u8; 256];
+        assert_eq!(
+            satd_u8(&flat, 16, &zero, 16, 16, 16),
+            satd_u8_blocks(&flat, 16, &zero, 16, 16, 16)
+        );
     }
 
     #[test]
