@@ -373,8 +373,12 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
         // rounded halving of satd4x4, per 4×4 block.
         for g in (0..w).step_by(4) {
             let mut sum = 0u32;
-            for x in g..g + 4 {
-                let (p0, p1, p2, p3) = (d[0][x], d[1][x], d[2][x], d[3][x]);
+            let cols = d[0][g..g + 4]
+                .iter()
+                .zip(&d[1][g..g + 4])
+                .zip(&d[2][g..g + 4])
+                .zip(&d[3][g..g + 4]);
+            for (((&p0, &p1), &p2), &p3) in cols {
                 let (s01, d01, s23, d23) = (p0 + p1, p0 - p1, p2 + p3, p2 - p3);
                 sum += (s01 + s23).unsigned_abs()
                     + (s01 - s23).unsigned_abs()
