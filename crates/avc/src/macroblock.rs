@@ -11,7 +11,9 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
-use crate::syntax::{i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM};
+use crate::syntax::{
+    i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
+};
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
     chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
@@ -365,14 +367,15 @@ pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
 }
 
 /// Worst-case size in bits of a coded (non-PCM) intra macroblock_layer,
-/// independent of the neighbours' coefficient counts and modes; `None` if a
-/// level cannot be coded with CAVLC.
+/// independent of the neighbours' coefficient counts and modes and of the
+/// slice type (mb_type is counted as in a P slice, where intra values are 5
+/// higher, Table 7-13); `None` if a level cannot be coded with CAVLC.
 pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
     let nc = CoeffTokenTable::Nc(0);
     let mut bits = ue_len(u32::from(mb.chroma_mode)) + 1; // intra_chroma_pred_mode, mb_qp_delta
     match mb.luma {
         LumaPred::I4(_) => {
-            bits += ue_len(MB_TYPE_I_NXN) + 16 * 4;
+            bits += ue_len(MB_TYPE_I_NXN + P_SLICE_INTRA_OFFSET) + 16 * 4;
             bits += ue_len(intra_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
             for blk in 0..16 {
                 if mb.cbp_luma & (1 << (blk / 4)) != 0 {
@@ -381,7 +384,7 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
             }
         }
         LumaPred::I16(mode) => {
-            bits += ue_len(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma));
+            bits += ue_len(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma) + P_SLICE_INTRA_OFFSET);
             bits += residual_block_bits_bound(&mb.luma_dc, nc).ok()?;
             if mb.cbp_luma != 0 {
                 for blk in 0..16 {
@@ -389,7 +392,7 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
                 }
             }
         }
-        LumaPred::Pcm => return Some(ue_len(MB_TYPE_I_PCM) + 7 + 384 * 8),
+        LumaPred::Pcm => return Some(ue_len(MB_TYPE_I_PCM + P_SLICE_INTRA_OFFSET) + 7 + 384 * 8),
         LumaPred::Inter(_) => return None,
     }
     if mb.cbp_chroma > 0 {

@@ -536,17 +536,149 @@ __device__ void write_pcm_samples(BitWriter &w, const u8 *sy, const u8 *su, cons
     }
 }
 
-// PCM macroblocks carry this flag in their bit count: their first 9 bits
-// (mb_type) are followed by byte alignment before the samples.
+// A macroblock's entry in `lens`: its bit count in bits 0..15; an I_PCM
+// macroblock sets MB_BITS_PCM_FLAG and puts in bits 16..30 the count of the
+// bits before its samples (mb_skip_run and mb_type), which the pack stage
+// follows with pcm_alignment_zero_bits.
 #define MB_BITS_PCM_FLAG 0x80000000u
-#define PCM_HEADER_BITS 9
+__device__ __forceinline__ u32 mb_bit_count(u32 len) { return len & 0xffffu; }
+__device__ __forceinline__ u32 mb_pcm_header(u32 len) { return (len >> 16) & 0x7fffu; }
+
+// ---- motion vector prediction (8.4.1.1, 8.4.1.3; avc::mvpred) ----------------------
+
+// Motion of a neighbouring partition: not available (outside the picture or
+// not yet decoded), or refIdx (0, or -1 for an intra macroblock) and vector.
+struct MvNb {
+    bool avail;
+    int ref;
+    int mv[2];
+};
+
+// The partition covering luma location (x, y) relative to macroblock `addr`
+// as seen while decoding partition `part_idx` of a macroblock partitioned as
+// `part` (6.4.11.7, 6.4.12; avc::mvpred::MotionField::neighbour).
+__device__ MvNb mv_neighbour(const MbRecord *recs, int wm, int addr, int part, int part_idx, int x, int y) {
+    MvNb n = {false, -1, {0, 0}};
+    bool inside_x = x >= 0 && x < 16, inside_y = y >= 0 && y < 16;
+    if (inside_x && inside_y) {
+        int idx = partition_of(part, x, y);
+        if (idx >= part_idx) return n; // not yet decoded
+        n.avail = true, n.ref = 0;
+        n.mv[0] = recs[addr].mv[idx][0], n.mv[1] = recs[addr].mv[idx][1];
+        return n;
+    }
+    int dx, dy;
+    if (x < 0 && y < 0)
+        dx = -1, dy = -1;
+    else if (x < 0 && inside_y)
+        dx = -1, dy = 0;
+    else if (inside_x && y < 0)
+        dx = 0, dy = -1;
+    else if (x >= 16 && y < 0)
+        dx = 1, dy = -1;
+    else
+        return n; // right of or below the macroblock: not yet decoded
+    int nx = addr % wm + dx, ny = addr / wm + dy;
+    if (nx < 0 || ny < 0 || nx >= wm) return n;
+    const MbRecord &m = recs[ny * wm + nx];
+    n.avail = true;
+    if (m.kind != KIND_INTER) return n; // intra: refIdx -1, vector 0
+    int k = partition_of(m.part, (x + 16) % 16, (y + 16) % 16);
+    n.ref = 0, n.mv[0] = m.mv[k][0], n.mv[1] = m.mv[k][1];
+    return n;
+}
+
+__device__ __forceinline__ int median3(int p, int q, int r) {
+    int hi = p > q ? p : q, lo = p < q ? p : q;
+    int m = lo > r ? lo : r;
+    return hi < m ? hi : m;
+}
+
+// Position and size of partition `idx` (avc::syntax::Partition::rect).
+__device__ __forceinline__ void part_rect(int part, int idx, int *x, int *y, int *w, int *h) {
+    switch (part) {
+    case PART_16X16: *x = 0, *y = 0, *w = 16, *h = 16; break;
+    case PART_16X8: *x = 0, *y = idx * 8, *w = 16, *h = 8; break;
+    case PART_8X16: *x = idx * 8, *y = 0, *w = 8, *h = 16; break;
+    default: *x = (idx % 2) * 8, *y = (idx / 2) * 8, *w = 8, *h = 8; break;
+    }
+}
+
+__device__ __forceinline__ int part_count(int part) { return part == PART_16X16 ? 1 : (part == PART_8X8 ? 4 : 2); }
+
+// mvpLX of partition `idx` of macroblock `addr` with refIdx 0 (8.4.1.3).
+__device__ void predict_mv(const MbRecord *recs, int wm, int addr, int part, int idx, int *mvp) {
+    int x, y, w, h;
+    part_rect(part, idx, &x, &y, &w, &h);
+    MvNb a = mv_neighbour(recs, wm, addr, part, idx, x - 1, y);
+    MvNb b = mv_neighbour(recs, wm, addr, part, idx, x, y - 1);
+    MvNb c = mv_neighbour(recs, wm, addr, part, idx, x + w, y - 1);
+    if (!c.avail) c = mv_neighbour(recs, wm, addr, part, idx, x - 1, y - 1);
+    if (!b.avail && !c.avail && a.avail) b = a, c = a;
+    // Unavailable neighbours count as refIdx -1 with a zero vector; an
+    // unavailable neighbour already holds that.
+    const MvNb *pick = 0;
+    if (part == PART_16X8 && idx == 0 && b.ref == 0) pick = &b;
+    if (part == PART_16X8 && idx == 1 && a.ref == 0) pick = &a;
+    if (part == PART_8X16 && idx == 0 && a.ref == 0) pick = &a;
+    if (part == PART_8X16 && idx == 1 && c.ref == 0) pick = &c;
+    if (!pick) {
+        int matches = (a.ref == 0) + (b.ref == 0) + (c.ref == 0);
+        if (matches == 1) pick = a.ref == 0 ? &a : (b.ref == 0 ? &b : &c);
+    }
+    if (pick) {
+        mvp[0] = pick->mv[0], mvp[1] = pick->mv[1];
+        return;
+    }
+    mvp[0] = median3(a.mv[0], b.mv[0], c.mv[0]);
+    mvp[1] = median3(a.mv[1], b.mv[1], c.mv[1]);
+}
+
+// The vector P_Skip infers (8.4.1.1).
+__device__ void skip_mv(const MbRecord *recs, int wm, int addr, int *mv) {
+    MvNb a = mv_neighbour(recs, wm, addr, PART_16X16, 0, -1, 0);
+    MvNb b = mv_neighbour(recs, wm, addr, PART_16X16, 0, 0, -1);
+    mv[0] = 0, mv[1] = 0;
+    if (!a.avail || !b.avail) return;
+    if ((a.ref == 0 && a.mv[0] == 0 && a.mv[1] == 0) || (b.ref == 0 && b.mv[0] == 0 && b.mv[1] == 0)) return;
+    predict_mv(recs, wm, addr, PART_16X16, 0, mv);
+}
+
+// Whether the macroblock is coded as P_Skip: 16x16 inter, no residual, and
+// the vector P_Skip infers (avc::slice::PictureSyntax::is_skip).
+__device__ bool is_skip(const MbRecord *recs, int wm, int addr) {
+    const MbRecord &mb = recs[addr];
+    if (mb.kind != KIND_INTER || mb.part != PART_16X16 || mb.cbp_luma != 0 || mb.cbp_chroma != 0) return false;
+    int mv[2];
+    skip_mv(recs, wm, addr, mv);
+    return mv[0] == mb.mv[0][0] && mv[1] == mb.mv[0][1];
+}
+
+// One thread per macroblock of a batch of P pictures: 1 where it is P_Skip.
+extern "C" __global__ void p_skip_flags(const MbRecord *__restrict__ recs, u8 *__restrict__ skip, int wm, int hm,
+                                        int nframes) {
+    int per_frame = wm * hm;
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (long long)per_frame * nframes) return;
+    int f = (int)(i / per_frame), addr = (int)(i % per_frame);
+    skip[i] = is_skip(recs + (size_t)f * per_frame, wm, addr) ? 1 : 0;
+}
+
+// coded_block_pattern -> codeNum for inter macroblocks (Table 9-4, inverted).
+__constant__ u8 INTER_CBP_TO_CODE[48] = {
+    0,  2,  3,  7,  4,  8,  17, 13, 5,  18, 9,  14, 10, 15, 16, 11, 1,  32, 33, 36, 34, 37, 44, 40,
+    35, 45, 38, 41, 39, 42, 43, 19, 6,  24, 25, 20, 26, 21, 46, 28, 27, 47, 22, 29, 23, 30, 31, 12,
+};
 
 // One thread per macroblock: macroblock_layer() of every macroblock of a
 // batch of pictures into `bits` (MB_WORDS words each); `lens` gets the bit
-// count (with MB_BITS_PCM_FLAG for I_PCM).
+// count (see MB_BITS_PCM_FLAG). In P slices (`skip` non-null) a coded
+// macroblock is preceded by the mb_skip_run before it, a P_Skip macroblock
+// writes nothing, except the last of the picture, which writes the final
+// run (7.3.4); intra mb_type values are offset by 5 (Table 7-13).
 extern "C" __global__ void cavlc_write_mbs(const MbRecord *__restrict__ recs, u32 *__restrict__ bits,
                                            u32 *__restrict__ lens, const u8 *__restrict__ src, int wm, int hm,
-                                           int nframes, long long frame_bytes) {
+                                           int nframes, long long frame_bytes, const u8 *__restrict__ skip) {
     int per_frame = wm * hm;
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (long long)per_frame * nframes) return;
@@ -558,23 +690,53 @@ extern "C" __global__ void cavlc_write_mbs(const MbRecord *__restrict__ recs, u3
     n.left = mb_x > 0 ? &frame_recs[addr - 1] : 0;
     n.top = mb_y > 0 ? &frame_recs[addr - wm] : 0;
     BitWriter w = {bits + (size_t)i * MB_WORDS, 0, 0, 0};
-    u32 flag = 0;
+    u32 flag = 0, intra_offset = 0;
+    if (skip) {
+        const u8 *fskip = skip + (size_t)f * per_frame;
+        bool skipped = fskip[addr] != 0;
+        bool last = addr == per_frame - 1;
+        if (skipped && !last) {
+            lens[i] = 0;
+            return;
+        }
+        u32 run = 0;
+        for (int k = addr - 1; k >= 0 && fskip[k]; k--) run++;
+        if (skipped) {
+            put_ue(w, run + 1); // the final mb_skip_run, this macroblock included
+            w.flush();
+            lens[i] = w.bits;
+            return;
+        }
+        put_ue(w, run); // mb_skip_run
+        intra_offset = 5;
+    }
     if (mb.kind == KIND_PCM) {
-        put_ue(w, 25); // mb_type I_PCM (Table 7-11)
+        put_ue(w, 25 + intra_offset); // mb_type I_PCM (Table 7-11)
         int pitch = wm * 16;
         const u8 *sy = src + (size_t)f * frame_bytes;
         const u8 *su = sy + (size_t)pitch * hm * 16;
         const u8 *sv = su + (size_t)(pitch / 2) * hm * 8;
+        flag = MB_BITS_PCM_FLAG | (w.bits << 16);
         write_pcm_samples(w, sy, su, sv, pitch, mb_x, mb_y);
-        flag = MB_BITS_PCM_FLAG;
     } else {
         int cbp = mb.cbp_luma | (mb.cbp_chroma << 4);
         bool i16 = mb.kind == KIND_I16;
-        if (i16) {
-            put_ue(w, i16_mb_type(mb.i16_mode, mb.cbp_luma, mb.cbp_chroma));
+        if (mb.kind == KIND_INTER) {
+            put_ue(w, mb.part); // mb_type P_L0_16x16 .. P_8x8 (Table 7-13)
+            if (mb.part == PART_8X8)
+                for (int k = 0; k < 4; k++) put_ue(w, 0); // sub_mb_type P_L0_8x8
+            for (int idx = 0; idx < part_count(mb.part); idx++) {
+                int mvp[2];
+                predict_mv(frame_recs, wm, addr, mb.part, idx, mvp);
+                put_se(w, mb.mv[idx][0] - mvp[0]); // mvd_l0
+                put_se(w, mb.mv[idx][1] - mvp[1]);
+            }
+            put_ue(w, INTER_CBP_TO_CODE[cbp]);
+        } else if (i16) {
+            put_ue(w, i16_mb_type(mb.i16_mode, mb.cbp_luma, mb.cbp_chroma) + intra_offset);
             put_ue(w, mb.chroma_mode);
         } else {
-            put_ue(w, 0); // mb_type I_NxN
+            put_ue(w, intra_offset); // mb_type I_NxN
             for (int blk = 0; blk < 16; blk++) {
                 int pred = predicted_i4_mode(mb, n, blk);
                 int mode = mb.modes[blk];

@@ -122,3 +122,38 @@ extern "C" __global__ void check_cavlc(const int *in, int *out, int n) {
     o[1] = residual_block_bits_bound(levels, len, nc == TABLE_CHROMA_DC, tables);
     for (int k = 0; k < 32; k++) o[2 + k] = (int)words[k];
 }
+
+// Motion compensation (inter.cu). Each case: kind (0 luma, 1 Cb, 2 Cr), x,
+// y (the block's top-left sample in its plane), mv0, mv1 (quarter luma
+// samples) -> the 4x4 predicted block. `planes` and `ref` as p_inter takes them.
+extern "C" __global__ void check_mc(const int *in, int *out, int n, const u8 *planes, const u8 *ref, int wm, int hm,
+                                    long long plane_bytes) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const int *c = in + i * 5;
+    RefView r = ref_view(planes, plane_bytes, ref, wm, hm);
+    for (int p = 0; p < 16; p++) {
+        int x = c[1] + p % 4, y = c[2] + p / 4;
+        out[i * 16 + p] = c[0] == 0 ? predict_luma_sample(r, x, y, c[3], c[4])
+                                    : predict_chroma_sample(r, c[0] - 1, x, y, c[3], c[4]);
+    }
+}
+
+// Search costs (me_eval). Each case: mb_x, mb_y, part, idx, pred0, pred1,
+// lambda, sad, c0, c1 -> the cost (SAD at whole-sample (c0, c1) or SATD at
+// quarter-sample (c0, c1), + lambda * bits). One warp per case.
+extern "C" __global__ void check_me_cost(const int *in, int *out, int n, const u8 *src, const u8 *planes, int wm,
+                                         int hm, long long plane_bytes) {
+    __shared__ MeScratch scratch;
+    int i = blockIdx.x;
+    if (i >= n) return;
+    const int *c = in + i * 10;
+    int W = wm * 16, H = hm * 16;
+    RefView r = ref_view(planes, plane_bytes, 0, wm, hm);
+    for (int k = threadIdx.x; k < 256; k += 32) scratch.src[k] = src[(size_t)(c[1] * 16 + k / 16) * W + c[0] * 16 + k % 16];
+    MeBlock b = me_block(c[0], c[1], c[2], c[3], W, H, c[4], c[5], (u32)c[6]);
+    if (threadIdx.x == 0) scratch.cand[0][0] = c[8], scratch.cand[0][1] = c[9];
+    __syncwarp();
+    me_eval(scratch, b, r, 1, 1u, c[7] != 0);
+    if (threadIdx.x == 0) out[i] = (int)scratch.cost[0];
+}

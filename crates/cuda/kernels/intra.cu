@@ -205,6 +205,8 @@ struct MbCtx {
 
 // Loads the source macroblock and the reconstructed neighbours into scratch:
 // every global load is issued before the first store, to wait for memory once.
+// The neighbours are read from L2 (__ldcg): in the persistent kernel other
+// warps wrote them during the launch.
 __device__ void load_mb(Scratch &s, const MbCtx &m, const u8 *src, const u8 *rec, int hm) {
     int lane = m.lane;
     int pitch = m.wm * 16, cpitch = m.wm * 8;
@@ -224,15 +226,16 @@ __device__ void load_mb(Scratch &s, const MbCtx &m, const u8 *src, const u8 *rec
     // Border row y = -1 for x = -1..19 and column x = -1 (128 where unavailable).
     int bx = lane - 1;
     bool top_ok = lane < 21 && m.a.top && (bx >= 0 || m.a.left) && (bx < 16 || m.a.top_right);
-    u8 border = top_ok ? rec[(size_t)(y0 - 1) * pitch + x0 + bx] : 128;
-    u8 left = (lane < 16 && m.a.left) ? rec[(size_t)(y0 + lane) * pitch + x0 - 1] : 128;
+    u8 border = top_ok ? __ldcg(rec + (size_t)(y0 - 1) * pitch + x0 + bx) : 128;
+    u8 left = (lane < 16 && m.a.left) ? __ldcg(rec + (size_t)(y0 + lane) * pitch + x0 - 1) : 128;
     // Chroma edges (EdgeN<8>): lanes 0..15 read plane lane / 8.
     int c = (lane / 8) & 1, k = lane % 8;
     const u8 *crec = rec + luma_size + c * chroma_size;
-    u8 ctop = (lane < 16 && m.a.top) ? crec[(size_t)(cy0 - 1) * cpitch + cx0 + k] : 128;
-    u8 cleft = (lane < 16 && m.a.left) ? crec[(size_t)(cy0 + k) * cpitch + cx0 - 1] : 128;
+    u8 ctop = (lane < 16 && m.a.top) ? __ldcg(crec + (size_t)(cy0 - 1) * cpitch + cx0 + k) : 128;
+    u8 cleft = (lane < 16 && m.a.left) ? __ldcg(crec + (size_t)(cy0 + k) * cpitch + cx0 - 1) : 128;
     u8 ccorner =
-        (lane < 2 && m.a.top_left) ? rec[luma_size + lane * chroma_size + (size_t)(cy0 - 1) * cpitch + cx0 - 1] : 128;
+        (lane < 2 && m.a.top_left) ? __ldcg(rec + luma_size + lane * chroma_size + (size_t)(cy0 - 1) * cpitch + cx0 - 1)
+                                    : 128;
 #pragma unroll
     for (int k2 = 0; k2 < 2; k2++) ((u32 *)s.src_y)[lane + 32 * k2] = luma[k2];
     ((u32 *)&s.src_c[0][0])[lane] = chroma;
@@ -660,6 +663,9 @@ __device__ bool code_chroma(Scratch &s, const MbCtx &m, int mode, const int *cor
 }
 
 // ---- candidates and the 3200-bit bound (avc::macroblock::intra_mb_bits_bound) --------
+// mb_type is counted as in a P slice (intra values 5 higher, Table 7-13), so the
+// bound holds in I and P slices alike.
+#define P_SLICE_INTRA_OFFSET 5u
 
 // CodedBlockPatternChroma: 2 with AC levels, 1 with DC levels only (7.4.5).
 // Each lane looks at 4 AC levels (index 0 of each block is always 0) and one DC.
@@ -715,9 +721,9 @@ __device__ int candidate_bits(const Scratch &s, const MbCtx &m, bool i4, int i16
     if (__any_sync(FULL_MASK, bits < 0)) return -1;
     int total = warp_sum(bits) + (int)ue_len(chroma_mode) + 1;
     if (i4)
-        total += (int)ue_len(0) + 16 * 4 + (int)ue_len(INTRA_CBP_TO_CODE[cbp_luma | (cbp_chroma << 4)]);
+        total += (int)ue_len(0 + P_SLICE_INTRA_OFFSET) + 16 * 4 + (int)ue_len(INTRA_CBP_TO_CODE[cbp_luma | (cbp_chroma << 4)]);
     else
-        total += (int)ue_len(i16_mb_type(i16_mode, cbp_luma, cbp_chroma));
+        total += (int)ue_len(i16_mb_type(i16_mode, cbp_luma, cbp_chroma) + P_SLICE_INTRA_OFFSET);
     return total;
 }
 
@@ -738,7 +744,9 @@ __device__ void store_mb(const Scratch &s, const MbCtx &m, int kind, int i16_mod
         u8 v = pcm ? s.src_c[c][k] : s.c_recon[c][k];
         recon[luma_size + c * chroma_size + (size_t)(m.mb_y * 8 + k / 8) * cpitch + m.mb_x * 8 + k % 8] = v;
     }
+    if (lane < 8) (&rec->mv[0][0])[lane] = 0;
     if (lane == 0) {
+        rec->part = 0;
         rec->kind = (u8)kind;
         rec->i16_mode = (u8)(kind == KIND_I16 ? i16_mode : 0);
         rec->chroma_mode = (u8)(pcm ? 0 : chroma_mode);
@@ -770,7 +778,8 @@ __device__ void store_mb(const Scratch &s, const MbCtx &m, int kind, int i16_mod
 }
 
 // Codes one macroblock (avc::macroblock::code_intra_mb) with the warp.
-__device__ void code_intra_mb(Scratch &s, const MbCtx &m, const u8 *src, u8 *rec, int hm, MbRecord *out, u64 *prof) {
+__device__ void code_intra_mb(Scratch &s, const MbCtx &m, const u8 *src, u8 *rec, int hm, MbRecord *out, bool use_i4,
+                              u64 *prof) {
     PhaseClock clk = {prof, prof ? clock64() : 0};
     load_mb(s, m, src, rec, hm);
     clk.lap(0);
@@ -780,8 +789,11 @@ __device__ void code_intra_mb(Scratch &s, const MbCtx &m, const u8 *src, u8 *rec
     int i16_mode = i16_best & 15;
     u32 i16_cost = i16_best >> 4;
     clk.lap(1);
-    bool i4_valid;
-    u32 i4_cost = code_i4(s, m, lambda, &i4_valid, prof);
+    // Without Intra4x4 (avc::macroblock::code_intra_mb_with, i4 = false) its
+    // candidate costs u32::MAX and is never valid: Intra16x16, else I_PCM.
+    bool i4_valid = false;
+    u32 i4_cost = 0xffffffffu;
+    if (use_i4) i4_cost = code_i4(s, m, lambda, &i4_valid, prof);
     clk.lap(2);
     int corner8[2] = {s.corner8[0], s.corner8[1]};
     int chroma_mode = best_chroma(s, m, corner8);
@@ -824,10 +836,12 @@ __device__ void code_intra_mb(Scratch &s, const MbCtx &m, const u8 *src, u8 *rec
 
 // One launch per wavefront step: every macroblock (x, y) with x + 2y == step
 // of each of `nframes` pictures; `src` and `rec` hold padded 4:2:0 frames
-// `frame_bytes` apart, `recs` wm*hm records per frame.
+// `frame_bytes` apart, `recs` wm*hm records per frame. `use_i4` considers
+// Intra4x4; with `p_mode` only the macroblocks of a P picture marked
+// KIND_PENDING are coded (the others are inter, coded already).
 extern "C" __global__ void __launch_bounds__(32 * INTRA_WARPS, INTRA_MIN_BLOCKS)
     intra_wavefront(const u8 *__restrict__ src, u8 *__restrict__ rec, MbRecord *__restrict__ recs, int wm, int hm,
-                    int nframes, long long frame_bytes, int qp, int step, u64 *prof) {
+                    int nframes, long long frame_bytes, int qp, int step, int use_i4, int p_mode, u64 *prof) {
     __shared__ Scratch scratch[INTRA_WARPS];
     __shared__ IntraTables tables;
     int warp = threadIdx.y;
@@ -844,6 +858,8 @@ extern "C" __global__ void __launch_bounds__(32 * INTRA_WARPS, INTRA_MIN_BLOCKS)
     if (i >= count * nframes) return;
     if (prof && threadIdx.x == 0) atomicAdd(&prof[PHASES], 1ull);
     int f = i / count, mb_y = y_min + i % count, mb_x = step - 2 * mb_y;
+    MbRecord *out = recs + (size_t)f * wm * hm + mb_y * wm + mb_x;
+    if (p_mode && out->kind != KIND_PENDING) return;
     MbCtx m;
     m.mb_x = mb_x;
     m.mb_y = mb_y;
@@ -858,6 +874,56 @@ extern "C" __global__ void __launch_bounds__(32 * INTRA_WARPS, INTRA_MIN_BLOCKS)
     m.a.top = mb_y > 0;
     m.a.top_left = m.a.left && m.a.top;
     m.a.top_right = m.a.top && mb_x + 1 < wm;
-    code_intra_mb(scratch[warp], m, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes,
-                  hm, recs + (size_t)f * wm * hm + mb_y * wm + mb_x, prof);
+    code_intra_mb(scratch[warp], m, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, hm, out,
+                  use_i4 != 0, prof);
+}
+
+// The context of macroblock (mb_x, mb_y).
+__device__ MbCtx intra_ctx(int mb_x, int mb_y, int wm, int qp, const IntraTables *t) {
+    MbCtx m;
+    m.mb_x = mb_x;
+    m.mb_y = mb_y;
+    m.wm = wm;
+    m.qp = qp;
+    m.qp_c = chroma_qp(qp);
+    m.lane = threadIdx.x;
+    m.t = t;
+    m.lq = lane_quant(qp);
+    m.cq = lane_quant(m.qp_c);
+    m.a.left = mb_x > 0;
+    m.a.top = mb_y > 0;
+    m.a.top_left = m.a.left && m.a.top;
+    m.a.top_right = m.a.top && mb_x + 1 < wm;
+    return m;
+}
+
+// intra_wavefront in one launch (see "persistent wavefront kernels" in
+// common.cu): `flags` (one per macroblock, 0 before the launch; 1 already
+// for the inter macroblocks of a P picture) rise to 1 as macroblocks are
+// coded; `ticket` is a counter at 0.
+extern "C" __global__ void __launch_bounds__(32 * INTRA_WARPS, INTRA_MIN_BLOCKS)
+    intra_persistent(const u8 *__restrict__ src, u8 *rec, MbRecord *recs, int wm, int hm, int nframes,
+                     long long frame_bytes, int qp, int use_i4, int p_mode, u32 *flags, u32 *ticket,
+                     const u32 *__restrict__ step_off, int steps) {
+    __shared__ Scratch scratch[INTRA_WARPS];
+    __shared__ IntraTables tables;
+    int warp = threadIdx.y;
+    int thread = warp * 32 + threadIdx.x;
+    for (int i = thread; i < 9 * 16; i += 32 * INTRA_WARPS) tables.taps[i / 16][i % 16] = I4_TAPS[i / 16][i % 16];
+    for (int i = thread; i < 9 * 2; i += 32 * INTRA_WARPS) tables.taps[i / 2][16 + i % 2] = 0;
+    load_len_tables(tables.len, thread, 32 * INTRA_WARPS);
+    __syncthreads();
+    for (;;) {
+        int f, mb_x, mb_y;
+        if (!wavefront_ticket(take_ticket(ticket), step_off, steps, wm, nframes, &f, &mb_x, &mb_y)) return;
+        int addr = mb_y * wm + mb_x;
+        MbRecord *out = recs + (size_t)f * wm * hm + addr;
+        if (p_mode && out->kind != KIND_PENDING) continue;
+        u32 *fl = flags + (size_t)f * wm * hm;
+        wait_neighbours(fl, wm, mb_x, mb_y, 1);
+        MbCtx m = intra_ctx(mb_x, mb_y, wm, qp, &tables);
+        code_intra_mb(scratch[warp], m, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, hm, out,
+                      use_i4 != 0, 0);
+        post_flag(fl + addr, 1);
+    }
 }

@@ -38,7 +38,7 @@ __device__ __forceinline__ PosMap compose(PosMap f, PosMap g) {
 __device__ __forceinline__ PosMap mb_map(u32 len) {
     PosMap m;
     if (len & MB_BITS_PCM_FLAG) {
-        m.aligned = 1, m.a = PCM_HEADER_BITS, m.b = (len & ~MB_BITS_PCM_FLAG) - PCM_HEADER_BITS;
+        m.aligned = 1, m.a = mb_pcm_header(len), m.b = mb_bit_count(len) - mb_pcm_header(len);
     } else {
         m.aligned = 0, m.a = len, m.b = 0;
     }
@@ -123,7 +123,7 @@ __device__ void copy_bits(u32 *dst, u32 pos, const u32 *src, u32 src_bit, u32 n,
 }
 
 // One warp per macroblock: copies its bits to its start (an I_PCM macroblock's
-// samples to the next byte boundary after its mb_type).
+// samples to the next byte boundary after its mb_skip_run and mb_type).
 extern "C" __global__ void pack_bits(const u32 *__restrict__ bits, const u32 *__restrict__ lens,
                                      const u32 *__restrict__ starts, u32 *__restrict__ rbsp, long long rbsp_words,
                                      int mbs, int nframes) {
@@ -134,9 +134,9 @@ extern "C" __global__ void pack_bits(const u32 *__restrict__ bits, const u32 *__
     const u32 *src = bits + (size_t)i * MB_WORDS;
     u32 *dst = rbsp + (size_t)f * rbsp_words;
     if (len & MB_BITS_PCM_FLAG) {
-        u32 n = len & ~MB_BITS_PCM_FLAG;
-        copy_bits(dst, p, src, 0, PCM_HEADER_BITS, lane);
-        copy_bits(dst, align8(p + PCM_HEADER_BITS), src, PCM_HEADER_BITS, n - PCM_HEADER_BITS, lane);
+        u32 n = mb_bit_count(len), head = mb_pcm_header(len);
+        copy_bits(dst, p, src, 0, head, lane);
+        copy_bits(dst, align8(p + head), src, head, n - head, lane);
     } else {
         copy_bits(dst, p, src, 0, len, lane);
     }

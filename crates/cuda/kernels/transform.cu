@@ -117,6 +117,20 @@ __device__ void quant4x4(int *b, int qp, bool skip_dc) {
     }
 }
 
+// The rounding offset of a dead zone (avc::transform::Deadzone): one third
+// of the step for intra blocks, one sixth for inter blocks.
+__device__ __forceinline__ int dz_offset(u32 qbits, bool inter) { return inter ? (1 << qbits) / 6 : (1 << qbits) / 3; }
+
+// quant4x4 with a chosen dead zone (avc::transform::quant4x4_with).
+__device__ void quant4x4_dz(int *b, int qp, bool skip_dc, bool inter) {
+    u32 qbits = 15 + (u32)(qp / 6);
+    int offset = dz_offset(qbits, inter);
+    for (int pos = 0; pos < 16; pos++) {
+        if (skip_dc && pos == 0) continue;
+        b[pos] = quant_one(b[pos], QUANT_MF[qp % 6][scale_class(pos)], offset, qbits);
+    }
+}
+
 // Flat-matrix scaling (8.5.12.1): c * v << (qp / 6); the DC is copied when `dc_done`.
 __device__ void dequant4x4(const int *levels, int qp, bool dc_done, int *d) {
     int shift = qp / 6;
@@ -187,6 +201,16 @@ __device__ void forward_quant_chroma_dc(const int *dc, int qp_c, int *out) {
     u32 qbits = 16 + (u32)(qp_c / 6);
     int mf = QUANT_MF[qp_c % 6][0];
     int offset = 2 * intra_offset(qbits - 1);
+    for (int i = 0; i < 4; i++) out[i] = quant_one(f[i], mf, offset, qbits);
+}
+
+// forward_quant_chroma_dc with a chosen dead zone (forward_quant_chroma_dc_with).
+__device__ void forward_quant_chroma_dc_dz(const int *dc, int qp_c, bool inter, int *out) {
+    int f[4];
+    hadamard2x2(dc, f);
+    u32 qbits = 16 + (u32)(qp_c / 6);
+    int mf = QUANT_MF[qp_c % 6][0];
+    int offset = 2 * dz_offset(qbits - 1, inter);
     for (int i = 0; i < 4; i++) out[i] = quant_one(f[i], mf, offset, qbits);
 }
 

@@ -1,17 +1,26 @@
-//! The intra encoder on the GPU: the same bytes as `avc::encoder::IntraEncoder`.
+//! The encoders on the GPU: [`CudaEncoder`] codes closed GOPs of an IDR and
+//! P pictures with the bytes of `avc::encoder::Encoder`; [`CudaIntraEncoder`]
+//! codes intra pictures with the bytes of `avc::encoder::IntraEncoder`.
 //!
-//! Pictures go through the stages of `kernels/` in batches (see
-//! [`crate::stages`]). Two sets of batch buffers alternate: while the device
-//! codes one batch on the compute stream, the host collects the previous
-//! batch's NAL units over the copy stream. Only the finished NAL units (and,
-//! when asked for, the reconstruction) come back to the host.
+//! Pictures go through the stages of `kernels/` in steps (see
+//! [`crate::stages`]): a step codes one picture of each of up to
+//! `max_batch` lanes at once — consecutive intra pictures of a stream of
+//! GOP 1, or picture k of several independent GOPs ([`CudaEncoder::encode_gops`]).
+//! Two sets of step buffers alternate: a P picture reads its reference (the
+//! previous step's reconstruction and decisions) from the other set, and
+//! while the device codes one step the host collects the previous step's NAL
+//! units over the copy stream. Only the finished NAL units (and, when asked
+//! for, the reconstruction) come back to the host.
 
 use std::sync::Arc;
 
 use avc::bits::{BitSink, BitWriter};
-use avc::encoder::{crop_frame, max_access_unit_bytes, EncodedFrame};
+use avc::encoder::{crop_frame, max_access_unit_bytes, EncodedFrame, EncoderSettings};
 use avc::frame::{Plane, YuvFrame};
-use avc::params::{pps_nal, sps_nal, write_i_slice_header, SliceHeader, StreamParams};
+use avc::params::{
+    pps_nal, sps_nal, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
+    LOG2_MAX_FRAME_NUM,
+};
 use cudarc::driver::{result, CudaContext, CudaStream};
 
 use crate::buffer::{DeviceBuffer, PinnedBuffer};
@@ -21,68 +30,106 @@ use crate::kernels::{self, EncoderKernels, Program};
 use crate::profile::{report_phases, Profiler, INTRA_PHASES};
 use crate::runtime;
 use crate::source::{DeviceFrame, HostFrame};
-use crate::stages::{Buffers, Layout, Stages};
+use crate::stages::{Buffers, Layout, SearchParams, Stages, Sync, IDR_NAL_HEADER, P_NAL_HEADER};
 
-/// Device memory the two sets of batch buffers may take by default.
+/// Device memory the two sets of step buffers may take by default.
 const BATCH_MEMORY: usize = 4 << 30;
-/// Upper limit of pictures per batch.
+/// Upper limit of pictures per step.
 const MAX_BATCH: usize = 128;
 
-/// One picture of a batch as it enters the pipeline.
+/// One picture of a step as it enters the pipeline.
+#[derive(Clone, Copy)]
 enum Input<'a> {
     Host(HostFrame<'a>),
     Yuv(&'a YuvFrame),
     Device(DeviceFrame),
 }
 
-/// A batch on the device whose results have not been collected.
+/// A step on the device whose results have not been collected.
 struct Pending {
     slot: usize,
     frames: usize,
+    idr: bool,
     profile: Option<(Profiler, Option<DeviceBuffer>)>,
 }
 
-/// An intra-only H.264 encoder on a CUDA device at constant qp: every picture
-/// is an IDR, and the bytes equal those of `avc::encoder::IntraEncoder`.
-pub struct CudaIntraEncoder {
+/// The picture-to-picture state, as in `avc::encoder::Encoder`.
+#[derive(Debug, Clone, Copy)]
+struct GopState {
+    idr_count: u32,
+    /// Position in the current GOP (0: the next picture is an IDR).
+    gop_pos: u32,
+    frame_num: u32,
+}
+
+/// An H.264 encoder on a CUDA device: IDR and P pictures in closed GOPs,
+/// one reference picture, a qp given per picture — the bytes of
+/// `avc::encoder::Encoder` with the same settings. Lossless coding is
+/// CPU-only.
+pub struct CudaEncoder {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     copy_stream: Arc<CudaStream>,
     kernels: EncoderKernels,
     params: StreamParams,
-    qp: i32,
-    deblock: bool,
+    settings: EncoderSettings,
     keep_recon: bool,
     sps: Vec<u8>,
     pps: Vec<u8>,
-    idr_count: u32,
+    state: GopState,
+    /// The step buffer set holding the last coded step (the reference of
+    /// the next P picture) and its picture count.
+    last: Option<(usize, usize)>,
+    /// A submitted step not yet collected (streaming use).
+    pending: Option<Pending>,
     layout: Layout,
     coefficients: Coefficients,
     max_batch: usize,
     slots: [Option<Buffers>; 2],
+    /// The reference planes of the P pictures of a step.
+    planes: Option<DeviceBuffer>,
+    /// Flags and counters of the persistent wavefront kernels.
+    sync: Option<Sync>,
     staging: Option<DeviceBuffer>,
     /// Host landing area of the NAL units.
     pinned: Option<PinnedBuffer>,
 }
 
-impl CudaIntraEncoder {
+impl CudaEncoder {
     /// Opens CUDA device `device` and prepares its kernels (compiled by
     /// NVRTC on first use, then taken from the disk cache).
-    pub fn new(device: usize, params: StreamParams, qp: u8) -> Result<CudaIntraEncoder> {
+    pub fn new(
+        device: usize,
+        params: StreamParams,
+        settings: EncoderSettings,
+    ) -> Result<CudaEncoder> {
         if params.width == 0 || params.height == 0 {
             return Err(CudaError::InvalidInput(format!(
                 "invalid size {}x{} (expected at least 1x1)",
                 params.width, params.height
             )));
         }
+        if settings.lossless {
+            return Err(CudaError::InvalidInput(
+                "lossless coding is done on the CPU only (use the CPU encoder)".into(),
+            ));
+        }
+        let settings = EncoderSettings {
+            gop: settings.gop.max(1),
+            ..settings
+        };
         let ctx = runtime::open_device(device)?;
         let stream = ctx.new_stream().map_err(driver("stream creation"))?;
         let copy_stream = ctx.new_stream().map_err(driver("stream creation"))?;
         let module = kernels::load(&ctx, Program::Encoder)?;
         let kernels = EncoderKernels::new(module)?;
         let layout = Layout::new(&params);
-        let max_batch = (BATCH_MEMORY / 2 / layout.per_frame_bytes()).clamp(1, MAX_BATCH);
-        Ok(CudaIntraEncoder {
+        let mut per_frame = layout.per_frame_bytes();
+        if settings.gop > 1 {
+            per_frame += 2 * layout.plane_bytes;
+        }
+        let max_batch = (BATCH_MEMORY / 2 / per_frame).clamp(1, MAX_BATCH);
+        Ok(CudaEncoder {
             ctx,
             stream,
             copy_stream,
@@ -91,26 +138,23 @@ impl CudaIntraEncoder {
             pps: pps_nal(),
             coefficients: Coefficients::new(params.colour, params.full_range),
             params,
-            qp: i32::from(qp.min(51)),
-            deblock: false,
+            settings,
             keep_recon: true,
-            idr_count: 0,
+            state: GopState {
+                idr_count: 0,
+                gop_pos: 0,
+                frame_num: 0,
+            },
+            last: None,
+            pending: None,
             layout,
             max_batch,
             slots: [None, None],
+            planes: None,
+            sync: None,
             staging: None,
             pinned: None,
         })
-    }
-
-    /// Sets the qp of the pictures coded from now on (0..=51).
-    pub fn set_qp(&mut self, qp: u8) {
-        self.qp = i32::from(qp.min(51));
-    }
-
-    /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
-    pub fn set_deblocking(&mut self, on: bool) {
-        self.deblock = on;
     }
 
     /// Whether encoded frames carry the reconstruction (on by default; off
@@ -119,7 +163,13 @@ impl CudaIntraEncoder {
         self.keep_recon = on;
     }
 
-    /// The most pictures coded in one batch (at least 1).
+    /// Turns the in-loop deblocking filter (8.7) on or off, for the pictures
+    /// coded from now on.
+    pub fn set_deblocking(&mut self, on: bool) {
+        self.settings.deblock = on;
+    }
+
+    /// The most pictures coded in one step (at least 1).
     pub fn set_max_batch(&mut self, frames: usize) {
         self.max_batch = frames.max(1);
     }
@@ -140,6 +190,10 @@ impl CudaIntraEncoder {
         &self.params
     }
 
+    pub fn settings(&self) -> &EncoderSettings {
+        &self.settings
+    }
+
     /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
     pub fn device_name(&self) -> String {
         self.ctx
@@ -147,57 +201,216 @@ impl CudaIntraEncoder {
             .unwrap_or_else(|_| "unknown CUDA device".into())
     }
 
-    /// Codes one picture in I420 (luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉).
-    pub fn encode(&mut self, src: &YuvFrame) -> Result<EncodedFrame> {
-        let mut out = self.encode_batch(std::slice::from_ref(src))?;
+    /// Starts a new stream: waits for queued pictures (dropping them) and
+    /// puts the GOP state back to that of a new encoder.
+    pub fn reset_stream(&mut self) -> Result<()> {
+        let _ = self.flush()?;
+        self.state = GopState {
+            idr_count: 0,
+            gop_pos: 0,
+            frame_num: 0,
+        };
+        self.last = None;
+        Ok(())
+    }
+
+    /// Whether the next picture sent will be an IDR.
+    pub fn next_is_idr(&self) -> bool {
+        self.state.gop_pos == 0 || self.last.is_none()
+    }
+
+    /// Whether the pictures of the next `n` sent will be IDRs.
+    pub fn picture_types(&self, n: usize) -> Vec<bool> {
+        let mut s = self.state;
+        let mut have_ref = self.last.is_some();
+        (0..n)
+            .map(|_| {
+                let idr = s.gop_pos == 0 || !have_ref;
+                s.gop_pos = (if idr { 0 } else { s.gop_pos } + 1) % self.settings.gop;
+                have_ref = true;
+                idr
+            })
+            .collect()
+    }
+
+    /// Codes one picture in I420 (luma `width`×`height`, chroma
+    /// ⌈width/2⌉×⌈height/2⌉) at `qp` and waits for it.
+    pub fn encode(&mut self, src: &YuvFrame, qp: u8) -> Result<EncodedFrame> {
+        let mut out = self.encode_batch(std::slice::from_ref(src), &[qp])?;
         out.pop()
             .ok_or_else(|| CudaError::InvalidInput("no frame coded".into()))
     }
 
-    /// Codes pictures in I420, in batches.
-    pub fn encode_batch(&mut self, frames: &[YuvFrame]) -> Result<Vec<EncodedFrame>> {
+    /// Codes pictures in I420, picture `i` at `qps[i]`, and waits for all of them.
+    pub fn encode_batch(&mut self, frames: &[YuvFrame], qps: &[u8]) -> Result<Vec<EncodedFrame>> {
         for f in frames {
             self.check_yuv(f)?;
         }
         let inputs: Vec<Input> = frames.iter().map(Input::Yuv).collect();
-        self.encode_inputs(&inputs)
+        let mut out = self.code_inputs(&inputs, qps)?;
+        out.extend(self.flush()?);
+        Ok(out)
     }
 
-    /// Codes pictures held in host memory in any [`PixelFormat`]; RGB is
-    /// converted with the stream's colour space and range.
-    pub fn encode_host(&mut self, frames: &[HostFrame]) -> Result<Vec<EncodedFrame>> {
-        let (w, h) = (self.layout.width, self.layout.height);
+    /// Codes pictures held in host memory in any [`PixelFormat`] (RGB is
+    /// converted with the stream's colour space and range) and waits for them.
+    pub fn encode_host(&mut self, frames: &[HostFrame], qps: &[u8]) -> Result<Vec<EncodedFrame>> {
         for f in frames {
-            let want = f.format.frame_bytes(w, h);
-            if f.data.len() != want {
+            self.check_host(f)?;
+        }
+        let inputs: Vec<Input> = frames.iter().map(|f| Input::Host(*f)).collect();
+        let mut out = self.code_inputs(&inputs, qps)?;
+        out.extend(self.flush()?);
+        Ok(out)
+    }
+
+    /// Codes pictures already in the device's memory and waits for them.
+    pub fn encode_device(
+        &mut self,
+        frames: &[DeviceFrame],
+        qps: &[u8],
+    ) -> Result<Vec<EncodedFrame>> {
+        for f in frames {
+            self.check_device(f)?;
+        }
+        let inputs: Vec<Input> = frames.iter().map(|f| Input::Device(*f)).collect();
+        let mut out = self.code_inputs(&inputs, qps)?;
+        out.extend(self.flush()?);
+        Ok(out)
+    }
+
+    /// Streaming: queues one picture in I420 at `qp`; returns the pictures
+    /// finished meanwhile (the device codes a picture while the host
+    /// collects the one before). [`CudaEncoder::flush`] returns the rest.
+    pub fn send_frame(&mut self, src: &YuvFrame, qp: u8) -> Result<Vec<EncodedFrame>> {
+        self.check_yuv(src)?;
+        self.code_inputs(&[Input::Yuv(src)], &[qp])
+    }
+
+    /// Waits for the queued pictures and returns them.
+    pub fn flush(&mut self) -> Result<Vec<EncodedFrame>> {
+        match self.pending.take() {
+            Some(p) => self.collect(p),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Codes independent closed GOPs side by side: picture k of every GOP
+    /// in one step, so that P pictures of different GOPs share the device.
+    /// Each GOP starts with an IDR and holds at most `gop` pictures; IDR
+    /// pictures are coded at `qp_idr`, P pictures at `qp_p`. The GOPs take
+    /// the places in the stream that their order gives them (idr_pic_id
+    /// alternates), so their concatenation is the CPU encoder's stream when
+    /// every GOP but the last has exactly `gop` pictures. Afterwards the next
+    /// picture is an IDR. Returns the coded pictures of each GOP.
+    pub fn encode_gops(
+        &mut self,
+        gops: &[&[YuvFrame]],
+        qp_idr: u8,
+        qp_p: u8,
+    ) -> Result<Vec<Vec<EncodedFrame>>> {
+        for frames in gops {
+            for f in frames.iter() {
+                self.check_yuv(f)?;
+            }
+        }
+        let inputs: Vec<Vec<Input>> = gops
+            .iter()
+            .map(|g| g.iter().map(Input::Yuv).collect())
+            .collect();
+        self.code_gops(&inputs, qp_idr, qp_p)
+    }
+
+    /// [`CudaEncoder::encode_gops`] for pictures already in the device's memory.
+    pub fn encode_gops_device(
+        &mut self,
+        gops: &[&[DeviceFrame]],
+        qp_idr: u8,
+        qp_p: u8,
+    ) -> Result<Vec<Vec<EncodedFrame>>> {
+        for frames in gops {
+            for f in frames.iter() {
+                self.check_device(f)?;
+            }
+        }
+        let inputs: Vec<Vec<Input>> = gops
+            .iter()
+            .map(|g| g.iter().map(|f| Input::Device(*f)).collect())
+            .collect();
+        self.code_gops(&inputs, qp_idr, qp_p)
+    }
+
+    fn code_gops(
+        &mut self,
+        gops: &[Vec<Input>],
+        qp_idr: u8,
+        qp_p: u8,
+    ) -> Result<Vec<Vec<EncodedFrame>>> {
+        for (g, frames) in gops.iter().enumerate() {
+            if frames.is_empty() || frames.len() > self.settings.gop as usize {
                 return Err(CudaError::InvalidInput(format!(
-                    "frame has {} bytes (expected {want} for a {w}x{h} {:?} frame)",
-                    f.data.len(),
-                    f.format
+                    "GOP {g} has {} pictures (expected 1..={})",
+                    frames.len(),
+                    self.settings.gop
                 )));
             }
         }
-        let inputs: Vec<Input> = frames.iter().map(|f| Input::Host(*f)).collect();
-        self.encode_inputs(&inputs)
-    }
-
-    /// Codes pictures already in the device's memory.
-    pub fn encode_device(&mut self, frames: &[DeviceFrame]) -> Result<Vec<EncodedFrame>> {
-        for f in frames {
-            for (i, &(ptr, pitch)) in f.planes.iter().enumerate().take(f.format.planes()) {
-                let (row, _) = f
-                    .format
-                    .plane_size(i, self.layout.width, self.layout.height);
-                if ptr == 0 || pitch < row {
-                    return Err(CudaError::InvalidInput(format!(
-                        "device frame plane {i}: address {ptr:#x}, pitch {pitch} (expected a non-null \
-                         address and a pitch of at least {row} bytes)"
-                    )));
+        if self.pending.is_some() {
+            return Err(CudaError::InvalidInput(
+                "pictures sent with send_frame are still queued: flush first".into(),
+            ));
+        }
+        let mut out: Vec<Vec<EncodedFrame>> =
+            gops.iter().map(|g| Vec::with_capacity(g.len())).collect();
+        let base = self.state.idr_count;
+        for group_start in (0..gops.len()).step_by(self.max_batch) {
+            let group_end = (group_start + self.max_batch).min(gops.len());
+            // Lanes by decreasing length, so that the lanes of each step are
+            // a prefix of the previous step's (their references stay in place).
+            let mut order: Vec<usize> = (group_start..group_end).collect();
+            order.sort_by_key(|&g| std::cmp::Reverse(gops[g].len()));
+            let longest = gops[order[0]].len();
+            let mut pending: Option<(Pending, Vec<usize>)> = None;
+            for k in 0..longest {
+                let lanes: Vec<usize> = order
+                    .iter()
+                    .copied()
+                    .filter(|&g| gops[g].len() > k)
+                    .collect();
+                let inputs: Vec<Input> = lanes.iter().map(|&g| gops[g][k]).collect();
+                let idr = k == 0;
+                let headers: Vec<SliceHeader> = lanes
+                    .iter()
+                    .map(|&g| SliceHeader {
+                        idr,
+                        idr_pic_id: base.wrapping_add(g as u32) % 2,
+                        frame_num: (k as u32) % (1 << LOG2_MAX_FRAME_NUM),
+                        qp: i32::from(if idr { qp_idr } else { qp_p }.min(51)),
+                        disable_deblocking: if self.settings.deblock { 0 } else { 1 },
+                    })
+                    .collect();
+                let reference_next = k + 1 < longest;
+                let slot = self.next_slot();
+                let p = self.submit(&inputs, slot, &headers, reference_next)?;
+                self.last = Some((slot, lanes.len()));
+                if let Some((prev, prev_lanes)) = pending.replace((p, lanes)) {
+                    let coded = self.collect(prev)?;
+                    for (g, f) in prev_lanes.into_iter().zip(coded) {
+                        out[g].push(f);
+                    }
+                }
+            }
+            if let Some((prev, prev_lanes)) = pending {
+                let coded = self.collect(prev)?;
+                for (g, f) in prev_lanes.into_iter().zip(coded) {
+                    out[g].push(f);
                 }
             }
         }
-        let inputs: Vec<Input> = frames.iter().map(|f| Input::Device(*f)).collect();
-        self.encode_inputs(&inputs)
+        self.state.idr_count = base.wrapping_add(gops.len() as u32);
+        self.state.gop_pos = 0;
+        self.last = None;
+        Ok(out)
     }
 
     fn check_yuv(&self, src: &YuvFrame) -> Result<()> {
@@ -220,19 +433,91 @@ impl CudaIntraEncoder {
         Ok(())
     }
 
-    /// Codes the inputs batch by batch, collecting each batch while the
-    /// next one is coded.
-    fn encode_inputs(&mut self, inputs: &[Input]) -> Result<Vec<EncodedFrame>> {
-        let mut out = Vec::with_capacity(inputs.len());
-        let mut pending: Option<Pending> = None;
-        for (i, chunk) in inputs.chunks(self.max_batch).enumerate() {
-            let submitted = self.submit(chunk, i % 2)?;
-            if let Some(p) = pending.replace(submitted) {
-                out.extend(self.collect(p)?);
+    fn check_host(&self, f: &HostFrame) -> Result<()> {
+        let (w, h) = (self.layout.width, self.layout.height);
+        let want = f.format.frame_bytes(w, h);
+        if f.data.len() != want {
+            return Err(CudaError::InvalidInput(format!(
+                "frame has {} bytes (expected {want} for a {w}x{h} {:?} frame)",
+                f.data.len(),
+                f.format
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_device(&self, f: &DeviceFrame) -> Result<()> {
+        for (i, &(ptr, pitch)) in f.planes.iter().enumerate().take(f.format.planes()) {
+            let (row, _) = f
+                .format
+                .plane_size(i, self.layout.width, self.layout.height);
+            if ptr == 0 || pitch < row {
+                return Err(CudaError::InvalidInput(format!(
+                    "device frame plane {i}: address {ptr:#x}, pitch {pitch} (expected a non-null \
+                     address and a pitch of at least {row} bytes)"
+                )));
             }
         }
-        if let Some(p) = pending {
-            out.extend(self.collect(p)?);
+        Ok(())
+    }
+
+    /// The buffer set of the next step: the other one than the last step's.
+    fn next_slot(&self) -> usize {
+        self.last.map_or(0, |(s, _)| 1 - s)
+    }
+
+    /// Submits the inputs step by step (GOP 1: up to `max_batch` pictures
+    /// of one qp per step; otherwise one picture per step), collecting each
+    /// step's predecessor while it runs. The last step stays pending.
+    fn code_inputs(&mut self, inputs: &[Input], qps: &[u8]) -> Result<Vec<EncodedFrame>> {
+        if qps.len() != inputs.len() {
+            return Err(CudaError::InvalidInput(format!(
+                "{} qps for {} frames (expected one qp per frame)",
+                qps.len(),
+                inputs.len()
+            )));
+        }
+        let gop = self.settings.gop;
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < inputs.len() {
+            let n = if gop == 1 {
+                let limit = self.max_batch.min(inputs.len() - i);
+                qps[i..i + limit]
+                    .iter()
+                    .take_while(|&&q| q == qps[i])
+                    .count()
+            } else {
+                1
+            };
+            let mut headers = Vec::with_capacity(n);
+            for &qp in &qps[i..i + n] {
+                let idr = self.state.gop_pos == 0 || self.last.is_none();
+                if idr {
+                    self.state.frame_num = 0;
+                }
+                headers.push(SliceHeader {
+                    idr,
+                    idr_pic_id: self.state.idr_count % 2,
+                    frame_num: self.state.frame_num,
+                    qp: i32::from(qp.min(51)),
+                    disable_deblocking: if self.settings.deblock { 0 } else { 1 },
+                });
+                if idr {
+                    self.state.idr_count = self.state.idr_count.wrapping_add(1);
+                    self.state.gop_pos = 0;
+                }
+                self.state.frame_num = (self.state.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
+                self.state.gop_pos = (self.state.gop_pos + 1) % gop;
+            }
+            let reference_next = gop > 1 && self.state.gop_pos != 0;
+            let slot = self.next_slot();
+            let submitted = self.submit(&inputs[i..i + n], slot, &headers, reference_next)?;
+            self.last = Some((slot, n));
+            if let Some(p) = self.pending.replace(submitted) {
+                out.extend(self.collect(p)?);
+            }
+            i += n;
         }
         Ok(out)
     }
@@ -243,6 +528,36 @@ impl CudaIntraEncoder {
             self.slots[slot] = Some(Buffers::new(&self.ctx, &self.layout, frames)?);
         }
         Ok(())
+    }
+
+    fn ensure_planes(&mut self, frames: usize) -> Result<()> {
+        let bytes = frames * 4 * self.layout.plane_bytes;
+        if self.planes.as_ref().is_none_or(|p| p.len() < bytes) {
+            self.planes = None;
+            self.planes = Some(DeviceBuffer::new(&self.ctx, bytes, "reference planes")?);
+        }
+        Ok(())
+    }
+
+    fn ensure_sync(&mut self, frames: usize) -> Result<()> {
+        if self.sync.as_ref().is_none_or(|s| s.frames < frames) {
+            self.sync = None;
+            self.sync = Some(Sync::new(&self.ctx, &self.stream, &self.layout, frames)?);
+        }
+        Ok(())
+    }
+
+    /// Whether a step of `n` pictures runs its wavefronts (intra
+    /// macroblocks, deblocking) as one persistent launch each rather than
+    /// one launch per step: for single pictures, whose wavefront steps hold
+    /// too little work to pay for a launch. `FRAMEPRESS_CUDA_PERSISTENT=0`
+    /// or `1` forces the choice.
+    fn persistent(n: usize) -> bool {
+        match std::env::var("FRAMEPRESS_CUDA_PERSISTENT").as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => n == 1,
+        }
     }
 
     fn ensure_staging(&mut self, bytes: usize) -> Result<()> {
@@ -256,7 +571,7 @@ impl CudaIntraEncoder {
     fn slot(&self, slot: usize) -> Result<&Buffers> {
         self.slots[slot]
             .as_ref()
-            .ok_or_else(|| CudaError::InvalidInput("batch buffers missing".into()))
+            .ok_or_else(|| CudaError::InvalidInput("step buffers missing".into()))
     }
 
     fn stages(&self) -> Stages<'_> {
@@ -267,10 +582,35 @@ impl CudaIntraEncoder {
         }
     }
 
-    /// Queues a batch on the compute stream, into buffer set `slot`.
-    fn submit(&mut self, inputs: &[Input], slot: usize) -> Result<Pending> {
+    /// Queues a step on the compute stream, into buffer set `slot`: one
+    /// picture per input with its slice header (all IDR or all P; P
+    /// pictures predict from the last step's pictures of the same index).
+    /// `reference_next`: the pictures will be referenced by the next step.
+    fn submit(
+        &mut self,
+        inputs: &[Input],
+        slot: usize,
+        headers: &[SliceHeader],
+        reference_next: bool,
+    ) -> Result<Pending> {
         let n = inputs.len();
+        let idr = headers.first().is_none_or(|h| h.idr);
+        let qp = headers.first().map_or(26, |h| h.qp);
+        let reference = match (idr, self.last) {
+            (true, _) => None,
+            (false, Some((ref_slot, lanes))) if lanes >= n && ref_slot != slot => Some(ref_slot),
+            (false, _) => {
+                return Err(CudaError::InvalidInput(
+                    "a P picture without its reference picture".into(),
+                ))
+            }
+        };
         self.ensure_slot(slot, n)?;
+        self.ensure_sync(n)?;
+        if !idr {
+            self.ensure_planes(n)?;
+        }
+        let persistent = Self::persistent(n);
         self.ctx
             .bind_to_thread()
             .map_err(driver("context binding"))?;
@@ -279,20 +619,20 @@ impl CudaIntraEncoder {
             p.mark(&self.stream, "start");
         }
         self.convert_inputs(inputs, slot)?;
-        let (words, bits) = self.slice_headers(n);
+        let (words, bits) = slice_headers(headers);
         let bufs = self.slot(slot)?;
         let l = self.layout;
         bufs.rbsp.zero(&self.stream, 0, n * l.rbsp_words * 4)?;
         bufs.header.upload(&self.stream, 0, &words)?;
         bufs.header_bits.upload(&self.stream, 0, &bits)?;
         let counters = match profile {
-            Some(_) => {
+            Some(_) if idr => {
                 let c =
                     DeviceBuffer::new(&self.ctx, 8 * (INTRA_PHASES.len() + 1), "profile counters")?;
                 c.zero(&self.stream, 0, c.len())?;
                 Some(c)
             }
-            None => None,
+            _ => None,
         };
         let stages = self.stages();
         let mark = |p: &mut Option<Profiler>, name| {
@@ -301,30 +641,81 @@ impl CudaIntraEncoder {
             }
         };
         mark(&mut profile, "input");
-        stages.intra(bufs, n, self.qp, counters.as_ref().map_or(0, |c| c.ptr()))?;
-        mark(&mut profile, "intra");
-        stages.cavlc(bufs, n)?;
+        let use_i4 = self.settings.intra4x4;
+        let sync = self
+            .sync
+            .as_ref()
+            .ok_or_else(|| CudaError::InvalidInput("no wavefront flags".into()))?;
+        sync.reset(&self.stream, n)?;
+        match reference {
+            None if persistent => {
+                stages.intra_persistent(bufs, n, qp, use_i4, false, sync)?;
+                mark(&mut profile, "intra");
+            }
+            None => {
+                stages.intra(
+                    bufs,
+                    n,
+                    qp,
+                    use_i4,
+                    false,
+                    counters.as_ref().map_or(0, |c| c.ptr()),
+                )?;
+                mark(&mut profile, "intra");
+            }
+            Some(ref_slot) => {
+                let refb = self.slot(ref_slot)?;
+                let planes = self
+                    .planes
+                    .as_ref()
+                    .ok_or_else(|| CudaError::InvalidInput("no reference planes".into()))?;
+                let me = self.settings.me;
+                stages.ref_planes(refb, planes, n, me.subpel_rounds > 0)?;
+                mark(&mut profile, "reference");
+                let search = SearchParams {
+                    max_steps: me.max_steps.min(i32::MAX as u32) as i32,
+                    subpel_rounds: me.subpel_rounds.min(i32::MAX as u32) as i32,
+                    partitions: me.partitions,
+                };
+                stages.p_search(bufs, refb, planes, n, qp, search)?;
+                mark(&mut profile, "search");
+                stages.p_inter(bufs, refb, planes, n, qp, sync)?;
+                mark(&mut profile, "inter");
+                if persistent {
+                    stages.intra_persistent(bufs, n, qp, use_i4, true, sync)?;
+                } else {
+                    stages.intra(bufs, n, qp, use_i4, true, 0)?;
+                }
+                mark(&mut profile, "intra");
+                stages.skip_flags(bufs, n)?;
+            }
+        }
+        stages.cavlc(bufs, n, !idr)?;
         mark(&mut profile, "cavlc");
         stages.pack(bufs, n)?;
         mark(&mut profile, "pack");
-        stages.escape(bufs, n)?;
+        stages.escape(bufs, n, if idr { IDR_NAL_HEADER } else { P_NAL_HEADER })?;
         mark(&mut profile, "nal");
-        // The filtered pictures only matter to whoever asked for them: the
-        // bitstream of intra pictures does not depend on them.
-        if self.deblock && self.keep_recon {
-            stages.deblock(bufs, n, self.qp)?;
+        // The filtered pictures matter to the next P picture and to whoever
+        // asked for them: the bitstream of this picture does not depend on them.
+        if self.settings.deblock && (self.keep_recon || reference_next) {
+            if persistent {
+                stages.deblock_persistent(bufs, n, qp, sync)?;
+            } else {
+                stages.deblock(bufs, n, qp)?;
+            }
             mark(&mut profile, "deblock");
         }
         bufs.done.record(&self.stream)?;
-        self.idr_count = self.idr_count.wrapping_add(n as u32);
         Ok(Pending {
             slot,
             frames: n,
+            idr,
             profile: profile.map(|p| (p, counters)),
         })
     }
 
-    /// Waits for a submitted batch and brings its results to the host.
+    /// Waits for a submitted step and brings its results to the host.
     fn collect(&mut self, p: Pending) -> Result<Vec<EncodedFrame>> {
         self.slot(p.slot)?
             .done
@@ -351,7 +742,7 @@ impl CudaIntraEncoder {
                 report_phases(&v);
             }
         }
-        self.finish(nals, recons)
+        self.finish(nals, recons, p.idr)
     }
 
     /// Colour conversion and padding of every input into the slot's `src`.
@@ -428,34 +819,7 @@ impl CudaIntraEncoder {
         status.map_err(driver("waiting for the frame's stream"))
     }
 
-    /// The slice header of each picture as 4 big-endian words (stored as the
-    /// device's little-endian u32) and its length in bits.
-    fn slice_headers(&self, n: usize) -> (Vec<u8>, Vec<u8>) {
-        let mut words = Vec::with_capacity(n * 16);
-        let mut bits = Vec::with_capacity(n * 4);
-        for i in 0..n {
-            let header = SliceHeader {
-                idr: true,
-                idr_pic_id: self.idr_count.wrapping_add(i as u32) % 2,
-                frame_num: 0,
-                qp: self.qp,
-                disable_deblocking: if self.deblock { 0 } else { 1 },
-            };
-            let mut w = BitWriter::new();
-            write_i_slice_header(&mut w, &header);
-            let len = w.bit_len() as u32;
-            let mut bytes = w.into_bytes();
-            bytes.resize(16, 0);
-            for chunk in bytes.chunks_exact(4) {
-                let word = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                words.extend_from_slice(&word.to_le_bytes());
-            }
-            bits.extend_from_slice(&len.to_le_bytes());
-        }
-        (words, bits)
-    }
-
-    /// Brings the batch's NAL units into page-locked memory over the copy
+    /// Brings the step's NAL units into page-locked memory over the copy
     /// stream, one asynchronous copy each, then splits them.
     fn download_nals(&mut self, slot: usize, n: usize) -> Result<Vec<Vec<u8>>> {
         let l = self.layout;
@@ -490,7 +854,7 @@ impl CudaIntraEncoder {
         }
         let bufs = self.slots[slot]
             .as_ref()
-            .ok_or_else(|| CudaError::InvalidInput("batch buffers missing".into()))?;
+            .ok_or_else(|| CudaError::InvalidInput("step buffers missing".into()))?;
         let pinned = self
             .pinned
             .as_mut()
@@ -513,7 +877,7 @@ impl CudaIntraEncoder {
         Ok(nals)
     }
 
-    /// The batch's reconstructions, cropped to the coded display size.
+    /// The step's reconstructions, cropped to the coded display size.
     fn download_recons(&self, bufs: &Buffers, n: usize) -> Result<Vec<YuvFrame>> {
         let l = self.layout;
         let mut raw = vec![0u8; n * l.frame_bytes];
@@ -543,7 +907,12 @@ impl CudaIntraEncoder {
             .collect())
     }
 
-    fn finish(&self, nals: Vec<Vec<u8>>, recons: Vec<YuvFrame>) -> Result<Vec<EncodedFrame>> {
+    fn finish(
+        &self,
+        nals: Vec<Vec<u8>>,
+        recons: Vec<YuvFrame>,
+        idr: bool,
+    ) -> Result<Vec<EncodedFrame>> {
         let bound = max_access_unit_bytes(self.params.width, self.params.height);
         nals.into_iter()
             .zip(recons)
@@ -554,10 +923,128 @@ impl CudaIntraEncoder {
                 }
                 Ok(EncodedFrame {
                     nals: vec![nal],
-                    idr: true,
+                    idr,
                     recon,
                 })
             })
             .collect()
+    }
+}
+
+/// The slice header of each picture as 4 big-endian words (stored as the
+/// device's little-endian u32) and its length in bits.
+fn slice_headers(headers: &[SliceHeader]) -> (Vec<u8>, Vec<u8>) {
+    let mut words = Vec::with_capacity(headers.len() * 16);
+    let mut bits = Vec::with_capacity(headers.len() * 4);
+    for header in headers {
+        let mut w = BitWriter::new();
+        if header.idr {
+            write_i_slice_header(&mut w, header);
+        } else {
+            write_p_slice_header(&mut w, header);
+        }
+        let len = w.bit_len() as u32;
+        let mut bytes = w.into_bytes();
+        bytes.resize(16, 0);
+        for chunk in bytes.chunks_exact(4) {
+            let word = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            words.extend_from_slice(&word.to_le_bytes());
+        }
+        bits.extend_from_slice(&len.to_le_bytes());
+    }
+    (words, bits)
+}
+
+/// An intra-only H.264 encoder on a CUDA device at constant qp: every picture
+/// is an IDR, and the bytes equal those of `avc::encoder::IntraEncoder`.
+pub struct CudaIntraEncoder {
+    inner: CudaEncoder,
+    qp: u8,
+}
+
+impl CudaIntraEncoder {
+    /// Opens CUDA device `device` and prepares its kernels (compiled by
+    /// NVRTC on first use, then taken from the disk cache).
+    pub fn new(device: usize, params: StreamParams, qp: u8) -> Result<CudaIntraEncoder> {
+        let settings = EncoderSettings {
+            gop: 1,
+            deblock: false,
+            ..EncoderSettings::default()
+        };
+        Ok(CudaIntraEncoder {
+            inner: CudaEncoder::new(device, params, settings)?,
+            qp: qp.min(51),
+        })
+    }
+
+    /// Sets the qp of the pictures coded from now on (0..=51).
+    pub fn set_qp(&mut self, qp: u8) {
+        self.qp = qp.min(51);
+    }
+
+    /// Turns the in-loop deblocking filter (8.7) on or off (off by default).
+    pub fn set_deblocking(&mut self, on: bool) {
+        self.inner.set_deblocking(on);
+    }
+
+    /// Considers Intra4x4 macroblocks (on by default; off as in the
+    /// ultrafast preset: Intra16x16 and I_PCM only).
+    pub fn set_intra4x4(&mut self, on: bool) {
+        self.inner.settings.intra4x4 = on;
+    }
+
+    /// Whether encoded frames carry the reconstruction (on by default; off
+    /// saves its download, and `recon` is then an empty 0x0 frame).
+    pub fn set_keep_recon(&mut self, on: bool) {
+        self.inner.set_keep_recon(on);
+    }
+
+    /// The most pictures coded in one batch (at least 1).
+    pub fn set_max_batch(&mut self, frames: usize) {
+        self.inner.set_max_batch(frames);
+    }
+
+    pub fn max_batch(&self) -> usize {
+        self.inner.max_batch()
+    }
+
+    pub fn sps(&self) -> &[u8] {
+        self.inner.sps()
+    }
+
+    pub fn pps(&self) -> &[u8] {
+        self.inner.pps()
+    }
+
+    pub fn params(&self) -> &StreamParams {
+        self.inner.params()
+    }
+
+    /// The device's name, e.g. "NVIDIA H100 80GB HBM3".
+    pub fn device_name(&self) -> String {
+        self.inner.device_name()
+    }
+
+    /// Codes one picture in I420 (luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉).
+    pub fn encode(&mut self, src: &YuvFrame) -> Result<EncodedFrame> {
+        self.inner.encode(src, self.qp)
+    }
+
+    /// Codes pictures in I420, in batches.
+    pub fn encode_batch(&mut self, frames: &[YuvFrame]) -> Result<Vec<EncodedFrame>> {
+        self.inner
+            .encode_batch(frames, &vec![self.qp; frames.len()])
+    }
+
+    /// Codes pictures held in host memory in any [`PixelFormat`]; RGB is
+    /// converted with the stream's colour space and range.
+    pub fn encode_host(&mut self, frames: &[HostFrame]) -> Result<Vec<EncodedFrame>> {
+        self.inner.encode_host(frames, &vec![self.qp; frames.len()])
+    }
+
+    /// Codes pictures already in the device's memory.
+    pub fn encode_device(&mut self, frames: &[DeviceFrame]) -> Result<Vec<EncodedFrame>> {
+        self.inner
+            .encode_device(frames, &vec![self.qp; frames.len()])
     }
 }

@@ -18,11 +18,12 @@ use crate::error::{driver, CudaError, Result};
 use crate::runtime;
 
 /// The stage sources in compilation order: each may use what comes before it.
-pub const STAGES: [(&str, &str); 8] = [
+pub const STAGES: [(&str, &str); 9] = [
     ("common.cu", include_str!("../kernels/common.cu")),
     ("transform.cu", include_str!("../kernels/transform.cu")),
     ("cavlc.cu", include_str!("../kernels/cavlc.cu")),
     ("intra.cu", include_str!("../kernels/intra.cu")),
+    ("inter.cu", include_str!("../kernels/inter.cu")),
     ("deblock.cu", include_str!("../kernels/deblock.cu")),
     ("colour.cu", include_str!("../kernels/colour.cu")),
     ("pack.cu", include_str!("../kernels/pack.cu")),
@@ -242,6 +243,12 @@ pub struct EncoderKernels {
     pub pack_scan: CudaFunction,
     pub pack_bits: CudaFunction,
     pub nal_escape: CudaFunction,
+    pub ref_planes: CudaFunction,
+    pub p_search: CudaFunction,
+    pub p_inter: CudaFunction,
+    pub p_skip_flags: CudaFunction,
+    pub intra_persistent: CudaFunction,
+    pub deblock_persistent: CudaFunction,
     /// Keeps the module loaded.
     pub module: Arc<CudaModule>,
 }
@@ -256,6 +263,12 @@ impl EncoderKernels {
             pack_scan: function(&module, "pack_scan")?,
             pack_bits: function(&module, "pack_bits")?,
             nal_escape: function(&module, "nal_escape")?,
+            ref_planes: function(&module, "ref_planes")?,
+            p_search: function(&module, "p_search")?,
+            p_inter: function(&module, "p_inter")?,
+            p_skip_flags: function(&module, "p_skip_flags")?,
+            intra_persistent: function(&module, "intra_persistent")?,
+            deblock_persistent: function(&module, "deblock_persistent")?,
             module,
         })
     }

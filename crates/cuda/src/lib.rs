@@ -18,7 +18,7 @@ pub mod source;
 mod stages;
 
 pub use colour::{Coefficients, PixelFormat};
-pub use encoder::CudaIntraEncoder;
+pub use encoder::{CudaEncoder, CudaIntraEncoder};
 pub use error::{CudaError, Result};
 pub use source::{DeviceFrame, HostFrame};
 
@@ -29,5 +29,6 @@ mod tests {
     fn encoder_is_send() {
         fn assert_send<T: Send>() {}
         assert_send::<crate::CudaIntraEncoder>();
+        assert_send::<crate::CudaEncoder>();
     }
 }

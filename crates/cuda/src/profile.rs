@@ -73,6 +73,10 @@ impl Profiler {
     }
 }
 
+// SAFETY: CUDA event handles may be used from any thread; the encoder that
+// owns the profiler binds its context before using them.
+unsafe impl Send for Profiler {}
+
 impl Drop for Profiler {
     fn drop(&mut self) {
         for &(_, e) in &self.marks {

@@ -97,3 +97,87 @@ fn first_packet_in_a_new_process() {
         created + coded
     );
 }
+
+/// `n` distinct panning device frames.
+fn panning_device_frames(w: usize, h: usize, n: usize) -> (DeviceBuffer, Vec<DeviceFrame>) {
+    let ctx = open_device(0).expect("device");
+    let stream = ctx.new_stream().expect("stream");
+    let bytes = PixelFormat::Yuv420p.frame_bytes(w, h);
+    let dev = DeviceBuffer::new(&ctx, bytes * n, "bench frames").expect("alloc");
+    for i in 0..n {
+        let f = common::panned(w, h, i, 1);
+        dev.upload(&stream, i * bytes, &f.to_i420())
+            .expect("upload");
+    }
+    stream.synchronize().expect("upload done");
+    let list = (0..n)
+        .map(|i| DeviceFrame::packed(PixelFormat::Yuv420p, dev.at(i * bytes), w, h))
+        .collect();
+    (dev, list)
+}
+
+fn gop_throughput(w: usize, h: usize, medium: bool, gops: usize) {
+    use avc::encoder::EncoderSettings;
+    use avc::me::MeParams;
+    use framepress_cuda::CudaEncoder;
+    let gop = 30usize;
+    let (_dev, list) = panning_device_frames(w, h, gop);
+    let settings = EncoderSettings {
+        gop: gop as u32,
+        deblock: true,
+        me: if medium {
+            MeParams {
+                max_steps: 32,
+                subpel_rounds: 3,
+                partitions: true,
+            }
+        } else {
+            MeParams {
+                max_steps: 4,
+                subpel_rounds: 0,
+                partitions: false,
+            }
+        },
+        lossless: false,
+        intra4x4: medium,
+    };
+    let mut enc = CudaEncoder::new(0, params(w as u32, h as u32), settings).expect("encoder");
+    enc.set_keep_recon(false);
+    let qps: Vec<u8> = (0..gop).map(|i| if i == 0 { 23 } else { 26 }).collect();
+    enc.encode_device(&list[..2], &qps[..2]).expect("warm-up");
+    enc.reset_stream().expect("reset");
+    // One stream: picture after picture.
+    let t = Instant::now();
+    let out = enc.encode_device(&list, &qps).expect("encode");
+    let one = gop as f64 / t.elapsed().as_secs_f64();
+    let kb = out.iter().map(|f| f.nals[0].len()).sum::<usize>() as f64 / gop as f64 / 1024.0;
+    // Independent GOPs side by side.
+    let lanes: Vec<&[DeviceFrame]> = (0..gops).map(|_| &list[..]).collect();
+    enc.encode_gops_device(&lanes[..1], 23, 26)
+        .expect("warm-up");
+    let t = Instant::now();
+    enc.encode_gops_device(&lanes, 23, 26).expect("encode gops");
+    let many = (gop * gops) as f64 / t.elapsed().as_secs_f64();
+    eprintln!(
+        "BENCH GOP {gop} {w}x{h} qp 26 (IDR 23) {} on {}: one stream {one:.0} fps ({kb:.1} KB/frame); \
+         {gops} GOPs side by side {many:.0} fps",
+        if medium { "medium" } else { "ultrafast" },
+        enc.device_name(),
+    );
+}
+
+#[test]
+#[ignore]
+fn gop_throughput_1080p_and_720p() {
+    if !gpu_present("gop_throughput") {
+        return;
+    }
+    let gops = std::env::var("FRAMEPRESS_BENCH_GOPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    for medium in [false, true] {
+        gop_throughput(1920, 1080, medium, gops);
+        gop_throughput(1280, 720, medium, gops);
+    }
+}

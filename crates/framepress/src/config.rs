@@ -248,14 +248,21 @@ pub fn parse_bitrate(text: &str) -> Result<u64> {
         _ => (t, 1.0),
     };
     let value: f64 = number.parse().map_err(|_| bad())?;
-    if !value.is_finite() || value <= 0.0 || value * scale > 1e12 {
+    // Below half a bit per second rounds to 0, which is no bitrate (and 0 would silently mean "the default" for a
+    // VBV buffer).
+    let bits = (value * scale).round();
+    if !value.is_finite() || !(1.0..=1e12).contains(&bits) {
         return Err(bad());
     }
-    Ok((value * scale).round() as u64)
+    Ok(bits as u64)
 }
 
 /// Largest GOP length accepted.
 pub const MAX_GOP: u32 = 100_000;
+
+/// Most worker threads accepted (0 picks one per core): starting far more
+/// threads than any machine has cores only stalls the encoder.
+pub const MAX_THREADS: usize = 1024;
 
 /// Everything an encoder needs to start. Build with [`EncoderConfig::new`],
 /// adjust the public fields, then pass to `Encoder::new`, which validates.
@@ -332,6 +339,13 @@ impl EncoderConfig {
                 option: "gop",
                 value: self.gop.to_string(),
                 expected: format!("an integer in 1..={MAX_GOP}"),
+            });
+        }
+        if self.threads > MAX_THREADS {
+            return Err(Error::InvalidOption {
+                option: "threads",
+                value: self.threads.to_string(),
+                expected: format!("0 (one per core) or a count in 1..={MAX_THREADS}"),
             });
         }
         if self.frame_rate.num == 0 || self.frame_rate.den == 0 {

@@ -1,29 +1,42 @@
 //! The CUDA backend behind [`crate::Encoder`]: frames are converted to YUV
-//! on the host exactly as for the CPU backend, gathered into batches, and
-//! coded on the GPU by `framepress-cuda`, which produces the bytes the CPU
-//! backend produces. It codes intra pictures (GOP 1) at a constant qp per
-//! stream for now.
+//! on the host exactly as for the CPU backend and coded on the GPU by
+//! `framepress-cuda`, which produces the bytes the CPU backend produces.
+//! Intra-only streams (GOP 1) are coded in batches of frames; streams with
+//! P pictures one picture at a time, the device coding a picture while the
+//! host collects the one before. The qp of each picture comes from the rate
+//! controller (constant qp or crf; a target bitrate is CPU-only).
 
-use avc::encoder::EncodedFrame;
+use avc::encoder::{EncodedFrame, EncoderSettings};
 use avc::frame::YuvFrame;
 use avc::params::StreamParams;
-use framepress_cuda::CudaIntraEncoder;
+use avc::ratecontrol::{RateControl as RateController, RateMode};
+use framepress_cuda::CudaEncoder;
 
-use crate::config::{EncoderConfig, RateControl};
+use crate::config::{EncoderConfig, Preset, RateControl};
+use crate::encoder::motion_search;
 use crate::error::{Error, Result};
 
-/// Frames coded together in one batch (a few frames in flight at most).
+/// Frames coded together in one batch of an intra-only stream (a few frames
+/// in flight at most).
 const BATCH: usize = 16;
 
 /// A CUDA encoder and the frames waiting for the next batch.
 pub struct CudaBackend {
-    encoder: CudaIntraEncoder,
+    encoder: CudaEncoder,
+    /// GOP 1: frames waiting for the next batch.
     pending: Vec<YuvFrame>,
+    /// GOP > 1: pictures sent to the device and not returned yet.
+    in_flight: usize,
+    intra_only: bool,
+    /// qp of IDR and of P pictures.
+    qp_idr: u8,
+    qp_p: u8,
 }
 
 impl CudaBackend {
     /// Opens CUDA device `index` for a stream configured by `config`; fails
-    /// with a clear error for settings the CUDA backend does not code yet.
+    /// with a clear error for settings the CUDA backend does not code.
+    /// `qp` is the rate controller's qp of IDR pictures.
     pub fn open(
         index: u32,
         config: &EncoderConfig,
@@ -31,18 +44,39 @@ impl CudaBackend {
         qp: u8,
     ) -> Result<CudaBackend> {
         check_supported(config)?;
-        let mut encoder = CudaIntraEncoder::new(index as usize, params, qp).map_err(cuda_error)?;
-        encoder.set_deblocking(config.deblock);
+        let (fps_num, fps_den) = (params.fps_num, params.fps_den);
+        let qp_p = match config.rate {
+            RateControl::Qp(q) => RateController::new(RateMode::ConstantQp(q), fps_num, fps_den),
+            RateControl::Crf(c) => RateController::new(RateMode::Crf(c), fps_num, fps_den),
+            RateControl::Bitrate { .. } => unreachable_rate()?,
+        }
+        .picture_qp(false);
+        let mut encoder =
+            CudaEncoder::new(index as usize, params, cuda_settings(config)).map_err(cuda_error)?;
         encoder.set_keep_recon(config.keep_reconstruction);
         encoder.set_max_batch(BATCH);
         Ok(CudaBackend {
             encoder,
             pending: Vec::with_capacity(BATCH),
+            in_flight: 0,
+            intra_only: config.gop <= 1,
+            qp_idr: qp,
+            qp_p,
         })
     }
 
-    /// Queues a frame; returns coded frames when a batch is complete.
+    /// Queues a frame; returns the coded frames that are finished.
     pub fn push(&mut self, frame: &YuvFrame) -> Result<Vec<EncodedFrame>> {
+        if !self.intra_only {
+            let qp = if self.encoder.next_is_idr() {
+                self.qp_idr
+            } else {
+                self.qp_p
+            };
+            let coded = self.encoder.send_frame(frame, qp).map_err(cuda_error)?;
+            self.in_flight = self.in_flight + 1 - coded.len();
+            return Ok(coded);
+        }
         self.pending.push(frame.clone());
         if self.pending.len() < BATCH {
             return Ok(Vec::new());
@@ -50,38 +84,59 @@ impl CudaBackend {
         self.drain()
     }
 
-    /// Frames queued for the next batch.
+    /// Frames queued or in flight, not yet returned.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.in_flight
     }
 
-    /// Codes every queued frame.
+    /// Codes every queued frame and returns them.
     pub fn drain(&mut self) -> Result<Vec<EncodedFrame>> {
+        if !self.intra_only {
+            let coded = self.encoder.flush().map_err(cuda_error)?;
+            self.in_flight = self.in_flight.saturating_sub(coded.len());
+            return Ok(coded);
+        }
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
+        let qps = vec![self.qp_idr; self.pending.len()];
         let coded = self
             .encoder
-            .encode_batch(&self.pending)
+            .encode_batch(&self.pending, &qps)
             .map_err(cuda_error)?;
         self.pending.clear();
         Ok(coded)
     }
 }
 
-/// The settings the CUDA backend codes today: intra pictures at one qp.
+/// The core settings of the stream, as the CPU backend's (`core_settings`
+/// in encoder.rs): the preset's motion search, Intra4x4 above ultrafast.
+fn cuda_settings(c: &EncoderConfig) -> EncoderSettings {
+    EncoderSettings {
+        gop: c.gop,
+        deblock: c.deblock,
+        me: motion_search(c.preset),
+        lossless: false,
+        intra4x4: c.preset > Preset::Ultrafast,
+    }
+}
+
+fn unreachable_rate() -> Result<RateController> {
+    Err(Error::InvalidOption {
+        option: "device",
+        value: "cuda with a target bitrate".into(),
+        expected: "qp or crf with a CUDA device, or --device cpu for a bitrate".into(),
+    })
+}
+
+/// The settings the CUDA backend codes: any GOP and preset at a constant
+/// qp or crf; lossless coding and a target bitrate are CPU-only.
 fn check_supported(config: &EncoderConfig) -> Result<()> {
     let unsupported = |value: String, expected: &str| Error::InvalidOption {
         option: "device",
         value,
         expected: expected.to_string(),
     };
-    if config.gop != 1 {
-        return Err(unsupported(
-            format!("{} with gop {}", config.device, config.gop),
-            "gop 1 with a CUDA device (it codes intra pictures only so far), or --device cpu",
-        ));
-    }
     if config.is_lossless() {
         return Err(unsupported(
             format!("{} with lossless coding", config.device),

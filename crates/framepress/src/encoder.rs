@@ -163,7 +163,6 @@ impl Encoder {
 
     /// Queues pictures coded by the CUDA backend, in order.
     fn queue_cuda(&mut self, coded: Vec<EncodedFrame>) {
-        let qp = self.rate.picture_qp(true);
         let pending = self
             .cuda
             .as_mut()
@@ -174,7 +173,7 @@ impl Encoder {
                 nals: frame.nals,
                 index: first + k as u64,
                 keyframe: frame.idr,
-                qp,
+                qp: self.rate.picture_qp(frame.idr),
                 recon: self.config.keep_reconstruction.then_some(frame.recon),
             });
         }

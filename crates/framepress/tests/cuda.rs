@@ -4,7 +4,7 @@
 
 mod common;
 
-use framepress::{Device, EncoderConfig, FileEncoder, PixelFormat, RateControl};
+use framepress::{Device, EncoderConfig, FileEncoder, PixelFormat, Preset, RateControl};
 
 fn gpu_required() -> bool {
     std::env::var("FRAMEPRESS_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -100,6 +100,63 @@ fn cuda_bytes_equal_cpu_bytes_over_the_matrix() {
         }
     }
     eprintln!("{cases} cases: CUDA bytes == CPU bytes");
+}
+
+/// GOPs with P pictures: IDR + P streams coded on the GPU equal the CPU's
+/// bytes, for every preset family (integer search without Intra4x4,
+/// quarter-sample search with partitions), constant qp and crf, deblocking
+/// on and off, and content that pans, cuts and stands still.
+#[test]
+fn p_pictures_cuda_bytes_equal_cpu_bytes() {
+    if !cuda_available() {
+        return;
+    }
+    let dir = common::Scratch::new("cuda-gop");
+    let mut cases = 0;
+    for (w, h) in [(16u32, 16u32), (17, 33), (176, 144), (640, 360)] {
+        let pan: Vec<Vec<u8>> = (0..10)
+            .map(|i| common::natural_i420_at(w, h, 3 * i, 2 * i))
+            .collect();
+        let mut cut = pan[..5].to_vec();
+        cut.extend((0..5).map(|i| common::uniform_random_i420(w, h, 50 + i)));
+        let still = vec![common::gradient_i420(w, h); 6];
+        for (name, frames) in [("pan", &pan), ("cut", &cut), ("still", &still)] {
+            for (gop, preset, rate, deblock) in [
+                (4, Preset::Ultrafast, RateControl::Qp(26), true),
+                (4, Preset::Medium, RateControl::Crf(23), true),
+                (30, Preset::Medium, RateControl::Qp(40), false),
+                (30, Preset::Faster, RateControl::Qp(10), true),
+                (3, Preset::Superfast, RateControl::Qp(51), true),
+            ] {
+                let mut c = EncoderConfig::new(w, h);
+                c.pixel_format = PixelFormat::Yuv420p;
+                c.gop = gop;
+                c.preset = preset;
+                c.rate = rate;
+                c.deblock = deblock;
+                let cpu = encode(Device::Cpu, &c, frames, &dir.path("cpu.mp4")).expect("cpu");
+                let gpu = encode(Device::Cuda(0), &c, frames, &dir.path("gpu.mp4")).expect("cuda");
+                assert!(
+                    cpu == gpu,
+                    "{w}x{h} {name} gop {gop} {preset:?} {rate:?} deblock {deblock}: CUDA bytes differ from CPU bytes"
+                );
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} GOP cases with P pictures: CUDA bytes == CPU bytes");
+}
+
+#[test]
+fn lossless_on_cuda_is_a_clear_error() {
+    let dir = common::Scratch::new("cuda-lossless");
+    let mut c = EncoderConfig::new(16, 16);
+    c.gop = 4;
+    c.rate = RateControl::Qp(0);
+    c.lossless = true;
+    let err = encode(Device::Cuda(0), &c, &[vec![0u8; 384]], &dir.path("x.h264"))
+        .expect_err("lossless on CUDA");
+    assert!(err.contains("lossless"), "unclear error: {err}");
 }
 
 /// The case that crashes NVENC: 10 uniform-random 256×256 frames at qp 1,

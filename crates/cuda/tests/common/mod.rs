@@ -112,3 +112,38 @@ fn sample(content: Content, x: usize, y: usize, c: usize, rng: &mut Rng) -> u8 {
         }
     }
 }
+
+/// Frame `t` of a picture panning by (1.25, 0.75) samples per frame: smooth
+/// shading (sampled at fractional positions), a disc and a fine texture that
+/// move with it, mild noise.
+pub fn panned(w: usize, h: usize, t: usize, seed: u64) -> YuvFrame {
+    let mut f = YuvFrame::new(w, h);
+    let mut rng = Rng((seed + t as u64 * 7919) | 1);
+    let (ox, oy) = (1.25 * t as f64, 0.75 * t as f64);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    for (plane, pw, ph, c, scale) in [
+        (&mut f.y, w, h, 0usize, 1.0),
+        (&mut f.u, cw, ch, 1, 2.0),
+        (&mut f.v, cw, ch, 2, 2.0),
+    ] {
+        for y in 0..ph {
+            for x in 0..pw {
+                let fx = x as f64 * scale + ox;
+                let fy = y as f64 * scale + oy;
+                let mut v =
+                    110.0 + 60.0 * (fx / 37.0).sin() * (fy / 23.0).cos() + (c as f64) * 10.0;
+                let (dx, dy) = (fx - 40.0, fy - 30.0);
+                if dx * dx + dy * dy < 400.0 {
+                    v = 220.0 - c as f64 * 30.0;
+                }
+                let (tx, ty) = (fx as i64, fy as i64);
+                if ((tx / 8 + ty / 8) % 5) == 0 {
+                    v += if (tx + ty) % 2 == 0 { 12.0 } else { -12.0 };
+                }
+                v += f64::from(rng.range(-2, 2));
+                plane.data[y * pw + x] = v.clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    f
+}
