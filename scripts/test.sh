@@ -40,6 +40,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace --release"
 cargo test --workspace --release
 
+step "python3 bench/bench.py --smoke (benchmark harness smoke run)"
+python3 "$ROOT/bench/bench.py" --smoke
+
 step "python/test.sh (Python package: release wheel + pytest)"
 "$ROOT/python/test.sh"
 
