@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod encode;
+mod interrupt;
 mod output;
 mod pipeline;
 mod quality;
@@ -41,6 +42,7 @@ enum Command {
 fn main() -> ExitCode {
     // Usage errors print clap's message and exit with status 2.
     let cli = Cli::parse();
+    interrupt::install();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Encode(args) => encode::run(&args),
         Command::Demo(args) => demo::run(&args),
@@ -49,11 +51,13 @@ fn main() -> ExitCode {
             Ok(())
         }
     }));
+    // Stopped by a signal: 128 + its number, as a shell reports a killed command.
+    let interrupted = interrupt::requested().map(|s| ExitCode::from(128 + s as u8));
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(())) => interrupted.unwrap_or(ExitCode::SUCCESS),
         Ok(Err(error)) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            interrupted.unwrap_or(ExitCode::FAILURE)
         }
         Err(_) => {
             eprintln!("error: internal error (a bug in framepress; please report it)");

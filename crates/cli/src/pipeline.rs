@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use framepress::{EncoderConfig, Error, MediaWriter, Result, StreamId};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::interrupt;
 use crate::output::OutputArgs;
 
 /// Encodes every frame `next` yields (it fills the buffer and returns
@@ -33,7 +34,8 @@ where
     let mut writer = output_args.open(output)?;
     let video = writer.add_video(config)?;
     let bar = progress_bar(total);
-    let looped = encode_rest(&mut writer, video, &mut frame, &bar, &mut next);
+    let looped =
+        interrupt::deferred(|| encode_rest(&mut writer, video, &mut frame, &bar, &mut next));
     bar.finish_and_clear();
     looped?;
     let summary = writer.finish()?;
@@ -55,7 +57,16 @@ where
     loop {
         writer.encode_frame(video, frame)?;
         bar.inc(1);
-        if !next(frame)? {
+        let more = next(frame);
+        // After SIGINT/SIGTERM: stop reading (a frame read or cut short
+        // meanwhile is dropped) and let the caller finish the output.
+        if let Some(signal) = interrupt::requested() {
+            eprintln!(
+                "interrupted by signal {signal}: finishing the output with the frames so far"
+            );
+            return Ok(());
+        }
+        if !more? {
             return Ok(());
         }
     }
