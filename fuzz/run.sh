@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets with libFuzzer on stable Rust and runs each for a while; fails if any input crashes one.
 #
-#   fuzz/run.sh                 # every target for 20 s (the CI smoke run, about 80 s plus the build)
+#   fuzz/run.sh                 # every target for 15 s (the CI smoke run, about 60 s plus the build)
 #   fuzz/run.sh 3600 encode     # one target for an hour
 #
 # Exactly what cargo-fuzz does (`RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET`), without needing cargo-fuzz installed:
@@ -14,7 +14,7 @@ set -euo pipefail
 FUZZ="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$FUZZ"
 
-seconds="${1:-20}"
+seconds="${1:-15}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(options input encode container)
