@@ -239,25 +239,7 @@ impl RefPicture {
             );
             i32::from(clip1((j1 + 512) >> 10))
         };
-        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
-        match (fx, fy) {
-            (0, 0) => g(x, y) as u8,
-            (1, 0) => avg(g(x, y), b(x, y)),
-            (2, 0) => b(x, y) as u8,
-            (3, 0) => avg(g(x + 1, y), b(x, y)),
-            (0, 1) => avg(g(x, y), h(x, y)),
-            (0, 2) => h(x, y) as u8,
-            (0, 3) => avg(g(x, y + 1), h(x, y)),
-            (1, 1) => avg(b(x, y), h(x, y)),
-            (3, 1) => avg(b(x, y), h(x + 1, y)),
-            (1, 3) => avg(h(x, y), b(x, y + 1)),
-            (3, 3) => avg(h(x + 1, y), b(x, y + 1)),
-            (2, 1) => avg(b(x, y), j(x, y)),
-            (2, 3) => avg(j(x, y), b(x, y + 1)),
-            (1, 2) => avg(h(x, y), j(x, y)),
-            (3, 2) => avg(j(x, y), h(x + 1, y)),
-            _ => j(x, y) as u8,
-        }
+        quarter_sample(x, y, fx, fy, g, b, h, j)
     }
 
     /// The luma prediction sample at integer position (x, y) with quarter
@@ -267,31 +249,11 @@ impl RefPicture {
         if !self.has_half {
             return self.luma_sample_direct(x, y, fx, fy);
         }
-        let g = || i32::from(self.full.at(x, y));
-        let b = || i32::from(self.half_h.at(x, y));
-        let h = || i32::from(self.half_v.at(x, y));
-        let j = || i32::from(self.half_c.at(x, y));
-        let m = || i32::from(self.half_v.at(x + 1, y));
-        let s = || i32::from(self.half_h.at(x, y + 1));
-        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
-        match (fx, fy) {
-            (0, 0) => g() as u8,
-            (1, 0) => avg(g(), b()),
-            (2, 0) => b() as u8,
-            (3, 0) => avg(i32::from(self.full.at(x + 1, y)), b()),
-            (0, 1) => avg(g(), h()),
-            (0, 2) => h() as u8,
-            (0, 3) => avg(i32::from(self.full.at(x, y + 1)), h()),
-            (1, 1) => avg(b(), h()),
-            (3, 1) => avg(b(), m()),
-            (1, 3) => avg(h(), s()),
-            (3, 3) => avg(m(), s()),
-            (2, 1) => avg(b(), j()),
-            (2, 3) => avg(j(), s()),
-            (1, 2) => avg(h(), j()),
-            (3, 2) => avg(j(), m()),
-            _ => j() as u8,
-        }
+        let g = |x, y| i32::from(self.full.at(x, y));
+        let b = |x, y| i32::from(self.half_h.at(x, y));
+        let h = |x, y| i32::from(self.half_v.at(x, y));
+        let j = |x, y| i32::from(self.half_c.at(x, y));
+        quarter_sample(x, y, fx, fy, g, b, h, j)
     }
 
     /// Luma prediction of a `w`×`h` block at (x0, y0) displaced by `mv`
@@ -394,6 +356,43 @@ impl RefPicture {
     }
 }
 
+/// The luma sample at integer position (x, y) plus quarter fractions
+/// (fx, fy), from accessors of the full-sample G and half-sample b, h and j
+/// values at any integer position: Table 8-12 with Equations 8-250..8-261
+/// (H = G(x+1, y), M = G(x, y+1), m = h(x+1, y), s = b(x, y+1)).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn quarter_sample(
+    x: i32,
+    y: i32,
+    fx: i32,
+    fy: i32,
+    g: impl Fn(i32, i32) -> i32,
+    b: impl Fn(i32, i32) -> i32,
+    h: impl Fn(i32, i32) -> i32,
+    j: impl Fn(i32, i32) -> i32,
+) -> u8 {
+    let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
+    match (fx, fy) {
+        (0, 0) => g(x, y) as u8,
+        (1, 0) => avg(g(x, y), b(x, y)),
+        (2, 0) => b(x, y) as u8,
+        (3, 0) => avg(g(x + 1, y), b(x, y)),
+        (0, 1) => avg(g(x, y), h(x, y)),
+        (0, 2) => h(x, y) as u8,
+        (0, 3) => avg(g(x, y + 1), h(x, y)),
+        (1, 1) => avg(b(x, y), h(x, y)),
+        (3, 1) => avg(b(x, y), h(x + 1, y)),
+        (1, 3) => avg(h(x, y), b(x, y + 1)),
+        (3, 3) => avg(h(x + 1, y), b(x, y + 1)),
+        (2, 1) => avg(b(x, y), j(x, y)),
+        (2, 3) => avg(j(x, y), b(x, y + 1)),
+        (1, 2) => avg(h(x, y), j(x, y)),
+        (3, 2) => avg(j(x, y), h(x + 1, y)),
+        _ => j(x, y) as u8,
+    }
+}
+
 /// The allowed range of a quarter-sample motion vector component for a
 /// block at `pos` of size `size` in a picture dimension `dim`, so that the
 /// block lies at most [`MAX_OUTSIDE`] samples outside the picture.
@@ -464,25 +463,7 @@ mod tests {
             );
             i32::from(clip1((j1 + 512) >> 10))
         };
-        let avg = |p: i32, q: i32| ((p + q + 1) >> 1) as u8;
-        match (fx, fy) {
-            (0, 0) => g(x, y) as u8,
-            (1, 0) => avg(g(x, y), b(x, y)),
-            (2, 0) => b(x, y) as u8,
-            (3, 0) => avg(g(x + 1, y), b(x, y)),
-            (0, 1) => avg(g(x, y), h(x, y)),
-            (0, 2) => h(x, y) as u8,
-            (0, 3) => avg(g(x, y + 1), h(x, y)),
-            (1, 1) => avg(b(x, y), h(x, y)),
-            (3, 1) => avg(b(x, y), h(x + 1, y)),
-            (1, 3) => avg(h(x, y), b(x, y + 1)),
-            (3, 3) => avg(h(x + 1, y), b(x, y + 1)),
-            (2, 1) => avg(b(x, y), j(x, y)),
-            (2, 3) => avg(j(x, y), b(x, y + 1)),
-            (1, 2) => avg(h(x, y), j(x, y)),
-            (3, 2) => avg(j(x, y), h(x + 1, y)),
-            _ => j(x, y) as u8,
-        }
+        quarter_sample(x, y, fx, fy, g, b, h, j)
     }
 
     #[test]
