@@ -1,6 +1,7 @@
 //! Encodes raw yuv420p frames with IDR and P pictures to Annex B and writes
 //! the reconstruction, for checking against a reference decoder:
-//! `raw_gop W H QP GOP in.yuv out.h264 recon.yuv` (DEBLOCK=0 turns the filter off).
+//! `raw_gop W H QP GOP in.yuv out.h264 recon.yuv` (GOP 1: intra only; DEBLOCK=0 turns the
+//! filter off; SUBPEL, STEPS, PARTITIONS=0/1 and I4=0/1 adjust the search).
 
 use std::io::{Read, Write};
 
