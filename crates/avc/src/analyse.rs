@@ -10,7 +10,7 @@ use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
     predict_chroma, Availability, Edge4, EdgeN,
 };
-use crate::transform::satd4x4;
+use crate::transform::satd_blocks;
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -33,18 +33,7 @@ pub const I16_MB_BITS: u32 = 5;
 /// SATD between a source block and a prediction, both in raster order with
 /// the given width (a multiple of 4).
 pub fn satd_block(src: &[i32], pred: &[i32], width: usize) -> u32 {
-    let height = src.len() / width;
-    let mut total = 0;
-    for by in (0..height).step_by(4) {
-        for bx in (0..width).step_by(4) {
-            let diff: [i32; 16] = std::array::from_fn(|i| {
-                let idx = (by + i / 4) * width + bx + i % 4;
-                src[idx] - pred[idx]
-            });
-            total += satd4x4(&diff);
-        }
-    }
-    total
+    satd_blocks(src, width, pred, width, width, src.len() / width)
 }
 
 /// The best Intra4x4 mode for one block: (mode, cost, prediction).

@@ -347,7 +347,7 @@ pub fn satd4x4(diff: &[i32; 16]) -> u32 {
 /// together so the loops vectorise.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
     if w != 16 && w != 8 {
-        return satd_u8_blocks(a, a_stride, b, b_stride, w, h);
+        return satd_blocks(a, a_stride, b, b_stride, w, h);
     }
     let mut total = 0u32;
     for by in (0..h).step_by(4) {
@@ -391,19 +391,23 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
     total
 }
 
-/// [`satd_u8`] block by block (any width that is a multiple of 4).
-fn satd_u8_blocks(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
+/// SATD of a `w`×`h` block (multiples of 4) block by block, for 8-bit
+/// samples or 32-bit values alike; [`satd_u8`] is its banded form.
+pub fn satd_blocks<T: Copy + Into<i32>>(
+    a: &[T],
+    a_stride: usize,
+    b: &[T],
+    b_stride: usize,
+    w: usize,
+    h: usize,
+) -> u32 {
     let mut total = 0;
     for by in (0..h).step_by(4) {
         for bx in (0..w).step_by(4) {
-            let mut d = [0i32; 16];
-            for r in 0..4 {
-                let ra = &a[(by + r) * a_stride + bx..(by + r) * a_stride + bx + 4];
-                let rb = &b[(by + r) * b_stride + bx..(by + r) * b_stride + bx + 4];
-                for c in 0..4 {
-                    d[r * 4 + c] = i32::from(ra[c]) - i32::from(rb[c]);
-                }
-            }
+            let d: [i32; 16] = std::array::from_fn(|i| {
+                let (r, c) = (by + i / 4, bx + i % 4);
+                a[r * a_stride + c].into() - b[r * b_stride + c].into()
+            });
             total += satd4x4(&d);
         }
     }
@@ -511,7 +515,7 @@ mod tests {
         for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8)] {
             assert_eq!(
                 satd_u8(&a, 40, &b, w, w, h),
-                satd_u8_blocks(&a, 40, &b, w, w, h),
+                satd_blocks(&a, 40, &b, w, w, h),
                 "{w}x{h}"
             );
         }
@@ -519,7 +523,7 @@ mod tests {
         let zero = [0u8; 256];
         assert_eq!(
             satd_u8(&flat, 16, &zero, 16, 16, 16),
-            satd_u8_blocks(&flat, 16, &zero, 16, 16, 16)
+            satd_blocks(&flat, 16, &zero, 16, 16, 16)
         );
     }
 
