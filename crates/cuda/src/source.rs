@@ -42,6 +42,13 @@ impl DeviceFrame {
         }
     }
 
+    /// The same frame, read only after the work queued on the stream whose
+    /// `CUstream` handle is `handle` as an integer (0: none), as Python's
+    /// `torch.cuda.Stream.cuda_stream` gives it.
+    pub fn after_handle(self, handle: usize) -> DeviceFrame {
+        self.after(handle as CUstream)
+    }
+
     /// The same frame, read only after the work queued on `stream`.
     pub fn after(mut self, stream: CUstream) -> DeviceFrame {
         self.stream = stream;

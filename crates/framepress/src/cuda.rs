@@ -10,15 +10,56 @@ use avc::encoder::{EncodedFrame, EncoderSettings};
 use avc::frame::YuvFrame;
 use avc::params::StreamParams;
 use avc::ratecontrol::{RateControl as RateController, RateMode};
-use framepress_cuda::CudaEncoder;
+use framepress_cuda::{CudaEncoder, PixelFormat as DevicePixelFormat};
 
-use crate::config::{EncoderConfig, Preset, RateControl};
+use crate::config::{EncoderConfig, PixelFormat, Preset, RateControl};
 use crate::encoder::motion_search;
 use crate::error::{Error, Result};
 
 /// Frames coded together in one batch of an intra-only stream (a few frames
 /// in flight at most).
 const BATCH: usize = 16;
+
+/// A frame in the memory of the CUDA device a stream encodes on, laid out in
+/// the stream's configured [`PixelFormat`]; see
+/// [`crate::Encoder::send_device_frames`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceFrame {
+    /// Device address and row pitch in bytes of each plane, in the order of
+    /// the pixel format (R, G, B for `Rgb24Planar`; one plane for `Rgb24`;
+    /// Y, U, V for `Yuv420p`; Y, UV for `Nv12`); unused entries are ignored.
+    pub planes: [(u64, usize); 3],
+    /// The producer's CUDA stream (a `CUstream` handle as an integer) whose
+    /// queued work must finish before the frame is read, or 0 for none.
+    pub stream: usize,
+}
+
+impl DeviceFrame {
+    /// A frame whose planes lie back to back from `ptr`, rows tightly
+    /// packed (as [`crate::EncoderConfig::frame_bytes`] counts them).
+    pub fn packed(format: PixelFormat, ptr: u64, width: u32, height: u32) -> DeviceFrame {
+        let f = framepress_cuda::DeviceFrame::packed(
+            device_format(format),
+            ptr,
+            width as usize,
+            height as usize,
+        );
+        DeviceFrame {
+            planes: f.planes,
+            stream: 0,
+        }
+    }
+}
+
+/// The CUDA crate's name for a pixel format.
+fn device_format(format: PixelFormat) -> DevicePixelFormat {
+    match format {
+        PixelFormat::Rgb24 => DevicePixelFormat::Rgb24,
+        PixelFormat::Rgb24Planar => DevicePixelFormat::Rgb24Planar,
+        PixelFormat::Yuv420p => DevicePixelFormat::Yuv420p,
+        PixelFormat::Nv12 => DevicePixelFormat::Nv12,
+    }
+}
 
 /// A CUDA encoder and the frames waiting for the next batch.
 pub struct CudaBackend {
@@ -82,6 +123,41 @@ impl CudaBackend {
             return Ok(Vec::new());
         }
         self.drain()
+    }
+
+    /// Codes frames that are in device memory, after every frame queued
+    /// before them, and waits until all are coded (so the caller may reuse
+    /// the memory once this returns). Returns every picture finished.
+    pub fn push_device(
+        &mut self,
+        frames: &[DeviceFrame],
+        format: PixelFormat,
+    ) -> Result<Vec<EncodedFrame>> {
+        let mut coded = self.drain()?;
+        let qps: Vec<u8> = self
+            .encoder
+            .picture_types(frames.len())
+            .into_iter()
+            .map(|idr| if idr { self.qp_idr } else { self.qp_p })
+            .collect();
+        let frames: Vec<framepress_cuda::DeviceFrame> = frames
+            .iter()
+            .map(|f| {
+                framepress_cuda::DeviceFrame {
+                    format: device_format(format),
+                    planes: f.planes,
+                    stream: std::ptr::null_mut(),
+                }
+                .after_handle(f.stream)
+            })
+            .collect();
+        coded.extend(
+            self.encoder
+                .encode_device(&frames, &qps)
+                .map_err(cuda_error)?,
+        );
+        self.in_flight = 0;
+        Ok(coded)
     }
 
     /// Frames queued or in flight, not yet returned.

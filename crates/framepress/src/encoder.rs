@@ -13,7 +13,7 @@ use avc::ratecontrol::{RateControl as RateController, RateMode};
 
 use crate::colour::to_yuv420_into;
 use crate::config::{ColourMatrix, ColourRange, Device, EncoderConfig, Preset, RateControl};
-use crate::cuda::CudaBackend;
+use crate::cuda::{CudaBackend, DeviceFrame};
 use crate::error::{Error, Result};
 
 /// One coded frame: an access unit in decoding order.
@@ -158,6 +158,35 @@ impl Encoder {
             qp,
             recon: self.config.keep_reconstruction.then_some(coded.recon),
         });
+        Ok(())
+    }
+
+    /// Encodes frames that lie in the memory of the stream's CUDA device
+    /// ([`crate::config::Device::Cuda`]), in the configured pixel format,
+    /// without a copy to the host: the device converts and codes them, and
+    /// the bytes equal those of the same frames sent with
+    /// [`Encoder::send_frame`]. Each frame is read after the work queued on
+    /// its `stream`; the call returns once every frame has been read and
+    /// coded, so the memory may then be reused. Packets come out of
+    /// [`Encoder::receive_packet`] as usual.
+    pub fn send_device_frames(&mut self, frames: &[DeviceFrame]) -> Result<()> {
+        if self.broken {
+            return Err(Error::InvalidState);
+        }
+        let format = self.config.pixel_format;
+        let Some(cuda) = self.cuda.as_mut().map(cuda_mut) else {
+            return Err(Error::InvalidInput(format!(
+                "frames in CUDA device memory need an encoder on a CUDA device, but this one \
+                 encodes on {} (set EncoderConfig::device to Device::Cuda(n), or send host \
+                 frames with send_frame)",
+                self.config.device
+            )));
+        };
+        let coded = cuda
+            .push_device(frames, format)
+            .inspect_err(|_| self.broken = true)?;
+        self.next_index += frames.len() as u64;
+        self.queue_cuda(coded);
         Ok(())
     }
 

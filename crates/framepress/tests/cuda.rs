@@ -199,3 +199,175 @@ fn missing_cuda_device_is_a_clear_error() {
     );
     assert!(!dir.path("x.h264").exists());
 }
+
+/// Device memory holding a copy of host bytes, freed on drop.
+struct DeviceCopy {
+    ptr: u64,
+}
+
+impl DeviceCopy {
+    fn new(ctx: &cudarc::driver::CudaContext, bytes: &[u8]) -> DeviceCopy {
+        ctx.bind_to_thread().expect("bind the context");
+        // SAFETY: a fresh allocation of `bytes.len()` bytes, filled from `bytes`.
+        unsafe {
+            let ptr = cudarc::driver::result::malloc_sync(bytes.len().max(1)).expect("cuMemAlloc");
+            cudarc::driver::result::memcpy_htod_sync(ptr, bytes).expect("cuMemcpyHtoD");
+            DeviceCopy { ptr }
+        }
+    }
+}
+
+impl Drop for DeviceCopy {
+    fn drop(&mut self) {
+        // SAFETY: allocated by malloc_sync and no longer read (every send waits for its frames).
+        let _ = unsafe { cudarc::driver::result::free_sync(self.ptr) };
+    }
+}
+
+/// Lays a tightly packed frame out with each plane's rows `pad` bytes apart
+/// beyond their width, planes back to back; returns the bytes and each
+/// plane's (offset, pitch).
+fn with_pitch(
+    format: PixelFormat,
+    frame: &[u8],
+    w: u32,
+    h: u32,
+    pad: usize,
+) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
+    let (w, h) = (w as usize, h as usize);
+    let planes: Vec<(usize, usize)> = match format {
+        PixelFormat::Rgb24 => vec![(3 * w, h)],
+        PixelFormat::Rgb24Planar => vec![(w, h); 3],
+        PixelFormat::Yuv420p => vec![(w, h), (cw, ch), (cw, ch)],
+        PixelFormat::Nv12 => vec![(w, h), (2 * cw, ch)],
+    };
+    let (mut out, mut layout, mut src) = (Vec::new(), Vec::new(), 0);
+    for (row, rows) in planes {
+        layout.push((out.len(), row + pad));
+        for _ in 0..rows {
+            out.extend_from_slice(&frame[src..src + row]);
+            out.resize(out.len() + pad, 0xA5);
+            src += row;
+        }
+    }
+    (out, layout)
+}
+
+/// The Annex B-free packet bytes of `frames` through `send_frame` on the CPU.
+fn cpu_packets(config: &EncoderConfig, frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut enc = framepress::Encoder::new(config.clone()).expect("cpu encoder");
+    let mut out = Vec::new();
+    for f in frames {
+        enc.send_frame(f).expect("send_frame");
+        while let Some(p) = enc.receive_packet() {
+            out.push(p.nals.concat());
+        }
+    }
+    enc.flush().expect("flush");
+    while let Some(p) = enc.receive_packet() {
+        out.push(p.nals.concat());
+    }
+    out
+}
+
+#[test]
+fn device_frames_give_the_bytes_of_host_frames() {
+    if !cuda_available() {
+        return;
+    }
+    let ctx = cudarc::driver::CudaContext::new(0).expect("CUDA context");
+    let mut cases = 0;
+    for (w, h) in [(17, 33), (256, 256), (640, 360)] {
+        for format in [
+            PixelFormat::Rgb24,
+            PixelFormat::Rgb24Planar,
+            PixelFormat::Yuv420p,
+            PixelFormat::Nv12,
+        ] {
+            for gop in [1, 8] {
+                let mut config = EncoderConfig::new(w, h);
+                config.pixel_format = format;
+                config.gop = gop;
+                config.preset = Preset::Medium;
+                config.rate = RateControl::Crf(20);
+                let frames: Vec<Vec<u8>> = (0..10)
+                    .map(|i| common::SplitMix64::new(i).bytes(config.frame_bytes()))
+                    .map(|noise| {
+                        let base = common::natural_at(w, h, 3 * i64::from(noise[0] % 4), 2);
+                        blend_into_format(&config, &base, &noise)
+                    })
+                    .collect();
+                let want = cpu_packets(&config, &frames);
+
+                config.device = Device::Cuda(0);
+                let mut enc = framepress::Encoder::new(config.clone()).expect("cuda encoder");
+                let copies: Vec<(DeviceCopy, Vec<(usize, usize)>)> = frames
+                    .iter()
+                    .map(|f| {
+                        let (bytes, layout) = with_pitch(format, f, w, h, 13);
+                        (DeviceCopy::new(&ctx, &bytes), layout)
+                    })
+                    .collect();
+                let device: Vec<framepress::DeviceFrame> = copies
+                    .iter()
+                    .map(|(copy, layout)| {
+                        let mut planes = [(0u64, 0usize); 3];
+                        for (p, &(offset, pitch)) in planes.iter_mut().zip(layout) {
+                            *p = (copy.ptr + offset as u64, pitch);
+                        }
+                        framepress::DeviceFrame { planes, stream: 0 }
+                    })
+                    .collect();
+                // Two calls, so that a GOP spans them.
+                enc.send_device_frames(&device[..3]).expect("device frames");
+                enc.send_device_frames(&device[3..]).expect("device frames");
+                enc.flush().expect("flush");
+                let mut got = Vec::new();
+                while let Some(p) = enc.receive_packet() {
+                    got.push(p.nals.concat());
+                }
+                assert_eq!(got.len(), want.len(), "{w}x{h} {format:?} gop {gop}");
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert!(a == b, "{w}x{h} {format:?} gop {gop}: picture {i} differs");
+                }
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} device-frame cases equal the host-frame bytes");
+}
+
+/// A frame of `config`'s format: natural RGB content with some noise, or
+/// for YUV formats the noise itself (any bytes are valid YUV).
+fn blend_into_format(config: &EncoderConfig, rgb: &[u8], noise: &[u8]) -> Vec<u8> {
+    match config.pixel_format {
+        PixelFormat::Rgb24 => rgb
+            .iter()
+            .zip(noise)
+            .map(|(&a, &n)| a.wrapping_add(n % 8))
+            .collect(),
+        PixelFormat::Rgb24Planar => {
+            let px = rgb.len() / 3;
+            (0..3)
+                .flat_map(|c| (0..px).map(move |i| (c, i)))
+                .map(|(c, i)| rgb[3 * i + c].wrapping_add(noise[c * px + i] % 8))
+                .collect()
+        }
+        PixelFormat::Yuv420p | PixelFormat::Nv12 => noise.to_vec(),
+    }
+}
+
+#[test]
+fn device_frames_on_a_cpu_encoder_are_a_clear_error() {
+    let mut enc = framepress::Encoder::new(EncoderConfig::new(16, 16)).expect("encoder");
+    let frame = framepress::DeviceFrame::packed(PixelFormat::Rgb24, 0x1000, 16, 16);
+    let err = enc
+        .send_device_frames(&[frame])
+        .expect_err("device frames on the CPU")
+        .to_string();
+    assert!(
+        err.contains("need an encoder on a CUDA device") && err.contains("cpu"),
+        "{err}"
+    );
+}
