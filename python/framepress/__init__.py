@@ -9,7 +9,12 @@ as a view in that order, which copies nothing:
 
 - :class:`VideoEncoder` encodes frames already in memory, to a file, a
   tensor or a file-like object.
-- :class:`Encoder` and :class:`StreamingEncoder` take frames batch by batch.
+- :class:`Encoder` and :class:`StreamingEncoder` take frames batch by batch,
+  into one output with any number of video and audio streams.
+
+CUDA tensors are encoded on their own GPU by the CUDA backend, read where
+they lie (after the work queued on torch's current stream), with no copy
+through host memory.
 
 Bad arguments and frames raise ``ValueError``; encoding and I/O failures, and
 calls in the wrong order, raise ``RuntimeError``. Every message says what was
@@ -26,17 +31,26 @@ from fractions import Fraction
 from typing import Any, Protocol, Union
 
 from . import _framepress
-from ._framepress import NativeVideoStream
+from ._framepress import NativeEncoder
 
 __all__ = [
     "EXTRA_OPTIONS",
+    "AudioStream",
     "Encoder",
     "StreamingEncoder",
     "VideoEncoder",
     "VideoStream",
+    "cuda_device_count",
 ]
 
 __version__: str = _framepress.__version__
+
+
+def cuda_device_count() -> int:
+    """The number of CUDA devices framepress can encode on (0 without a
+    driver); ``device="cuda:N"`` takes N below it."""
+    return _framepress.cuda_device_count()
+
 
 #: The FFmpeg option names ``extra_options`` accepts.
 EXTRA_OPTIONS: tuple[str, ...] = tuple(_framepress.EXTRA_OPTIONS)
@@ -145,7 +159,7 @@ def _dest(dest: Any) -> str:
     return os.fspath(dest)
 
 
-def _new_stream(
+def _video_options(
     *,
     height: int,
     width: int,
@@ -156,8 +170,9 @@ def _new_stream(
     crf: Crf | None,
     preset: Preset | None,
     extra_options: ExtraOptions | None,
-) -> NativeVideoStream:
-    return NativeVideoStream(
+) -> dict[str, Any]:
+    """The arguments of ``NativeEncoder.add_video``, checked and as text."""
+    return dict(
         height=_dimension("height", height),
         width=_dimension("width", width),
         frame_rate=_frame_rate(frame_rate),
@@ -170,14 +185,54 @@ def _new_stream(
     )
 
 
-def _run(stream: NativeVideoStream, frames: Any) -> bytearray | None:
-    """Encodes every frame and finishes; any failure discards the output."""
+def _producer_stream(frames: Any) -> int | None:
+    """torch's current CUDA stream on the frames' device (its handle), after
+    whose queued work the frames may be read; ``None`` for other frames."""
+    if _is_torch(frames) and getattr(frames, "is_cuda", False):
+        torch = sys.modules["torch"]
+        return int(torch.cuda.current_stream(frames.device).cuda_stream)
+    return None
+
+
+def _write(native: NativeEncoder, index: int, frames: Any) -> None:
+    frames = _prepare(frames)
+    native.write_video(index, frames, _producer_stream(frames))
+
+
+def _run(native: NativeEncoder, frames: Any) -> bytearray | None:
+    """Encodes every frame into stream 0 and finishes; any failure discards the output."""
     try:
-        stream.write(frames)
-        return stream.close()
+        _write(native, 0, frames)
+        return native.close()
     except BaseException:
-        stream.abort()
+        native.abort()
         raise
+
+
+def _audio_bytes(samples: Any, channels: int) -> bytes:
+    """``samples`` (channels × samples, float32) as C-ordered native float32 bytes."""
+    import numpy
+
+    if _is_torch(samples):
+        if samples.is_floating_point():
+            samples = samples.detach().to("cpu", sys.modules["torch"].float32)
+        array = samples.numpy() if samples.device.type == "cpu" else None
+        if array is None:  # pragma: no cover - every torch tensor is on the CPU by now
+            raise ValueError("audio samples could not be moved to the CPU")
+    else:
+        array = numpy.asarray(samples)
+    if array.dtype.kind != "f":
+        raise ValueError(
+            f"audio samples must be floating point (float32, nominally in -1..1), got dtype "
+            f"{array.dtype} (convert them first, e.g. samples.astype(numpy.float32) / 32768 for "
+            f"int16)"
+        )
+    if array.ndim != 2 or array.shape[0] != channels:
+        raise ValueError(
+            f"audio samples must be shaped (num_channels, num_samples) = ({channels}, N), got "
+            f"shape {tuple(array.shape)}"
+        )
+    return numpy.ascontiguousarray(array, dtype=numpy.float32).tobytes()
 
 
 class VideoEncoder:
@@ -186,8 +241,8 @@ class VideoEncoder:
     Args:
         frames: ``uint8`` frames shaped ``(N, 3, H, W)``, N ≥ 1: a
             ``torch.Tensor`` or ``numpy.ndarray`` in any strides, read without
-            a copy. CUDA tensors are encoded on their own GPU (not in this
-            build: they raise ``RuntimeError``).
+            a copy. CUDA tensors are encoded on their own GPU by the CUDA
+            backend, with the bytes the CPU gives.
         frame_rate: frames per second, e.g. ``30``, ``29.97`` or
             ``"30000/1001"``.
 
@@ -219,14 +274,18 @@ class VideoEncoder:
         self._width = width
         self._device = device
 
-    def _stream(self, **options: Any) -> NativeVideoStream:
-        return _new_stream(
-            height=self._height,
-            width=self._width,
-            frame_rate=Fraction(*self._frame_rate),
-            device=self._device,
-            **options,
+    def _native(self, **options: Any) -> NativeEncoder:
+        native = NativeEncoder()
+        native.add_video(
+            **_video_options(
+                height=self._height,
+                width=self._width,
+                frame_rate=Fraction(*self._frame_rate),
+                device=self._device,
+                **options,
+            )
         )
+        return native
 
     def to_file(
         self,
@@ -239,17 +298,18 @@ class VideoEncoder:
         extra_options: ExtraOptions | None = None,
     ) -> None:
         """Writes the video to ``dest``; its extension picks the container:
-        ``.mp4``/``.m4v`` (MP4) or ``.h264``/``.264`` (Annex B). The file
-        appears only when complete; on any error nothing is left behind."""
-        stream = self._stream(
+        ``.mp4``/``.m4v`` (MP4), ``.mov``, ``.mkv`` (Matroska) or
+        ``.h264``/``.264`` (Annex B). The file appears only when complete; on
+        any error nothing is left behind."""
+        native = self._native(
             codec=codec,
             pixel_format=pixel_format,
             crf=crf,
             preset=preset,
             extra_options=extra_options,
         )
-        stream.open_path(_dest(dest))
-        _run(stream, self._frames)
+        native.open_path(_dest(dest))
+        _run(native, self._frames)
 
     def to_tensor(
         self,
@@ -261,18 +321,19 @@ class VideoEncoder:
         preset: Preset | None = None,
         extra_options: ExtraOptions | None = None,
     ) -> Any:
-        """Returns the encoded ``format`` (``"mp4"`` or ``"h264"``) bytes as a
+        """Returns the encoded ``format`` (``"mp4"``, ``"mov"``, ``"mkv"`` or
+        ``"h264"``) bytes as a
         1-D ``uint8`` array: a CPU ``torch.Tensor`` when the frames were torch
         tensors, else a ``numpy.ndarray``."""
-        stream = self._stream(
+        native = self._native(
             codec=codec,
             pixel_format=pixel_format,
             crf=crf,
             preset=preset,
             extra_options=extra_options,
         )
-        stream.open_memory(format)
-        data = _run(stream, self._frames)
+        native.open_memory(format)
+        data = _run(native, self._frames)
         assert data is not None
         if _is_torch(self._frames):
             torch = sys.modules["torch"]  # imported by whoever made the frames
@@ -292,27 +353,29 @@ class VideoEncoder:
         preset: Preset | None = None,
         extra_options: ExtraOptions | None = None,
     ) -> None:
-        """Writes the encoded ``format`` (``"mp4"`` or ``"h264"``) to any
-        object with a ``write`` method; it need not be seekable. ``"h264"`` is
-        written as it is encoded; ``"mp4"`` is assembled in a temporary file
-        (its index goes first) and then written out in chunks."""
-        stream = self._stream(
+        """Writes the encoded ``format`` (``"mp4"``, ``"mov"``, ``"mkv"`` or
+        ``"h264"``) to any object with a ``write`` method; it need not be
+        seekable. ``"h264"`` and fragmented output (``movflags``) are written
+        as they are encoded; whole MP4, MOV and Matroska files are assembled
+        in a temporary file (the index goes first) and then written out in
+        chunks, so the bytes are those :meth:`to_file` writes."""
+        native = self._native(
             codec=codec,
             pixel_format=pixel_format,
             crf=crf,
             preset=preset,
             extra_options=extra_options,
         )
-        stream.open_writer(file_like, format)
-        _run(stream, self._frames)
+        native.open_writer(file_like, format)
+        _run(native, self._frames)
 
 
 class VideoStream:
     """A video stream of an :class:`Encoder`, made by :meth:`Encoder.add_video`."""
 
-    def __init__(self, encoder: Encoder, native: NativeVideoStream) -> None:
+    def __init__(self, encoder: Encoder, index: int) -> None:
         self._encoder = encoder
-        self._native = native
+        self._index = index
 
     def add_frames(self, frames: SupportsDLPack) -> None:
         """Encodes a batch of ``uint8`` frames shaped ``(N, 3, height, width)``.
@@ -322,67 +385,139 @@ class VideoStream:
         the stream as it was; an encoding or output failure raises
         ``RuntimeError`` and abandons the output.
         """
-        self._encoder._check_writable(self)
-        self._native.write(_prepare(frames))
+        self._encoder._check_writable()
+        _write(self._encoder._native, self._index, frames)
 
     def write(self, frames: SupportsDLPack) -> None:
         """The same as :meth:`add_frames` (the name :class:`StreamingEncoder` uses)."""
         self.add_frames(frames)
 
+    def _info(self) -> tuple[int, int, tuple[int, int]]:
+        return self._encoder._native.video_info(self._index)
+
+    @property
+    def index(self) -> int:
+        """The stream's position in the output, from 0."""
+        return self._index
+
     @property
     def height(self) -> int:
-        return self._native.height
+        return self._info()[0]
 
     @property
     def width(self) -> int:
-        return self._native.width
+        return self._info()[1]
 
     @property
     def frame_rate(self) -> Fraction:
-        return Fraction(*self._native.frame_rate)
+        return Fraction(*self._info()[2])
 
     @property
     def device(self) -> str | None:
         """Where the stream encodes: as asked, else the first frames' device
         (``None`` until then)."""
-        return self._native.device
+        return self._encoder._native.device(self._index)
 
     @property
     def frames_written(self) -> int:
         """Frames encoded so far."""
-        return self._native.frames_written
+        return self._encoder._native.written(self._index)
 
     def __repr__(self) -> str:
         return (
-            f"VideoStream(height={self.height}, width={self.width}, "
+            f"VideoStream(index={self.index}, height={self.height}, width={self.width}, "
             f"frame_rate={self.frame_rate}, device={self.device!r}, "
             f"frames_written={self.frames_written})"
         )
 
 
+class AudioStream:
+    """An audio stream of an :class:`Encoder`, made by :meth:`Encoder.add_audio`."""
+
+    def __init__(self, encoder: Encoder, index: int) -> None:
+        self._encoder = encoder
+        self._index = index
+
+    def add_samples(self, samples: Any) -> None:
+        """Encodes samples shaped ``(num_channels, num_samples)``: floating
+        point (float32; others are converted), nominally in -1..1, finite; a
+        ``numpy.ndarray`` or a ``torch.Tensor`` (CUDA tensors are copied to
+        the CPU). Call it any number of times while the encoder is open."""
+        self._encoder._check_writable()
+        data = _audio_bytes(samples, self.num_channels)
+        self._encoder._native.write_audio(self._index, data)
+
+    def write(self, samples: Any) -> None:
+        """The same as :meth:`add_samples`."""
+        self.add_samples(samples)
+
+    def _info(self) -> tuple[int, int, str]:
+        return self._encoder._native.audio_info(self._index)
+
+    @property
+    def index(self) -> int:
+        """The stream's position in the output, from 0."""
+        return self._index
+
+    @property
+    def sample_rate(self) -> int:
+        return self._info()[0]
+
+    @property
+    def num_channels(self) -> int:
+        return self._info()[1]
+
+    @property
+    def codec(self) -> str:
+        """``"opus"`` or ``"pcm"``."""
+        return self._info()[2]
+
+    @property
+    def samples_written(self) -> int:
+        """Samples per channel taken so far."""
+        return self._encoder._native.written(self._index)
+
+    def __repr__(self) -> str:
+        return (
+            f"AudioStream(index={self.index}, sample_rate={self.sample_rate}, "
+            f"num_channels={self.num_channels}, codec={self.codec!r}, "
+            f"samples_written={self.samples_written})"
+        )
+
+
 class Encoder:
-    """Encodes frames that arrive in batches, into a file or a file-like.
+    """Encodes frames and samples that arrive in batches, into one file or
+    file-like with any number of video and audio streams.
 
     ::
 
         with Encoder() as encoder:
             video = encoder.add_video(height=256, width=256, frame_rate=30)
+            audio = encoder.add_audio(sample_rate=48000, num_channels=2)
             encoder.open_file("out.mp4")
-            for batch in batches:
+            for batch, samples in batches:
                 video.add_frames(batch)
+                audio.add_samples(samples)
 
-    The order is: :meth:`add_video`, then :meth:`open_file` or
-    :meth:`open_file_like`, then :meth:`VideoStream.add_frames` any number of
-    times, then :meth:`close` (which leaving the ``with`` block does; leaving
-    it by an exception abandons the output instead). Calls out of this order
-    raise ``RuntimeError``. One video stream per output.
+    The order is: :meth:`add_video` / :meth:`add_audio`, then
+    :meth:`open_file` or :meth:`open_file_like`, then
+    :meth:`VideoStream.add_frames` and :meth:`AudioStream.add_samples` any
+    number of times, in any order, then :meth:`close` (which leaving the
+    ``with`` block does; leaving it by an exception abandons the output
+    instead). Calls out of this order raise ``RuntimeError``. Streams may
+    differ in size, rate and device; the container interleaves them by time.
     """
 
     _open_hint = "call open_file() or open_file_like() first"
 
     def __init__(self) -> None:
-        self._streams: list[VideoStream] = []
+        self._native = NativeEncoder()
+        self._streams: list[VideoStream | AudioStream] = []
         self._state = "new"
+
+    def _check_configurable(self, method: str) -> None:
+        if self._state != "new":
+            raise RuntimeError(f"{method}() must be called before the output is opened")
 
     def add_video(
         self,
@@ -397,30 +532,61 @@ class Encoder:
         preset: Preset | None = None,
         extra_options: ExtraOptions | None = None,
     ) -> VideoStream:
-        """Adds the video stream and returns it; the options are checked now.
+        """Adds a video stream and returns it; the options are checked now.
 
         ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device``)
         is where encoding runs; ``None`` means the device of the first frames.
-        The other options are those of :class:`VideoEncoder`.
+        The other options are those of :class:`VideoEncoder`;
+        ``extra_options={"movflags": "frag_keyframe+empty_moov"}`` (or
+        ``"frag_duration"`` in microseconds) makes the output fragmented:
+        every complete fragment survives a crash of the process.
         """
-        if self._state != "new":
-            raise RuntimeError("add_video() must be called before the output is opened")
-        if self._streams:
-            raise ValueError(
-                "this encoder already has a video stream (expected one video stream per output)"
+        self._check_configurable("add_video")
+        index = self._native.add_video(
+            **_video_options(
+                height=height,
+                width=width,
+                frame_rate=frame_rate,
+                device=device,
+                codec=codec,
+                pixel_format=pixel_format,
+                crf=crf,
+                preset=preset,
+                extra_options=extra_options,
             )
-        native = _new_stream(
-            height=height,
-            width=width,
-            frame_rate=frame_rate,
-            device=device,
-            codec=codec,
-            pixel_format=pixel_format,
-            crf=crf,
-            preset=preset,
-            extra_options=extra_options,
         )
-        stream = VideoStream(self, native)
+        stream = VideoStream(self, index)
+        self._streams.append(stream)
+        return stream
+
+    def add_audio(
+        self,
+        *,
+        sample_rate: int,
+        num_channels: int,
+        codec: str | None = None,
+        bit_rate: int | None = None,
+    ) -> AudioStream:
+        """Adds an audio stream and returns it; the options are checked now.
+
+        ``codec`` is ``"opus"`` (the default: lossy, plays in browsers; in
+        MP4, MOV and Matroska) or ``"pcm"`` (32-bit float, lossless).
+        ``bit_rate`` is Opus' target in bits per second (``None``: libopus
+        chooses, about 64 kb/s for stereo). Samples at any rate from 1 kHz to
+        768 kHz are resampled to 48 kHz for Opus.
+        """
+        self._check_configurable("add_audio")
+        for name, value in (("sample_rate", sample_rate), ("num_channels", num_channels)):
+            _dimension(name, value)
+        if bit_rate is not None:
+            _dimension("bit_rate", bit_rate)
+        index = self._native.add_audio(
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            codec=_text("codec", codec),
+            bit_rate=bit_rate,
+        )
+        stream = AudioStream(self, index)
         self._streams.append(stream)
         return stream
 
@@ -430,30 +596,32 @@ class Encoder:
         if self._state == "closed":
             raise RuntimeError("the encoder is closed (an encoder writes one output)")
         if not self._streams:
-            raise RuntimeError("add a stream with add_video() before opening the output")
+            raise RuntimeError(
+                "add a stream with add_video() or add_audio() before opening the output"
+            )
 
     def open_file(self, dest: Path) -> Encoder:
         """Opens ``dest``; its extension picks the container (``.mp4``,
-        ``.m4v``, ``.h264``, ``.264``). The file appears when :meth:`close`
-        succeeds; after an error nothing is left behind. Returns the encoder."""
+        ``.m4v``, ``.mov``, ``.mkv``, ``.h264``, ``.264``). The file appears
+        when :meth:`close` succeeds; after an error nothing is left behind
+        (fragmented output appears with its first fragment and keeps every
+        complete fragment). Returns the encoder."""
         self._check_openable()
-        path = _dest(dest)
-        for stream in self._streams:
-            stream._native.open_path(path)
+        self._native.open_path(_dest(dest))
         self._state = "open"
         return self
 
     def open_file_like(self, dest: SupportsWrite, *, format: str) -> Encoder:
         """Opens a file-like object (anything with ``write``) for ``format``
-        ``"mp4"`` or ``"h264"``. ``"h264"`` is written as frames are encoded;
-        ``"mp4"`` is written at :meth:`close`. Returns the encoder."""
+        ``"mp4"``, ``"mov"``, ``"mkv"`` or ``"h264"``. ``"h264"`` and
+        fragmented output are written as frames are encoded; whole MP4, MOV
+        and Matroska files are written at :meth:`close`. Returns the encoder."""
         self._check_openable()
-        for stream in self._streams:
-            stream._native.open_writer(dest, format)
+        self._native.open_writer(dest, format)
         self._state = "open"
         return self
 
-    def _check_writable(self, stream: VideoStream) -> None:
+    def _check_writable(self) -> None:
         if self._state == "new":
             raise RuntimeError(f"cannot add frames before the output is open: {self._open_hint}")
         if self._state == "closed":
@@ -466,13 +634,11 @@ class Encoder:
         if self._state == "closed":
             return
         self._state = "closed"
-        for stream in self._streams:
-            stream._native.close()
+        self._native.close()
 
     def _abort(self) -> None:
         self._state = "closed"
-        for stream in self._streams:
-            stream._native.abort()
+        self._native.abort()
 
     def __enter__(self) -> Encoder:
         return self
@@ -498,7 +664,8 @@ class StreamingEncoder(Encoder):
 
     def open(self, dest: Path | SupportsWrite, *, format: str | None = None) -> StreamingEncoder:
         """Opens a file path (the extension picks the container) or a
-        file-like object (then ``format`` is ``"mp4"`` or ``"h264"``). Use
+        file-like object (then ``format`` is ``"mp4"``, ``"mov"``, ``"mkv"``
+        or ``"h264"``). Use
         it in a ``with`` statement: the output is finished when the block
         ends, and abandoned if it ends by an exception."""
         if isinstance(dest, (str, os.PathLike)):
@@ -511,7 +678,8 @@ class StreamingEncoder(Encoder):
         else:
             if format is None:
                 raise ValueError(
-                    'format is required for a file-like dest (expected "mp4" or "h264")'
+                    'format is required for a file-like dest (expected "mp4", "mov", "mkv" or '
+                    '"h264")'
                 )
             self.open_file_like(dest, format=format)
         return self

@@ -2,7 +2,10 @@
 //! `__dlpack_device__`), without copying their data.
 //!
 //! The consumer asks for a versioned capsule (`max_version=(1, 0)`; numpy ≥ 2.1,
-//! torch ≥ 2.5) and falls back to the legacy one. It does not take
+//! torch ≥ 2.5) and falls back to the legacy one. For CUDA memory it passes
+//! the stream it will wait on (`stream=`): the producer's own current stream
+//! when the caller names it, else the legacy default stream, so that the
+//! producer orders its pending writes before that stream. It does not take
 //! ownership: the capsule keeps its name, so its producer's destructor frees
 //! the tensor once the capsule is dropped, and the capsule is held for as long
 //! as the data is read.
@@ -13,9 +16,11 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 
+use framepress::{DeviceFrame, PixelFormat};
+
 use crate::backend::Device;
 use crate::error::{BindError, BindResult};
-use crate::frames::{check_dtype, check_shape, FrameShape, HostFrames};
+use crate::frames::{check_dtype, check_shape, device_format, FrameShape, HostFrames};
 
 const LEGACY: &CStr = c"dltensor";
 const VERSIONED: &CStr = c"dltensor_versioned";
@@ -25,6 +30,10 @@ const DL_CPU: i32 = 1;
 const DL_CUDA: i32 = 2;
 const DL_CUDA_HOST: i32 = 3;
 const DL_CUDA_MANAGED: i32 = 13;
+
+/// The legacy default stream's handle (`CU_STREAM_LEGACY`), which DLPack
+/// names 1; 0 is not allowed there.
+const LEGACY_STREAM: usize = 1;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -88,6 +97,9 @@ pub struct Exported<'py> {
     pub shape: FrameShape,
     /// Strides in elements (= bytes for uint8).
     strides: [i64; 4],
+    /// For CUDA memory: the stream (`CUstream` handle) after whose queued
+    /// work the frames may be read.
+    stream: usize,
 }
 
 impl Exported<'_> {
@@ -102,6 +114,56 @@ impl Exported<'_> {
         // SAFETY: the producer keeps the data described by shape and strides
         // valid while its capsule, held by `self`, lives; the view borrows `self`.
         unsafe { HostFrames::new(self.data, self.shape, self.strides) }
+    }
+}
+
+impl Exported<'_> {
+    /// The layout the frames have in device memory, if the CUDA backend can
+    /// read it in place (planar or interleaved RGB with any row pitch).
+    pub fn device_format(&self) -> Option<PixelFormat> {
+        device_format(self.shape, self.strides)
+    }
+
+    /// The frames as device frames laid out as `format`, for a CUDA engine.
+    pub fn device_frames(&self, format: PixelFormat) -> BindResult<Vec<DeviceFrame>> {
+        if !matches!(self.device, Device::Cuda(_)) {
+            return Err(BindError::runtime(format!(
+                "frames on {} are not in CUDA device memory",
+                self.device
+            )));
+        }
+        if self.device_format() != Some(format) {
+            return Err(BindError::runtime(format!(
+                "internal error: device frames with strides {:?} read as {}",
+                self.strides,
+                format.name()
+            )));
+        }
+        let (h, w) = (i64::from(self.shape.height), i64::from(self.shape.width));
+        let [sn, sc, sh, _] = self.strides;
+        let base = self.data as u64;
+        let at = |offset: i64| base.wrapping_add(offset as u64);
+        let row = if format == PixelFormat::Rgb24 {
+            3 * w
+        } else {
+            w
+        };
+        // With one row the row stride is never used.
+        let pitch = if h > 1 { sh } else { row } as usize;
+        Ok((0..self.shape.count as i64)
+            .map(|i| {
+                let first = i * sn;
+                let planes = if format == PixelFormat::Rgb24 {
+                    [(at(first), pitch), (0, 0), (0, 0)]
+                } else {
+                    [0, 1, 2].map(|c| (at(first + c * sc), pitch))
+                };
+                DeviceFrame {
+                    planes,
+                    stream: self.stream,
+                }
+            })
+            .collect())
     }
 }
 
@@ -140,17 +202,30 @@ pub fn frames_device(obj: &Bound<'_, PyAny>) -> BindResult<Device> {
     device_from(device_type, device_id)
 }
 
-/// Exports `obj` through `__dlpack__` and checks it holds uint8 N×3×H×W frames.
-pub fn export<'py>(obj: &Bound<'py, PyAny>) -> BindResult<Exported<'py>> {
+/// Exports `obj` through `__dlpack__` and checks it holds uint8 N×3×H×W
+/// frames. `stream` is the producer's current CUDA stream when the caller
+/// knows it (torch's `current_stream().cuda_stream`; 0 for its default
+/// stream); it matters only for frames in CUDA memory.
+pub fn export<'py>(obj: &Bound<'py, PyAny>, stream: Option<usize>) -> BindResult<Exported<'py>> {
     let py = obj.py();
     let dlpack = obj.getattr("__dlpack__")?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("max_version", (1, 0))?;
+    let wait_on = match stream {
+        Some(0) | None => LEGACY_STREAM,
+        Some(s) => s,
+    };
+    if matches!(frames_device(obj)?, Device::Cuda(_)) {
+        kwargs.set_item("stream", wait_on)?;
+    }
     let capsule = match dlpack.call((), Some(&kwargs)) {
         Ok(c) => c,
         // An exporter older than DLPack 1.0 takes no max_version.
         Err(e) if e.is_instance_of::<PyTypeError>(py) => {
-            dlpack.call0().map_err(|e| export_error(py, e))?
+            kwargs.del_item("max_version")?;
+            dlpack
+                .call((), Some(&kwargs))
+                .map_err(|e| export_error(py, e))?
         }
         Err(e) => return Err(export_error(py, e)),
     };
@@ -186,11 +261,15 @@ pub fn export<'py>(obj: &Bound<'py, PyAny>) -> BindResult<Exported<'py>> {
             ));
         }
     };
-    read_tensor(capsule.clone(), tensor)
+    read_tensor(capsule.clone(), tensor, wait_on)
 }
 
 /// Copies the metadata out of `tensor` (owned by `capsule`) and checks it.
-fn read_tensor<'py>(capsule: Bound<'py, PyCapsule>, t: &DLTensor) -> BindResult<Exported<'py>> {
+fn read_tensor<'py>(
+    capsule: Bound<'py, PyCapsule>,
+    t: &DLTensor,
+    stream: usize,
+) -> BindResult<Exported<'py>> {
     let device = device_from(t.device.device_type, t.device.device_id)?;
     check_dtype(t.dtype.code, t.dtype.bits, t.dtype.lanes)?;
     let ndim = usize::try_from(t.ndim).unwrap_or(0);
@@ -219,6 +298,7 @@ fn read_tensor<'py>(capsule: Bound<'py, PyCapsule>, t: &DLTensor) -> BindResult<
         device,
         shape,
         strides,
+        stream,
     })
 }
 

@@ -53,6 +53,7 @@ impl From<framepress::Error> for BindError {
         match error {
             framepress::Error::InvalidOption { .. }
             | framepress::Error::InvalidDimension { .. }
+            | framepress::Error::InvalidInput(_)
             | framepress::Error::FrameSize { .. } => BindError::Value(error.to_string()),
             other => BindError::Runtime(other.to_string()),
         }

@@ -111,6 +111,23 @@ pub enum Layout {
     Strided,
 }
 
+/// The layout in which the CUDA backend can read frames where they lie:
+/// planar RGB (each plane's rows contiguous, any row pitch, planes anywhere)
+/// or interleaved RGB (each row's pixels contiguous, any row pitch); `None`
+/// for anything else, which is copied into one of these first.
+pub fn device_format(shape: FrameShape, strides: [i64; 4]) -> Option<PixelFormat> {
+    let (h, w) = (i64::from(shape.height), i64::from(shape.width));
+    let [_, sc, sh, sw] = strides;
+    let rows_ok = |row: i64| h <= 1 || sh >= row;
+    if (w <= 1 || sw == 1) && rows_ok(w) {
+        Some(PixelFormat::Rgb24Planar)
+    } else if sc == 1 && sw == 3 && rows_ok(3 * w) {
+        Some(PixelFormat::Rgb24)
+    } else {
+        None
+    }
+}
+
 /// A batch of frames in host memory, read where it lies, borrowed for `'a`
 /// from whatever keeps that memory alive.
 #[derive(Debug)]

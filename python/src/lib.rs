@@ -7,11 +7,11 @@
 
 mod backend;
 mod dlpack;
+mod encoder;
 mod error;
 mod frames;
 mod options;
-mod sink;
-mod stream;
+mod output;
 
 use pyo3::prelude::*;
 
@@ -19,7 +19,8 @@ use pyo3::prelude::*;
 fn _framepress(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("EXTRA_OPTIONS", options::EXTRA_OPTIONS.to_vec())?;
-    m.add_class::<stream::NativeVideoStream>()?;
-    m.add_function(wrap_pyfunction!(stream::inspect_frames, m)?)?;
+    m.add_class::<encoder::NativeEncoder>()?;
+    m.add_function(wrap_pyfunction!(encoder::inspect_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(backend::cuda_device_count, m)?)?;
     Ok(())
 }

@@ -4,15 +4,17 @@
 //! Values arrive as text, the way FFmpeg takes them (the Python layer passes
 //! `str(value)`), so `qp=1`, `qp="1"` and `qp=1.0` mean the same.
 
+use std::time::Duration;
+
 use framepress::{
-    parse_bitrate, ColourMatrix, ColourRange, EncoderConfig, PixelFormat, Preset, RateControl,
-    Rational,
+    parse_bitrate, ColourMatrix, ColourRange, EncoderConfig, Fragmentation, PixelFormat, Preset,
+    RateControl, Rational,
 };
 
 use crate::error::{BindError, BindResult};
 
 /// The FFmpeg option names `extra_options` accepts.
-pub const EXTRA_OPTIONS: [&str; 9] = [
+pub const EXTRA_OPTIONS: [&str; 10] = [
     "qp",
     "crf",
     "g",
@@ -22,20 +24,16 @@ pub const EXTRA_OPTIONS: [&str; 9] = [
     "colorspace",
     "color_range",
     "movflags",
+    "frag_duration",
 ];
 
-/// `movflags` that ask for fragmented MP4, which is not written yet.
-const FRAGMENT_FLAGS: [&str; 9] = [
-    "frag_keyframe",
-    "empty_moov",
-    "default_base_moof",
-    "frag_every_frame",
-    "frag_custom",
-    "separate_moof",
-    "omit_tfhd_offset",
-    "dash",
-    "cmaf",
-];
+/// `movflags` that ask for fragmented MP4 (a fragment per GOP, or per
+/// `frag_duration`).
+const FRAGMENT_FLAGS: [&str; 3] = ["frag_keyframe", "empty_moov", "default_base_moof"];
+
+/// Fragments of one frame each, as FFmpeg's `frag_every_frame`, are written
+/// as fragments of this length.
+const EVERY_FRAME: Duration = Duration::from_micros(1);
 
 /// What the caller asked for, as given.
 #[derive(Debug, Default, Clone)]
@@ -51,9 +49,16 @@ pub struct Request {
     pub extra: Vec<(String, String)>,
 }
 
+/// The encoder configuration and the output layout the options ask for.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub config: EncoderConfig,
+    pub fragmentation: Fragmentation,
+}
+
 /// Builds and validates the encoder configuration. The frames' layout is
 /// not known yet: the configuration says planar RGB until frames arrive.
-pub fn build_config(request: &Request) -> BindResult<EncoderConfig> {
+pub fn build_config(request: &Request) -> BindResult<Built> {
     check_codec(request.codec.as_deref())?;
     check_pixel_format(request.pixel_format.as_deref())?;
     let mut config = EncoderConfig::new(request.width, request.height);
@@ -65,6 +70,8 @@ pub fn build_config(request: &Request) -> BindResult<EncoderConfig> {
     let mut qp = None;
     let mut bitrate = None;
     let mut profile = None;
+    let mut movflags = Fragmentation::Auto;
+    let mut frag_duration = None;
     for (name, value) in &request.extra {
         match name.as_str() {
             "qp" => qp = Some(value.clone()),
@@ -77,7 +84,11 @@ pub fn build_config(request: &Request) -> BindResult<EncoderConfig> {
             "profile" => profile = Some(value.clone()),
             "colorspace" => config.matrix = colour_matrix(value)?,
             "color_range" => config.range = colour_range(value)?,
-            "movflags" => check_movflags(value)?,
+            "movflags" => movflags = parse_movflags(value)?,
+            "frag_duration" => {
+                let micros = integer("frag_duration", value, 1, 3_600_000_000)?;
+                frag_duration = Some(Duration::from_micros(micros));
+            }
             _ => {
                 return Err(BindError::value(format!(
                     "unknown extra option '{name}' (accepted: {})",
@@ -95,7 +106,14 @@ pub fn build_config(request: &Request) -> BindResult<EncoderConfig> {
     if let Some(p) = profile {
         check_profile(&p, config.is_lossless())?;
     }
-    Ok(config)
+    let fragmentation = match (movflags, frag_duration) {
+        (_, Some(d)) => Fragmentation::Every(d),
+        (f, None) => f,
+    };
+    Ok(Built {
+        config,
+        fragmentation,
+    })
 }
 
 /// A value given both as an argument and in `extra_options`.
@@ -223,28 +241,35 @@ fn colour_range(text: &str) -> BindResult<ColourRange> {
     }
 }
 
-/// `faststart` is what framepress writes anyway; fragmented MP4 comes later.
-fn check_movflags(text: &str) -> BindResult<()> {
+/// FFmpeg's `movflags`: `faststart` is the layout of a whole file anyway;
+/// `frag_keyframe` (with `empty_moov`, `default_base_moof`) asks for
+/// crash-safe fragmented output with a fragment per GOP, `frag_every_frame`
+/// for a fragment per frame.
+fn parse_movflags(text: &str) -> BindResult<Fragmentation> {
+    let mut fragmentation = Fragmentation::Auto;
     let flags = text
         .split('+')
         .map(|f| f.trim().trim_start_matches('-'))
         .filter(|f| !f.is_empty());
     for flag in flags {
-        if flag == "faststart" {
-            continue;
+        match flag {
+            "faststart" => {}
+            "frag_every_frame" => fragmentation = Fragmentation::Every(EVERY_FRAME),
+            f if FRAGMENT_FLAGS.contains(&f) => {
+                if fragmentation == Fragmentation::Auto {
+                    fragmentation = Fragmentation::Keyframes;
+                }
+            }
+            _ => {
+                return Err(BindError::value(format!(
+                    "invalid movflags '{flag}' (expected faststart, or frag_keyframe, \
+                     empty_moov, default_base_moof, frag_every_frame for fragmented output, \
+                     joined by +)"
+                )))
+            }
         }
-        if FRAGMENT_FLAGS.contains(&flag) {
-            return Err(BindError::value(format!(
-                "movflags '{flag}' asks for fragmented MP4, which framepress does not write yet \
-                 (expected faststart, the layout it always writes; for output that needs no \
-                 seeking, use format \"h264\")"
-            )));
-        }
-        return Err(BindError::value(format!(
-            "invalid movflags '{flag}' (expected faststart)"
-        )));
     }
-    Ok(())
+    Ok(fragmentation)
 }
 
 /// The profile follows from the coding: lossless is High 4:4:4 Predictive,

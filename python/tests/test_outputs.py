@@ -253,4 +253,5 @@ def test_module_metadata():
         "colorspace",
         "color_range",
         "movflags",
+        "frag_duration",
     )

@@ -12,8 +12,6 @@ from framepress import Encoder, StreamingEncoder, VideoEncoder
 
 torch = pytest.importorskip("torch")
 
-CUDA_MISSING = "the CUDA backend is not available in this build"
-
 
 @pytest.fixture(scope="module")
 def frames():
@@ -80,9 +78,3 @@ def test_file_like_with_torch(frames):
         enc.open_file_like(sink, format="mp4")
         video.add_frames(frames)
     assert sink.getvalue() == reference(frames)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_cuda_tensors_say_cuda_is_missing(frames):
-    with pytest.raises(RuntimeError, match=CUDA_MISSING):
-        VideoEncoder(frames.cuda(), frame_rate=30)

@@ -207,7 +207,7 @@ fn unreachable_rate() -> Result<RateController> {
 
 /// The settings the CUDA backend codes: any GOP and preset at a constant
 /// qp or crf; lossless coding and a target bitrate are CPU-only.
-fn check_supported(config: &EncoderConfig) -> Result<()> {
+pub fn check_supported(config: &EncoderConfig) -> Result<()> {
     let unsupported = |value: String, expected: &str| Error::InvalidOption {
         option: "device",
         value,
