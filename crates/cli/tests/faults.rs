@@ -364,8 +364,8 @@ fn output_directory_removed_mid_encode_is_an_error() {
 
 /// Crash-safe output is moved into place with its first fragment; if its directory is then removed, the encode
 /// cannot keep the frames, and saying "encoded N frames" would report success for a file that no longer exists.
+/// The next fragment (or the finish) notices that the path no longer names the open file and fails.
 #[test]
-#[ignore = "known issue (container): a fragmented output removed mid-encode still reports success"]
 fn fragmented_output_removed_mid_encode_is_an_error() {
     let scratch = common::Scratch::new("faults-vanished-frag");
     let dir = scratch.path("gone");
@@ -377,9 +377,68 @@ fn fragmented_output_removed_mid_encode_is_an_error() {
         thread::sleep(Duration::from_millis(20));
     }
     fs::remove_dir_all(&dir).expect("remove the output directory");
-    assert!(feeder.send(8));
+    // The encoder may fail at its next fragment and stop reading before all of these are in.
+    let _ = feeder.send(8);
     let (status, err) = feeder.finish(true, "fragmented encode into a removed directory");
     assert_eq!(status.code(), Some(1), "{err}");
+    for needle in [
+        "error:",
+        "out.mp4",
+        "removed or replaced",
+        "no longer exists",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in: {err}");
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("encoded"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+/// The same when the file alone is deleted, or another file takes its name: the path no longer names the file the
+/// encoder writes, so the encode fails and leaves the other file alone.
+#[test]
+fn fragmented_output_deleted_or_replaced_mid_encode_is_an_error() {
+    let scratch = common::Scratch::new("faults-replaced-frag");
+    for replace in [false, true] {
+        let out = scratch.path(if replace {
+            "replaced.mp4"
+        } else {
+            "deleted.mp4"
+        });
+        let mut feeder = Feeder::start(&out, &["-g", "5", "--fragmented"], 64, 48);
+        assert!(feeder.send(12));
+        let start = Instant::now();
+        while !out.exists() && start.elapsed() < Duration::from_secs(30) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        fs::remove_file(&out).expect("remove the output");
+        if replace {
+            fs::write(&out, b"someone else's file").expect("write");
+        }
+        let _ = feeder.send(8);
+        let (status, err) = feeder.finish(true, "fragmented encode onto a removed file");
+        assert_eq!(status.code(), Some(1), "{err}");
+        let detail = if replace {
+            "another file now has its name"
+        } else {
+            "no longer exists"
+        };
+        for needle in [
+            "error:",
+            &*out.to_string_lossy(),
+            "removed or replaced",
+            detail,
+        ] {
+            assert!(err.contains(needle), "missing {needle:?} in: {err}");
+        }
+        if replace {
+            assert_eq!(fs::read(&out).expect("read"), b"someone else's file");
+        } else {
+            assert!(!out.exists());
+        }
+    }
 }
 
 #[test]

@@ -70,6 +70,14 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Crash-safe output was moved into place and written on, but its path no
+    /// longer names that file: it was deleted, its directory removed, or
+    /// another file took its name. What was written since is not at the path.
+    #[error(
+        "the output file '{path}' was removed or replaced while it was being written: {detail} — what was written since is not at that path; keep the output file and its directory in place until the encode finishes, then encode again"
+    )]
+    Vanished { path: PathBuf, detail: String },
+
     /// `finish` was called before any access unit was written. No file is
     /// produced: an MP4 without samples is legal but many players reject it.
     #[error("no frames were written to '{path}', so no file was created — write at least one frame before finishing")]

@@ -6,6 +6,11 @@
 //! renames the file into place as soon as its first fragment is complete and
 //! writing goes on through the same open file, so that after a crash the
 //! target holds every complete fragment. A published file is never removed.
+//! Since the data then goes to the file the path named at publish time, each
+//! later durable point and the commit check that the path still names that
+//! file: if the file was deleted, its directory removed or the path replaced,
+//! what was written since is not at the path, and the muxer fails with
+//! [`Error::Vanished`] instead of reporting a success.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -30,6 +35,8 @@ pub(crate) struct PartialFile {
     committed: bool,
     /// Renamed onto the target before the end (see [`PartialFile::publish`]).
     published: bool,
+    /// Identity of the open file (see [`FileId`]), taken when it is published.
+    published_id: Option<FileId>,
     /// Test hook: writes past this many bytes fail as a full disk would.
     #[cfg(test)]
     pub(crate) fail_after: Option<u64>,
@@ -71,6 +78,7 @@ impl PartialFile {
                         target: target.to_path_buf(),
                         committed: false,
                         published: false,
+                        published_id: None,
                         #[cfg(test)]
                         fail_after: None,
                     })
@@ -98,21 +106,51 @@ impl PartialFile {
     }
 
     /// Renames the file onto the target now, while it is still being written
-    /// (the open file stays valid); later calls do nothing. From then on the
-    /// file is kept whatever happens.
+    /// (the open file stays valid). From then on the file is kept whatever
+    /// happens, and each later call flushes and checks that the target path
+    /// still names the open file (see the module notes).
     pub(crate) fn publish(&mut self) -> Result<(), Error> {
-        if self.published || self.committed {
+        if self.committed {
             return Ok(());
         }
         self.file()
             .and_then(|f| f.flush())
             .map_err(|e| Error::io("flush", &self.target, e))?;
+        if self.published {
+            return self.check_in_place();
+        }
         fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
             path: self.target.clone(),
             source,
         })?;
         self.published = true;
-        Ok(())
+        let id = self
+            .file()
+            .and_then(|f| FileId::of_open(f))
+            .map_err(|e| Error::io("inspect", &self.target, e))?;
+        self.published_id = Some(id);
+        // The rename itself may have raced with a removal of the directory.
+        self.check_in_place()
+    }
+
+    /// After [`PartialFile::publish`]: fails with [`Error::Vanished`] unless
+    /// the target path still names the open file.
+    fn check_in_place(&self) -> Result<(), Error> {
+        let Some(id) = self.published_id else {
+            return Ok(());
+        };
+        let vanished = |detail: String| Error::Vanished {
+            path: self.target.clone(),
+            detail,
+        };
+        match FileId::of_path(&self.target) {
+            Ok(Some(now)) if now == id => Ok(()),
+            Ok(Some(_)) => Err(vanished("another file now has its name".into())),
+            Ok(None) => Err(vanished(
+                "it no longer exists (the path now names nothing, or its directory is gone)".into(),
+            )),
+            Err(e) => Err(vanished(format!("its path cannot be checked: {e}"))),
+        }
     }
 
     /// Syncs the data to disk, closes the file and renames it onto the target.
@@ -127,7 +165,10 @@ impl PartialFile {
             .map_err(|e| Error::io("sync", &self.target, e))?;
         // Closed before the rename, which some systems refuse on open files.
         drop(file);
-        if !self.published {
+        if self.published {
+            // The last bytes went into the open file; make sure it is still the one at the path.
+            self.check_in_place()?;
+        } else {
             fs::rename(&self.temp, &self.target).map_err(|source| Error::Rename {
                 path: self.target.clone(),
                 source,
@@ -135,6 +176,48 @@ impl PartialFile {
         }
         self.committed = true;
         Ok(())
+    }
+}
+
+/// What identifies a file independently of its name: device and inode
+/// numbers on Unix. Elsewhere only whether the path exists can be checked,
+/// so any existing file counts as the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+impl FileId {
+    fn from_meta(meta: &fs::Metadata) -> FileId {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            FileId {}
+        }
+    }
+
+    fn of_open(file: &File) -> io::Result<FileId> {
+        file.metadata().map(|m| FileId::from_meta(&m))
+    }
+
+    /// `None` when nothing is at `path` (it or a directory above it is gone).
+    fn of_path(path: &Path) -> io::Result<Option<FileId>> {
+        match fs::metadata(path) {
+            Ok(m) => Ok(Some(FileId::from_meta(&m))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

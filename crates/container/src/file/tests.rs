@@ -196,3 +196,102 @@ fn muxer_is_send() {
     .unwrap();
     send(&m);
 }
+
+/// A crash-safe muxer writing `path`, with its first fragment complete (so the
+/// file is in place) and a second one open.
+fn published_muxer(path: &Path, kind: ContainerKind) -> Box<dyn crate::Muxer + Send> {
+    let options = crate::MuxOptions {
+        fragmentation: crate::Fragmentation::Keyframes,
+    };
+    let tracks = [crate::Track::Video(track(64, 48, 30, 1))];
+    let mut m = crate::open(crate::Output::file(path).unwrap(), kind, &tracks, &options).unwrap();
+    m.write_video(0, &key(), true).unwrap();
+    m.write_video(0, &key(), true).unwrap();
+    assert!(path.exists(), "{kind:?}: not published");
+    m
+}
+
+#[test]
+fn published_file_removed_or_replaced_fails_at_the_next_fragment_and_at_finish() {
+    for kind in [
+        ContainerKind::Mp4,
+        ContainerKind::Mkv,
+        ContainerKind::AnnexB,
+    ] {
+        for replace in [false, true] {
+            // At finish (the last fragment), and at the next fragment cut.
+            for more in [false, true] {
+                let dir = TempDir::new("vanished");
+                let path = dir.path().join("clip.out");
+                let mut m = published_muxer(&path, kind);
+                std::fs::remove_file(&path).unwrap();
+                if replace {
+                    std::fs::write(&path, b"other").unwrap();
+                }
+                let e = if more {
+                    m.write_video(0, &key(), true).unwrap_err()
+                } else {
+                    m.finish().unwrap_err()
+                };
+                let what = format!("{kind:?} replace={replace} more={more}: {e}");
+                assert!(matches!(e, Error::Vanished { .. }), "{what}");
+                let msg = e.to_string();
+                assert!(msg.contains("clip.out"), "{what}");
+                assert!(msg.contains("removed or replaced"), "{what}");
+                assert!(
+                    msg.contains("keep the output file and its directory"),
+                    "{what}"
+                );
+                if replace {
+                    assert!(msg.contains("another file now has its name"), "{what}");
+                    assert_eq!(std::fs::read(&path).unwrap(), b"other", "{what}");
+                } else {
+                    assert!(msg.contains("no longer exists"), "{what}");
+                    assert!(dir.entries().is_empty(), "{what}: {:?}", dir.entries());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn published_file_whose_directory_is_removed_fails() {
+    let dir = TempDir::new("vanished-dir");
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("clip.mp4");
+    let m = published_muxer(&path, ContainerKind::Mp4);
+    std::fs::remove_dir_all(&sub).unwrap();
+    let e = m.finish().unwrap_err();
+    assert!(matches!(e, Error::Vanished { .. }), "{e:?}");
+    assert!(e.to_string().contains("no longer exists"), "{e}");
+}
+
+#[test]
+fn published_file_renamed_by_the_user_fails_and_is_kept() {
+    let dir = TempDir::new("vanished-renamed");
+    let path = dir.path().join("clip.mp4");
+    let m = published_muxer(&path, ContainerKind::Mp4);
+    let moved = dir.path().join("moved.mp4");
+    std::fs::rename(&path, &moved).unwrap();
+    let e = m.finish().unwrap_err();
+    assert!(matches!(e, Error::Vanished { .. }), "{e:?}");
+    assert_eq!(dir.entries(), ["moved.mp4"]);
+}
+
+#[test]
+fn published_file_left_in_place_finishes() {
+    for kind in [
+        ContainerKind::Mp4,
+        ContainerKind::Mkv,
+        ContainerKind::AnnexB,
+    ] {
+        let dir = TempDir::new("published-ok");
+        let path = dir.path().join("clip.out");
+        let mut m = published_muxer(&path, kind);
+        m.write_video(0, &key(), true).unwrap();
+        let n = m.finish().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), n, "{kind:?}");
+        assert_eq!(dir.entries(), ["clip.out"], "{kind:?}");
+    }
+}
