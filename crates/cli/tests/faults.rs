@@ -492,8 +492,9 @@ fn wait_for_output(dir: &Path, name: &str) {
 }
 
 /// SIGKILL cannot be caught: a progressive (non-fragmented) output is then never moved into place, so nothing that
-/// looks complete is left. Only the hidden partial file (`.out.mp4.partial-<pid>-<n>`) remains, for the user to
-/// delete; crash-safe output (`--fragmented`) is the way to keep frames through a kill (tests/fragments.rs).
+/// looks complete is left. Only the hidden partial file (`.out.mp4.partial-<pid>-<n>`) remains, until the next encode
+/// to the same name removes it (see below); crash-safe output (`--fragmented`) is the way to keep frames through a
+/// kill (tests/fragments.rs).
 #[test]
 fn sigkill_mid_encode_leaves_no_file_that_looks_complete() {
     let scratch = common::Scratch::new("faults-sigkill");
@@ -511,6 +512,48 @@ fn sigkill_mid_encode_leaves_no_file_that_looks_complete() {
             "unexpected file {name} after SIGKILL"
         );
     }
+}
+
+/// The pid of a process that has ended and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("run true");
+    let pid = child.id();
+    child.wait().expect("wait for true");
+    pid
+}
+
+/// The next encode to a name removes the partial files that killed encoders left for it: those whose process no
+/// longer runs. A partial file of a running process (here the test itself) is another encode in progress and stays.
+#[test]
+fn next_encode_removes_partial_files_of_killed_encoders() {
+    let scratch = common::Scratch::new("faults-sigkill-cleanup");
+    let out = scratch.path("out.mp4");
+    let mut feeder = Feeder::start(&out, &[], 64, 48);
+    assert!(feeder.send(10));
+    wait_for_output(scratch.dir(), "out.mp4");
+    feeder.signal("KILL");
+    let (status, _) = feeder.finish(true, "killed encoder");
+    assert_eq!(status.code(), None, "killed by a signal");
+    let killed = names(scratch.dir());
+    assert_eq!(killed.len(), 1, "{killed:?}");
+    assert!(killed[0].starts_with(".out.mp4.partial-"), "{killed:?}");
+
+    let stale = format!(".out.mp4.partial-{}-0", dead_pid());
+    let live = format!(".out.mp4.partial-{}-0", std::process::id());
+    let other = format!(".other.mp4.partial-{}-0", dead_pid());
+    for name in [&stale, &live, &other] {
+        fs::write(scratch.path(name), b"partial").expect("write");
+    }
+    let r = run(
+        framepress()
+            .args(["demo", "--frames", "2", "--size", "32x32"])
+            .arg(&out),
+        "demo after a kill",
+    );
+    assert!(r.status.success(), "{}", stderr_text(&r));
+    let mut want = vec![live, other, "out.mp4".to_string()];
+    want.sort();
+    assert_eq!(names(scratch.dir()), want);
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM mid-encode: the encoder stops reading, finishes the container with the frames it

@@ -43,7 +43,8 @@ pub(crate) struct PartialFile {
 }
 
 impl PartialFile {
-    /// Creates `.NAME.partial-<pid>-<n>` in the directory of `target`.
+    /// Creates `.NAME.partial-<pid>-<n>` in the directory of `target`, after
+    /// removing those a killed process left there (see [`remove_stale`]).
     pub(crate) fn create(target: &Path) -> Result<PartialFile, Error> {
         let name = target.file_name().ok_or_else(|| Error::Create {
             path: target.to_path_buf(),
@@ -53,6 +54,7 @@ impl PartialFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        remove_stale(dir, name);
         let mut last_error = None;
         // A name can only be taken by a stale file of a crashed process that had
         // the same pid; a few attempts step past it.
@@ -177,6 +179,65 @@ impl PartialFile {
         self.committed = true;
         Ok(())
     }
+}
+
+/// Removes the temporary files of `name` in `dir` that a process killed
+/// mid-write left behind (SIGKILL, a crash, a power cut: nothing in the dying
+/// process can remove them). Such a file is `.NAME.partial-<pid>-<n>`, and it
+/// is stale when no process `<pid>` runs. Best effort: failures are ignored,
+/// and files of running processes (this one included) are left alone.
+///
+/// Only on Linux, where `/proc/<pid>` tells whether a process runs. A process
+/// in another PID namespace (another container sharing the directory) is not
+/// visible there, so this assumes that one directory is written from one
+/// namespace.
+#[cfg(target_os = "linux")]
+fn remove_stale(dir: &Path, name: &std::ffi::OsStr) {
+    let proc = Path::new("/proc");
+    // Without /proc, or with other users' processes hidden from it (mounted
+    // with `hidepid=2`: then even pid 1 is invisible), a missing /proc/<pid>
+    // proves nothing.
+    if !proc.join("1").exists() {
+        return;
+    }
+    let Some(name) = name.to_str() else {
+        return;
+    };
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(stale_pid)
+        else {
+            continue;
+        };
+        if pid == std::process::id() || proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        // Only regular files: never follow a link or touch a directory.
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn remove_stale(_dir: &Path, _name: &std::ffi::OsStr) {}
+
+/// The pid of a temporary file name's tail `<pid>-<n>`, if it has that form.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn stale_pid(tail: &str) -> Option<u32> {
+    let (pid, n) = tail.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok().filter(|&p| p > 0)
 }
 
 /// What identifies a file independently of its name: device and inode

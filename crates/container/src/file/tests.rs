@@ -295,3 +295,69 @@ fn published_file_left_in_place_finishes() {
         assert_eq!(dir.entries(), ["clip.out"], "{kind:?}");
     }
 }
+
+#[test]
+fn stale_pid_parses_only_the_temporary_file_tail() {
+    assert_eq!(stale_pid("123-0"), Some(123));
+    assert_eq!(stale_pid("4194304-17"), Some(4_194_304));
+    for bad in [
+        "",
+        "123",
+        "123-",
+        "-0",
+        "0-0",
+        "12a-0",
+        "123-0-1",
+        "123-x",
+        "99999999999-0",
+    ] {
+        assert_eq!(stale_pid(bad), None, "{bad:?}");
+    }
+}
+
+/// The pid of a process that has ended (and been reaped).
+#[cfg(target_os = "linux")]
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn stale_temporary_files_of_dead_processes_are_removed() {
+    let dir = TempDir::new("stale");
+    let dead = dead_pid();
+    let me = std::process::id();
+    let stale = format!(".clip.mp4.partial-{dead}-0");
+    let keep = [
+        // This process's own (another writer of the same name may be running).
+        format!(".clip.mp4.partial-{me}-9999"),
+        // Another target's, a name that only looks similar, and the target.
+        format!(".other.mp4.partial-{dead}-0"),
+        format!(".clip.mp4.partial-{dead}-0.bak"),
+        format!(".clip.mp4.partial-{dead}"),
+        "clip.mp4".to_string(),
+    ];
+    for name in std::iter::once(&stale).chain(&keep) {
+        std::fs::write(dir.path().join(name), b"x").unwrap();
+    }
+    // A directory with a stale name is never removed.
+    std::fs::create_dir(dir.path().join(format!(".clip.mp4.partial-{dead}-1"))).unwrap();
+
+    let mut m = create_file(
+        &dir.path().join("clip.mp4"),
+        ContainerKind::Mp4,
+        &track(64, 48, 30, 1),
+    )
+    .unwrap();
+    let entries = dir.entries();
+    assert!(!entries.contains(&stale), "{entries:?}");
+    for name in &keep {
+        assert!(entries.contains(name), "{name} removed: {entries:?}");
+    }
+    assert!(entries.contains(&format!(".clip.mp4.partial-{dead}-1")));
+    m.write_sample(&key(), true).unwrap();
+    m.finish().unwrap();
+}
