@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs the test tools (FFmpeg, ffprobe, test images) into .tools/, then checks formatting,
-# lints, and runs every test of the workspace in release mode with FFmpeg as the referee.
+# lints, runs every test of the workspace in release mode with FFmpeg as the referee, and a short fuzz smoke.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,11 +34,33 @@ done
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
+# The fuzz targets are a workspace of their own (fuzz/Cargo.toml), which `--all` does not reach.
+step "cargo fmt --manifest-path fuzz/Cargo.toml -- --check"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace --release"
 cargo test --workspace --release
+
+# Fuzz smoke: builds the libFuzzer targets on this stable toolchain (RUSTC_BOOTSTRAP=1, no nightly or cargo-fuzz),
+# replays fuzz/regressions/, then fuzzes each of the 4 targets for 15 s. About 2 minutes on a fresh 2-core machine
+# (docs/RELIABILITY.md). libFuzzer itself is C++, built by libfuzzer-sys with the system's `c++`.
+if ! command -v "${CXX:-c++}" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        step "installing g++ (libFuzzer is built from C++ sources)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends install g++ ||
+            { apt-get -o DPkg::Lock::Timeout=600 -q update &&
+                apt-get -o DPkg::Lock::Timeout=600 -y -q --no-install-recommends install g++; }
+    else
+        echo "test.sh: the fuzz smoke needs a C++ compiler (${CXX:-c++}); install g++ or set CXX" >&2
+        exit 1
+    fi
+fi
+step "fuzz/run.sh 15 (fuzz smoke: regressions, then 15 s a target)"
+"$ROOT/fuzz/run.sh" 15
 
 step "python3 bench/bench.py --smoke (benchmark harness smoke run)"
 python3 "$ROOT/bench/bench.py" --smoke
