@@ -22,7 +22,7 @@ if not torch.cuda.is_available() or cuda_device_count() == 0:
 
 def cpu_bytes(frames, fmt="mp4", **options) -> bytes:
     host = frames.cpu().contiguous().numpy()
-    return bytes(VideoEncoder(host, frame_rate=30).to_tensor(fmt, **options).numpy())
+    return VideoEncoder(host, frame_rate=30).to_tensor(fmt, **options).tobytes()
 
 
 def cuda_bytes(frames, fmt="mp4", **options) -> bytes:
