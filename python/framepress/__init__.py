@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import sys
+import threading
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, Protocol, Union
@@ -41,6 +43,7 @@ __all__ = [
     "VideoEncoder",
     "VideoStream",
     "cuda_device_count",
+    "encode_batch",
 ]
 
 __version__: str = _framepress.__version__
@@ -683,3 +686,113 @@ class StreamingEncoder(Encoder):
                 )
             self.open_file_like(dest, format=format)
         return self
+
+
+def _batch_devices(devices: Any) -> list[str]:
+    """The workers' devices: ``None``/``"all"`` is every CUDA device, else the CPU."""
+    if devices is None or devices == "all":
+        n = cuda_device_count()
+        return [f"cuda:{i}" for i in range(n)] if n else ["cpu"]
+    if isinstance(devices, str):
+        devices = devices.split(",")
+    names = [_device(d).strip() for d in devices]
+    if not names:
+        raise ValueError("devices is empty (expected None, 'all', or a list such as ['cuda:0'])")
+    for name in names:
+        _framepress.check_device(name)
+    return names
+
+
+def _clip_device(clip: Any) -> str | None:
+    """The CUDA device a clip's frames are on, or None for host memory."""
+    if not hasattr(clip, "__dlpack_device__"):
+        return None
+    kind, index = clip.__dlpack_device__()
+    return f"cuda:{index}" if kind in (2, 13) else None
+
+
+def encode_batch(
+    clips: list[SupportsDLPack],
+    dests: list[Path],
+    *,
+    frame_rate: FrameRate,
+    devices: Any = None,
+    codec: str | None = None,
+    pixel_format: str | None = None,
+    crf: Crf | None = None,
+    preset: Preset | None = None,
+    extra_options: ExtraOptions | None = None,
+) -> None:
+    """Encodes many clips to files at once, one encoder per device.
+
+    ``clips[i]`` (``uint8`` frames shaped ``(N, 3, H, W)``, sizes may differ)
+    is written to ``dests[i]``. ``devices`` is ``None`` or ``"all"`` (every
+    CUDA device, else the CPU), or a list such as ``["cuda:0", "cuda:1"]``;
+    each device runs one encoder that takes the next clip when it is done
+    with one. Clips in CUDA memory are encoded on their own device (which
+    must be listed); clips in host memory go to whichever device is free.
+    The other options are those of :meth:`VideoEncoder.to_file`.
+
+    Every clip is attempted; if any fails, ``RuntimeError`` (or
+    ``ValueError`` for bad arguments) names each failure after the others
+    are written.
+    """
+    clips, dests = list(clips), [_dest(d) for d in dests]
+    if len(clips) != len(dests):
+        raise ValueError(
+            f"{len(clips)} clips but {len(dests)} destinations (expected one destination per clip)"
+        )
+    names = _batch_devices(devices)
+    options = dict(
+        codec=codec, pixel_format=pixel_format, crf=crf, preset=preset, extra_options=extra_options
+    )
+    shared: queue.SimpleQueue[int] = queue.SimpleQueue()
+    own: dict[str, queue.SimpleQueue[int]] = {name: queue.SimpleQueue() for name in names}
+    for i, clip in enumerate(clips):
+        where = _clip_device(clip)
+        if where is None:
+            shared.put(i)
+            continue
+        target = next((n for n in names if n == where or (n, where) == ("cuda", "cuda:0")), None)
+        if target is None:
+            raise ValueError(
+                f"clip {i} is in the memory of {where}, which is not among the devices "
+                f"{names} (add it, or move the clip)"
+            )
+        own[target].put(i)
+    errors: dict[int, BaseException] = {}
+
+    def encode(i: int, device: str) -> None:
+        clip = _prepare(clips[i])
+        count, height, width, _ = _framepress.inspect_frames(clip)
+        encoder = Encoder()
+        video = encoder.add_video(
+            height=height, width=width, frame_rate=frame_rate, device=device, **options
+        )
+        with encoder:
+            encoder.open_file(dests[i])
+            video.add_frames(clip)
+
+    def worker(device: str) -> None:
+        for source in (own[device], shared):
+            while True:
+                try:
+                    i = source.get_nowait()
+                except queue.Empty:
+                    break
+                try:
+                    encode(i, device)
+                except Exception as e:  # reported below, after every clip was attempted
+                    errors[i] = e
+
+    threads = [threading.Thread(target=worker, args=(name,), daemon=True) for name in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        lines = "; ".join(f"clip {i} ({dests[i]}): {errors[i]}" for i in sorted(errors))
+        kind = (
+            ValueError if all(isinstance(e, ValueError) for e in errors.values()) else RuntimeError
+        )
+        raise kind(f"{len(errors)} of {len(clips)} clips failed: {lines}") from errors[min(errors)]

@@ -105,16 +105,26 @@ pub fn check_available(device: Device) -> BindResult<()> {
     Ok(())
 }
 
+/// Checks a device name: it parses, and this machine can encode on it.
+#[pyo3::pyfunction]
+pub fn check_device(name: &str) -> pyo3::PyResult<()> {
+    Ok(check_available(Device::parse(name)?)?)
+}
+
 /// The number of CUDA devices this process can encode on (0 without a driver).
 #[pyo3::pyfunction]
 pub fn cuda_device_count() -> usize {
     framepress_cuda::runtime::device_count().unwrap_or(0)
 }
 
-/// An encoder on one device.
-pub enum Engine {
-    Cpu(CpuEngine),
-    Cuda(CudaEngine),
+/// An encoder on one device: the library's encoder, fed host frames in
+/// place (or gathered into its layout), and on a CUDA device also frames in
+/// device memory by pointer.
+pub struct Engine {
+    encoder: Encoder,
+    /// One frame gathered from strided host memory, reused.
+    scratch: Vec<u8>,
+    cuda: bool,
 }
 
 /// Where a coded packet goes (the stream's output), from a thread without
@@ -124,10 +134,11 @@ pub type Emit<'a> = dyn FnMut(Packet) -> BindResult<()> + Send + 'a;
 impl Engine {
     /// The CPU engine; it also gives the parameter sets of every engine.
     pub fn cpu(config: &EncoderConfig) -> BindResult<Engine> {
-        Ok(Engine::Cpu(CpuEngine {
+        Ok(Engine {
             encoder: Encoder::new(config.clone())?,
             scratch: Vec::new(),
-        }))
+            cuda: false,
+        })
     }
 
     /// The CUDA engine on `device` for frames laid out as `format`.
@@ -136,46 +147,40 @@ impl Engine {
         let mut config = config.clone();
         config.device = framepress::Device::Cuda(device.cuda_index().unwrap_or(0));
         config.pixel_format = format;
-        Ok(Engine::Cuda(CudaEngine {
+        Ok(Engine {
             encoder: Encoder::new(config)?,
-        }))
+            scratch: Vec::new(),
+            cuda: true,
+        })
     }
 
     /// Sequence and picture parameter sets (NAL units without start codes).
     pub fn parameter_sets(&self) -> (Vec<u8>, Vec<u8>) {
-        let e = self.encoder();
-        (e.sps().to_vec(), e.pps().to_vec())
+        (self.encoder.sps().to_vec(), self.encoder.pps().to_vec())
     }
 
     /// The size a decoder will output (the frame size rounded up to even).
     pub fn output_size(&self) -> (u32, u32) {
-        self.encoder().output_size()
+        self.encoder.output_size()
     }
 
     /// Frames encoded so far.
     pub fn frames(&self) -> u64 {
-        self.encoder().frames_sent()
+        self.encoder.frames_sent()
     }
 
     /// The pixel format the engine reads.
     pub fn format(&self) -> PixelFormat {
-        self.encoder().config().pixel_format
+        self.encoder.config().pixel_format
     }
 
     pub fn is_cuda(&self) -> bool {
-        matches!(self, Engine::Cuda(_))
-    }
-
-    fn encoder(&self) -> &Encoder {
-        match self {
-            Engine::Cpu(e) => &e.encoder,
-            Engine::Cuda(e) => &e.encoder,
-        }
+        self.cuda
     }
 
     /// Encodes a batch with the GIL released, handing every packet to
-    /// `emit`. Between frames (CPU) or groups of frames (CUDA), Python may
-    /// raise KeyboardInterrupt, which stops the batch.
+    /// `emit`. Between frames (host memory) or groups of frames (device
+    /// memory), Python may raise KeyboardInterrupt, which stops the batch.
     pub fn encode(
         &mut self,
         py: Python<'_>,
@@ -183,70 +188,75 @@ impl Engine {
         emit: &mut Emit<'_>,
     ) -> BindResult<()> {
         let interrupted = || Python::attach(|py| py.check_signals()).map_err(BindError::from);
-        match self {
-            Engine::Cpu(cpu) => {
-                let host = frames.host_frames()?;
-                py.detach(|| cpu.encode(&host, emit, &interrupted))
+        if let Device::Cuda(_) = frames.device {
+            if !self.cuda {
+                return Err(BindError::runtime(
+                    "internal error: frames in CUDA memory reached a CPU engine",
+                ));
             }
-            Engine::Cuda(cuda) => {
-                let device = frames.device_frames(cuda.encoder.config().pixel_format)?;
-                py.detach(|| cuda.encode(&device, emit, &interrupted))
-            }
+            let device = frames.device_frames(self.format())?;
+            return py.detach(|| self.encode_device(&device, emit, &interrupted));
         }
+        let host = frames.host_frames()?;
+        py.detach(|| self.encode_host(&host, emit, &interrupted))
     }
 
     /// Ends the stream: the packets still held come out.
     pub fn flush(&mut self, emit: &mut Emit<'_>) -> BindResult<()> {
-        let encoder = match self {
-            Engine::Cpu(e) => &mut e.encoder,
-            Engine::Cuda(e) => &mut e.encoder,
-        };
-        encoder.flush()?;
-        drain(encoder, emit)
+        self.encoder.flush()?;
+        self.drain(emit)
     }
-}
 
-fn drain(encoder: &mut Encoder, emit: &mut Emit<'_>) -> BindResult<()> {
-    while let Some(packet) = encoder.receive_packet() {
-        emit(packet)?;
+    fn drain(&mut self, emit: &mut Emit<'_>) -> BindResult<()> {
+        while let Some(packet) = self.encoder.receive_packet() {
+            emit(packet)?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// The library's CPU encoder, fed straight from host memory.
-pub struct CpuEngine {
-    encoder: Encoder,
-    /// One frame gathered from strided memory, reused.
-    scratch: Vec<u8>,
-}
-
-impl CpuEngine {
-    /// Encodes `frames`; `between` runs before each frame and its error
-    /// stops the batch.
-    fn encode(
+    /// Encodes frames in host memory; `between` runs before each frame and
+    /// its error stops the batch.
+    fn encode_host(
         &mut self,
         frames: &HostFrames,
         emit: &mut Emit<'_>,
         between: &dyn Fn() -> BindResult<()>,
     ) -> BindResult<()> {
         self.adopt_layout(frames)?;
-        let format = self.encoder.config().pixel_format;
+        let format = self.format();
         for i in 0..frames.count() {
             between()?;
             let frame = frames.frame(i, format, &mut self.scratch);
             self.encoder.send_frame(frame)?;
-            drain(&mut self.encoder, emit)?;
+            self.drain(emit)?;
         }
         Ok(())
     }
 
-    /// Before the first frame, switches the encoder to the layout the frames
-    /// already have (planar or interleaved RGB), so they are read in place.
-    /// Later batches in another layout are gathered into the chosen one.
+    /// Encodes frames in the memory of the engine's CUDA device, a group
+    /// at a time.
+    fn encode_device(
+        &mut self,
+        frames: &[DeviceFrame],
+        emit: &mut Emit<'_>,
+        between: &dyn Fn() -> BindResult<()>,
+    ) -> BindResult<()> {
+        for group in frames.chunks(CUDA_GROUP) {
+            between()?;
+            self.encoder.send_device_frames(group)?;
+            self.drain(emit)?;
+        }
+        Ok(())
+    }
+
+    /// Before the first frame of a CPU engine, switches the encoder to the
+    /// layout the frames already have (planar or interleaved RGB), so they
+    /// are read in place. Later batches in another layout are gathered into
+    /// the chosen one. (A CUDA engine is built for the first frames' layout.)
     fn adopt_layout(&mut self, frames: &HostFrames) -> BindResult<()> {
         let wanted = frames.natural_format();
         let config = self.encoder.config();
-        if self.encoder.frames_sent() > 0 || config.pixel_format == wanted {
+        if self.cuda || self.encoder.frames_sent() > 0 || config.pixel_format == wanted {
             return Ok(());
         }
         let mut config = config.clone();
@@ -265,24 +275,3 @@ impl CpuEngine {
 /// Frames coded per call to the CUDA backend: KeyboardInterrupt is checked
 /// between groups.
 const CUDA_GROUP: usize = 64;
-
-/// The library's CUDA encoder, fed with device pointers.
-pub struct CudaEngine {
-    encoder: Encoder,
-}
-
-impl CudaEngine {
-    fn encode(
-        &mut self,
-        frames: &[DeviceFrame],
-        emit: &mut Emit<'_>,
-        between: &dyn Fn() -> BindResult<()>,
-    ) -> BindResult<()> {
-        for group in frames.chunks(CUDA_GROUP) {
-            between()?;
-            self.encoder.send_device_frames(group)?;
-            drain(&mut self.encoder, emit)?;
-        }
-        Ok(())
-    }
-}

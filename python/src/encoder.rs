@@ -269,6 +269,7 @@ impl NativeEncoder {
                 (Some(d), _) => d,
                 (None, d) => d,
             };
+
             v.device = Some(target);
             if shape.count == 0 {
                 return Ok(());
@@ -370,10 +371,13 @@ impl NativeEncoder {
 /// when the container is finished.
 type Opened = (framepress::Output, framepress::Format, Finish);
 
-/// Checks that frames on `frames` may go to a stream on `stream`.
+/// Checks that frames on `frames` may go to a stream on `stream`: frames
+/// in host memory go to any stream (a CUDA stream uploads them), frames in
+/// CUDA memory only to a stream on their own device.
 fn check_device(stream: Option<Device>, frames: Device) -> BindResult<()> {
     if let Some(stream) = stream {
-        if !frames.fits(stream) {
+        let fits = frames == Device::Cpu || frames.fits(stream);
+        if !fits {
             return Err(BindError::value(format!(
                 "frames are on {frames} but the stream encodes on {stream} (mixed devices: \
                  move the frames first, e.g. frames.to(\"{stream}\"))"
@@ -451,8 +455,9 @@ fn current_torch_stream(tensor: &Bound<'_, PyAny>) -> BindResult<Option<usize>> 
     Ok(Some(stream))
 }
 
-/// Before the first frames of a stream, picks its engine by their device:
-/// CUDA frames replace the CPU engine by a CUDA engine for their layout.
+/// Before the first frames of a stream, picks its engine by the device it
+/// encodes on: a CUDA stream replaces the CPU engine by a CUDA engine built
+/// for the layout of the first frames (in device or host memory).
 fn choose_engine(video: &mut Video, device: Device, frames: &Exported<'_>) -> BindResult<()> {
     let Device::Cuda(_) = device else {
         return Ok(());
@@ -466,9 +471,12 @@ fn choose_engine(video: &mut Video, device: Device, frames: &Exported<'_>) -> Bi
              (mixed devices: keep a stream's frames on one device)"
         )));
     }
-    let format = frames
-        .device_format()
-        .ok_or_else(|| BindError::runtime("internal error: device frames without a layout"))?;
+    let format = match frames.device {
+        Device::Cuda(_) => frames
+            .device_format()
+            .ok_or_else(|| BindError::runtime("internal error: device frames without a layout"))?,
+        Device::Cpu => frames.host_frames()?.natural_format(),
+    };
     let engine = Engine::cuda(device, &video.config, format)?;
     if let Some(cpu) = &video.engine {
         if cpu.parameter_sets() != engine.parameter_sets() {

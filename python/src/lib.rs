@@ -22,5 +22,6 @@ fn _framepress(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoder::NativeEncoder>()?;
     m.add_function(wrap_pyfunction!(encoder::inspect_frames, m)?)?;
     m.add_function(wrap_pyfunction!(backend::cuda_device_count, m)?)?;
+    m.add_function(wrap_pyfunction!(backend::check_device, m)?)?;
     Ok(())
 }

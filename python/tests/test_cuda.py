@@ -124,16 +124,31 @@ def test_cuda_and_cpu_streams_in_one_file(tmp_path, frames, ffmpeg):
     assert (tmp_path / "two.mkv").stat().st_size > 1000
 
 
+def test_host_frames_on_a_cuda_stream_are_uploaded(frames):
+    expected = cpu_bytes(frames, crf=21, extra_options={"g": 4})
+    encoder = Encoder()
+    video = encoder.add_video(
+        height=72, width=96, frame_rate=30, device="cuda", crf=21, extra_options={"g": 4}
+    )
+    sink = io.BytesIO()
+    encoder.open_file_like(sink, format="mp4")
+    video.add_frames(frames[:5].cpu().numpy())
+    video.add_frames(frames[5:])
+    encoder.close()
+    assert video.device == "cuda:0"
+    assert sink.getvalue() == expected
+
+
 def test_device_errors(frames):
     n = cuda_device_count()
     with pytest.raises(ValueError, match=rf"CUDA device {n} does not exist .*this machine has {n}"):
         Encoder().add_video(height=8, width=8, frame_rate=30, device=f"cuda:{n}")
     encoder = Encoder()
-    video = encoder.add_video(height=72, width=96, frame_rate=30)
+    video = encoder.add_video(height=72, width=96, frame_rate=30, device="cpu")
     encoder.open_file_like(io.BytesIO(), format="h264")
-    video.add_frames(frames[:2])
-    with pytest.raises(ValueError, match="mixed devices"):
-        video.add_frames(frames[:2].cpu())
+    with pytest.raises(ValueError, match="frames are on cuda:0 but the stream encodes on cpu"):
+        video.add_frames(frames[:2])
+    video.add_frames(frames[:2].cpu())
     encoder.close()
     with pytest.raises(ValueError, match="lossless coding on the CPU"):
         Encoder().add_video(height=8, width=8, frame_rate=30, device="cuda", crf=0)

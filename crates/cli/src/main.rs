@@ -2,12 +2,14 @@
 //! clip, to H.264 in MP4, MOV, Matroska or Annex B, on a file or a pipe.
 
 mod args;
+mod batch;
 mod demo;
 mod encode;
 mod interrupt;
 mod output;
 mod pipeline;
 mod quality;
+mod source;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ struct Cli {
 enum Command {
     /// Encode a .y4m or raw video file ('-' reads standard input).
     Encode(encode::EncodeArgs),
+    /// Encode many clips at once, spread over every GPU (or the CPU).
+    Batch(batch::BatchArgs),
     /// Encode a built-in generated test clip.
     Demo(demo::DemoArgs),
     /// Print the proven maximum size in bytes of one access unit for a frame size.
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     interrupt::install();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Encode(args) => encode::run(&args),
+        Command::Batch(args) => batch::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bound { size } => {
             println!("{}", framepress::max_access_unit_bytes(size.0, size.1));

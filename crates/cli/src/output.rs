@@ -46,6 +46,12 @@ fn parse_seconds(text: &str) -> Result<Duration> {
 }
 
 impl OutputArgs {
+    /// The extension of outputs named by the program: the format's name,
+    /// mp4 by default.
+    pub fn extension(&self) -> &'static str {
+        self.format.unwrap_or(Format::Mp4).name()
+    }
+
     fn options(&self) -> OutputOptions {
         OutputOptions {
             format: self.format,

@@ -57,6 +57,9 @@ pub enum Error {
 
     #[error("CUDA: {0}")]
     Cuda(String),
+
+    #[error("{failed} of {total} clips failed (see the messages above); the others were written")]
+    Batch { failed: usize, total: usize },
 }
 
 impl Error {

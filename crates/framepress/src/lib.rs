@@ -22,6 +22,7 @@ pub use cuda::DeviceFrame;
 pub use encoder::{max_access_unit_bytes, Encoder, Packet};
 pub use input::{open_input, parse_size, FrameSource, RawReader, SourceInfo, Y4mReader};
 pub mod audio;
+pub mod batch;
 pub mod mux;
 mod resample;
 
