@@ -10,7 +10,7 @@ import os
 import pytest
 from media import decode_yuv, noise
 
-from framepress import Encoder, StreamingEncoder, VideoEncoder, cuda_device_count
+from framepress import Encoder, StreamingEncoder, VideoEncoder, cuda_device_count, encode_batch
 
 torch = pytest.importorskip("torch")
 
@@ -162,3 +162,19 @@ def test_random_frames_at_every_low_qp_finish(tmp_path, ffmpeg):
         y, _, _ = decode_yuv(ffmpeg, path, 256, 256)
         assert y.shape[0] == 3
         assert path.read_bytes() == cpu_bytes(frames, extra_options={"qp": qp})
+
+
+def test_batch_on_the_gpu_equals_the_cpu(tmp_path, frames):
+    clips = [
+        frames[:6],
+        frames[6:].cpu().numpy(),
+        torch.from_numpy(noise(4, 40, 56, seed=8))
+        .cuda()
+        .contiguous(memory_format=torch.channels_last),
+    ]
+    gpu = [tmp_path / f"g{i}.mp4" for i in range(3)]
+    cpu = [tmp_path / f"c{i}.mp4" for i in range(3)]
+    encode_batch(clips, gpu, frame_rate=30, crf=22, extra_options={"g": 4})
+    host = [c.cpu().numpy() if hasattr(c, "cpu") else c for c in clips]
+    encode_batch(host, cpu, frame_rate=30, devices="cpu", crf=22, extra_options={"g": 4})
+    assert [p.read_bytes() for p in gpu] == [p.read_bytes() for p in cpu]
