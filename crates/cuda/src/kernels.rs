@@ -9,7 +9,8 @@
 
 use std::ffi::{CStr, CString};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule};
 use cudarc::nvrtc::{result as nvrtc, sys as nvrtc_sys, Ptx};
@@ -52,7 +53,7 @@ fn options() -> Vec<String> {
 }
 
 /// Which program to build: the encoder's, or the encoder's plus the checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Program {
     Encoder,
     WithChecks,
@@ -210,8 +211,31 @@ pub fn device_arch(ctx: &CudaContext) -> Result<String> {
     Ok(format!("sm_{major}{minor}"))
 }
 
-/// Loads `program` into the context (compiling it when the cache misses).
+/// The modules loaded so far, by device and program: each is loaded once
+/// per process (the contexts are shared too, see `runtime::open_device`).
+type Loaded = Mutex<HashMap<(usize, Program), (Arc<CudaContext>, Arc<CudaModule>)>>;
+
+fn loaded() -> &'static Loaded {
+    static LOADED: OnceLock<Loaded> = OnceLock::new();
+    LOADED.get_or_init(Mutex::default)
+}
+
+/// Loads `program` into the context (compiling it when the cache misses),
+/// or returns the module already loaded there.
 pub fn load(ctx: &Arc<CudaContext>, program: Program) -> Result<Arc<CudaModule>> {
+    let key = (ctx.ordinal(), program);
+    let mut modules = loaded().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, m)) = modules.get(&key) {
+        if Arc::ptr_eq(owner, ctx) {
+            return Ok(m.clone());
+        }
+    }
+    let module = load_uncached(ctx, program)?;
+    modules.insert(key, (ctx.clone(), module.clone()));
+    Ok(module)
+}
+
+fn load_uncached(ctx: &Arc<CudaContext>, program: Program) -> Result<Arc<CudaModule>> {
     let arch = device_arch(ctx)?;
     let version = runtime::driver_version()?;
     let bytes = cubin_for(program, &arch, version)?;

@@ -4,8 +4,9 @@
 //! missing, so every entry point checks for them first and returns
 //! [`CudaError::NoDriver`] / [`CudaError::NoNvrtc`] instead.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{result, sys, CudaContext};
 
@@ -96,6 +97,14 @@ pub fn driver_version() -> Result<i32> {
     Ok(v)
 }
 
+/// The contexts opened so far, by device: every encoder on a device shares
+/// one (the device's primary context), so that its modules load once per
+/// process rather than once per encoder.
+fn contexts() -> &'static Mutex<HashMap<usize, Arc<CudaContext>>> {
+    static OPEN: OnceLock<Mutex<HashMap<usize, Arc<CudaContext>>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default)
+}
+
 /// Opens device `index` (its primary context), checking the index first.
 pub fn open_device(index: usize) -> Result<Arc<CudaContext>> {
     let count = device_count()?;
@@ -105,9 +114,14 @@ pub fn open_device(index: usize) -> Result<Arc<CudaContext>> {
     if index >= count {
         return Err(CudaError::BadDevice { index, count });
     }
+    let mut open = contexts().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(ctx) = open.get(&index) {
+        return Ok(ctx.clone());
+    }
     let ctx = CudaContext::new(index).map_err(driver("context creation"))?;
     // The backend orders its work on its own streams.
     // SAFETY: buffers are raw allocations used on one stream at a time.
     unsafe { ctx.disable_event_tracking() };
+    open.insert(index, ctx.clone());
     Ok(ctx)
 }
