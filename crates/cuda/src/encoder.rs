@@ -32,8 +32,22 @@ use crate::runtime;
 use crate::source::{DeviceFrame, HostFrame};
 use crate::stages::{Buffers, Layout, SearchParams, Stages, Sync, IDR_NAL_HEADER, P_NAL_HEADER};
 
-/// Device memory the two sets of step buffers may take by default.
-const BATCH_MEMORY: usize = 4 << 30;
+/// Device memory the two sets of step buffers may take by default: a
+/// quarter of the memory free when the encoder is made, within these bounds.
+const BATCH_MEMORY_MIN: usize = 1 << 30;
+const BATCH_MEMORY_MAX: usize = 24 << 30;
+
+/// The default memory budget of the step buffers (they are allocated for
+/// the pictures a step actually has, so this is only an upper bound).
+fn batch_memory(ctx: &CudaContext) -> usize {
+    if ctx.bind_to_thread().is_err() {
+        return BATCH_MEMORY_MIN;
+    }
+    match result::mem_get_info() {
+        Ok((free, _)) => (free / 4).clamp(BATCH_MEMORY_MIN, BATCH_MEMORY_MAX),
+        Err(_) => BATCH_MEMORY_MIN,
+    }
+}
 /// Upper limit of pictures per step.
 const MAX_BATCH: usize = 128;
 
@@ -128,7 +142,7 @@ impl CudaEncoder {
         if settings.gop > 1 {
             per_frame += 2 * layout.plane_bytes;
         }
-        let max_batch = (BATCH_MEMORY / 2 / per_frame).clamp(1, MAX_BATCH);
+        let max_batch = (batch_memory(&ctx) / 2 / per_frame).clamp(1, MAX_BATCH);
         Ok(CudaEncoder {
             ctx,
             stream,

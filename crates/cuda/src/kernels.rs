@@ -7,9 +7,9 @@
 //! the sources, the options, the architecture and the driver version, so a
 //! warm start compiles nothing (and does not even load NVRTC).
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::PathBuf;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule};
