@@ -10,7 +10,7 @@ use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
     predict_chroma, Availability, Edge4, EdgeN,
 };
-use crate::transform::satd_blocks;
+use crate::transform::satd_i32;
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -33,7 +33,7 @@ pub const I16_MB_BITS: u32 = 5;
 /// SATD between a source block and a prediction, both in raster order with
 /// the given width (a multiple of 4).
 pub fn satd_block(src: &[i32], pred: &[i32], width: usize) -> u32 {
-    satd_blocks(src, width, pred, width, width, src.len() / width)
+    satd_i32(src, pred, width, src.len() / width)
 }
 
 /// The best Intra4x4 mode for one block: (mode, cost, prediction).
