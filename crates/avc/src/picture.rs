@@ -4,7 +4,7 @@
 //! in wavefront order (raster order is one such order).
 
 use crate::analyse::{intra_estimate, lambda};
-use crate::frame::YuvFrame;
+use crate::frame::{Plane, YuvFrame};
 use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
@@ -13,7 +13,8 @@ use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MbMotion, MeParams};
 
-/// Codes an I picture: every macroblock intra, in raster order.
+/// Codes an I picture: every macroblock intra, in wavefront order (the
+/// result of raster order).
 pub fn code_i_picture(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -33,18 +34,140 @@ pub fn code_i_picture_with(
     qp: i32,
     intra: IntraMode,
 ) -> Vec<MbCoding> {
-    let mut mbs = Vec::with_capacity(wm * hm);
-    for mb_y in 0..hm {
-        for mb_x in 0..wm {
-            let pos = MbPos {
-                mb_x,
-                mb_y,
-                width_mbs: wm,
-            };
-            mbs.push(intra_mb(src, recon, pos, qp, intra));
+    let mut mbs: Vec<Option<MbCoding>> = vec![None; wm * hm];
+    code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
+    mbs.into_iter().flatten().collect()
+}
+
+/// Codes every macroblock whose slot is `None` as intra, in wavefront order:
+/// step `t` holds the macroblocks with `x + 2y = t`, whose left, top-left,
+/// top and top-right neighbours (the only reconstructed samples intra
+/// prediction reads, 8.3.1.2, 8.3.3, 8.3.4) all belong to earlier steps. The
+/// macroblocks of a step are coded in parallel, each in its own
+/// [`Neighbourhood`], so the result equals raster order for any thread count.
+fn code_intra_wavefront(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    wm: usize,
+    hm: usize,
+    qp: i32,
+    intra: IntraMode,
+    mbs: &mut [Option<MbCoding>],
+) {
+    for t in 0..wm + 2 * (hm - 1) {
+        let step: Vec<usize> = (0..hm)
+            .filter(|&y| t >= 2 * y && t - 2 * y < wm)
+            .map(|y| y * wm + t - 2 * y)
+            .filter(|&addr| mbs[addr].is_none())
+            .collect();
+        let coded: Vec<(usize, MbCoding, Neighbourhood)> = step
+            .into_par_iter()
+            .map(|addr| {
+                let mut n = Neighbourhood::cut(src, recon, addr % wm, addr / wm, wm);
+                let mb = intra_mb(&n.src, &mut n.recon, n.pos, qp, intra);
+                (addr, mb, n)
+            })
+            .collect();
+        for (addr, mb, n) in coded {
+            n.paste(recon);
+            mbs[addr] = Some(mb);
         }
     }
-    mbs
+}
+
+/// A macroblock with the neighbours it may predict from, cut out of the
+/// source and the reconstruction: up to one macroblock column each side
+/// and one row above, clipped to the picture, so that the availability the
+/// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
+/// the picture.
+struct Neighbourhood {
+    src: YuvFrame,
+    recon: YuvFrame,
+    /// The macroblock's position inside the cut-out.
+    pos: MbPos,
+    /// The cut-out's top-left macroblock in the picture.
+    origin: (usize, usize),
+}
+
+impl Neighbourhood {
+    fn cut(src: &YuvFrame, recon: &YuvFrame, mb_x: usize, mb_y: usize, wm: usize) -> Self {
+        let (x0, y0) = (mb_x.saturating_sub(1), mb_y.saturating_sub(1));
+        let x1 = (mb_x + 2).min(wm);
+        let rect = (x0, y0, x1 - x0, mb_y + 1 - y0);
+        Neighbourhood {
+            src: cut_frame(src, rect),
+            recon: cut_frame(recon, rect),
+            pos: MbPos {
+                mb_x: mb_x - x0,
+                mb_y: mb_y - y0,
+                width_mbs: x1 - x0,
+            },
+            origin: (x0, y0),
+        }
+    }
+
+    /// Copies the coded macroblock's reconstruction back into the picture.
+    fn paste(&self, recon: &mut YuvFrame) {
+        let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
+        let (px, py) = (self.origin.0 + lx, self.origin.1 + ly);
+        copy_block(
+            &self.recon.y,
+            (lx * 16, ly * 16),
+            &mut recon.y,
+            (px * 16, py * 16),
+            16,
+        );
+        copy_block(
+            &self.recon.u,
+            (lx * 8, ly * 8),
+            &mut recon.u,
+            (px * 8, py * 8),
+            8,
+        );
+        copy_block(
+            &self.recon.v,
+            (lx * 8, ly * 8),
+            &mut recon.v,
+            (px * 8, py * 8),
+            8,
+        );
+    }
+}
+
+/// The macroblocks `(x, y, width, height)` of a frame as a frame of their own.
+fn cut_frame(f: &YuvFrame, (x, y, w, h): (usize, usize, usize, usize)) -> YuvFrame {
+    YuvFrame {
+        y: cut_plane(&f.y, x * 16, y * 16, w * 16, h * 16),
+        u: cut_plane(&f.u, x * 8, y * 8, w * 8, h * 8),
+        v: cut_plane(&f.v, x * 8, y * 8, w * 8, h * 8),
+    }
+}
+
+fn cut_plane(p: &Plane, x: usize, y: usize, w: usize, h: usize) -> Plane {
+    let mut data = Vec::with_capacity(w * h);
+    for row in y..y + h {
+        data.extend_from_slice(&p.row(row)[x..x + w]);
+    }
+    Plane {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// Copies an `n`×`n` block between planes.
+fn copy_block(
+    from: &Plane,
+    (fx, fy): (usize, usize),
+    to: &mut Plane,
+    (tx, ty): (usize, usize),
+    n: usize,
+) {
+    for r in 0..n {
+        let f = (fy + r) * from.width + fx;
+        let t = (ty + r) * to.width + tx;
+        to.data[t..t + n].copy_from_slice(&from.data[f..f + n]);
+    }
 }
 
 fn intra_mb(
@@ -169,17 +292,8 @@ pub fn code_p_picture(
             c.mb
         }));
     }
-    // Pass 3: intra macroblocks in raster (a wavefront) order.
-    for (addr, slot) in mbs.iter_mut().enumerate() {
-        if slot.is_none() {
-            let pos = MbPos {
-                mb_x: addr % wm,
-                mb_y: addr / wm,
-                width_mbs: wm,
-            };
-            *slot = Some(intra_mb(src, recon, pos, qp, intra));
-        }
-    }
+    // Pass 3: intra macroblocks in wavefront order.
+    code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
     mbs.into_iter().flatten().collect()
 }
 
