@@ -116,6 +116,27 @@ impl BitWriter {
         self.bytes.extend_from_slice(data);
     }
 
+    /// Appends everything `other` has written, bit for bit, as if its bits
+    /// had been put here one by one.
+    pub fn append(&mut self, other: &BitWriter) {
+        let s = self.acc_bits;
+        if s == 0 {
+            self.bytes.extend_from_slice(&other.bytes);
+        } else {
+            // `s` bits are pending: each byte of `other` completes one byte
+            // and leaves its low `s` bits pending.
+            let mut acc = self.acc;
+            self.bytes.reserve(other.bytes.len());
+            for &b in &other.bytes {
+                let v = (acc << 8) | u64::from(b);
+                self.bytes.push((v >> s) as u8);
+                acc = v & ((1u64 << s) - 1);
+            }
+            self.acc = acc;
+        }
+        self.put_bits(other.acc_bits, other.acc as u32);
+    }
+
     /// Returns the bytes; any partial byte is padded with zeros.
     pub fn into_bytes(mut self) -> Vec<u8> {
         self.align_zero();
@@ -222,6 +243,31 @@ mod tests {
         w.put_bits(8, 0xAB);
         w.put_trailing_bits();
         assert_eq!(w.into_bytes(), vec![0xAB, 0x80]);
+    }
+
+    #[test]
+    fn append_equals_writing_the_bits() {
+        let pieces: [&[(u32, u32)]; 3] = [
+            &[(3, 0b101), (13, 0x1abc)],
+            &[(8, 0xff), (1, 0), (7, 0x55), (5, 0x1f)],
+            &[(32, 0xdead_beef), (2, 1)],
+        ];
+        for head in 0..9u32 {
+            let mut whole = BitWriter::new();
+            let mut joined = BitWriter::new();
+            whole.put_bits(head, 0x15);
+            joined.put_bits(head, 0x15);
+            for piece in pieces {
+                let mut seg = BitWriter::new();
+                for &(n, v) in piece {
+                    whole.put_bits(n, v);
+                    seg.put_bits(n, v);
+                }
+                joined.append(&seg);
+            }
+            assert_eq!(whole.bit_len(), joined.bit_len());
+            assert_eq!(whole.into_bytes(), joined.into_bytes(), "head {head}");
+        }
     }
 
     #[test]

@@ -343,10 +343,10 @@ fn write_slice_nal(header: &SliceHeader, mbs: &[MbCoding], wm: usize) -> Result<
     let syntax = PictureSyntax::new(mbs, wm);
     if header.idr {
         write_i_slice_header(&mut w, header);
-        syntax.write_i_slice_data(&mut w)?;
+        syntax.write_slice_data_by_rows(&mut w, false)?;
     } else {
         write_p_slice_header(&mut w, header);
-        syntax.write_p_slice_data(&mut w)?;
+        syntax.write_slice_data_by_rows(&mut w, true)?;
     }
     w.put_trailing_bits();
     let kind = if header.idr {
@@ -426,6 +426,7 @@ pub fn crop_frame(f: &YuvFrame, w: usize, h: usize) -> YuvFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bits::BitSink;
     use crate::params::ColourSpace;
 
     fn params(w: u32, h: u32) -> StreamParams {
@@ -471,6 +472,75 @@ mod tests {
                 + enc.pps().len()
                 + 8;
             assert!(size <= max_access_unit_bytes(48, 32));
+        }
+    }
+
+    /// Serial slice_data() bits after a few header bits, as bytes.
+    fn serial_slice_data(mbs: &[MbCoding], wm: usize, p_slice: bool) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.put_bits(3, 0b101);
+        let syntax = PictureSyntax::new(mbs, wm);
+        if p_slice {
+            syntax.write_p_slice_data(&mut w).expect("writes");
+        } else {
+            syntax.write_i_slice_data(&mut w).expect("writes");
+        }
+        w.into_bytes()
+    }
+
+    fn rows_slice_data(mbs: &[MbCoding], wm: usize, p_slice: bool) -> Vec<u8> {
+        let mut w = BitWriter::new();
+        w.put_bits(3, 0b101);
+        PictureSyntax::new(mbs, wm)
+            .write_slice_data_by_rows(&mut w, p_slice)
+            .expect("writes");
+        w.into_bytes()
+    }
+
+    #[test]
+    fn slice_data_by_rows_equals_raster_writing() {
+        use crate::macroblock::{pcm_coding, MbPos};
+        use crate::picture::code_i_picture;
+        let (wm, hm) = (5, 4);
+        let src = noise(wm * 16, hm * 16, 3);
+        let pcm_at = |addr: usize| {
+            pcm_coding(
+                &src,
+                MbPos {
+                    mb_x: addr % wm,
+                    mb_y: addr / wm,
+                    width_mbs: wm,
+                },
+            )
+        };
+        for qp in [0, 26, 51] {
+            let mut recon = YuvFrame::new(wm * 16, hm * 16);
+            let mut mbs = code_i_picture(&src, &mut recon, wm, hm, qp);
+            mbs[7] = pcm_at(7);
+            assert_eq!(
+                rows_slice_data(&mbs, wm, false),
+                serial_slice_data(&mbs, wm, false)
+            );
+            let refp = RefPicture::new(&recon);
+            let prev = vec![[0i16; 2]; wm * hm];
+            let me = EncoderSettings::default().me;
+            let ctx = PContext {
+                refp: &refp,
+                prev_mvs: &prev,
+                me: &me,
+                qp,
+                intra: IntraMode::Full,
+            };
+            // The reference itself (skip runs across rows) and new noise.
+            for p_src in [recon.clone(), noise(wm * 16, hm * 16, 9)] {
+                let mut p_recon = YuvFrame::new(wm * 16, hm * 16);
+                let mut mbs = code_p_picture(&p_src, &mut p_recon, wm, hm, &ctx);
+                mbs[12] = pcm_at(12);
+                assert_eq!(
+                    rows_slice_data(&mbs, wm, true),
+                    serial_slice_data(&mbs, wm, true)
+                );
+            }
         }
     }
 

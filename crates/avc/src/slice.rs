@@ -3,7 +3,9 @@
 //! that depends on neighbours — predicted Intra4x4 modes (8.3.1.1) and the
 //! coeff_token context nC (9.2.1) — is derived here, after the decisions.
 
-use crate::bits::BitSink;
+use rayon::prelude::*;
+
+use crate::bits::{BitSink, BitWriter};
 use crate::cavlc::{
     nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable,
 };
@@ -70,6 +72,79 @@ impl<'a> PictureSyntax<'a> {
             w.put_ue(run);
         }
         Ok(())
+    }
+
+    /// slice_data() (7.3.4) of an I slice (`p_slice` false) or a P slice,
+    /// the same bits as [`Self::write_i_slice_data`] and
+    /// [`Self::write_p_slice_data`], with macroblock rows written in
+    /// parallel and joined bit for bit. Everything a macroblock's syntax
+    /// depends on is known before writing: nC and predicted modes come from
+    /// the decisions, and each mb_skip_run from the skip flags. A row with
+    /// I_PCM, whose alignment (7.3.5) depends on the bit position, is
+    /// written in place instead.
+    pub fn write_slice_data_by_rows(
+        &self,
+        w: &mut BitWriter,
+        p_slice: bool,
+    ) -> Result<(), CavlcError> {
+        let n = self.mbs.len();
+        let skip: Vec<bool> = if p_slice {
+            (0..n).into_par_iter().map(|a| self.is_skip(a)).collect()
+        } else {
+            vec![false; n]
+        };
+        let (runs, final_run) = skip_runs(&skip);
+        let rows = n / self.width_mbs;
+        let segments: Vec<Result<Option<BitWriter>, CavlcError>> = (0..rows)
+            .into_par_iter()
+            .map(|row| {
+                if self.row_has_pcm(row) {
+                    return Ok(None);
+                }
+                let mut seg = BitWriter::with_capacity(self.width_mbs * 64);
+                self.write_row(&mut seg, row, p_slice, &skip, &runs)?;
+                Ok(Some(seg))
+            })
+            .collect();
+        for (row, seg) in segments.into_iter().enumerate() {
+            match seg? {
+                Some(seg) => w.append(&seg),
+                None => self.write_row(w, row, p_slice, &skip, &runs)?,
+            }
+        }
+        if p_slice && final_run > 0 {
+            w.put_ue(final_run);
+        }
+        Ok(())
+    }
+
+    /// The coded macroblocks of one row, each preceded in a P slice by its
+    /// mb_skip_run (7.3.4).
+    fn write_row<S: BitSink>(
+        &self,
+        w: &mut S,
+        row: usize,
+        p_slice: bool,
+        skip: &[bool],
+        runs: &[u32],
+    ) -> Result<(), CavlcError> {
+        let offset = if p_slice { P_SLICE_INTRA_OFFSET } else { 0 };
+        for addr in row * self.width_mbs..(row + 1) * self.width_mbs {
+            if skip[addr] {
+                continue;
+            }
+            if p_slice {
+                w.put_ue(runs[addr]);
+            }
+            self.write_macroblock(w, addr, offset)?;
+        }
+        Ok(())
+    }
+
+    fn row_has_pcm(&self, row: usize) -> bool {
+        self.mbs[row * self.width_mbs..(row + 1) * self.width_mbs]
+            .iter()
+            .any(|mb| matches!(mb.luma, LumaPred::Pcm))
     }
 
     /// Whether macroblock `addr` is coded as P_Skip: a 16×16 inter macroblock
@@ -264,6 +339,24 @@ impl<'a> PictureSyntax<'a> {
         };
         nc_from_neighbours(left, top)
     }
+}
+
+/// mb_skip_run (7.3.4) before each macroblock that is not skipped (0 before
+/// a skipped one), and the run that ends the slice.
+fn skip_runs(skip: &[bool]) -> (Vec<u32>, u32) {
+    let mut run = 0u32;
+    let runs = skip
+        .iter()
+        .map(|&s| {
+            if s {
+                run += 1;
+                0
+            } else {
+                std::mem::take(&mut run)
+            }
+        })
+        .collect();
+    (runs, run)
 }
 
 /// pcm_alignment_zero_bit then the samples (7.3.5).
