@@ -76,6 +76,15 @@ struct GopState {
     frame_num: u32,
 }
 
+/// Where a stream stood before a picture was coded, to code that picture
+/// again (at another qp, for a rate controller's VBV check); see
+/// [`CudaEncoder::checkpoint`].
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint {
+    state: GopState,
+    last: Option<(usize, usize)>,
+}
+
 /// An H.264 encoder on a CUDA device: IDR and P pictures in closed GOPs,
 /// one reference picture, a qp given per picture — the bytes of
 /// `avc::encoder::Encoder` with the same settings. Lossless coding is
@@ -213,6 +222,31 @@ impl CudaEncoder {
         self.ctx
             .name()
             .unwrap_or_else(|_| "unknown CUDA device".into())
+    }
+
+    /// Where the stream stands now, for [`CudaEncoder::rewind`]. Take it
+    /// with no picture queued (after `encode`, `encode_batch` or `flush`).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            state: self.state,
+            last: self.last,
+        }
+    }
+
+    /// Goes back to `mark`, forgetting the pictures coded since, so that the
+    /// next picture is coded as if they had not been: it is predicted from
+    /// the same reference (still in its step buffers, which a later picture
+    /// does not overwrite while only one picture is coded after `mark`).
+    /// Only valid for `mark` taken just before the last picture was coded.
+    pub fn rewind(&mut self, mark: Checkpoint) -> Result<()> {
+        if self.pending.is_some() {
+            return Err(CudaError::InvalidInput(
+                "pictures are still queued: flush before rewinding".into(),
+            ));
+        }
+        self.state = mark.state;
+        self.last = mark.last;
+        Ok(())
     }
 
     /// Starts a new stream: waits for queued pictures (dropping them) and

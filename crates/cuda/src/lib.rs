@@ -18,7 +18,7 @@ pub mod source;
 mod stages;
 
 pub use colour::{Coefficients, PixelFormat};
-pub use encoder::{CudaEncoder, CudaIntraEncoder};
+pub use encoder::{Checkpoint, CudaEncoder, CudaIntraEncoder};
 pub use error::{CudaError, Result};
 pub use source::{DeviceFrame, HostFrame};
 

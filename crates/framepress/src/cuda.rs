@@ -4,7 +4,10 @@
 //! Intra-only streams (GOP 1) are coded in batches of frames; streams with
 //! P pictures one picture at a time, the device coding a picture while the
 //! host collects the one before. The qp of each picture comes from the rate
-//! controller (constant qp or crf; a target bitrate is CPU-only).
+//! controller: constant qp or crf; with a target bitrate, each picture is
+//! coded and collected before the next, and coded again at a higher qp when
+//! the VBV check asks for it — the same decisions, so the same bytes, as on
+//! the CPU. Lossless coding is CPU-only.
 
 use avc::encoder::{EncodedFrame, EncoderSettings};
 use avc::frame::YuvFrame;
@@ -89,7 +92,8 @@ impl CudaBackend {
         let qp_p = match config.rate {
             RateControl::Qp(q) => RateController::new(RateMode::ConstantQp(q), fps_num, fps_den),
             RateControl::Crf(c) => RateController::new(RateMode::Crf(c), fps_num, fps_den),
-            RateControl::Bitrate { .. } => unreachable_rate()?,
+            // Each picture's qp comes from the stream's rate controller.
+            RateControl::Bitrate { .. } => RateController::new(RateMode::ConstantQp(qp), 1, 1),
         }
         .picture_qp(false);
         let mut encoder =
@@ -160,6 +164,35 @@ impl CudaBackend {
         Ok(coded)
     }
 
+    /// Codes `frame` at the qp `rate` gives, again at a higher qp while its
+    /// VBV check asks for one (as the CPU encoder does), after finishing
+    /// every picture queued before it. Returns the coded picture and its qp.
+    pub fn push_with_rate(
+        &mut self,
+        frame: &YuvFrame,
+        rate: &mut RateController,
+    ) -> Result<(Vec<EncodedFrame>, u8)> {
+        let mut done = self.drain()?;
+        let idr = self.encoder.next_is_idr();
+        let mut qp = rate.picture_qp(idr);
+        loop {
+            let mark = self.encoder.checkpoint();
+            let coded = self.encoder.encode(frame, qp).map_err(cuda_error)?;
+            let bits = coded.nals.iter().map(|n| n.len() as u64 * 8).sum();
+            match rate.vbv_retry(qp, bits) {
+                Some(higher) => {
+                    self.encoder.rewind(mark).map_err(cuda_error)?;
+                    qp = higher;
+                }
+                None => {
+                    rate.picture_done(idr, qp, bits);
+                    done.push(coded);
+                    return Ok((done, qp));
+                }
+            }
+        }
+    }
+
     /// Frames queued or in flight, not yet returned.
     pub fn pending(&self) -> usize {
         self.pending.len() + self.in_flight
@@ -197,16 +230,8 @@ fn cuda_settings(c: &EncoderConfig) -> EncoderSettings {
     }
 }
 
-fn unreachable_rate() -> Result<RateController> {
-    Err(Error::InvalidOption {
-        option: "device",
-        value: "cuda with a target bitrate".into(),
-        expected: "qp or crf with a CUDA device, or --device cpu for a bitrate".into(),
-    })
-}
-
-/// The settings the CUDA backend codes: any GOP and preset at a constant
-/// qp or crf; lossless coding and a target bitrate are CPU-only.
+/// The settings the CUDA backend codes: any GOP, preset and rate control;
+/// lossless coding is CPU-only.
 pub fn check_supported(config: &EncoderConfig) -> Result<()> {
     let unsupported = |value: String, expected: &str| Error::InvalidOption {
         option: "device",
@@ -217,12 +242,6 @@ pub fn check_supported(config: &EncoderConfig) -> Result<()> {
         return Err(unsupported(
             format!("{} with lossless coding", config.device),
             "lossless coding on the CPU (--device cpu)",
-        ));
-    }
-    if matches!(config.rate, RateControl::Bitrate { .. }) {
-        return Err(unsupported(
-            format!("{} with a target bitrate", config.device),
-            "qp or crf with a CUDA device, or --device cpu for a bitrate",
         ));
     }
     Ok(())

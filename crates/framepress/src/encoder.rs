@@ -144,6 +144,13 @@ impl Encoder {
         )?;
         self.next_index += 1;
         if let Some(cuda) = self.cuda.as_mut().map(cuda_mut) {
+            if matches!(self.rate.mode(), RateMode::Bitrate { .. }) {
+                let (coded, qp) = cuda
+                    .push_with_rate(&self.scratch, &mut self.rate)
+                    .inspect_err(|_| self.broken = true)?;
+                self.queue_cuda_at(coded, Some(qp));
+                return Ok(());
+            }
             let coded = cuda
                 .push(&self.scratch)
                 .inspect_err(|_| self.broken = true)?;
@@ -192,17 +199,28 @@ impl Encoder {
 
     /// Queues pictures coded by the CUDA backend, in order.
     fn queue_cuda(&mut self, coded: Vec<EncodedFrame>) {
+        self.queue_cuda_at(coded, None);
+    }
+
+    /// Queues pictures coded by the CUDA backend, in order; `last_qp` is
+    /// the qp of the last one when the rate controller chose it per picture.
+    fn queue_cuda_at(&mut self, coded: Vec<EncodedFrame>, last_qp: Option<u8>) {
         let pending = self
             .cuda
             .as_mut()
             .map_or(0, |c| cuda_mut(c).pending() as u64);
         let first = self.next_index - pending - coded.len() as u64;
+        let count = coded.len();
         for (k, frame) in coded.into_iter().enumerate() {
+            let qp = match last_qp {
+                Some(q) if k + 1 == count => q,
+                _ => self.rate.picture_qp(frame.idr),
+            };
             self.ready.push_back(Packet {
                 nals: frame.nals,
                 index: first + k as u64,
                 keyframe: frame.idr,
-                qp: self.rate.picture_qp(frame.idr),
+                qp,
                 recon: self.config.keep_reconstruction.then_some(frame.recon),
             });
         }

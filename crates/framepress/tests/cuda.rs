@@ -371,3 +371,53 @@ fn device_frames_on_a_cpu_encoder_are_a_clear_error() {
         "{err}"
     );
 }
+
+/// A target bitrate on the GPU: each picture's qp, and each VBV re-encode at
+/// a higher qp, as on the CPU, so the same bytes.
+#[test]
+fn bitrate_on_cuda_gives_the_cpu_bytes() {
+    if !cuda_available() {
+        return;
+    }
+    let dir = common::Scratch::new("cuda-bitrate");
+    let (w, h) = (320, 192);
+    let frames: Vec<Vec<u8>> = (0..24)
+        .map(|i| {
+            // Panning natural content with a burst of noise in the middle: the
+            // VBV buffer overflows there and pictures are coded again.
+            let mut f = common::natural_at(w, h, 5 * i, 3 * i);
+            if (10..14).contains(&i) {
+                let noise = common::uniform_random(w, h, i as u64);
+                f.iter_mut()
+                    .zip(noise)
+                    .for_each(|(a, n)| *a = a.wrapping_add(n / 2));
+            }
+            f
+        })
+        .collect();
+    let mut cases = 0;
+    for (bits, buffer, gop) in [
+        (150_000, 0, 8),
+        (60_000, 30_000, 12),
+        (400_000, 100_000, 1),
+        (2_000_000, 0, 250),
+    ] {
+        for preset in [Preset::Ultrafast, Preset::Medium] {
+            let mut c = EncoderConfig::new(w, h);
+            c.gop = gop;
+            c.preset = preset;
+            c.rate = RateControl::Bitrate {
+                bits_per_second: bits,
+                buffer_bits: buffer,
+            };
+            let cpu = encode(Device::Cpu, &c, &frames, &dir.path("cpu.mp4")).expect("cpu");
+            let gpu = encode(Device::Cuda(0), &c, &frames, &dir.path("gpu.mp4")).expect("cuda");
+            assert!(
+                cpu == gpu,
+                "bitrate {bits} buffer {buffer} gop {gop} {preset:?}: CUDA bytes differ"
+            );
+            cases += 1;
+        }
+    }
+    eprintln!("{cases} bitrate cases: CUDA bytes equal the CPU's");
+}
