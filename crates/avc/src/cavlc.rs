@@ -249,6 +249,7 @@ struct CodedBlock {
 
 impl CodedBlock {
     /// Analyses `coeffs` (scan order, length maxNumCoeff) and codes its levels.
+    #[inline(always)]
     fn new(coeffs: &[i32], table: CoeffTokenTable) -> Result<Self, CavlcError> {
         let max = table.max_num_coeff();
         if coeffs.len() > max {
@@ -274,28 +275,31 @@ impl CodedBlock {
     }
 
     /// Levels in reverse scan order with their run_before, TotalCoeff and total_zeros
-    /// (7.4.5.3.2). Zeros above the last nonzero level are not coded.
+    /// (7.4.5.3.2). Zeros above the last nonzero level are not coded. Walks the
+    /// nonzero positions from a bit mask, highest first.
     fn collect_levels(&mut self, coeffs: &[i32]) {
+        let mut mask = nonzero_mask(coeffs);
+        let Some(top) = highest_bit(mask) else {
+            return;
+        };
         let mut n = 0usize;
-        let mut zeros = 0u8;
-        for &c in coeffs.iter().rev() {
-            if c != 0 {
-                if n > 0 {
-                    self.runs[n - 1] = zeros;
-                    self.total_zeros += zeros;
-                }
-                self.levels[n] = c;
-                n += 1;
-                zeros = 0;
-            } else if n > 0 {
-                zeros += 1;
+        let mut pos = top;
+        loop {
+            mask &= !(1 << pos);
+            self.levels[n] = coeffs[pos as usize];
+            let next = highest_bit(mask);
+            // run_before: the zeros between this level and the next lower one
+            // (or the start of the block).
+            let below = next.map_or(0, |p| p + 1);
+            self.runs[n] = (pos - below) as u8;
+            n += 1;
+            match next {
+                Some(p) => pos = p,
+                None => break,
             }
         }
-        if n > 0 {
-            self.runs[n - 1] = zeros;
-            self.total_zeros += zeros;
-        }
         self.total_coeff = n as u8;
+        self.total_zeros = (top + 1 - n as u32) as u8;
     }
 
     /// TrailingOnes: up to three ±1 levels at the high-frequency end (7.4.5.3.2).
@@ -384,6 +388,21 @@ impl CodedBlock {
         self.write(&mut counter);
         counter.bits as u32
     }
+}
+
+/// Bit `i` set where `coeffs[i]` is nonzero (at most 16 coefficients).
+#[inline]
+fn nonzero_mask(coeffs: &[i32]) -> u32 {
+    coeffs
+        .iter()
+        .enumerate()
+        .fold(0u32, |m, (i, &c)| m | (u32::from(c != 0) << i))
+}
+
+/// Index of the highest set bit.
+#[inline]
+fn highest_bit(mask: u32) -> Option<u32> {
+    (mask != 0).then(|| 31 - mask.leading_zeros())
 }
 
 fn put_vlc<S: BitSink>(sink: &mut S, (len, code): Vlc) {
