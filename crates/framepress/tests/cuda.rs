@@ -404,6 +404,7 @@ fn bitrate_on_cuda_gives_the_cpu_bytes() {
     ] {
         for preset in [Preset::Ultrafast, Preset::Medium] {
             let mut c = EncoderConfig::new(w, h);
+            c.pixel_format = PixelFormat::Rgb24;
             c.gop = gop;
             c.preset = preset;
             c.rate = RateControl::Bitrate {
