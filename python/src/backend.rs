@@ -241,7 +241,11 @@ impl Engine {
         emit: &mut Emit<'_>,
         between: &dyn Fn() -> BindResult<()>,
     ) -> BindResult<()> {
-        for group in frames.chunks(CUDA_GROUP) {
+        // Groups hold whole GOPs when GOPs are short enough, so that the
+        // CUDA backend codes them side by side.
+        let gop = self.encoder.config().gop.max(1) as usize;
+        let group = if gop > 1 { CUDA_GROUP.max(16 * gop) } else { CUDA_GROUP };
+        for group in frames.chunks(group) {
             between()?;
             self.encoder.send_device_frames(group)?;
             self.drain(emit)?;
@@ -272,6 +276,6 @@ impl Engine {
     }
 }
 
-/// Frames coded per call to the CUDA backend: KeyboardInterrupt is checked
-/// between groups.
+/// Frames coded per call to the CUDA backend, at least: KeyboardInterrupt
+/// is checked between groups.
 const CUDA_GROUP: usize = 64;

@@ -72,6 +72,8 @@ pub struct CudaBackend {
     /// GOP > 1: pictures sent to the device and not returned yet.
     in_flight: usize,
     intra_only: bool,
+    /// Pictures per GOP.
+    gop: usize,
     /// qp of IDR and of P pictures.
     qp_idr: u8,
     qp_p: u8,
@@ -105,6 +107,7 @@ impl CudaBackend {
             pending: Vec::with_capacity(BATCH),
             in_flight: 0,
             intra_only: config.gop <= 1,
+            gop: config.gop.max(1) as usize,
             qp_idr: qp,
             qp_p,
         })
@@ -131,19 +134,14 @@ impl CudaBackend {
 
     /// Codes frames that are in device memory, after every frame queued
     /// before them, and waits until all are coded (so the caller may reuse
-    /// the memory once this returns). Returns every picture finished.
+    /// the memory once this returns). Whole GOPs among them are coded side
+    /// by side, which fills the GPU. Returns every picture finished.
     pub fn push_device(
         &mut self,
         frames: &[DeviceFrame],
         format: PixelFormat,
     ) -> Result<Vec<EncodedFrame>> {
         let mut coded = self.drain()?;
-        let qps: Vec<u8> = self
-            .encoder
-            .picture_types(frames.len())
-            .into_iter()
-            .map(|idr| if idr { self.qp_idr } else { self.qp_p })
-            .collect();
         let frames: Vec<framepress_cuda::DeviceFrame> = frames
             .iter()
             .map(|f| {
@@ -155,13 +153,58 @@ impl CudaBackend {
                 .after_handle(f.stream)
             })
             .collect();
-        coded.extend(
-            self.encoder
-                .encode_device(&frames, &qps)
-                .map_err(cuda_error)?,
-        );
+        // Up to the next GOP boundary one after another, then whole GOPs
+        // side by side, then the rest one after another.
+        let lead = if self.intra_only {
+            frames.len()
+        } else {
+            let types = self.encoder.picture_types(frames.len());
+            types.iter().position(|&idr| idr).unwrap_or(frames.len())
+        };
+        let (head, tail) = frames.split_at(lead);
+        coded.extend(self.code_in_order(head)?);
+        let (whole, rest) = tail.split_at(self.whole_gops(tail.len()) * self.gop);
+        if !whole.is_empty() {
+            let gops: Vec<&[framepress_cuda::DeviceFrame]> = whole.chunks(self.gop).collect();
+            let out = self
+                .encoder
+                .encode_gops_device(&gops, self.qp_idr, self.qp_p)
+                .map_err(cuda_error)?;
+            coded.extend(out.into_iter().flatten());
+        }
+        coded.extend(self.code_in_order(rest)?);
         self.in_flight = 0;
         Ok(coded)
+    }
+
+    /// Codes device frames one picture after another and waits for them.
+    fn code_in_order(
+        &mut self,
+        frames: &[framepress_cuda::DeviceFrame],
+    ) -> Result<Vec<EncodedFrame>> {
+        if frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let qps: Vec<u8> = self
+            .encoder
+            .picture_types(frames.len())
+            .into_iter()
+            .map(|idr| if idr { self.qp_idr } else { self.qp_p })
+            .collect();
+        self.encoder.encode_device(frames, &qps).map_err(cuda_error)
+    }
+
+    /// How many whole GOPs, at the start of `frames` (the stream at a GOP
+    /// boundary), to code side by side (picture k of every GOP in one
+    /// step): at least two, of more than one picture each (intra-only
+    /// streams are coded in batches anyway). The bytes are those of coding
+    /// the pictures one after another: closed GOPs are independent.
+    fn whole_gops(&self, frames: usize) -> usize {
+        let gops = frames / self.gop;
+        if self.intra_only || gops < 2 {
+            return 0;
+        }
+        gops
     }
 
     /// Codes `frame` at the qp `rate` gives, again at a higher qp while its

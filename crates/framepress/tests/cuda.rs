@@ -285,7 +285,9 @@ fn device_frames_give_the_bytes_of_host_frames() {
             PixelFormat::Yuv420p,
             PixelFormat::Nv12,
         ] {
-            for gop in [1, 8] {
+            // GOP 2 and 3: the second call holds whole GOPs, coded side by
+            // side (after one picture that ends a GOP, for GOP 2).
+            for gop in [1, 2, 3, 8] {
                 let mut config = EncoderConfig::new(w, h);
                 config.pixel_format = format;
                 config.gop = gop;
@@ -319,7 +321,8 @@ fn device_frames_give_the_bytes_of_host_frames() {
                         framepress::DeviceFrame { planes, stream: 0 }
                     })
                     .collect();
-                // Two calls, so that a GOP spans them.
+                // Two calls, so that a GOP spans them (GOP 8), or the second
+                // starts at a GOP boundary with whole GOPs (GOP 3).
                 enc.send_device_frames(&device[..3]).expect("device frames");
                 enc.send_device_frames(&device[3..]).expect("device frames");
                 enc.flush().expect("flush");
