@@ -13,6 +13,8 @@
 //! 4×4 blocks and shared by the chroma edges that lie on the same luma
 //! positions (chroma edge 0 on luma edge 0, chroma edge 4 on luma edge 8).
 
+use rayon::prelude::*;
+
 use crate::frame::{Plane, YuvFrame};
 use crate::transform::chroma_qp;
 
@@ -817,31 +819,164 @@ pub fn deblock_picture(
         .min(plane_mb_rows(&frame.u, width_mbs, 8))
         .min(plane_mb_rows(&frame.v, width_mbs, 8));
     let count = mbs.len().min(rows * width_mbs);
-    for (addr, cur) in mbs[..count].iter().enumerate() {
-        let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
-        let left = (mb_x > 0).then(|| &mbs[addr - 1]);
-        let top = (mb_y > 0).then(|| &mbs[addr - width_mbs]);
-        let site = MbSite {
-            mb_x,
-            mb_y,
-            has_left: left.is_some(),
-            has_top: top.is_some(),
-            bs: strengths(cur, left, top),
-        };
-        let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
-            cur: f(cur, params.chroma_qp_offset),
-            left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
-            top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
-        };
-        filter_mb_luma(&mut frame.y, &site, qps(luma_qp), &params);
-        filter_mb_chroma(
-            &mut frame.u,
-            &mut frame.v,
-            &site,
-            qps(chroma_qp_of),
-            &params,
-        );
+    if count == 0 {
+        return;
     }
+    if rayon::current_num_threads() == 1 {
+        for addr in 0..count {
+            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
+            filter_mb(frame, &site, luma, chroma, &params);
+        }
+    } else {
+        deblock_wavefront(frame, &mbs[..count], width_mbs, &params);
+    }
+}
+
+/// Macroblocks per segment of a row in [`deblock_wavefront`].
+const SEGMENT_MBS: usize = 4;
+
+/// Filters the macroblocks in wavefront order, with the result of raster
+/// order. Rows are cut into segments of [`SEGMENT_MBS`] macroblocks; step
+/// `t` holds segment `s` of row `y` where `s + 2y = t`. A macroblock's
+/// filtering reads and writes its own samples, four columns of its left
+/// neighbour (reading eight) and four rows of its top neighbour; the samples
+/// it reads were last written by its left, top and top-right neighbours
+/// (the top-right one filters its left edge into the top neighbour), all in
+/// earlier steps or earlier in its own segment, and the segments of one step
+/// touch disjoint samples. The segments of a step are filtered in parallel,
+/// each in a [`Cutout`].
+fn deblock_wavefront(
+    frame: &mut YuvFrame,
+    mbs: &[MbDeblockInfo],
+    width_mbs: usize,
+    params: &DeblockParams,
+) {
+    let rows = mbs.len().div_ceil(width_mbs);
+    let segments = width_mbs.div_ceil(SEGMENT_MBS);
+    for t in 0..segments + 2 * (rows - 1) {
+        let step: Vec<(usize, usize)> = (0..rows)
+            .filter(|&y| t >= 2 * y && t - 2 * y < segments)
+            .map(|y| (y, t - 2 * y))
+            .collect();
+        let done: Vec<Cutout> = step
+            .into_par_iter()
+            .map(|(y, s)| {
+                let x0 = s * SEGMENT_MBS;
+                let x1 = (x0 + SEGMENT_MBS).min(width_mbs);
+                let mut cut = Cutout::take(frame, (x0, x1), y);
+                for addr in y * width_mbs + x0..(y * width_mbs + x1).min(mbs.len()) {
+                    let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, params);
+                    cut.filter(site, luma, chroma, params);
+                }
+                cut
+            })
+            .collect();
+        for cut in &done {
+            cut.paste(frame);
+        }
+    }
+}
+
+/// Macroblocks `x0..x1` of row `y` with their left and top neighbours
+/// (where present), cut out of the picture to be filtered on their own.
+struct Cutout {
+    frame: YuvFrame,
+    /// The cut-out's top-left macroblock in the picture.
+    origin: (usize, usize),
+    /// The segment's first and end macroblock columns and its row.
+    xs: (usize, usize),
+    y: usize,
+}
+
+impl Cutout {
+    fn take(frame: &YuvFrame, (x0, x1): (usize, usize), y: usize) -> Cutout {
+        let (ox, oy) = (x0.saturating_sub(1), y.saturating_sub(1));
+        let (w, h) = (x1 - ox, y + 1 - oy);
+        Cutout {
+            frame: YuvFrame {
+                y: frame.y.cut(ox * 16, oy * 16, w * 16, h * 16),
+                u: frame.u.cut(ox * 8, oy * 8, w * 8, h * 8),
+                v: frame.v.cut(ox * 8, oy * 8, w * 8, h * 8),
+            },
+            origin: (ox, oy),
+            xs: (x0, x1),
+            y,
+        }
+    }
+
+    /// Filters one macroblock of the segment, given its site in the picture.
+    fn filter(&mut self, site: MbSite, luma: SiteQp, chroma: SiteQp, params: &DeblockParams) {
+        let local = MbSite {
+            mb_x: site.mb_x - self.origin.0,
+            mb_y: site.mb_y - self.origin.1,
+            ..site
+        };
+        filter_mb(&mut self.frame, &local, luma, chroma, params);
+    }
+
+    /// Copies back the samples the filtering may have changed: the
+    /// segment's macroblocks, four columns of the macroblock left of it and
+    /// four rows of the macroblocks above it.
+    fn paste(&self, frame: &mut YuvFrame) {
+        self.paste_plane(&mut frame.y, &self.frame.y, 16);
+        self.paste_plane(&mut frame.u, &self.frame.u, 8);
+        self.paste_plane(&mut frame.v, &self.frame.v, 8);
+    }
+
+    fn paste_plane(&self, to: &mut Plane, from: &Plane, n: usize) {
+        let (x0, x1) = (self.xs.0 * n, self.xs.1 * n);
+        let (ox, oy) = (self.origin.0 * n, self.origin.1 * n);
+        let y0 = self.y * n;
+        let left = if x0 > 0 { 4 } else { 0 };
+        let width = x1 - x0;
+        to.copy_rect(
+            (x0 - left, y0),
+            from,
+            (x0 - left - ox, y0 - oy),
+            (width + left, n),
+        );
+        if y0 > 0 {
+            to.copy_rect((x0, y0 - 4), from, (x0 - ox, y0 - 4 - oy), (width, 4));
+        }
+    }
+}
+
+/// The site of macroblock `addr` and the QPs of its luma and chroma edges.
+fn mb_site(
+    mbs: &[MbDeblockInfo],
+    addr: usize,
+    width_mbs: usize,
+    params: &DeblockParams,
+) -> (MbSite, SiteQp, SiteQp) {
+    let cur = &mbs[addr];
+    let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
+    let left = (mb_x > 0).then(|| &mbs[addr - 1]);
+    let top = (mb_y > 0).then(|| &mbs[addr - width_mbs]);
+    let site = MbSite {
+        mb_x,
+        mb_y,
+        has_left: left.is_some(),
+        has_top: top.is_some(),
+        bs: strengths(cur, left, top),
+    };
+    let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
+        cur: f(cur, params.chroma_qp_offset),
+        left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
+        top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
+    };
+    (site, qps(luma_qp), qps(chroma_qp_of))
+}
+
+/// All edges of one macroblock: luma, then both chroma planes (8.7).
+fn filter_mb(
+    frame: &mut YuvFrame,
+    site: &MbSite,
+    luma: SiteQp,
+    chroma: SiteQp,
+    params: &DeblockParams,
+) {
+    filter_mb_luma(&mut frame.y, site, luma, params);
+    filter_mb_chroma(&mut frame.u, &mut frame.v, site, chroma, params);
 }
 
 /// QPY of a macroblock, clamped to 0..=51 (the second argument is unused).
@@ -1499,6 +1634,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn wavefront_equals_raster_for_any_thread_count() {
+        let mut rng = Rng(0x9e37_79b9);
+        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
+            .iter()
+            .map(|&n| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .expect("pool")
+            })
+            .collect();
+        for round in 0..40 {
+            let (wm, hm) = (1 + rng.below(10) as usize, 1 + rng.below(7) as usize);
+            let src = random_frame(wm * 16, hm * 16, &mut rng);
+            // Sometimes fewer entries than macroblocks: the rest stays unfiltered.
+            let count = wm * hm - usize::from(rng.below(3) == 0) * rng.below(wm as u32) as usize;
+            let mbs: Vec<MbDeblockInfo> = (0..count).map(|_| random_mb(&mut rng)).collect();
+            let mut slow = src.clone();
+            reference::deblock_picture(&mut slow, &mbs, wm, params());
+            for pool in &pools {
+                let mut fast = src.clone();
+                pool.install(|| deblock_picture(&mut fast, &mbs, wm, params()));
+                assert_eq!(fast, slow, "round {round}: {wm}x{hm}, {count} MBs");
+            }
+        }
+    }
+
     /// Timing on a 1920×1080 (120×68 macroblock) intra picture at QP 30 in
     /// which most lines pass filterSamplesFlag: `cargo test --release -p avc
     /// deblock_1080p -- --ignored --nocapture`.
@@ -1514,10 +1677,12 @@ mod tests {
         let mbs = vec![intra(30); (w / 16) * (h / 16)];
         let runs = 50;
         let mut best = std::time::Duration::MAX;
+        // Inside a pool, as the encoder runs it (RAYON_NUM_THREADS sets its size).
+        let pool = rayon::ThreadPoolBuilder::new().build().expect("pool");
         for _ in 0..runs {
             let mut f = src.clone();
             let t = std::time::Instant::now();
-            deblock_picture(&mut f, &mbs, w / 16, params());
+            pool.install(|| deblock_picture(&mut f, &mbs, w / 16, params()));
             best = best.min(t.elapsed());
             assert_ne!(f, src);
         }

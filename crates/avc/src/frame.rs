@@ -27,6 +27,34 @@ impl Plane {
     pub fn row(&self, y: usize) -> &[u8] {
         &self.data[y * self.width..(y + 1) * self.width]
     }
+
+    /// The `w`×`h` rectangle at (x, y) as a plane of its own.
+    pub fn cut(&self, x: usize, y: usize, w: usize, h: usize) -> Plane {
+        let mut data = Vec::with_capacity(w * h);
+        for row in y..y + h {
+            data.extend_from_slice(&self.row(row)[x..x + w]);
+        }
+        Plane {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    /// Copies the `w`×`h` rectangle of `from` at `(fx, fy)` to `(tx, ty)`.
+    pub fn copy_rect(
+        &mut self,
+        (tx, ty): (usize, usize),
+        from: &Plane,
+        (fx, fy): (usize, usize),
+        (w, h): (usize, usize),
+    ) {
+        for r in 0..h {
+            let f = (fy + r) * from.width + fx;
+            let t = (ty + r) * self.width + tx;
+            self.data[t..t + w].copy_from_slice(&from.data[f..f + w]);
+        }
+    }
 }
 
 /// A YUV 4:2:0 frame: luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉.

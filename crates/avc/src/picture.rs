@@ -4,7 +4,7 @@
 //! in wavefront order (raster order is one such order).
 
 use crate::analyse::{intra_estimate, lambda};
-use crate::frame::{Plane, YuvFrame};
+use crate::frame::YuvFrame;
 use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
@@ -110,63 +110,24 @@ impl Neighbourhood {
     fn paste(&self, recon: &mut YuvFrame) {
         let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
         let (px, py) = (self.origin.0 + lx, self.origin.1 + ly);
-        copy_block(
-            &self.recon.y,
-            (lx * 16, ly * 16),
-            &mut recon.y,
-            (px * 16, py * 16),
-            16,
-        );
-        copy_block(
-            &self.recon.u,
-            (lx * 8, ly * 8),
-            &mut recon.u,
-            (px * 8, py * 8),
-            8,
-        );
-        copy_block(
-            &self.recon.v,
-            (lx * 8, ly * 8),
-            &mut recon.v,
-            (px * 8, py * 8),
-            8,
-        );
+        let (luma, chroma) = ((px * 16, py * 16), (px * 8, py * 8));
+        let (from_luma, from_chroma) = ((lx * 16, ly * 16), (lx * 8, ly * 8));
+        recon.y.copy_rect(luma, &self.recon.y, from_luma, (16, 16));
+        recon
+            .u
+            .copy_rect(chroma, &self.recon.u, from_chroma, (8, 8));
+        recon
+            .v
+            .copy_rect(chroma, &self.recon.v, from_chroma, (8, 8));
     }
 }
 
 /// The macroblocks `(x, y, width, height)` of a frame as a frame of their own.
 fn cut_frame(f: &YuvFrame, (x, y, w, h): (usize, usize, usize, usize)) -> YuvFrame {
     YuvFrame {
-        y: cut_plane(&f.y, x * 16, y * 16, w * 16, h * 16),
-        u: cut_plane(&f.u, x * 8, y * 8, w * 8, h * 8),
-        v: cut_plane(&f.v, x * 8, y * 8, w * 8, h * 8),
-    }
-}
-
-fn cut_plane(p: &Plane, x: usize, y: usize, w: usize, h: usize) -> Plane {
-    let mut data = Vec::with_capacity(w * h);
-    for row in y..y + h {
-        data.extend_from_slice(&p.row(row)[x..x + w]);
-    }
-    Plane {
-        width: w,
-        height: h,
-        data,
-    }
-}
-
-/// Copies an `n`×`n` block between planes.
-fn copy_block(
-    from: &Plane,
-    (fx, fy): (usize, usize),
-    to: &mut Plane,
-    (tx, ty): (usize, usize),
-    n: usize,
-) {
-    for r in 0..n {
-        let f = (fy + r) * from.width + fx;
-        let t = (ty + r) * to.width + tx;
-        to.data[t..t + n].copy_from_slice(&from.data[f..f + n]);
+        y: f.y.cut(x * 16, y * 16, w * 16, h * 16),
+        u: f.u.cut(x * 8, y * 8, w * 8, h * 8),
+        v: f.v.cut(x * 8, y * 8, w * 8, h * 8),
     }
 }
 
