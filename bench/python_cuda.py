@@ -17,13 +17,18 @@ import time
 
 
 def make_frames(torch, n: int, height: int, width: int):
-    y = torch.arange(height, device="cuda").view(1, 1, height, 1)
-    x = torch.arange(width, device="cuda").view(1, 1, 1, width)
-    t = torch.arange(n, device="cuda").view(n, 1, 1, 1)
-    c = torch.arange(3, device="cuda").view(1, 3, 1, 1)
-    base = (x + 3 * t) * 2 + (y + 2 * t) + 40 * c
-    noise = torch.randint(0, 12, (n, 3, height, width), device="cuda")
-    return ((base + noise) % 256).to(torch.uint8)
+    """Made a few frames at a time, so that the int32 intermediates stay small."""
+    frames = torch.empty((n, 3, height, width), dtype=torch.uint8, device="cuda")
+    y = torch.arange(height, device="cuda", dtype=torch.int32).view(1, 1, height, 1)
+    x = torch.arange(width, device="cuda", dtype=torch.int32).view(1, 1, 1, width)
+    c = torch.arange(3, device="cuda", dtype=torch.int32).view(1, 3, 1, 1)
+    for start in range(0, n, 16):
+        end = min(start + 16, n)
+        t = torch.arange(start, end, device="cuda", dtype=torch.int32).view(-1, 1, 1, 1)
+        base = (x + 3 * t) * 2 + (y + 2 * t) + 40 * c
+        noise = torch.randint(0, 12, base.shape, device="cuda", dtype=torch.int32)
+        frames[start:end] = ((base + noise) % 256).to(torch.uint8)
+    return frames
 
 
 def main() -> None:
