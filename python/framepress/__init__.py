@@ -373,12 +373,21 @@ class VideoEncoder:
         _run(native, self._frames)
 
 
-class VideoStream:
-    """A video stream of an :class:`Encoder`, made by :meth:`Encoder.add_video`."""
+class _Stream:
+    """A stream of an :class:`Encoder`: its place in the output."""
 
     def __init__(self, encoder: Encoder, index: int) -> None:
         self._encoder = encoder
         self._index = index
+
+    @property
+    def index(self) -> int:
+        """The stream's position in the output, from 0."""
+        return self._index
+
+
+class VideoStream(_Stream):
+    """A video stream of an :class:`Encoder`, made by :meth:`Encoder.add_video`."""
 
     def add_frames(self, frames: SupportsDLPack) -> None:
         """Encodes a batch of ``uint8`` frames shaped ``(N, 3, height, width)``.
@@ -397,11 +406,6 @@ class VideoStream:
 
     def _info(self) -> tuple[int, int, tuple[int, int]]:
         return self._encoder._native.video_info(self._index)
-
-    @property
-    def index(self) -> int:
-        """The stream's position in the output, from 0."""
-        return self._index
 
     @property
     def height(self) -> int:
@@ -434,12 +438,8 @@ class VideoStream:
         )
 
 
-class AudioStream:
+class AudioStream(_Stream):
     """An audio stream of an :class:`Encoder`, made by :meth:`Encoder.add_audio`."""
-
-    def __init__(self, encoder: Encoder, index: int) -> None:
-        self._encoder = encoder
-        self._index = index
 
     def add_samples(self, samples: Any) -> None:
         """Encodes samples shaped ``(num_channels, num_samples)``: floating
@@ -456,11 +456,6 @@ class AudioStream:
 
     def _info(self) -> tuple[int, int, str]:
         return self._encoder._native.audio_info(self._index)
-
-    @property
-    def index(self) -> int:
-        """The stream's position in the output, from 0."""
-        return self._index
 
     @property
     def sample_rate(self) -> int:
