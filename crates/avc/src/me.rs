@@ -123,10 +123,15 @@ impl Block<'_> {
             let c = self.clamp([i32::from(mv[0]), i32::from(mv[1])]);
             [c[0] >> 2, c[1] >> 2]
         };
+        let mut visited = Visited::default();
         let mut best = to_full(seeds[0]);
         let mut best_cost = self.sad_cost(best);
+        visited.first_visit(best);
         for &s in &seeds[1..] {
             let cand = to_full(s);
+            if !visited.first_visit(cand) {
+                continue;
+            }
             let c = self.sad_cost(cand);
             if c < best_cost {
                 best = cand;
@@ -141,7 +146,9 @@ impl Block<'_> {
                 let centre = best;
                 for d in pattern {
                     let cand = [centre[0] + d[0], centre[1] + d[1]];
-                    if self.clamp([cand[0] * 4, cand[1] * 4]) != [cand[0] * 4, cand[1] * 4] {
+                    if self.clamp([cand[0] * 4, cand[1] * 4]) != [cand[0] * 4, cand[1] * 4]
+                        || !visited.first_visit(cand)
+                    {
                         continue;
                     }
                     let c = self.sad_cost(cand);
@@ -160,6 +167,8 @@ impl Block<'_> {
 
     /// Half- then quarter-sample refinement around `mv` with SATD costs.
     fn refine(&self, mv: [i32; 2], rounds: u32) -> ([i32; 2], u32) {
+        let mut visited = Visited::default();
+        visited.first_visit(mv);
         let mut best = mv;
         let mut best_cost = self.satd_cost(mv);
         for round in 0..rounds {
@@ -176,6 +185,9 @@ impl Block<'_> {
                 [1, 1],
             ] {
                 let cand = self.clamp([centre[0] + d[0] * step, centre[1] + d[1] * step]);
+                if !visited.first_visit(cand) {
+                    continue;
+                }
                 let c = self.satd_cost(cand);
                 if c < best_cost {
                     best = cand;
@@ -190,6 +202,41 @@ impl Block<'_> {
         let full = self.integer_search(seeds, p.max_steps);
         let (mv, cost) = self.refine(full, p.subpel_rounds);
         ([mv[0] as i16, mv[1] as i16], cost)
+    }
+}
+
+/// The vectors a search has costed. A vector costed before can never win
+/// again (a candidate wins only with a cost strictly below the best so far,
+/// which never rises), so skipping it leaves every decision as it was.
+struct Visited {
+    points: [[i32; 2]; VISITED_MAX],
+    len: usize,
+}
+
+/// Vectors remembered per search; once full, later ones are costed again
+/// (which is always exact, only slower).
+const VISITED_MAX: usize = 64;
+
+impl Default for Visited {
+    fn default() -> Self {
+        Visited {
+            points: [[0; 2]; VISITED_MAX],
+            len: 0,
+        }
+    }
+}
+
+impl Visited {
+    /// Records `p`; false if it was recorded before.
+    fn first_visit(&mut self, p: [i32; 2]) -> bool {
+        if self.points[..self.len].contains(&p) {
+            return false;
+        }
+        if self.len < VISITED_MAX {
+            self.points[self.len] = p;
+            self.len += 1;
+        }
+        true
     }
 }
 

@@ -347,10 +347,51 @@ pub fn satd4x4(diff: &[i32; 16]) -> u32 {
 /// together so the loops vectorise.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
     match w {
-        16 => satd_banded::<u8, 16>(a, a_stride, b, b_stride, h),
-        8 => satd_banded::<u8, 8>(a, a_stride, b, b_stride, h),
+        16 => satd_u8_banded::<16>(a, a_stride, b, b_stride, h),
+        8 => satd_u8_banded::<8>(a, a_stride, b, b_stride, h),
         _ => satd_blocks(a, a_stride, b, b_stride, w, h),
     }
+}
+
+/// [`satd_banded`] for 8-bit samples in 16-bit lanes (differences stay
+/// within ±255·16). The last, vertical stage uses |a + b| + |a − b| =
+/// 2·max(|a|, |b|): a 4×4 block's magnitudes sum to an even 2S, and
+/// (2S + 1) >> 1 = S is the block's [`satd4x4`].
+fn satd_u8_banded<const W: usize>(
+    a: &[u8],
+    a_stride: usize,
+    b: &[u8],
+    b_stride: usize,
+    h: usize,
+) -> u32 {
+    let mut total = 0u32;
+    for by in (0..h).step_by(4) {
+        let mut d = [[0i16; W]; 4];
+        for (r, row) in d.iter_mut().enumerate() {
+            let ra = &a[(by + r) * a_stride..(by + r) * a_stride + W];
+            let rb = &b[(by + r) * b_stride..(by + r) * b_stride + W];
+            for x in 0..W {
+                row[x] = i16::from(ra[x]) - i16::from(rb[x]);
+            }
+            for g in (0..W).step_by(4) {
+                let (p0, p1, p2, p3) = (row[g], row[g + 1], row[g + 2], row[g + 3]);
+                let (s01, d01, s23, d23) = (p0 + p1, p0 - p1, p2 + p3, p2 - p3);
+                row[g] = s01 + s23;
+                row[g + 1] = s01 - s23;
+                row[g + 2] = d01 - d23;
+                row[g + 3] = d01 + d23;
+            }
+        }
+        let mut half = [0u16; W];
+        for (x, out) in half.iter_mut().enumerate() {
+            let (p0, p1, p2, p3) = (d[0][x], d[1][x], d[2][x], d[3][x]);
+            let (s01, d01, s23, d23) = (p0 + p1, p0 - p1, p2 + p3, p2 - p3);
+            *out = s01.unsigned_abs().max(s23.unsigned_abs())
+                + d01.unsigned_abs().max(d23.unsigned_abs());
+        }
+        total += half.iter().map(|&v| u32::from(v)).sum::<u32>();
+    }
+    total
 }
 
 /// SATD of two `w`×`h` blocks of 32-bit values in raster order with stride
