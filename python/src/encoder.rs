@@ -531,13 +531,6 @@ impl NativeEncoder {
         let device = device.map(Device::parse).transpose()?;
         if let Some(d) = device {
             check_available(d)?;
-            if let Device::Cuda(_) = d {
-                // Settings the CUDA backend does not code fail now, not at
-                // the first frames.
-                let mut probe = built.config.clone();
-                probe.device = framepress::Device::Cuda(0);
-                framepress::cuda::check_supported(&probe).map_err(BindError::from)?;
-            }
         }
         if built.fragmentation != Fragmentation::Auto {
             self.fragmentation = built.fragmentation;

@@ -500,10 +500,13 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // (I_PCM when a level cannot be coded or the 3200-bit bound would break);
 // macroblocks decided intra are marked KIND_PENDING for the wavefront.
 // `flags` (or null): 1 for the macroblocks coded here, 0 for the others.
+// `lossless` (avc::lossless::code_inter_mb_lossless): transform bypass, the
+// residual itself as the levels (8.5.12: r = c), reconstruction = source.
 extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     p_inter(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
             const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
-            int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags) {
+            int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
+            int lossless) {
     __shared__ InterScratch scratch[ME_WARPS];
     __shared__ LenTables tables;
     int thread = threadIdx.y * 32 + threadIdx.x;
@@ -551,16 +554,25 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
             int at = (by + p / 4) * 16 + bx + p % 4;
             b[p] = s.src_y[at] - s.pred_y[at];
         }
-        forward4x4(b);
-        quant4x4_dz(b, qp, false, true);
+        if (lossless) {
 #pragma unroll
-        for (int p = 0; p < 16; p++) s.luma[lane][unzigzag(p)] = (i16)b[p];
-        dequant4x4(b, qp, false, d);
-        luma_ok = inverse4x4(d, res);
+            for (int p = 0; p < 16; p++) {
+                int at = (by + p / 4) * 16 + bx + p % 4;
+                s.luma[lane][unzigzag(p)] = (i16)b[p];
+                s.rec_y[at] = s.src_y[at];
+            }
+        } else {
+            forward4x4(b);
+            quant4x4_dz(b, qp, false, true);
 #pragma unroll
-        for (int p = 0; p < 16; p++) {
-            int at = (by + p / 4) * 16 + bx + p % 4;
-            s.rec_y[at] = (u8)clip_pixel(s.pred_y[at] + res[p]);
+            for (int p = 0; p < 16; p++) s.luma[lane][unzigzag(p)] = (i16)b[p];
+            dequant4x4(b, qp, false, d);
+            luma_ok = inverse4x4(d, res);
+#pragma unroll
+            for (int p = 0; p < 16; p++) {
+                int at = (by + p / 4) * 16 + bx + p % 4;
+                s.rec_y[at] = (u8)clip_pixel(s.pred_y[at] + res[p]);
+            }
         }
     }
     // Chroma (avc::macroblock::code_chroma_residual, inter dead zone): lane
@@ -573,16 +585,28 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
             int at = (cby + p / 4) * 8 + cbx + p % 4;
             b[p] = s.src_c[cc][at] - s.pred_c[cc][at];
         }
-        forward4x4(b);
-        s.c_dc[cc][cb] = b[0];
-        quant4x4_dz(b, qp_c, true, true);
-        b[0] = 0;
+        if (lossless) {
+            // The block's first sample is its DC level (8.5.11.1 with dcC = c).
+            s.c_dcl[cc][cb] = (i16)b[0];
+            b[0] = 0;
 #pragma unroll
-        for (int p = 0; p < 16; p++) s.c_ac[cc][cb][unzigzag(p)] = (i16)b[p];
+            for (int p = 0; p < 16; p++) {
+                int at = (cby + p / 4) * 8 + cbx + p % 4;
+                s.c_ac[cc][cb][unzigzag(p)] = (i16)b[p];
+                s.rec_c[cc][at] = s.src_c[cc][at];
+            }
+        } else {
+            forward4x4(b);
+            s.c_dc[cc][cb] = b[0];
+            quant4x4_dz(b, qp_c, true, true);
+            b[0] = 0;
+#pragma unroll
+            for (int p = 0; p < 16; p++) s.c_ac[cc][cb][unzigzag(p)] = (i16)b[p];
+        }
     }
     __syncwarp();
     bool dc_ok = true;
-    if (lane < 2) {
+    if (lane < 2 && !lossless) {
         int lv[4], dcc[4];
         forward_quant_chroma_dc_dz(s.c_dc[lane], qp_c, true, lv);
         dc_ok = inverse_chroma_dc(lv, qp_c, dcc);
@@ -592,7 +616,7 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
         }
     }
     __syncwarp();
-    if (lane < 8) {
+    if (lane < 8 && !lossless) {
         dequant4x4(b, qp_c, true, d);
         d[0] = s.c_dc_c[cc][cb];
         chroma_ok = inverse4x4(d, res);

@@ -18,7 +18,7 @@ use avc::bits::{BitSink, BitWriter};
 use avc::encoder::{crop_frame, max_access_unit_bytes, EncodedFrame, EncoderSettings};
 use avc::frame::{Plane, YuvFrame};
 use avc::params::{
-    pps_nal, sps_nal, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
+    pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM,
 };
 use cudarc::driver::{result, CudaContext, CudaStream};
@@ -86,9 +86,8 @@ pub struct Checkpoint {
 }
 
 /// An H.264 encoder on a CUDA device: IDR and P pictures in closed GOPs,
-/// one reference picture, a qp given per picture — the bytes of
-/// `avc::encoder::Encoder` with the same settings. Lossless coding is
-/// CPU-only.
+/// one reference picture, a qp given per picture (0 when lossless) — the
+/// bytes of `avc::encoder::Encoder` with the same settings.
 pub struct CudaEncoder {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
@@ -132,13 +131,11 @@ impl CudaEncoder {
                 params.width, params.height
             )));
         }
-        if settings.lossless {
-            return Err(CudaError::InvalidInput(
-                "lossless coding is done on the CPU only (use the CPU encoder)".into(),
-            ));
-        }
+        // Lossless coding (as avc::encoder::Encoder): QP'Y 0 with transform
+        // bypass, no deblocking.
         let settings = EncoderSettings {
             gop: settings.gop.max(1),
+            deblock: settings.deblock && !settings.lossless,
             ..settings
         };
         let ctx = runtime::open_device(device)?;
@@ -157,7 +154,7 @@ impl CudaEncoder {
             stream,
             copy_stream,
             kernels,
-            sps: sps_nal(&params),
+            sps: sps_nal_with(&params, settings.lossless),
             pps: pps_nal(),
             coefficients: Coefficients::new(params.colour, params.full_range),
             params,
@@ -433,7 +430,7 @@ impl CudaEncoder {
                         idr,
                         idr_pic_id: base.wrapping_add(g as u32) % 2,
                         frame_num: (k as u32) % (1 << LOG2_MAX_FRAME_NUM),
-                        qp: i32::from(if idr { qp_idr } else { qp_p }.min(51)),
+                        qp: self.slice_qp(if idr { qp_idr } else { qp_p }),
                         disable_deblocking: if self.settings.deblock { 0 } else { 1 },
                     })
                     .collect();
@@ -459,6 +456,15 @@ impl CudaEncoder {
         self.state.gop_pos = 0;
         self.last = None;
         Ok(out)
+    }
+
+    /// The slice qp of a picture asked for at `qp`: 0 when lossless.
+    fn slice_qp(&self, qp: u8) -> i32 {
+        if self.settings.lossless {
+            0
+        } else {
+            i32::from(qp.min(51))
+        }
     }
 
     fn check_yuv(&self, src: &YuvFrame) -> Result<()> {
@@ -548,7 +554,7 @@ impl CudaEncoder {
                     idr,
                     idr_pic_id: self.state.idr_count % 2,
                     frame_num: self.state.frame_num,
-                    qp: i32::from(qp.min(51)),
+                    qp: self.slice_qp(qp),
                     disable_deblocking: if self.settings.deblock { 0 } else { 1 },
                 });
                 if idr {
@@ -627,6 +633,7 @@ impl CudaEncoder {
             k: &self.kernels,
             stream: &self.stream,
             l: self.layout,
+            lossless: self.settings.lossless,
         }
     }
 
@@ -695,7 +702,12 @@ impl CudaEncoder {
             .as_ref()
             .ok_or_else(|| CudaError::InvalidInput("no wavefront flags".into()))?;
         sync.reset(&self.stream, n)?;
+        let lossless = self.settings.lossless;
         match reference {
+            None if lossless => {
+                stages.lossless_intra(bufs, n, false)?;
+                mark(&mut profile, "intra");
+            }
             None if persistent => {
                 stages.intra_persistent(bufs, n, qp, use_i4, false, sync)?;
                 mark(&mut profile, "intra");
@@ -729,7 +741,9 @@ impl CudaEncoder {
                 mark(&mut profile, "search");
                 stages.p_inter(bufs, refb, planes, n, qp, sync)?;
                 mark(&mut profile, "inter");
-                if persistent {
+                if lossless {
+                    stages.lossless_intra(bufs, n, true)?;
+                } else if persistent {
                     stages.intra_persistent(bufs, n, qp, use_i4, true, sync)?;
                 } else {
                     stages.intra(bufs, n, qp, use_i4, true, 0)?;

@@ -19,12 +19,13 @@ use crate::error::{driver, CudaError, Result};
 use crate::runtime;
 
 /// The stage sources in compilation order: each may use what comes before it.
-pub const STAGES: [(&str, &str); 9] = [
+pub const STAGES: [(&str, &str); 10] = [
     ("common.cu", include_str!("../kernels/common.cu")),
     ("transform.cu", include_str!("../kernels/transform.cu")),
     ("cavlc.cu", include_str!("../kernels/cavlc.cu")),
     ("intra.cu", include_str!("../kernels/intra.cu")),
     ("inter.cu", include_str!("../kernels/inter.cu")),
+    ("lossless.cu", include_str!("../kernels/lossless.cu")),
     ("deblock.cu", include_str!("../kernels/deblock.cu")),
     ("colour.cu", include_str!("../kernels/colour.cu")),
     ("pack.cu", include_str!("../kernels/pack.cu")),
@@ -273,6 +274,7 @@ pub struct EncoderKernels {
     pub p_skip_flags: CudaFunction,
     pub intra_persistent: CudaFunction,
     pub deblock_persistent: CudaFunction,
+    pub lossless_intra: CudaFunction,
     /// Keeps the module loaded.
     pub module: Arc<CudaModule>,
 }
@@ -293,6 +295,7 @@ impl EncoderKernels {
             p_skip_flags: function(&module, "p_skip_flags")?,
             intra_persistent: function(&module, "intra_persistent")?,
             deblock_persistent: function(&module, "deblock_persistent")?,
+            lossless_intra: function(&module, "lossless_intra")?,
             module,
         })
     }

@@ -146,6 +146,8 @@ pub(crate) struct Stages<'a> {
     pub k: &'a EncoderKernels,
     pub stream: &'a CudaStream,
     pub l: Layout,
+    /// Lossless coding (transform bypass) of inter macroblocks.
+    pub lossless: bool,
 }
 
 impl Stages<'_> {
@@ -526,6 +528,7 @@ impl Stages<'_> {
         let l = self.l;
         let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
         let (frame_bytes, plane_bytes) = (l.frame_bytes as i64, l.plane_bytes as i64);
+        let lossless = i32::from(self.lossless);
         let (src, rec, refp, pl) = (
             bufs.src.ptr(),
             bufs.rec.ptr(),
@@ -546,9 +549,34 @@ impl Stages<'_> {
             .arg(&frame_bytes)
             .arg(&plane_bytes)
             .arg(&qp)
-            .arg(&flags);
+            .arg(&flags)
+            .arg(&lossless);
         // SAFETY: the arguments match p_inter's parameters.
         unsafe { b.launch(self.per_mb_warps(n)) }.map_err(kernel("p_inter"))?;
+        Ok(())
+    }
+
+    /// Lossless intra macroblocks, all at once (their neighbours are source
+    /// samples): every macroblock of IDR pictures, or with `p_mode` those of
+    /// P pictures decided intra.
+    pub fn lossless_intra(&self, bufs: &Buffers, n: usize, p_mode: bool) -> Result<()> {
+        let l = self.l;
+        let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
+        let frame_bytes = l.frame_bytes as i64;
+        let (src, rec, recs) = (bufs.src.ptr(), bufs.rec.ptr(), bufs.recs.ptr());
+        let p_mode = i32::from(p_mode);
+        let mut b = self.stream.launch_builder(&self.k.lossless_intra);
+        b.arg(&src)
+            .arg(&rec)
+            .arg(&recs)
+            .arg(&wm)
+            .arg(&hm)
+            .arg(&nframes)
+            .arg(&frame_bytes)
+            .arg(&p_mode);
+        // SAFETY: the arguments match lossless_intra's parameters and the
+        // buffers hold `n` pictures.
+        unsafe { b.launch(self.per_mb_warps(n)) }.map_err(kernel("lossless_intra"))?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //! controller: constant qp or crf; with a target bitrate, each picture is
 //! coded and collected before the next, and coded again at a higher qp when
 //! the VBV check asks for it — the same decisions, so the same bytes, as on
-//! the CPU. Lossless coding is CPU-only.
+//! the CPU. Lossless coding (transform bypass, 8.5.15) too.
 
 use avc::encoder::{EncodedFrame, EncoderSettings};
 use avc::frame::YuvFrame;
@@ -89,7 +89,6 @@ impl CudaBackend {
         params: StreamParams,
         qp: u8,
     ) -> Result<CudaBackend> {
-        check_supported(config)?;
         let (fps_num, fps_den) = (params.fps_num, params.fps_den);
         let qp_p = match config.rate {
             RateControl::Qp(q) => RateController::new(RateMode::ConstantQp(q), fps_num, fps_den),
@@ -268,26 +267,9 @@ fn cuda_settings(c: &EncoderConfig) -> EncoderSettings {
         gop: c.gop,
         deblock: c.deblock,
         me: motion_search(c.preset),
-        lossless: false,
+        lossless: c.is_lossless(),
         intra4x4: c.preset > Preset::Ultrafast,
     }
-}
-
-/// The settings the CUDA backend codes: any GOP, preset and rate control;
-/// lossless coding is CPU-only.
-pub fn check_supported(config: &EncoderConfig) -> Result<()> {
-    let unsupported = |value: String, expected: &str| Error::InvalidOption {
-        option: "device",
-        value,
-        expected: expected.to_string(),
-    };
-    if config.is_lossless() {
-        return Err(unsupported(
-            format!("{} with lossless coding", config.device),
-            "lossless coding on the CPU (--device cpu)",
-        ));
-    }
-    Ok(())
 }
 
 fn cuda_error(e: framepress_cuda::CudaError) -> Error {

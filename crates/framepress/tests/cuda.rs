@@ -147,16 +147,52 @@ fn p_pictures_cuda_bytes_equal_cpu_bytes() {
     eprintln!("{cases} GOP cases with P pictures: CUDA bytes == CPU bytes");
 }
 
+/// Lossless coding (transform bypass, 8.5.15 DPCM) on the GPU: the CPU's
+/// bytes, intra-only and with P pictures, where macroblocks of both kinds and
+/// I_PCM (on noise) occur.
 #[test]
-fn lossless_on_cuda_is_a_clear_error() {
+fn lossless_on_cuda_gives_the_cpu_bytes() {
+    if !cuda_available() {
+        return;
+    }
     let dir = common::Scratch::new("cuda-lossless");
-    let mut c = EncoderConfig::new(16, 16);
-    c.gop = 4;
-    c.rate = RateControl::Qp(0);
-    c.lossless = true;
-    let err = encode(Device::Cuda(0), &c, &[vec![0u8; 384]], &dir.path("x.h264"))
-        .expect_err("lossless on CUDA");
-    assert!(err.contains("lossless"), "unclear error: {err}");
+    let mut cases = 0;
+    for (w, h) in [(16, 16), (17, 33), (256, 256), (640, 360)] {
+        let contents: Vec<(&str, Vec<Vec<u8>>)> = vec![
+            (
+                "natural",
+                (0..6)
+                    .map(|i| common::natural_at(w, h, 3 * i, 2 * i))
+                    .collect(),
+            ),
+            (
+                "random",
+                (0..3).map(|i| common::uniform_random(w, h, i)).collect(),
+            ),
+            ("gradient", vec![common::gradient(w, h); 3]),
+        ];
+        for (name, frames) in &contents {
+            for (gop, preset) in [
+                (1, Preset::Medium),
+                (4, Preset::Ultrafast),
+                (250, Preset::Medium),
+            ] {
+                let mut c = EncoderConfig::new(w, h);
+                c.pixel_format = PixelFormat::Rgb24;
+                c.gop = gop;
+                c.preset = preset;
+                c.rate = RateControl::Crf(0);
+                let cpu = encode(Device::Cpu, &c, frames, &dir.path("cpu.mp4")).expect("cpu");
+                let gpu = encode(Device::Cuda(0), &c, frames, &dir.path("gpu.mp4")).expect("cuda");
+                assert!(
+                    cpu == gpu,
+                    "{w}x{h} {name} gop {gop} {preset:?}: lossless CUDA bytes differ"
+                );
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} lossless cases: CUDA bytes equal the CPU's");
 }
 
 /// The case that crashes NVENC: 10 uniform-random 256×256 frames at qp 1,
