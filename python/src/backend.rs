@@ -244,7 +244,11 @@ impl Engine {
         // Groups hold whole GOPs when GOPs are short enough, so that the
         // CUDA backend codes them side by side.
         let gop = self.encoder.config().gop.max(1) as usize;
-        let group = if gop > 1 { CUDA_GROUP.max(16 * gop) } else { CUDA_GROUP };
+        let group = if gop > 1 {
+            CUDA_GROUP.max(16 * gop)
+        } else {
+            CUDA_GROUP
+        };
         for group in frames.chunks(group) {
             between()?;
             self.encoder.send_device_frames(group)?;
