@@ -85,6 +85,36 @@ impl Block<'_> {
 
     /// SAD at an integer vector (in whole samples) + λ·bits.
     fn sad_cost(&self, full: [i32; 2]) -> u32 {
+        let sad = match self.w {
+            16 => self.sad::<16>(full),
+            8 => self.sad::<8>(full),
+            _ => self.sad_any(full),
+        };
+        sad + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4])
+    }
+
+    /// SAD of the block, `W` samples wide, at an integer vector.
+    fn sad<const W: usize>(&self, full: [i32; 2]) -> u32 {
+        let mut sad = 0u32;
+        for r in 0..self.h {
+            let s = &self.src.row(self.y as usize + r)[self.x as usize..];
+            let p = self
+                .refp
+                .full
+                .row(self.x + full[0], self.y + full[1] + r as i32, W);
+            let (Some(s), Some(p)) = (s.first_chunk::<W>(), p.first_chunk::<W>()) else {
+                return self.sad_any(full);
+            };
+            sad += s
+                .iter()
+                .zip(p)
+                .map(|(&a, &b)| u32::from(a.abs_diff(b)))
+                .sum::<u32>();
+        }
+        sad
+    }
+
+    fn sad_any(&self, full: [i32; 2]) -> u32 {
         let mut sad = 0u32;
         for r in 0..self.h {
             let s = &self.src.row(self.y as usize + r)[self.x as usize..self.x as usize + self.w];
@@ -98,7 +128,7 @@ impl Block<'_> {
                 .map(|(&a, &b)| u32::from(a.abs_diff(b)))
                 .sum::<u32>();
         }
-        sad + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4])
+        sad
     }
 
     /// SATD at a quarter-sample vector + λ·bits.
