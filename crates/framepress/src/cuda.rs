@@ -208,18 +208,55 @@ impl CudaBackend {
 
     /// Codes `frame` at the qp `rate` gives, again at a higher qp while its
     /// VBV check asks for one (as the CPU encoder does), after finishing
-    /// every picture queued before it. Returns the coded picture and its qp.
+    /// every picture queued before it. Returns the coded pictures (those
+    /// queued before, then this one) and this one's qp.
     pub fn push_with_rate(
         &mut self,
         frame: &YuvFrame,
         rate: &mut RateController,
     ) -> Result<(Vec<EncodedFrame>, u8)> {
         let mut done = self.drain()?;
+        let (coded, qp) = self.code_with_rate(rate, |enc, qp| enc.encode(frame, qp))?;
+        done.push(coded);
+        Ok((done, qp))
+    }
+
+    /// [`CudaBackend::push_with_rate`] for a frame in device memory (read
+    /// again for each attempt; all are done when this returns).
+    pub fn push_device_with_rate(
+        &mut self,
+        frame: &DeviceFrame,
+        format: PixelFormat,
+        rate: &mut RateController,
+    ) -> Result<(Vec<EncodedFrame>, u8)> {
+        let mut done = self.drain()?;
+        let device = framepress_cuda::DeviceFrame {
+            format: device_format(format),
+            planes: frame.planes,
+            stream: std::ptr::null_mut(),
+        }
+        .after_handle(frame.stream);
+        let (coded, qp) = self.code_with_rate(rate, |enc, qp| {
+            let mut out = enc.encode_device(&[device], &[qp])?;
+            out.pop()
+                .ok_or_else(|| framepress_cuda::CudaError::InvalidInput("no frame coded".into()))
+        })?;
+        done.push(coded);
+        Ok((done, qp))
+    }
+
+    /// The rate controller's loop (`code_picture` in encoder.rs): code at
+    /// its qp, rewind and code again at the higher qp its VBV check gives.
+    fn code_with_rate(
+        &mut self,
+        rate: &mut RateController,
+        mut code: impl FnMut(&mut CudaEncoder, u8) -> framepress_cuda::Result<EncodedFrame>,
+    ) -> Result<(EncodedFrame, u8)> {
         let idr = self.encoder.next_is_idr();
         let mut qp = rate.picture_qp(idr);
         loop {
             let mark = self.encoder.checkpoint();
-            let coded = self.encoder.encode(frame, qp).map_err(cuda_error)?;
+            let coded = code(&mut self.encoder, qp).map_err(cuda_error)?;
             let bits = coded.nals.iter().map(|n| n.len() as u64 * 8).sum();
             match rate.vbv_retry(qp, bits) {
                 Some(higher) => {
@@ -228,8 +265,7 @@ impl CudaBackend {
                 }
                 None => {
                     rate.picture_done(idr, qp, bits);
-                    done.push(coded);
-                    return Ok((done, qp));
+                    return Ok((coded, qp));
                 }
             }
         }

@@ -189,6 +189,23 @@ impl Encoder {
                 self.config.device
             )));
         };
+        if matches!(self.rate.mode(), RateMode::Bitrate { .. }) {
+            // A target bitrate: picture after picture, each qp from the rate
+            // controller (as send_frame).
+            for frame in frames {
+                let cuda = self
+                    .cuda
+                    .as_mut()
+                    .map(cuda_mut)
+                    .ok_or(Error::InvalidState)?;
+                let (coded, qp) = cuda
+                    .push_device_with_rate(frame, format, &mut self.rate)
+                    .inspect_err(|_| self.broken = true)?;
+                self.next_index += 1;
+                self.queue_cuda_at(coded, Some(qp));
+            }
+            return Ok(());
+        }
         let coded = cuda
             .push_device(frames, format)
             .inspect_err(|_| self.broken = true)?;

@@ -328,7 +328,16 @@ fn device_frames_give_the_bytes_of_host_frames() {
                 config.pixel_format = format;
                 config.gop = gop;
                 config.preset = Preset::Medium;
-                config.rate = RateControl::Crf(20);
+                // GOP 2 with a target bitrate: device frames coded picture
+                // after picture, each at the rate controller's qp.
+                config.rate = if gop == 2 {
+                    RateControl::Bitrate {
+                        bits_per_second: 200_000,
+                        buffer_bits: 0,
+                    }
+                } else {
+                    RateControl::Crf(20)
+                };
                 let frames: Vec<Vec<u8>> = (0..10)
                     .map(|i| common::SplitMix64::new(i).bytes(config.frame_bytes()))
                     .map(|noise| {
