@@ -4,7 +4,7 @@
 //! in wavefront order (raster order is one such order).
 
 use crate::analyse::{intra_estimate, lambda};
-use crate::frame::YuvFrame;
+use crate::frame::{Plane, YuvFrame};
 use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
@@ -79,7 +79,9 @@ fn code_intra_wavefront(
 /// source and the reconstruction: up to one macroblock column each side
 /// and one row above, clipped to the picture, so that the availability the
 /// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
-/// the picture.
+/// the picture. Only what intra coding reads is copied: the macroblock's
+/// source samples, and the reconstructed row above it (top-left, top and
+/// top-right samples) and column left of it (8.3.1.2, 8.3.3, 8.3.4).
 struct Neighbourhood {
     src: YuvFrame,
     recon: YuvFrame,
@@ -93,15 +95,28 @@ impl Neighbourhood {
     fn cut(src: &YuvFrame, recon: &YuvFrame, mb_x: usize, mb_y: usize, wm: usize) -> Self {
         let (x0, y0) = (mb_x.saturating_sub(1), mb_y.saturating_sub(1));
         let x1 = (mb_x + 2).min(wm);
+        let pos = MbPos {
+            mb_x: mb_x - x0,
+            mb_y: mb_y - y0,
+            width_mbs: x1 - x0,
+        };
         let rect = (x0, y0, x1 - x0, mb_y + 1 - y0);
+        let own = |n: usize| vec![(pos.mb_x * n, pos.mb_y * n, n, n)];
+        let edges = |n: usize| {
+            let (lx, ly) = (pos.mb_x * n, pos.mb_y * n);
+            let mut parts = Vec::with_capacity(2);
+            if ly > 0 {
+                parts.push((0, ly - 1, pos.width_mbs * n, 1));
+            }
+            if lx > 0 {
+                parts.push((lx - 1, ly, 1, n));
+            }
+            parts
+        };
         Neighbourhood {
-            src: cut_frame(src, rect),
-            recon: cut_frame(recon, rect),
-            pos: MbPos {
-                mb_x: mb_x - x0,
-                mb_y: mb_y - y0,
-                width_mbs: x1 - x0,
-            },
+            src: cut_frame(src, rect, own),
+            recon: cut_frame(recon, rect, edges),
+            pos,
             origin: (x0, y0),
         }
     }
@@ -122,13 +137,26 @@ impl Neighbourhood {
     }
 }
 
-/// The macroblocks `(x, y, width, height)` of a frame as a frame of their own.
-fn cut_frame(f: &YuvFrame, (x, y, w, h): (usize, usize, usize, usize)) -> YuvFrame {
+/// A rectangle `(x, y, width, height)`.
+type Rect = (usize, usize, usize, usize);
+
+/// The macroblocks `rect` of a frame as a frame of their own, zero but for
+/// the rectangles `parts(n)` (relative to the cut-out, for macroblocks `n`
+/// samples wide), which are copied.
+fn cut_frame(f: &YuvFrame, rect: Rect, parts: impl Fn(usize) -> Vec<Rect>) -> YuvFrame {
     YuvFrame {
-        y: f.y.cut(x * 16, y * 16, w * 16, h * 16),
-        u: f.u.cut(x * 8, y * 8, w * 8, h * 8),
-        v: f.v.cut(x * 8, y * 8, w * 8, h * 8),
+        y: cut_plane(&f.y, rect, &parts(16), 16),
+        u: cut_plane(&f.u, rect, &parts(8), 8),
+        v: cut_plane(&f.v, rect, &parts(8), 8),
     }
+}
+
+fn cut_plane(p: &Plane, (x, y, w, h): Rect, parts: &[Rect], n: usize) -> Plane {
+    let mut out = Plane::filled(w * n, h * n, 0);
+    for &(px, py, pw, ph) in parts {
+        out.copy_rect((px, py), p, (x * n + px, y * n + py), (pw, ph));
+    }
+    out
 }
 
 fn intra_mb(
