@@ -588,6 +588,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 unsafe { b.launch(cfg) }.expect("p_search");
                 let (rp, rrp, rcp) = (rec.ptr(), rec_ref.ptr(), recs.ptr());
                 let no_flags = 0u64;
+                let lossless = 0i32;
                 let mut b = g.stream.launch_builder(&g.p_inter);
                 b.arg(&sp)
                     .arg(&rp)
@@ -601,7 +602,8 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                     .arg(&fb)
                     .arg(&pb)
                     .arg(&qp)
-                    .arg(&no_flags);
+                    .arg(&no_flags)
+                    .arg(&lossless);
                 unsafe { b.launch(cfg) }.expect("p_inter");
                 let mraw = g.read(&motion, mbs * MOTION_RECORD);
                 let rraw = g.read(&recs, mbs * MB_RECORD);
