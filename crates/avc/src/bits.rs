@@ -123,11 +123,18 @@ impl BitWriter {
         if s == 0 {
             self.bytes.extend_from_slice(&other.bytes);
         } else {
-            // `s` bits are pending: each byte of `other` completes one byte
-            // and leaves its low `s` bits pending.
+            // `s` bits are pending: each 8 bytes of `other` complete 8
+            // bytes and leave their low `s` bits pending, as does each byte.
             let mut acc = self.acc;
             self.bytes.reserve(other.bytes.len());
-            for &b in &other.bytes {
+            let mut words = other.bytes.chunks_exact(8);
+            for word in &mut words {
+                let w = u64::from_be_bytes(word.try_into().unwrap_or_default());
+                let out = (u128::from(acc) << 64 | u128::from(w)) >> s;
+                self.bytes.extend_from_slice(&(out as u64).to_be_bytes());
+                acc = w & ((1u64 << s) - 1);
+            }
+            for &b in words.remainder() {
                 let v = (acc << 8) | u64::from(b);
                 self.bytes.push((v >> s) as u8);
                 acc = v & ((1u64 << s) - 1);
@@ -247,10 +254,16 @@ mod tests {
 
     #[test]
     fn append_equals_writing_the_bits() {
-        let pieces: [&[(u32, u32)]; 3] = [
+        let pieces: [&[(u32, u32)]; 4] = [
             &[(3, 0b101), (13, 0x1abc)],
             &[(8, 0xff), (1, 0), (7, 0x55), (5, 0x1f)],
             &[(32, 0xdead_beef), (2, 1)],
+            &[
+                (32, 0x0123_4567),
+                (32, 0x89ab_cdef),
+                (32, 0xf0e1_d2c3),
+                (7, 0x5a),
+            ],
         ];
         for head in 0..9u32 {
             let mut whole = BitWriter::new();

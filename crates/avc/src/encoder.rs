@@ -1,6 +1,8 @@
 //! The frame driver: pads a source picture, codes its macroblocks, writes
 //! the NAL units of the access unit, and states the worst-case size of one.
 
+use rayon::prelude::*;
+
 use crate::bits::BitWriter;
 use crate::cavlc::CavlcError;
 use crate::deblock::{deblock_picture, DeblockParams, MbDeblockInfo};
@@ -217,7 +219,7 @@ impl Encoder {
             disable_deblocking: if deblock { 0 } else { 1 },
         };
         if deblock {
-            let infos: Vec<MbDeblockInfo> = mbs.iter().map(|mb| deblock_info(mb, qp)).collect();
+            let infos: Vec<MbDeblockInfo> = mbs.par_iter().map(|mb| deblock_info(mb, qp)).collect();
             deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
         }
         let nal = write_slice_nal(&header, &mbs, wm)?;

@@ -36,7 +36,7 @@ pub fn code_i_picture_with(
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<Option<MbCoding>> = vec![None; wm * hm];
     code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
-    mbs.into_iter().flatten().collect()
+    mbs.into_par_iter().flatten().collect()
 }
 
 /// Codes every macroblock whose slot is `None` as intra, in wavefront order:
@@ -274,16 +274,42 @@ pub fn code_p_picture(
             (!intra).then(|| inter_mb(src, refp, pos(addr), qp, &motion, lossless))
         })
         .collect();
-    let mut mbs: Vec<Option<MbCoding>> = Vec::with_capacity(n);
-    for (addr, coded) in inter.into_iter().enumerate() {
-        mbs.push(coded.map(|c| {
-            c.store(recon, pos(addr));
-            c.mb
-        }));
-    }
+    store_inter_rows(recon, &inter, wm);
+    let mut mbs: Vec<Option<MbCoding>> = inter
+        .into_par_iter()
+        .map(|coded| coded.map(|c| c.mb))
+        .collect();
     // Pass 3: intra macroblocks in wavefront order.
     code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
-    mbs.into_iter().flatten().collect()
+    mbs.into_par_iter().flatten().collect()
+}
+
+/// Writes the reconstruction of the inter macroblocks into the picture,
+/// macroblock rows in parallel.
+fn store_inter_rows(recon: &mut YuvFrame, inter: &[Option<InterMb>], wm: usize) {
+    let (yw, cw) = (recon.y.width, recon.u.width);
+    recon
+        .y
+        .data
+        .par_chunks_mut(16 * yw)
+        .zip(recon.u.data.par_chunks_mut(8 * cw))
+        .zip(recon.v.data.par_chunks_mut(8 * cw))
+        .zip(inter.par_chunks(wm))
+        .for_each(|(((y, u), v), row)| {
+            for (x, mb) in row.iter().enumerate() {
+                let Some(mb) = mb else { continue };
+                put_block(y, yw, x * 16, 16, &mb.luma);
+                put_block(u, cw, x * 8, 8, &mb.chroma[0]);
+                put_block(v, cw, x * 8, 8, &mb.chroma[1]);
+            }
+        });
+}
+
+/// Writes an `n`×`n` block at column `x0` of a band of rows `stride` wide.
+fn put_block(band: &mut [u8], stride: usize, x0: usize, n: usize, samples: &[u8]) {
+    for (r, row) in samples.chunks_exact(n).enumerate() {
+        band[r * stride + x0..r * stride + x0 + n].copy_from_slice(row);
+    }
 }
 
 /// The vector each macroblock hands to the next picture's search.

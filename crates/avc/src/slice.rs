@@ -29,8 +29,8 @@ pub struct PictureSyntax<'a> {
 
 impl<'a> PictureSyntax<'a> {
     pub fn new(mbs: &'a [MbCoding], width_mbs: usize) -> Self {
-        let luma_counts = mbs.iter().map(luma_counts).collect();
-        let chroma_counts = mbs.iter().map(chroma_counts).collect();
+        let luma_counts = mbs.par_iter().map(luma_counts).collect();
+        let chroma_counts = mbs.par_iter().map(chroma_counts).collect();
         PictureSyntax {
             mbs,
             width_mbs,
