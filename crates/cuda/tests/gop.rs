@@ -544,13 +544,45 @@ fn streaming_equals_batch() {
     }
 }
 
+/// Lossless coding (transform bypass): the CPU's bytes and reconstruction
+/// (which is the source), for every clip, intra-only and with P pictures.
 #[test]
-fn lossless_is_a_clear_error() {
-    // Refused before any device is opened: no GPU needed.
-    let mut s = settings(Preset::Medium, 4, false);
-    s.lossless = true;
-    let err = CudaEncoder::new(0, params(16, 16), s)
-        .err()
-        .expect("lossless refused");
-    assert!(err.to_string().contains("lossless"), "{err}");
+fn lossless_matches_cpu() {
+    if !gpu_present("lossless_matches_cpu") {
+        return;
+    }
+    let mut cases = 0;
+    for (w, h) in [(16usize, 16usize), (17, 33), (176, 144)] {
+        for clip in [
+            Clip::Random,
+            Clip::Panned,
+            Clip::Solid,
+            Clip::Gradient,
+            Clip::SceneCut,
+        ] {
+            for (gop, preset) in [
+                (1, Preset::Medium),
+                (4, Preset::Ultrafast),
+                (30, Preset::Medium),
+            ] {
+                let frames = clip_frames(clip, w, h, 6);
+                let mut s = settings(preset, gop, true);
+                s.lossless = true;
+                let mut cpu = Encoder::new(params(w as u32, h as u32), s);
+                let mut gpu = CudaEncoder::new(0, params(w as u32, h as u32), s).expect("encoder");
+                for (i, f) in frames.iter().enumerate() {
+                    let c = cpu.encode(f, 0).expect("cpu encode");
+                    let g = gpu.encode(f, 0).expect("gpu encode");
+                    assert!(
+                        g.nals == c.nals && g.recon == c.recon,
+                        "{w}x{h} {clip:?} gop {gop} {preset:?}: frame {i} differs{}",
+                        explain(Some(&c), &g)
+                    );
+                    assert!(c.recon == *f, "lossless reconstruction is not the source");
+                }
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} lossless streams: CUDA == CPU");
 }
