@@ -74,6 +74,7 @@ pub fn se_len(value: i32) -> u32 {
 #[derive(Debug, Default, Clone)]
 pub struct BitWriter {
     bytes: Vec<u8>,
+    /// The last `acc_bits` (< 32) bits written, not yet in `bytes`.
     acc: u64,
     acc_bits: u32,
 }
@@ -93,7 +94,16 @@ impl BitWriter {
 
     /// True when the position is on a byte boundary.
     pub fn is_byte_aligned(&self) -> bool {
-        self.acc_bits == 0
+        self.acc_bits % 8 == 0
+    }
+
+    /// Moves the whole bytes of `acc` into `bytes`, leaving fewer than 8 bits.
+    fn flush_whole_bytes(&mut self) {
+        while self.acc_bits >= 8 {
+            self.acc_bits -= 8;
+            self.bytes.push((self.acc >> self.acc_bits) as u8);
+        }
+        self.acc &= (1u64 << self.acc_bits) - 1;
     }
 
     /// Pads with zero bits to the next byte boundary (pcm_alignment_zero_bit, 7.3.5).
@@ -113,12 +123,14 @@ impl BitWriter {
     /// Appends whole bytes; the writer must be byte aligned.
     pub fn put_aligned_bytes(&mut self, data: &[u8]) {
         debug_assert!(self.is_byte_aligned());
+        self.flush_whole_bytes();
         self.bytes.extend_from_slice(data);
     }
 
     /// Appends everything `other` has written, bit for bit, as if its bits
     /// had been put here one by one.
     pub fn append(&mut self, other: &BitWriter) {
+        self.flush_whole_bytes();
         let s = self.acc_bits;
         if s == 0 {
             self.bytes.extend_from_slice(&other.bytes);
@@ -147,6 +159,7 @@ impl BitWriter {
     /// Returns the bytes; any partial byte is padded with zeros.
     pub fn into_bytes(mut self) -> Vec<u8> {
         self.align_zero();
+        self.flush_whole_bytes();
         self.bytes
     }
 }
@@ -157,14 +170,17 @@ impl BitSink for BitWriter {
         if n == 0 {
             return;
         }
+        // Fewer than 32 bits are pending, so `acc` holds them and `n` more;
+        // whole 32-bit words go out at once.
         let masked = u64::from(value) & ((1u64 << n) - 1);
         self.acc = (self.acc << n) | masked;
         self.acc_bits += n;
-        while self.acc_bits >= 8 {
-            self.acc_bits -= 8;
-            self.bytes.push((self.acc >> self.acc_bits) as u8);
+        if self.acc_bits >= 32 {
+            self.acc_bits -= 32;
+            let word = (self.acc >> self.acc_bits) as u32;
+            self.bytes.extend_from_slice(&word.to_be_bytes());
+            self.acc &= (1u64 << self.acc_bits) - 1;
         }
-        self.acc &= (1u64 << self.acc_bits) - 1;
     }
 
     fn bit_len(&self) -> u64 {
