@@ -94,7 +94,7 @@ impl BitWriter {
 
     /// True when the position is on a byte boundary.
     pub fn is_byte_aligned(&self) -> bool {
-        self.acc_bits % 8 == 0
+        self.acc_bits.is_multiple_of(8)
     }
 
     /// Moves the whole bytes of `acc` into `bytes`, leaving fewer than 8 bits.
