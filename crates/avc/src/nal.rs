@@ -26,20 +26,51 @@ pub fn nal_unit(nal_ref_idc: u8, kind: NalType, rbsp: &[u8]) -> Vec<u8> {
 /// at the very end also gets a 0x03 (cabac_zero_words rule, 7.4.1.1), so the
 /// result never ends in zero bytes that an Annex B parser would swallow.
 pub fn escape_rbsp_into(rbsp: &[u8], out: &mut Vec<u8>) {
+    out.reserve(rbsp.len());
     let mut zeros = 0usize;
-    for &b in rbsp {
+    // rbsp[copied..i] is still to be appended.
+    let mut copied = 0;
+    let mut i = 0;
+    while i < rbsp.len() {
+        if zeros == 0 {
+            // Nothing can be escaped before the next zero byte.
+            i = next_zero(rbsp, i);
+            if i == rbsp.len() {
+                break;
+            }
+        }
+        let b = rbsp[i];
         if zeros >= 2 && b <= 3 {
+            out.extend_from_slice(&rbsp[copied..i]);
             out.push(3);
+            copied = i;
             zeros = 0;
         }
-        out.push(b);
         zeros = if b == 0 { zeros + 1 } else { 0 };
+        i += 1;
     }
+    out.extend_from_slice(&rbsp[copied..]);
     if zeros > 0 {
         // An RBSP ends with rbsp_stop_one_bit, so this is unreachable for
         // well-formed payloads; keep the stream parseable regardless.
         out.push(3);
     }
+}
+
+/// The index of the first zero byte of `bytes` from `from` on (its length if
+/// none), looking at 16 bytes at a time.
+fn next_zero(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(chunk) = bytes.get(from..from + 16) {
+        if chunk.iter().fold(u8::MAX, |m, &b| m.min(b)) != 0 {
+            from += 16;
+        } else {
+            break;
+        }
+    }
+    bytes[from..]
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(bytes.len(), |p| from + p)
 }
 
 /// Upper bound of the escaped size of an RBSP of `rbsp_len` bytes: at most one
@@ -102,6 +133,45 @@ mod tests {
             escape(&[0, 0, 0, 0, 0, 0x80]),
             vec![0, 0, 3, 0, 0, 3, 0, 0x80]
         );
+    }
+
+    /// 7.4.1 byte by byte, as the reference for [`escape_rbsp_into`].
+    fn escape_bytewise(rbsp: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut zeros = 0usize;
+        for &b in rbsp {
+            if zeros >= 2 && b <= 3 {
+                out.push(3);
+                zeros = 0;
+            }
+            out.push(b);
+            zeros = if b == 0 { zeros + 1 } else { 0 };
+        }
+        if zeros > 0 {
+            out.push(3);
+        }
+        out
+    }
+
+    #[test]
+    fn escaping_equals_the_bytewise_rule() {
+        let mut state = 777u32;
+        for len in 0..400 {
+            let sparse = len % 3 == 0;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let r = (state >> 16) as u8;
+                    match (sparse, r) {
+                        (true, 0..=9) => 0,
+                        (true, _) => r | 4,
+                        (false, 0..=119) => 0,
+                        (false, _) => r & 7,
+                    }
+                })
+                .collect();
+            assert_eq!(escape(&data), escape_bytewise(&data), "{data:?}");
+        }
     }
 
     #[test]
