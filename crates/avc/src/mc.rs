@@ -44,9 +44,23 @@ impl PaddedPlane {
     /// The row of `len` samples starting at (x, y).
     #[inline]
     pub fn row(&self, x: i32, y: i32, len: usize) -> &[u8] {
+        let i = self.index(x, y);
+        &self.data[i..i + len]
+    }
+
+    /// The `w`×`h` block at (x, y) as samples from its first one on (its
+    /// last row ending the slice), with the stride.
+    #[inline]
+    pub fn block(&self, x: i32, y: i32, w: usize, h: usize) -> (&[u8], usize) {
+        let i = self.index(x, y);
+        (&self.data[i..i + (h - 1) * self.stride + w], self.stride)
+    }
+
+    #[inline]
+    fn index(&self, x: i32, y: i32) -> usize {
         let xi = (x + MARGIN as i32) as usize;
         let yi = (y + MARGIN as i32) as usize;
-        &self.data[yi * self.stride + xi..yi * self.stride + xi + len]
+        yi * self.stride + xi
     }
 }
 
@@ -286,6 +300,29 @@ impl RefPicture {
                 }
             }
         }
+    }
+
+    /// The samples of the luma prediction of a `w`×`h` block at (x0, y0)
+    /// displaced by `mv` where it is a plain copy of one plane (whole and
+    /// half-sample positions, Table 8-12): the plane's samples from the
+    /// block's first one on, and the plane's stride. `None` where the
+    /// prediction averages two planes or is interpolated sample by sample.
+    pub fn luma_block_in_plane(
+        &self,
+        (x0, y0): (i32, i32),
+        (w, h): (usize, usize),
+        mv: [i16; 2],
+    ) -> Option<(&[u8], usize)> {
+        let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
+        let (fx, fy) = (mx & 3, my & 3);
+        if !self.has_half && (fx != 0 || fy != 0) {
+            return None;
+        }
+        let ((plane, dx, dy), None) = self.sources(fx, fy) else {
+            return None;
+        };
+        let (bx, by) = (x0 + (mx >> 2) + dx, y0 + (my >> 2) + dy);
+        Some(plane.block(bx, by, w, h))
     }
 
     /// The plane(s) and offsets that give the sample at fraction (fx, fy):

@@ -133,17 +133,18 @@ impl Block<'_> {
 
     /// SATD at a quarter-sample vector + λ·bits.
     fn satd_cost(&self, mv: [i32; 2]) -> u32 {
-        let mut pred = [0u8; 256];
-        self.refp.predict_luma(
-            self.x,
-            self.y,
-            self.w,
-            self.h,
-            [mv[0] as i16, mv[1] as i16],
-            &mut pred[..self.w * self.h],
-        );
+        let qmv = [mv[0] as i16, mv[1] as i16];
         let src = &self.src.data[self.y as usize * self.src.width + self.x as usize..];
-        let total = satd_u8(src, self.src.width, &pred, self.w, self.w, self.h);
+        let (x, y, w, h) = (self.x, self.y, self.w, self.h);
+        // Whole and half-sample predictions are read in place.
+        let total = match self.refp.luma_block_in_plane((x, y), (w, h), qmv) {
+            Some((pred, stride)) => satd_u8(src, self.src.width, pred, stride, w, h),
+            None => {
+                let mut pred = [0u8; 256];
+                self.refp.predict_luma(x, y, w, h, qmv, &mut pred[..w * h]);
+                satd_u8(src, self.src.width, &pred, w, w, h)
+            }
+        };
         total + self.lambda * self.mv_bits(mv)
     }
 
