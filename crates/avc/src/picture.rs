@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::inter::{code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
-use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
+use crate::macroblock::{code_intra_mb_with, LumaPred, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MbMotion, MeParams};
 
@@ -34,12 +34,35 @@ pub fn code_i_picture_with(
     qp: i32,
     intra: IntraMode,
 ) -> Vec<MbCoding> {
-    let mut mbs: Vec<Option<MbCoding>> = vec![None; wm * hm];
-    code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
-    mbs.into_par_iter().flatten().collect()
+    let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
+    code_intra_wavefront(
+        src,
+        recon,
+        (wm, hm),
+        (qp, intra),
+        &vec![true; wm * hm],
+        &mut mbs,
+    );
+    mbs
 }
 
-/// Codes every macroblock whose slot is `None` as intra, in wavefront order:
+/// A placeholder for a macroblock that the intra pass codes.
+fn uncoded() -> MbCoding {
+    MbCoding {
+        luma: LumaPred::Pcm,
+        chroma_mode: 0,
+        cbp_luma: 0,
+        cbp_chroma: 0,
+        luma_levels: [[0; 16]; 16],
+        luma_dc: [0; 16],
+        chroma_dc: [[0; 4]; 2],
+        chroma_ac: [[[0; 16]; 4]; 2],
+        pcm: None,
+        mvs: [[0; 2]; 16],
+    }
+}
+
+/// Codes every macroblock marked in `todo` as intra, in wavefront order:
 /// step `t` holds the macroblocks with `x + 2y = t`, whose left, top-left,
 /// top and top-right neighbours (the only reconstructed samples intra
 /// prediction reads, 8.3.1.2, 8.3.3, 8.3.4) all belong to earlier steps. The
@@ -48,17 +71,16 @@ pub fn code_i_picture_with(
 fn code_intra_wavefront(
     src: &YuvFrame,
     recon: &mut YuvFrame,
-    wm: usize,
-    hm: usize,
-    qp: i32,
-    intra: IntraMode,
-    mbs: &mut [Option<MbCoding>],
+    (wm, hm): (usize, usize),
+    (qp, intra): (i32, IntraMode),
+    todo: &[bool],
+    mbs: &mut [MbCoding],
 ) {
     for t in 0..wm + 2 * (hm - 1) {
         let step: Vec<usize> = (0..hm)
             .filter(|&y| t >= 2 * y && t - 2 * y < wm)
             .map(|y| y * wm + t - 2 * y)
-            .filter(|&addr| mbs[addr].is_none())
+            .filter(|&addr| todo[addr])
             .collect();
         let coded: Vec<(usize, MbCoding, Neighbourhood)> = step
             .into_par_iter()
@@ -70,7 +92,7 @@ fn code_intra_wavefront(
             .collect();
         for (addr, mb, n) in coded {
             n.paste(recon);
-            mbs[addr] = Some(mb);
+            mbs[addr] = mb;
         }
     }
 }
@@ -265,28 +287,31 @@ pub fn code_p_picture(
     };
     // Pass 1: motion search, the intra-or-inter choice and the coding of
     // inter macroblocks — each macroblock on its own, so in parallel.
-    let inter: Vec<Option<InterMb>> = (0..n)
+    let (mut mbs, inter): (Vec<MbCoding>, Vec<Option<InterRecon>>) = (0..n)
         .into_par_iter()
         .map(|addr| {
             let seeds = seeds(prev_mvs, addr, wm, hm);
             let motion = search_mb(&src.y, refp, addr % wm, addr / wm, &seeds, lam, me);
-            let intra = intra_estimate(&src.y, addr % wm, addr / wm, lam) < motion.cost;
-            (!intra).then(|| inter_mb(src, refp, pos(addr), qp, &motion, lossless))
+            if intra_estimate(&src.y, addr % wm, addr / wm, lam) < motion.cost {
+                return (uncoded(), None);
+            }
+            let c = inter_mb(src, refp, pos(addr), qp, &motion, lossless);
+            (c.mb, Some((c.luma, c.chroma)))
         })
-        .collect();
+        .unzip();
     store_inter_rows(recon, &inter, wm);
-    let mut mbs: Vec<Option<MbCoding>> = inter
-        .into_par_iter()
-        .map(|coded| coded.map(|c| c.mb))
-        .collect();
     // Pass 3: intra macroblocks in wavefront order.
-    code_intra_wavefront(src, recon, wm, hm, qp, intra, &mut mbs);
-    mbs.into_par_iter().flatten().collect()
+    let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
+    code_intra_wavefront(src, recon, (wm, hm), (qp, intra), &todo, &mut mbs);
+    mbs
 }
+
+/// The reconstructed luma and chroma of an inter macroblock.
+type InterRecon = ([u8; 256], [[u8; 64]; 2]);
 
 /// Writes the reconstruction of the inter macroblocks into the picture,
 /// macroblock rows in parallel.
-fn store_inter_rows(recon: &mut YuvFrame, inter: &[Option<InterMb>], wm: usize) {
+fn store_inter_rows(recon: &mut YuvFrame, inter: &[Option<InterRecon>], wm: usize) {
     let (yw, cw) = (recon.y.width, recon.u.width);
     recon
         .y
@@ -297,10 +322,10 @@ fn store_inter_rows(recon: &mut YuvFrame, inter: &[Option<InterMb>], wm: usize) 
         .zip(inter.par_chunks(wm))
         .for_each(|(((y, u), v), row)| {
             for (x, mb) in row.iter().enumerate() {
-                let Some(mb) = mb else { continue };
-                put_block(y, yw, x * 16, 16, &mb.luma);
-                put_block(u, cw, x * 8, 8, &mb.chroma[0]);
-                put_block(v, cw, x * 8, 8, &mb.chroma[1]);
+                let Some((luma, chroma)) = mb else { continue };
+                put_block(y, yw, x * 16, 16, luma);
+                put_block(u, cw, x * 8, 8, &chroma[0]);
+                put_block(v, cw, x * 8, 8, &chroma[1]);
             }
         });
 }
