@@ -390,13 +390,12 @@ pub fn pad_frame(src: &YuvFrame, pw: usize, ph: usize) -> YuvFrame {
 }
 
 fn pad_plane(p: &Plane, pw: usize, ph: usize) -> Plane {
-    let mut data = Vec::with_capacity(pw * ph);
-    for y in 0..ph {
+    let mut data = vec![0; pw * ph];
+    data.par_chunks_mut(pw).enumerate().for_each(|(y, out)| {
         let row = p.row(y.min(p.height - 1));
-        data.extend_from_slice(row);
-        let last = row[p.width - 1];
-        data.resize(data.len() + (pw - p.width), last);
-    }
+        out[..p.width].copy_from_slice(row);
+        out[p.width..].fill(row[p.width - 1]);
+    });
     Plane {
         width: pw,
         height: ph,
@@ -405,10 +404,10 @@ fn pad_plane(p: &Plane, pw: usize, ph: usize) -> Plane {
 }
 
 fn crop_plane(p: &Plane, w: usize, h: usize) -> Plane {
-    let mut data = Vec::with_capacity(w * h);
-    for y in 0..h {
-        data.extend_from_slice(&p.row(y)[..w]);
-    }
+    let mut data = vec![0; w * h];
+    data.par_chunks_mut(w.max(1))
+        .enumerate()
+        .for_each(|(y, out)| out.copy_from_slice(&p.row(y)[..w]));
     Plane {
         width: w,
         height: h,

@@ -80,13 +80,10 @@ impl WidePlane {
         let pad = MARGIN + TAPS;
         let stride = p.width + 2 * pad;
         let rows = p.height + 2 * pad;
-        let mut data = Vec::with_capacity(stride * rows);
-        for r in 0..rows {
-            let src = p.row(r.saturating_sub(pad).min(p.height - 1));
-            data.resize(data.len() + pad, src[0]);
-            data.extend_from_slice(src);
-            data.resize(data.len() + pad, src[p.width - 1]);
-        }
+        let mut data = vec![0; stride * rows];
+        data.par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(r, row)| replicate_row(p, r as isize - pad as isize, pad, row));
         WidePlane { stride, data }
     }
 
@@ -131,6 +128,17 @@ impl WidePlane {
             j[x] = clip1((j1 + 512) >> 10);
         }
     }
+}
+
+/// Row `y` of a plane (clamped to its rows) with `pad` samples replicated on
+/// each side, into `out`: what clamped reads (8.4.2.2.1) give there.
+fn replicate_row(p: &Plane, y: isize, pad: usize, out: &mut [u8]) {
+    let src = p.row(y.clamp(0, p.height as isize - 1) as usize);
+    let (left, rest) = out.split_at_mut(pad);
+    let (middle, right) = rest.split_at_mut(p.width);
+    left.fill(src[0]);
+    middle.copy_from_slice(src);
+    right.fill(src[p.width - 1]);
 }
 
 /// A decoded picture prepared for motion compensation: the full-sample
@@ -196,13 +204,12 @@ impl RefPicture {
     /// whole-sample vectors (fractional ones still work, more slowly).
     pub fn new_full_sample(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
-        let wide = WidePlane::new(&pic.y);
         let mut full = PaddedPlane::new(w, h);
         let stride = full.stride;
-        for (r, g) in full.data.chunks_mut(stride).enumerate() {
-            let src = wide.row(r + TAPS);
-            g.copy_from_slice(&src[TAPS..TAPS + stride]);
-        }
+        full.data
+            .par_chunks_mut(stride)
+            .enumerate()
+            .for_each(|(r, g)| replicate_row(&pic.y, r as isize - MARGIN as isize, MARGIN, g));
         let empty = PaddedPlane {
             width: w,
             height: h,
