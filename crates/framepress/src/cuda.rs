@@ -9,15 +9,16 @@
 //! the VBV check asks for it — the same decisions, so the same bytes, as on
 //! the CPU. Lossless coding (transform bypass, 8.5.15) too.
 
-use avc::encoder::{EncodedFrame, EncoderSettings};
+use avc::encoder::EncodedFrame;
 use avc::frame::YuvFrame;
 use avc::params::StreamParams;
 use avc::ratecontrol::{RateControl as RateController, RateMode};
 use framepress_cuda::{CudaEncoder, PixelFormat as DevicePixelFormat};
 
-use crate::config::{EncoderConfig, PixelFormat, Preset, RateControl};
-use crate::encoder::motion_search;
+use crate::config::{EncoderConfig, PixelFormat, RateControl};
+use crate::encoder::core_settings;
 use crate::error::{Error, Result};
+use crate::vbv::{code_within_vbv, Recoder};
 
 /// Frames coded together in one batch of an intra-only stream (a few frames
 /// in flight at most).
@@ -98,7 +99,7 @@ impl CudaBackend {
         }
         .picture_qp(false);
         let mut encoder =
-            CudaEncoder::new(index as usize, params, cuda_settings(config)).map_err(cuda_error)?;
+            CudaEncoder::new(index as usize, params, core_settings(config)).map_err(cuda_error)?;
         encoder.set_keep_recon(config.keep_reconstruction);
         encoder.set_max_batch(BATCH);
         Ok(CudaBackend {
@@ -245,30 +246,18 @@ impl CudaBackend {
         Ok((done, qp))
     }
 
-    /// The rate controller's loop (`code_picture` in encoder.rs): code at
-    /// its qp, rewind and code again at the higher qp its VBV check gives.
+    /// The rate controller's VBV loop over this backend's encoder.
     fn code_with_rate(
         &mut self,
         rate: &mut RateController,
-        mut code: impl FnMut(&mut CudaEncoder, u8) -> framepress_cuda::Result<EncodedFrame>,
+        code: impl FnMut(&mut CudaEncoder, u8) -> framepress_cuda::Result<EncodedFrame>,
     ) -> Result<(EncodedFrame, u8)> {
         let idr = self.encoder.next_is_idr();
-        let mut qp = rate.picture_qp(idr);
-        loop {
-            let mark = self.encoder.checkpoint();
-            let coded = code(&mut self.encoder, qp).map_err(cuda_error)?;
-            let bits = coded.nals.iter().map(|n| n.len() as u64 * 8).sum();
-            match rate.vbv_retry(qp, bits) {
-                Some(higher) => {
-                    self.encoder.rewind(mark).map_err(cuda_error)?;
-                    qp = higher;
-                }
-                None => {
-                    rate.picture_done(idr, qp, bits);
-                    return Ok((coded, qp));
-                }
-            }
-        }
+        let mut picture = CudaPicture {
+            encoder: &mut self.encoder,
+            code,
+        };
+        code_within_vbv(rate, idr, &mut picture)
     }
 
     /// Frames queued or in flight, not yet returned.
@@ -296,15 +285,28 @@ impl CudaBackend {
     }
 }
 
-/// The core settings of the stream, as the CPU backend's (`core_settings`
-/// in encoder.rs): the preset's motion search, Intra4x4 above ultrafast.
-fn cuda_settings(c: &EncoderConfig) -> EncoderSettings {
-    EncoderSettings {
-        gop: c.gop,
-        deblock: c.deblock,
-        me: motion_search(c.preset),
-        lossless: c.is_lossless(),
-        intra4x4: c.preset > Preset::Ultrafast,
+/// The CUDA coding of one picture, for the VBV loop.
+struct CudaPicture<'a, F> {
+    encoder: &'a mut CudaEncoder,
+    code: F,
+}
+
+impl<F> Recoder for CudaPicture<'_, F>
+where
+    F: FnMut(&mut CudaEncoder, u8) -> framepress_cuda::Result<EncodedFrame>,
+{
+    type Mark = framepress_cuda::Checkpoint;
+
+    fn mark(&mut self) -> Self::Mark {
+        self.encoder.checkpoint()
+    }
+
+    fn rewind(&mut self, mark: Self::Mark) -> Result<()> {
+        self.encoder.rewind(mark).map_err(cuda_error)
+    }
+
+    fn code(&mut self, qp: u8) -> Result<EncodedFrame> {
+        (self.code)(self.encoder, qp).map_err(cuda_error)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::colour::to_yuv420_into;
 use crate::config::{ColourMatrix, ColourRange, Device, EncoderConfig, Preset, RateControl};
 use crate::cuda::{CudaBackend, DeviceFrame};
 use crate::error::{Error, Result};
+use crate::vbv::{code_within_vbv, Recoder};
 
 /// One coded frame: an access unit in decoding order.
 #[derive(Debug, Clone)]
@@ -247,24 +248,12 @@ impl Encoder {
     /// again at a higher qp if it would overflow the VBV buffer.
     fn code_picture(&mut self) -> Result<(EncodedFrame, u8)> {
         let idr = self.core.next_is_idr();
-        let mut qp = self.rate.picture_qp(idr);
-        let bitrate_mode = matches!(self.rate.mode(), RateMode::Bitrate { .. });
-        loop {
-            let snapshot = bitrate_mode.then(|| self.core.clone_state());
-            let (core, scratch) = (&mut self.core, &self.scratch);
-            let coded = self.pool.install(|| core.encode(scratch, qp))?;
-            let bits = coded.nals.iter().map(|n| n.len() as u64 * 8).sum();
-            match (self.rate.vbv_retry(qp, bits), snapshot) {
-                (Some(higher), Some(snapshot)) => {
-                    self.core.restore_state(snapshot);
-                    qp = higher;
-                }
-                _ => {
-                    self.rate.picture_done(idr, qp, bits);
-                    return Ok((coded, qp));
-                }
-            }
-        }
+        let mut picture = CpuPicture {
+            core: &mut self.core,
+            pool: &self.pool,
+            frame: &self.scratch,
+        };
+        code_within_vbv(&mut self.rate, idr, &mut picture)
     }
 
     /// The next finished packet, if any.
@@ -288,6 +277,31 @@ impl Encoder {
     /// Frames sent so far.
     pub fn frames_sent(&self) -> u64 {
         self.next_index
+    }
+}
+
+/// The CPU coding of one picture, for the VBV loop.
+struct CpuPicture<'a> {
+    core: &'a mut CoreEncoder,
+    pool: &'a rayon::ThreadPool,
+    frame: &'a YuvFrame,
+}
+
+impl Recoder for CpuPicture<'_> {
+    type Mark = avc::encoder::EncoderState;
+
+    fn mark(&mut self) -> Self::Mark {
+        self.core.clone_state()
+    }
+
+    fn rewind(&mut self, mark: Self::Mark) -> Result<()> {
+        self.core.restore_state(mark);
+        Ok(())
+    }
+
+    fn code(&mut self, qp: u8) -> Result<EncodedFrame> {
+        let (core, frame) = (&mut *self.core, self.frame);
+        Ok(self.pool.install(|| core.encode(frame, qp))?)
     }
 }
 
@@ -353,7 +367,7 @@ pub(crate) fn motion_search(preset: Preset) -> MeParams {
     }
 }
 
-fn core_settings(c: &EncoderConfig) -> EncoderSettings {
+pub(crate) fn core_settings(c: &EncoderConfig) -> EncoderSettings {
     EncoderSettings {
         gop: c.gop,
         deblock: c.deblock,

@@ -25,6 +25,7 @@ pub mod audio;
 pub mod batch;
 pub mod mux;
 mod resample;
+mod vbv;
 
 pub use audio::{AudioCodec, AudioConfig, AudioEncoder, AudioPacket};
 pub use mux::{
