@@ -1173,26 +1173,11 @@ mod reference {
             .min(plane_mb_rows(&frame.u, width_mbs, 8))
             .min(plane_mb_rows(&frame.v, width_mbs, 8));
         let count = mbs.len().min(rows * width_mbs);
-        for (addr, cur) in mbs[..count].iter().enumerate() {
-            let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
-            let left = (mb_x > 0).then(|| &mbs[addr - 1]);
-            let top = (mb_y > 0).then(|| &mbs[addr - width_mbs]);
-            let site = MbSite {
-                mb_x,
-                mb_y,
-                has_left: left.is_some(),
-                has_top: top.is_some(),
-                bs: strengths(cur, left, top),
-            };
-            let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
-                cur: f(cur, params.chroma_qp_offset),
-                left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
-                top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
-            };
-            filter_mb_plane(&mut frame.y, &site, qps(luma_qp), &params, false);
-            let cqp = qps(chroma_qp_of);
-            filter_mb_plane(&mut frame.u, &site, cqp, &params, true);
-            filter_mb_plane(&mut frame.v, &site, cqp, &params, true);
+        for addr in 0..count {
+            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
+            filter_mb_plane(&mut frame.y, &site, luma, &params, false);
+            filter_mb_plane(&mut frame.u, &site, chroma, &params, true);
+            filter_mb_plane(&mut frame.v, &site, chroma, &params, true);
         }
     }
 }
