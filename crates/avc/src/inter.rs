@@ -9,13 +9,13 @@ use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy,
-    pcm_coding, put4x4, quantised_residual, reconstruct, store_block, to_scan, LumaPred, MbCoding,
-    MbPos, MB_MAX_BITS,
+    pcm_coding, put4x4, quantised_residual, reconstruct, sad4x4, store_block, to_scan, LumaPred,
+    MbCoding, MbPos, MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, Deadzone};
+use crate::transform::{chroma_qp, zero_levels_sad, Deadzone};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -149,29 +149,31 @@ pub fn code_inter_mb(
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
     let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
-    // Quantise every block, then reconstruct from the levels that are sent.
-    let mut raster = [[0i32; 16]; 16];
-    let mut pred = [[0i32; 16]; 16];
-    for (blk, (r, p)) in raster.iter_mut().zip(pred.iter_mut()).enumerate() {
-        let (bx, by) = luma_block_xy(blk);
-        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
-        *p = std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
-        *r = quantised_residual(&s, p, qp, false, Deadzone::Inter).0;
-    }
-    let levels: [[i32; 16]; 16] = std::array::from_fn(|blk| to_scan(&raster[blk]));
-    let mut luma_recon = [0u8; 256];
+    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+    // Blocks whose levels are all zero reconstruct to the prediction (8.5.12:
+    // zero coefficients give a zero residual), so the reconstruction starts
+    // as the prediction and only blocks with levels are reconstructed.
+    let mut luma_recon = pred_luma;
+    let mut levels = [[0i32; 16]; 16];
     let mut valid = true;
     let mut cbp_luma = 0u8;
-    for blk in 0..16 {
+    for (blk, scan) in levels.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let samples =
-            reconstruct(&dequant4x4(&raster[blk], qp, false), &pred[blk]).unwrap_or_else(|| {
-                valid = false;
-                [0; 16]
-            });
-        put4x4(&mut luma_recon, 16, bx, by, &samples);
-        if any_nonzero(&levels[blk]) {
-            cbp_luma |= 1 << (blk / 4);
+        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
+        let p: [i32; 16] =
+            std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
+        if sad4x4(&s, &p) <= zero_sad {
+            continue;
+        }
+        let raster = quantised_residual(&s, &p, qp, false, Deadzone::Inter).0;
+        if !any_nonzero(&raster) {
+            continue;
+        }
+        cbp_luma |= 1 << (blk / 4);
+        *scan = to_scan(&raster);
+        match reconstruct(&dequant4x4(&raster, qp, false), &p) {
+            Some(samples) => put4x4(&mut luma_recon, 16, bx, by, &samples),
+            None => valid = false,
         }
     }
     let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);

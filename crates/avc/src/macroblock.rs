@@ -17,7 +17,7 @@ use crate::syntax::{
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
     chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, Deadzone, ZIGZAG_4X4,
+    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_levels_sad, Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -132,7 +132,20 @@ pub(crate) fn load_block<const L: usize>(
     y0: usize,
     n: usize,
 ) -> [i32; L] {
-    std::array::from_fn(|i| i32::from(plane.at(x0 + i % n, y0 + i / n)))
+    let mut out = [0i32; L];
+    for (r, dst) in out.chunks_exact_mut(n).enumerate() {
+        let row = &plane.data[(y0 + r) * plane.width + x0..][..n];
+        for (d, &v) in dst.iter_mut().zip(row) {
+            *d = i32::from(v);
+        }
+    }
+    out
+}
+
+/// Sum of absolute differences of two 4×4 blocks.
+#[inline]
+pub(crate) fn sad4x4(a: &[i32; 16], b: &[i32; 16]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).sum()
 }
 
 pub(crate) fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
@@ -317,6 +330,7 @@ pub(crate) fn code_chroma_residual(
         recon: [[0; 64]; 2],
         valid: true,
     };
+    let zero_sad = zero_levels_sad(qp_c, dz);
     for c in 0..2 {
         let pred = pred[c];
         let mut ac_raster = [[0i32; 16]; 4];
@@ -325,6 +339,12 @@ pub(crate) fn code_chroma_residual(
             let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
             let s: [i32; 16] = std::array::from_fn(|i| src[c][(by + i / 4) * 8 + bx + i % 4]);
             let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
+            if sad4x4(&s, &p) <= zero_sad {
+                // Every AC level is zero; the DC coefficient of the forward
+                // transform is the residual's sum.
+                dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
+                continue;
+            }
             let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
             ac_raster[blk] = levels;
             ac_raster[blk][0] = 0;

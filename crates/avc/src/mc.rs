@@ -382,6 +382,11 @@ impl RefPicture {
         let (fx, fy) = (mx & 7, my & 7);
         let (bx, by) = (cx0 + (mx >> 3), cy0 + (my >> 3));
         let (pw, ph) = (p.width as i32, p.height as i32);
+        let inside = bx >= 0 && by >= 0 && bx + w as i32 + 1 <= pw && by + h as i32 + 1 <= ph;
+        if inside {
+            chroma_block_inside(p, (bx as usize, by as usize), (w, h), (fx, fy), out);
+            return;
+        }
         let at = |x: i32, y: i32| -> i32 {
             let xc = x.clamp(0, pw - 1) as usize;
             let yc = y.clamp(0, ph - 1) as usize;
@@ -396,6 +401,36 @@ impl RefPicture {
                     + fx * fy * at(x + 1, y + 1);
                 out[(r * w as i32 + c) as usize] = ((v + 32) >> 6) as u8;
             }
+        }
+    }
+}
+
+/// Equation 8-266 for a chroma block whose samples, and the row and column
+/// after them, lie inside the plane (no clamping of positions, 8.4.2.2.2):
+/// the weighted mean of each sample and its right, lower and lower-right
+/// neighbours with eighth-sample fractions (fx, fy).
+fn chroma_block_inside(
+    p: &Plane,
+    (bx, by): (usize, usize),
+    (w, h): (usize, usize),
+    (fx, fy): (i32, i32),
+    out: &mut [u8],
+) {
+    let stride = p.width;
+    let weights = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy].map(|v| v as u16);
+    for (r, dst) in out.chunks_exact_mut(w).take(h).enumerate() {
+        let top = &p.data[(by + r) * stride + bx..][..w + 1];
+        let below = &p.data[(by + r + 1) * stride + bx..][..w + 1];
+        if fx == 0 && fy == 0 {
+            dst.copy_from_slice(&top[..w]);
+            continue;
+        }
+        for (c, d) in dst.iter_mut().enumerate() {
+            let v = weights[0] * u16::from(top[c])
+                + weights[1] * u16::from(top[c + 1])
+                + weights[2] * u16::from(below[c])
+                + weights[3] * u16::from(below[c + 1]);
+            *d = ((v + 32) >> 6) as u8;
         }
     }
 }
