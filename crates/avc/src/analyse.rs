@@ -10,7 +10,7 @@ use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
     predict_chroma, Availability, Edge4, EdgeN,
 };
-use crate::transform::satd_i32;
+use crate::pixel::satd_i32;
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [

@@ -17,6 +17,7 @@ pub mod mvpred;
 pub mod nal;
 pub mod params;
 pub mod picture;
+pub mod pixel;
 pub mod ratecontrol;
 pub mod slice;
 pub mod syntax;

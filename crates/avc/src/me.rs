@@ -7,8 +7,8 @@
 use crate::bits::se_len;
 use crate::frame::Plane;
 use crate::mc::{mv_limits, RefPicture};
+use crate::pixel::{sad_u8, satd_u8};
 use crate::syntax::Partition;
-use crate::transform::satd_u8;
 
 /// Effort settings of the search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,40 +95,35 @@ impl Block<'_> {
 
     /// SAD of the block, `W` samples wide, at an integer vector.
     fn sad<const W: usize>(&self, full: [i32; 2]) -> u32 {
-        let mut sad = 0u32;
-        for r in 0..self.h {
-            let s = &self.src.row(self.y as usize + r)[self.x as usize..];
-            let p = self
-                .refp
-                .full
-                .row(self.x + full[0], self.y + full[1] + r as i32, W);
-            let (Some(s), Some(p)) = (s.first_chunk::<W>(), p.first_chunk::<W>()) else {
-                return self.sad_any(full);
-            };
-            sad += s
-                .iter()
-                .zip(p)
-                .map(|(&a, &b)| u32::from(a.abs_diff(b)))
-                .sum::<u32>();
-        }
-        sad
+        let at = self.y as usize * self.src.width + self.x as usize;
+        let (pred, stride) = self
+            .refp
+            .full
+            .block(self.x + full[0], self.y + full[1], W, self.h);
+        sad_u8(
+            &self.src.data[at..],
+            self.src.width,
+            pred,
+            stride,
+            W,
+            self.h,
+        )
     }
 
     fn sad_any(&self, full: [i32; 2]) -> u32 {
-        let mut sad = 0u32;
-        for r in 0..self.h {
-            let s = &self.src.row(self.y as usize + r)[self.x as usize..self.x as usize + self.w];
-            let p = self
-                .refp
+        let at = self.y as usize * self.src.width + self.x as usize;
+        let (pred, stride) =
+            self.refp
                 .full
-                .row(self.x + full[0], self.y + full[1] + r as i32, self.w);
-            sad += s
-                .iter()
-                .zip(p)
-                .map(|(&a, &b)| u32::from(a.abs_diff(b)))
-                .sum::<u32>();
-        }
-        sad
+                .block(self.x + full[0], self.y + full[1], self.w, self.h);
+        sad_u8(
+            &self.src.data[at..],
+            self.src.width,
+            pred,
+            stride,
+            self.w,
+            self.h,
+        )
     }
 
     /// SATD at a quarter-sample vector + λ·bits.

@@ -1,0 +1,285 @@
+//! Block distortion kernels for mode decision and motion search: SAD and
+//! SATD of 8-bit blocks. On x86-64 the common widths (8 and 16) run as SSE2
+//! code, which every x86-64 processor has; elsewhere, and for other widths,
+//! the portable versions in [`crate::transform`] and here. Both give the
+//! same numbers: the tests compare them on random and extreme blocks.
+
+use crate::transform;
+
+/// SAD of a `w`×`h` block between two 8-bit blocks given as slices from
+/// their first sample with row strides.
+pub fn sad_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, w, h) && fits(b.len(), b_stride, w, h) {
+        match w {
+            // SAFETY: both blocks lie inside their slices (checked by `fits`).
+            16 => return unsafe { x86::sad_16(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
+            // SAFETY: as above.
+            8 => return unsafe { x86::sad_8(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
+            _ => {}
+        }
+    }
+    sad_portable(a, a_stride, b, b_stride, w, h)
+}
+
+/// The portable [`sad_u8`].
+pub fn sad_portable(
+    a: &[u8],
+    a_stride: usize,
+    b: &[u8],
+    b_stride: usize,
+    w: usize,
+    h: usize,
+) -> u32 {
+    (0..h)
+        .map(|r| {
+            let ra = &a[r * a_stride..r * a_stride + w];
+            let rb = &b[r * b_stride..r * b_stride + w];
+            ra.iter()
+                .zip(rb)
+                .map(|(&x, &y)| u32::from(x.abs_diff(y)))
+                .sum::<u32>()
+        })
+        .sum()
+}
+
+/// SATD (the sum over 4×4 blocks of [`transform::satd4x4`]) of a `w`×`h`
+/// block between two 8-bit blocks given as slices with row strides.
+pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if (w == 8 || w == 16)
+        && h % 4 == 0
+        && fits(a.len(), a_stride, w, h)
+        && fits(b.len(), b_stride, w, h)
+    {
+        // SAFETY: both blocks lie inside their slices (checked by `fits`).
+        return unsafe { x86::satd_u8(a.as_ptr(), a_stride, b.as_ptr(), b_stride, w, h) };
+    }
+    transform::satd_u8(a, a_stride, b, b_stride, w, h)
+}
+
+/// SATD of two `w`×`h` blocks of 8-bit sample values (0..=255) held as
+/// 32-bit values in raster order with stride `w` (intra mode decision).
+pub fn satd_i32(a: &[i32], b: &[i32], w: usize, h: usize) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if (w == 8 || w == 16) && h % 4 == 0 && a.len() >= w * h && b.len() >= w * h {
+        // SAFETY: both blocks lie inside their slices (checked above).
+        return unsafe { x86::satd_i32(a.as_ptr(), b.as_ptr(), w, h) };
+    }
+    transform::satd_i32(a, b, w, h)
+}
+
+/// Whether a `w`×`h` block with this stride lies inside `len` samples.
+#[cfg(target_arch = "x86_64")]
+fn fits(len: usize, stride: usize, w: usize, h: usize) -> bool {
+    h > 0 && w <= stride && (h - 1) * stride + w <= len
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! SSE2 kernels (part of x86-64, so always available).
+    use std::arch::x86_64::*;
+
+    /// SAD of a 16×`h` block. Caller: both blocks readable.
+    pub(super) unsafe fn sad_16(a: *const u8, sa: usize, b: *const u8, sb: usize, h: usize) -> u32 {
+        let mut acc = _mm_setzero_si128();
+        for r in 0..h {
+            let x = _mm_loadu_si128(a.add(r * sa) as *const __m128i);
+            let y = _mm_loadu_si128(b.add(r * sb) as *const __m128i);
+            acc = _mm_add_epi64(acc, _mm_sad_epu8(x, y));
+        }
+        sum_u64x2(acc)
+    }
+
+    /// SAD of an 8×`h` block. Caller: both blocks readable.
+    pub(super) unsafe fn sad_8(a: *const u8, sa: usize, b: *const u8, sb: usize, h: usize) -> u32 {
+        let mut acc = _mm_setzero_si128();
+        for r in 0..h {
+            let x = _mm_loadl_epi64(a.add(r * sa) as *const __m128i);
+            let y = _mm_loadl_epi64(b.add(r * sb) as *const __m128i);
+            acc = _mm_add_epi64(acc, _mm_sad_epu8(x, y));
+        }
+        sum_u64x2(acc)
+    }
+
+    unsafe fn sum_u64x2(v: __m128i) -> u32 {
+        let hi = _mm_unpackhi_epi64(v, v);
+        _mm_cvtsi128_si32(_mm_add_epi64(v, hi)) as u32
+    }
+
+    /// Eight 8-bit samples widened to 16 bits.
+    #[inline(always)]
+    unsafe fn load8_u8(p: *const u8) -> __m128i {
+        _mm_unpacklo_epi8(_mm_loadl_epi64(p as *const __m128i), _mm_setzero_si128())
+    }
+
+    /// Eight 32-bit sample values (0..=255) narrowed to 16 bits.
+    #[inline(always)]
+    unsafe fn load8_i32(p: *const i32) -> __m128i {
+        let lo = _mm_loadu_si128(p as *const __m128i);
+        let hi = _mm_loadu_si128(p.add(4) as *const __m128i);
+        _mm_packs_epi32(lo, hi)
+    }
+
+    /// Half the sum of the absolute 2-D Hadamard coefficients of the two
+    /// 4×4 blocks held in four rows of differences (eight 16-bit lanes:
+    /// columns 0..3 and 4..7), as eight 16-bit partial sums, each at most
+    /// 2·2040 (|d| ≤ 255 grows to 4·255 after the vertical transform and
+    /// twice that after the first horizontal stage): the vertical transform, a transpose of each 4×4 block,
+    /// the first horizontal stage, and for the last stage
+    /// |p + q| + |p − q| = 2·max(|p|, |q|).
+    #[inline(always)]
+    unsafe fn hadamard_half_sums(d: [__m128i; 4]) -> __m128i {
+        let (a0, a1) = (_mm_add_epi16(d[0], d[1]), _mm_sub_epi16(d[0], d[1]));
+        let (a2, a3) = (_mm_add_epi16(d[2], d[3]), _mm_sub_epi16(d[2], d[3]));
+        let v = [
+            _mm_add_epi16(a0, a2),
+            _mm_sub_epi16(a0, a2),
+            _mm_add_epi16(a1, a3),
+            _mm_sub_epi16(a1, a3),
+        ];
+        // Transpose each 4×4 block: t[j] holds column j of both blocks.
+        let u0 = _mm_unpacklo_epi16(v[0], v[1]);
+        let u1 = _mm_unpackhi_epi16(v[0], v[1]);
+        let u2 = _mm_unpacklo_epi16(v[2], v[3]);
+        let u3 = _mm_unpackhi_epi16(v[2], v[3]);
+        let w0 = _mm_unpacklo_epi32(u0, u2);
+        let w1 = _mm_unpackhi_epi32(u0, u2);
+        let w2 = _mm_unpacklo_epi32(u1, u3);
+        let w3 = _mm_unpackhi_epi32(u1, u3);
+        let t0 = _mm_unpacklo_epi64(w0, w2);
+        let t1 = _mm_unpackhi_epi64(w0, w2);
+        let t2 = _mm_unpacklo_epi64(w1, w3);
+        let t3 = _mm_unpackhi_epi64(w1, w3);
+        let (b0, b1) = (_mm_add_epi16(t0, t1), _mm_sub_epi16(t0, t1));
+        let (b2, b3) = (_mm_add_epi16(t2, t3), _mm_sub_epi16(t2, t3));
+        let m02 = _mm_max_epi16(abs16(b0), abs16(b2));
+        let m13 = _mm_max_epi16(abs16(b1), abs16(b3));
+        _mm_add_epi16(m02, m13)
+    }
+
+    #[inline(always)]
+    unsafe fn abs16(v: __m128i) -> __m128i {
+        _mm_max_epi16(v, _mm_sub_epi16(_mm_setzero_si128(), v))
+    }
+
+    /// Widens eight 16-bit partial sums to 32 bits and adds them to `acc`.
+    #[inline(always)]
+    unsafe fn accumulate(acc: __m128i, sums: __m128i) -> __m128i {
+        _mm_add_epi32(acc, _mm_madd_epi16(sums, _mm_set1_epi16(1)))
+    }
+
+    unsafe fn sum_i32x4(v: __m128i) -> u32 {
+        let s = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s) as u32
+    }
+
+    /// SATD of a `w`×`h` block (w 8 or 16, h a multiple of 4) of 8-bit
+    /// samples. Caller: both blocks readable.
+    pub(super) unsafe fn satd_u8(
+        a: *const u8,
+        sa: usize,
+        b: *const u8,
+        sb: usize,
+        w: usize,
+        h: usize,
+    ) -> u32 {
+        let mut acc = _mm_setzero_si128();
+        for by in (0..h).step_by(4) {
+            for bx in (0..w).step_by(8) {
+                let d: [__m128i; 4] = std::array::from_fn(|r| {
+                    let x = load8_u8(a.add((by + r) * sa + bx));
+                    let y = load8_u8(b.add((by + r) * sb + bx));
+                    _mm_sub_epi16(x, y)
+                });
+                acc = accumulate(acc, hadamard_half_sums(d));
+            }
+        }
+        sum_i32x4(acc)
+    }
+
+    /// [`satd_u8`] for blocks of 32-bit sample values in raster order with
+    /// stride `w`. Caller: both blocks readable.
+    pub(super) unsafe fn satd_i32(a: *const i32, b: *const i32, w: usize, h: usize) -> u32 {
+        let mut acc = _mm_setzero_si128();
+        for by in (0..h).step_by(4) {
+            for bx in (0..w).step_by(8) {
+                let d: [__m128i; 4] = std::array::from_fn(|r| {
+                    let x = load8_i32(a.add((by + r) * w + bx));
+                    let y = load8_i32(b.add((by + r) * w + bx));
+                    _mm_sub_epi16(x, y)
+                });
+                acc = accumulate(acc, hadamard_half_sums(d));
+            }
+        }
+        sum_i32x4(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(state: &mut u32) -> u8 {
+        *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (*state >> 24) as u8
+    }
+
+    /// Random, extreme (0 against 255) and flat blocks of every kernel size.
+    fn cases() -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut state = 1u32;
+        let n = 40 * 24;
+        let mut out = vec![
+            (vec![0u8; n], vec![255u8; n]),
+            (vec![255u8; n], vec![0u8; n]),
+        ];
+        out.push((vec![77u8; n], vec![77u8; n]));
+        for _ in 0..200 {
+            let a: Vec<u8> = (0..n).map(|_| lcg(&mut state)).collect();
+            let b: Vec<u8> = (0..n).map(|_| lcg(&mut state)).collect();
+            out.push((a, b));
+        }
+        // Checkerboards of 0 and 255 against their inverse maximise every coefficient.
+        let board: Vec<u8> = (0..n)
+            .map(|i| if (i + i / 40) % 2 == 0 { 0 } else { 255 })
+            .collect();
+        let inverse: Vec<u8> = board.iter().map(|v| 255 - v).collect();
+        out.push((board, inverse));
+        out
+    }
+
+    #[test]
+    fn sad_matches_portable() {
+        for (a, b) in cases() {
+            for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8), (8, 4), (4, 4)] {
+                for (sa, sb, off) in [(40, 40, 0), (40, 24, 3), (16, 40, 1)] {
+                    let expected = sad_portable(&a[off..], sa.max(w), &b, sb.max(w), w, h);
+                    assert_eq!(sad_u8(&a[off..], sa.max(w), &b, sb.max(w), w, h), expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn satd_matches_portable() {
+        for (a, b) in cases() {
+            for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8), (8, 4), (4, 4)] {
+                let expected = transform::satd_blocks(&a[5..], 40, &b, 24, w, h);
+                assert_eq!(satd_u8(&a[5..], 40, &b, 24, w, h), expected, "{w}x{h}");
+                let ai: Vec<i32> = a[..w * h].iter().map(|&v| i32::from(v)).collect();
+                let bi: Vec<i32> = b[..w * h].iter().map(|&v| i32::from(v)).collect();
+                let expected = transform::satd_blocks(&ai, w, &bi, w, w, h);
+                assert_eq!(satd_i32(&ai, &bi, w, h), expected, "{w}x{h} i32");
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_ending_at_the_slice_end() {
+        let a = [9u8; 20];
+        let b = [1u8; 20];
+        assert_eq!(sad_u8(&a[4..], 16, &b[4..], 16, 16, 1), 16 * 8);
+        assert_eq!(sad_u8(&a[12..], 8, &b[12..], 8, 8, 1), 8 * 8);
+    }
+}
