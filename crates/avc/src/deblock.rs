@@ -226,22 +226,54 @@ fn strengths(
     left: Option<&MbDeblockInfo>,
     top: Option<&MbDeblockInfo>,
 ) -> Strengths {
-    let mut s = Strengths::default();
-    for e in 0..4 {
-        for i in 0..4 {
-            s.v[e][i] = match (e, left) {
-                (0, Some(l)) => boundary_strength(l, (3, i), cur, (0, i), true),
-                (0, None) => 0,
-                _ => boundary_strength(cur, (e - 1, i), cur, (e, i), false),
-            };
-            s.h[e][i] = match (e, top) {
-                (0, Some(t)) => boundary_strength(t, (i, 3), cur, (i, 0), true),
-                (0, None) => 0,
-                _ => boundary_strength(cur, (i, e - 1), cur, (i, e), false),
-            };
-        }
+    let inner = inner_uniform(cur);
+    Strengths {
+        v: direction_strengths(cur, left, inner, |e, i| (e, i)),
+        h: direction_strengths(cur, top, inner, |e, i| (i, e)),
     }
-    s
+}
+
+/// The one bS of every internal edge when all are alike (8.7.2.1): 3 in an
+/// intra macroblock, 0 in one without coefficients whose 4×4 blocks share
+/// reference and motion vector; `None` otherwise.
+fn inner_uniform(cur: &MbDeblockInfo) -> Option<u8> {
+    if cur.intra {
+        return Some(3);
+    }
+    let r = cur.ref_idx[0];
+    let one_ref = cur.ref_idx == [r; 4];
+    let one_mv = r < 0 || cur.mv == [cur.mv[0]; 16];
+    (cur.nonzero == 0 && one_ref && one_mv).then_some(0)
+}
+
+/// bS rows of the four edges of one direction (8.7.2.1): `at(e, i)` is the
+/// (column, row) of the 4×4 block right of / below edge `e` on line block
+/// `i`; `nb` is the neighbour across edge 0 (not filtered when `None`),
+/// `inner` the bS of all internal edges when [`inner_uniform`] knows it.
+#[inline(always)]
+fn direction_strengths(
+    cur: &MbDeblockInfo,
+    nb: Option<&MbDeblockInfo>,
+    inner: Option<u8>,
+    at: impl Fn(usize, usize) -> (usize, usize),
+) -> [[u8; 4]; 4] {
+    let mut rows = [[0; 4]; 4];
+    if let Some(n) = nb {
+        rows[0] = if n.intra || cur.intra {
+            [4; 4]
+        } else {
+            std::array::from_fn(|i| boundary_strength(n, at(3, i), cur, at(0, i), true))
+        };
+    }
+    for (e, row) in rows.iter_mut().enumerate().skip(1) {
+        *row = match inner {
+            Some(b) => [b; 4],
+            None => {
+                std::array::from_fn(|i| boundary_strength(cur, at(e - 1, i), cur, at(e, i), false))
+            }
+        };
+    }
+    rows
 }
 
 /// Lines filtered together: 16 luma lines of one edge, or 8 Cb and 8 Cr lines.
@@ -420,6 +452,9 @@ fn filter_luma_strong(w: &mut Window, lp: &LaneParams) {
 
 /// Filters a luma edge (8.7.2.2 to 8.7.2.4). Edges are all bS 4 (macroblock
 /// edges with an intra side) or all below 4, so usually one pass runs.
+/// Kept out of line: inlined into the macroblock loop its lane loops are
+/// no longer vectorised.
+#[inline(never)]
 fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
     if lp.any_strong {
         filter_luma_strong(w, lp);
@@ -431,7 +466,9 @@ fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
 
 /// Filters every lane of a chroma edge: chromaStyleFilteringFlag = 1, so only
 /// p0 and q0 change (8.7.2.3 with tC = tC0 + 1; 8.7.2.4 simple form).
+/// Kept out of line, like [`filter_luma_lanes`], so that it stays vectorised.
 #[allow(clippy::needless_range_loop)] // `l` indexes the window rows and the lane inputs
+#[inline(never)]
 fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
     for l in 0..LANES {
         let (p1, p0) = (i16::from(w[2][l]), i16::from(w[3][l]));
@@ -704,28 +741,39 @@ struct SiteQp {
     top: i32,
 }
 
+/// Thresholds of one component's edges of a macroblock (8.7.2.2): inside
+/// it, and towards its left and top neighbours where those edges are
+/// filtered.
+struct SiteThresholds {
+    inner: Thresholds,
+    left: Option<Thresholds>,
+    top: Option<Thresholds>,
+}
+
+impl SiteThresholds {
+    fn new(site: &MbSite, qp: SiteQp, params: &DeblockParams) -> SiteThresholds {
+        let across =
+            |has: bool, qp_nb: i32| has.then(|| Thresholds::between(qp_nb, qp.cur, params));
+        SiteThresholds {
+            inner: Thresholds::between(qp.cur, qp.cur, params),
+            left: across(site.has_left, qp.left),
+            top: across(site.has_top, qp.top),
+        }
+    }
+}
+
 /// Thresholds of the 4 luma edge positions of one direction, `None` where
 /// nothing is filtered: edge 0 without a neighbour, α or β of 0, or bS 0
 /// throughout.
-fn edge_plan(
+fn edge_plan<'a>(
     site: &MbSite,
-    qp: SiteQp,
-    params: &DeblockParams,
+    th: &'a SiteThresholds,
     vertical: bool,
-) -> [Option<Thresholds>; 4] {
-    let (has_nb, qp_nb) = if vertical {
-        (site.has_left, qp.left)
-    } else {
-        (site.has_top, qp.top)
-    };
+) -> [Option<&'a Thresholds>; 4] {
+    let nb = if vertical { &th.left } else { &th.top };
     let rows = site.bs(vertical);
-    let inner = Thresholds::between(qp.cur, qp.cur, params);
     std::array::from_fn(|e| {
-        let t = match (e, has_nb) {
-            (0, true) => Thresholds::between(qp_nb, qp.cur, params),
-            (0, false) => return None,
-            _ => inner,
-        };
+        let t = if e == 0 { nb.as_ref()? } else { &th.inner };
         (!t.filters_nothing() && rows[e] != [0; 4]).then_some(t)
     })
 }
@@ -737,10 +785,10 @@ fn window<const K: usize>(strip: &mut Strip<K>, k: usize) -> Option<&mut Window>
 
 /// Luma edges of one macroblock (8.7): vertical edges left to right, then
 /// horizontal edges top to bottom, each direction through one strip.
-fn filter_mb_luma(y: &mut Plane, site: &MbSite, qp: SiteQp, params: &DeblockParams) {
+fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
     let mut strip: Strip<20> = [[0; LANES]; 20];
     for vertical in [true, false] {
-        let plan = edge_plan(site, qp, params, vertical);
+        let plan = edge_plan(site, th, vertical);
         if plan.iter().all(Option::is_none) {
             continue;
         }
@@ -759,16 +807,10 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, qp: SiteQp, params: &DeblockPara
 /// 8..16: both planes share bS and, with one chroma_qp_index_offset, QPC.
 /// The 4:2:0 edges at chroma samples 0 and 4 use the bS of luma edges 0 and
 /// 8, two chroma lines per luma bS.
-fn filter_mb_chroma(
-    u: &mut Plane,
-    v: &mut Plane,
-    site: &MbSite,
-    qp: SiteQp,
-    params: &DeblockParams,
-) {
+fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresholds) {
     let mut strip: Strip<12> = [[0; LANES]; 12];
     for vertical in [true, false] {
-        let [e0, _, e2, _] = edge_plan(site, qp, params, vertical);
+        let [e0, _, e2, _] = edge_plan(site, th, vertical);
         if e0.is_none() && e2.is_none() {
             continue;
         }
@@ -780,7 +822,7 @@ fn filter_mb_chroma(
         gather::<12, 8>(&mut strip, &v.data, &av, vertical);
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
-                filter_chroma_lanes(w, &LaneParams::new::<2>(&t, &site.bs(vertical)[luma_edge]));
+                filter_chroma_lanes(w, &LaneParams::new::<2>(t, &site.bs(vertical)[luma_edge]));
             }
         }
         scatter::<12, 8>(&mut strip, &mut u.data, &au, vertical);
@@ -975,8 +1017,10 @@ fn filter_mb(
     chroma: SiteQp,
     params: &DeblockParams,
 ) {
-    filter_mb_luma(&mut frame.y, site, luma, params);
-    filter_mb_chroma(&mut frame.u, &mut frame.v, site, chroma, params);
+    let luma = SiteThresholds::new(site, luma, params);
+    filter_mb_luma(&mut frame.y, site, &luma);
+    let chroma = SiteThresholds::new(site, chroma, params);
+    filter_mb_chroma(&mut frame.u, &mut frame.v, site, &chroma);
 }
 
 /// QPY of a macroblock, clamped to 0..=51 (the second argument is unused).
