@@ -382,7 +382,7 @@ impl RefPicture {
         let (fx, fy) = (mx & 7, my & 7);
         let (bx, by) = (cx0 + (mx >> 3), cy0 + (my >> 3));
         let (pw, ph) = (p.width as i32, p.height as i32);
-        let inside = bx >= 0 && by >= 0 && bx + w as i32 + 1 <= pw && by + h as i32 + 1 <= ph;
+        let inside = bx >= 0 && by >= 0 && bx + (w as i32) < pw && by + (h as i32) < ph;
         if inside {
             chroma_block_inside(p, (bx as usize, by as usize), (w, h), (fx, fy), out);
             return;

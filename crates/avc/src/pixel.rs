@@ -48,7 +48,7 @@ pub fn sad_portable(
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if (w == 8 || w == 16)
-        && h % 4 == 0
+        && h.is_multiple_of(4)
         && fits(a.len(), a_stride, w, h)
         && fits(b.len(), b_stride, w, h)
     {
@@ -62,7 +62,7 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
 /// 32-bit values in raster order with stride `w` (intra mode decision).
 pub fn satd_i32(a: &[i32], b: &[i32], w: usize, h: usize) -> u32 {
     #[cfg(target_arch = "x86_64")]
-    if (w == 8 || w == 16) && h % 4 == 0 && a.len() >= w * h && b.len() >= w * h {
+    if (w == 8 || w == 16) && h.is_multiple_of(4) && a.len() >= w * h && b.len() >= w * h {
         // SAFETY: both blocks lie inside their slices (checked above).
         return unsafe { x86::satd_i32(a.as_ptr(), b.as_ptr(), w, h) };
     }
