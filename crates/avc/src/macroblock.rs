@@ -17,7 +17,8 @@ use crate::syntax::{
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
     chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_levels_sad, Deadzone, ZIGZAG_4X4,
+    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_chroma_dc_sad, zero_levels_sad,
+    Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -330,42 +331,84 @@ pub(crate) fn code_chroma_residual(
         recon: [[0; 64]; 2],
         valid: true,
     };
-    let zero_sad = zero_levels_sad(qp_c, dz);
+    let zero_plane = zero_levels_sad(qp_c, dz).min(zero_chroma_dc_sad(qp_c, dz));
     for c in 0..2 {
-        let pred = pred[c];
-        let mut ac_raster = [[0i32; 16]; 4];
-        let mut dc = [0i32; 4];
-        for blk in 0..4 {
-            let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-            let s: [i32; 16] = std::array::from_fn(|i| src[c][(by + i / 4) * 8 + bx + i % 4]);
-            let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
-            if sad4x4(&s, &p) <= zero_sad {
-                // Every AC level is zero; the DC coefficient of the forward
-                // transform is the residual's sum.
-                dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
-                continue;
-            }
-            let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
-            ac_raster[blk] = levels;
-            ac_raster[blk][0] = 0;
-            dc[blk] = d;
+        let sad: u32 = src[c]
+            .iter()
+            .zip(pred[c])
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum();
+        if sad <= zero_plane {
+            // Every level of the plane is zero: it reconstructs to the prediction.
+            out.recon[c] = pred[c].map(|v| v as u8);
+            continue;
         }
-        out.dc[c] = forward_quant_chroma_dc_with(&dc, qp_c, dz);
-        let dc_c = inverse_chroma_dc(&out.dc[c], qp_c);
-        out.valid &= dc_c.is_some();
-        let dc_c = dc_c.unwrap_or([0; 4]);
-        for blk in 0..4 {
-            let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let plane = code_chroma_plane(src[c], pred[c], qp_c, dz);
+        out.dc[c] = plane.dc;
+        out.ac[c] = plane.ac;
+        out.recon[c] = plane.recon;
+        out.valid &= plane.valid;
+    }
+    out
+}
+
+/// The levels and reconstruction of one chroma plane.
+struct ChromaPlane {
+    dc: [i32; 4],
+    ac: [[i32; 16]; 4],
+    recon: [u8; 64],
+    valid: bool,
+}
+
+/// Transforms, quantises and reconstructs the residual of one chroma plane:
+/// four 4×4 blocks whose DC coefficients go through the 2×2 transform
+/// (8.5.11).
+fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone) -> ChromaPlane {
+    let zero_sad = zero_levels_sad(qp_c, dz);
+    let block = |plane: &[i32; 64], blk: usize| -> [i32; 16] {
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        std::array::from_fn(|i| plane[(by + i / 4) * 8 + bx + i % 4])
+    };
+    let mut out = ChromaPlane {
+        dc: [0; 4],
+        ac: [[0; 16]; 4],
+        recon: [0; 64],
+        valid: true,
+    };
+    let mut ac_raster = [[0i32; 16]; 4];
+    let mut dc = [0i32; 4];
+    for blk in 0..4 {
+        let (s, p) = (block(src, blk), block(pred, blk));
+        if sad4x4(&s, &p) <= zero_sad {
+            // Every AC level is zero; the DC coefficient of the forward
+            // transform is the residual's sum.
+            dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
+            continue;
+        }
+        let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
+        ac_raster[blk] = levels;
+        ac_raster[blk][0] = 0;
+        dc[blk] = d;
+    }
+    out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
+    let dc_c = inverse_chroma_dc(&out.dc, qp_c);
+    out.valid = dc_c.is_some();
+    let dc_c = dc_c.unwrap_or([0; 4]);
+    for blk in 0..4 {
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let p = block(pred, blk);
+        let samples = if dc_c[blk] == 0 && !any_nonzero(&ac_raster[blk]) {
+            p.map(|v| v as u8)
+        } else {
             let mut d = dequant4x4(&ac_raster[blk], qp_c, true);
             d[0] = dc_c[blk];
-            let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 8 + bx + i % 4]);
-            let samples = reconstruct(&d, &p).unwrap_or_else(|| {
+            reconstruct(&d, &p).unwrap_or_else(|| {
                 out.valid = false;
                 [0; 16]
-            });
-            put4x4(&mut out.recon[c], 8, bx, by, &samples);
-            out.ac[c][blk] = to_scan(&ac_raster[blk]);
-        }
+            })
+        };
+        put4x4(&mut out.recon, 8, bx, by, &samples);
+        out.ac[blk] = to_scan(&ac_raster[blk]);
     }
     out
 }

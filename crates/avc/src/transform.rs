@@ -221,6 +221,26 @@ pub fn zero_levels_sad(qp: i32, dz: Deadzone) -> u32 {
         .max(0) as u32
 }
 
+/// The largest SAD of an 8×8 chroma residual whose 2×2 DC levels
+/// ([`forward_quant_chroma_dc_with`] at `qp_c`, dead zone `dz`) are all zero:
+/// each 4×4 block's DC coefficient is the sum of its residual, and each
+/// output of the 2×2 Hadamard is a ±1 sum of those, so it is at most the
+/// plane's SAD; its level is zero while |f|·MF + offset < 2^qbits.
+pub fn zero_chroma_dc_sad(qp_c: i32, dz: Deadzone) -> u32 {
+    let qp_c = qp_c.clamp(0, 51);
+    let (qbits, mf, offset) = chroma_dc_quant(qp_c, dz);
+    let room = (1i64 << qbits) - i64::from(offset) - 1;
+    (room / i64::from(mf)).max(0) as u32
+}
+
+/// qbits, MF and rounding offset of the chroma DC quantiser (8.5.11.1's
+/// counterpart).
+fn chroma_dc_quant(qp_c: i32, dz: Deadzone) -> (u32, i32, i32) {
+    let qbits = 16 + (qp_c / 6) as u32;
+    let mf = QUANT_MF[(qp_c % 6) as usize][0];
+    (qbits, mf, 2 * dz.offset(qbits - 1))
+}
+
 /// [`QUANT_MF`] expanded to every raster position of a 4×4 block.
 const QUANT_MF_4X4: [[i32; 16]; 6] = expand_by_position(&QUANT_MF);
 
@@ -325,9 +345,7 @@ pub fn forward_quant_chroma_dc(dc: &[i32; 4], qp_c: i32) -> [i32; 4] {
 /// [`forward_quant_chroma_dc`] with a chosen dead zone.
 pub fn forward_quant_chroma_dc_with(dc: &[i32; 4], qp_c: i32, dz: Deadzone) -> [i32; 4] {
     let f = hadamard2x2(dc);
-    let qbits = 16 + (qp_c / 6) as u32;
-    let mf = QUANT_MF[(qp_c % 6) as usize][0];
-    let offset = 2 * dz.offset(qbits - 1);
+    let (qbits, mf, offset) = chroma_dc_quant(qp_c, dz);
     f.map(|v| quant_one(v, mf, offset, qbits))
 }
 
@@ -620,6 +638,37 @@ mod tests {
                 forward4x4(&mut edge);
                 quant4x4_with(&mut edge, qp, false, dz);
                 assert_eq!(edge, [0; 16]);
+            }
+        }
+    }
+
+    /// DC sums whose absolute total is within [`zero_chroma_dc_sad`]
+    /// quantise to zero chroma DC levels.
+    #[test]
+    fn chroma_dc_within_zero_sad_quantises_to_zero() {
+        let mut state = 11u32;
+        for qp_c in 0..52 {
+            for dz in [Deadzone::Intra, Deadzone::Inter] {
+                let limit = zero_chroma_dc_sad(qp_c, dz) as i32;
+                for _ in 0..500 {
+                    let mut dc = [0i32; 4];
+                    let mut left = lcg(&mut state).rem_euclid(limit + 1);
+                    while left > 0 {
+                        let k = lcg(&mut state).rem_euclid(4) as usize;
+                        let step = 1 + lcg(&mut state).rem_euclid(left);
+                        dc[k] += if lcg(&mut state) & 1 == 0 {
+                            step
+                        } else {
+                            -step
+                        };
+                        left -= step;
+                    }
+                    assert_eq!(forward_quant_chroma_dc_with(&dc, qp_c, dz), [0; 4]);
+                }
+                let at_limit = forward_quant_chroma_dc_with(&[limit, 0, 0, 0], qp_c, dz);
+                assert_eq!(at_limit, [0; 4], "qp_c {qp_c}");
+                let above = forward_quant_chroma_dc_with(&[limit + 1, 0, 0, 0], qp_c, dz);
+                assert_ne!(above, [0; 4], "the bound is tight for qp_c {qp_c}");
             }
         }
     }
