@@ -277,8 +277,8 @@ pub fn predict16x16(mode: u8, e: &EdgeN<16>) -> [i32; 256] {
     p
 }
 
-/// The Intra16x16 DC prediction value (8.3.3.3).
-pub fn dc16x16(e: &EdgeN<16>) -> i32 {
+/// 8.3.3.3
+fn dc16x16(e: &EdgeN<16>) -> i32 {
     let top: i32 = e.top.iter().sum();
     let left: i32 = e.left.iter().sum();
     match (e.avail.top, e.avail.left) {
