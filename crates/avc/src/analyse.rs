@@ -7,10 +7,10 @@
 
 use crate::frame::Plane;
 use crate::intra::{
-    chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16, predict4x4,
+    chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16_u8, predict4x4,
     predict_chroma, Availability, Edge4, EdgeN,
 };
-use crate::pixel::satd_i32;
+use crate::pixel::{satd_i32, satd_u8};
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -52,15 +52,16 @@ pub fn best_i4_mode(src: &[i32; 16], edge: &Edge4, lambda: u32) -> (u8, u32, [i3
     best
 }
 
-/// The best Intra16x16 mode: (mode, cost).
-pub fn best_i16_mode(src: &[i32; 256], edge: &EdgeN<16>, lambda: u32) -> (u8, u32) {
+/// The best Intra16x16 mode for the 16×16 source block `src` (from its
+/// first sample, rows `stride` apart): (mode, cost).
+pub fn best_i16_mode(src: &[u8], stride: usize, edge: &EdgeN<16>, lambda: u32) -> (u8, u32) {
     let mut best = (u8::MAX, u32::MAX);
     for mode in 0..4u8 {
         if !i16_mode_allowed(mode, edge.avail) {
             continue;
         }
-        let pred = predict16x16(mode, edge);
-        let cost = satd_block(src, &pred, 16) + lambda * I16_MB_BITS;
+        let pred = predict16x16_u8(mode, edge);
+        let cost = satd_u8(src, stride, &pred, 16, 16, 16) + lambda * I16_MB_BITS;
         if cost < best.1 {
             best = (mode, cost);
         }
@@ -81,8 +82,7 @@ pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32
     };
     let (x0, y0) = (mb_x * 16, mb_y * 16);
     let edge = EdgeN::<16>::gather(&src.data, src.width, x0, y0, avail);
-    let block: [i32; 256] = std::array::from_fn(|i| i32::from(src.at(x0 + i % 16, y0 + i / 16)));
-    best_i16_mode(&block, &edge, lambda).1
+    best_i16_mode(&src.data[y0 * src.width + x0..], src.width, &edge, lambda).1
 }
 
 /// The best chroma mode over both chroma planes.
@@ -146,6 +146,6 @@ mod tests {
             corner: 0,
             avail: Availability::default(),
         };
-        assert_eq!(best_i16_mode(&[9; 256], &e16, 4).0, 2);
+        assert_eq!(best_i16_mode(&[9; 256], 16, &e16, 4).0, 2);
     }
 }

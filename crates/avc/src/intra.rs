@@ -277,6 +277,32 @@ pub fn predict16x16(mode: u8, e: &EdgeN<16>) -> [i32; 256] {
     p
 }
 
+/// [`predict16x16`] as 8-bit samples (every Intra16x16 prediction is
+/// within 0..=255: edges are samples, the plane prediction is clipped).
+pub fn predict16x16_u8(mode: u8, e: &EdgeN<16>) -> [u8; 256] {
+    let mut p = [0u8; 256];
+    match mode {
+        I16_VERTICAL => {
+            let top = e.top.map(|v| v as u8);
+            for row in p.chunks_exact_mut(16) {
+                row.copy_from_slice(&top);
+            }
+        }
+        I16_HORIZONTAL => {
+            for (row, &l) in p.chunks_exact_mut(16).zip(&e.left) {
+                row.fill(l as u8);
+            }
+        }
+        I16_DC => p.fill(dc16x16(e) as u8),
+        _ => {
+            let mut wide = [0i32; 256];
+            plane16x16(e, &mut wide);
+            p = wide.map(|v| v as u8);
+        }
+    }
+    p
+}
+
 /// 8.3.3.3
 fn dc16x16(e: &EdgeN<16>) -> i32 {
     let top: i32 = e.top.iter().sum();

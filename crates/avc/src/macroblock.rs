@@ -495,7 +495,8 @@ pub fn code_intra_mb_with(
     let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
 
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
-    let (i16_mode, i16_cost) = best_i16_mode(&luma_src, &edge16, lambda(qp));
+    let at = y0 * src.y.width + x0;
+    let (i16_mode, i16_cost) = best_i16_mode(&src.y.data[at..], src.y.width, &edge16, lambda(qp));
     let use_i4 = i4;
     let i4 = if use_i4 {
         code_i4(&luma_src, &mut recon.y, pos, qp)
