@@ -69,6 +69,15 @@ pub(crate) fn predict_mb(
     let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
     let mut luma = [0u8; 256];
     let mut chroma = [[0u8; 64]; 2];
+    if motion.partition == Partition::P16x16 {
+        // One partition: the predictions are the macroblock's blocks.
+        let mv = motion.mvs[0];
+        refp.predict_luma(x0, y0, 16, 16, mv, &mut luma);
+        for (c, plane) in chroma.iter_mut().enumerate() {
+            refp.predict_chroma(c, (x0 / 2, y0 / 2), (8, 8), mv, plane);
+        }
+        return (luma, chroma);
+    }
     let mut part_buf = [0u8; 256];
     let mut chroma_buf = [0u8; 64];
     let part = motion.partition;

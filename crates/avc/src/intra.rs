@@ -294,11 +294,7 @@ pub fn predict16x16_u8(mode: u8, e: &EdgeN<16>) -> [u8; 256] {
             }
         }
         I16_DC => p.fill(dc16x16(e) as u8),
-        _ => {
-            let mut wide = [0i32; 256];
-            plane16x16(e, &mut wide);
-            p = wide.map(|v| v as u8);
-        }
+        _ => plane16x16_u8(e, &mut p),
     }
     p
 }
@@ -336,6 +332,27 @@ fn left_at<const N: usize>(e: &EdgeN<N>, y: i32) -> i32 {
 
 /// 8.3.3.4
 fn plane16x16(e: &EdgeN<16>, p: &mut [i32; 256]) {
+    let (a, b, c) = plane16x16_params(e);
+    for y in 0..16i32 {
+        for x in 0..16i32 {
+            p[(y * 16 + x) as usize] = ((a + b * (x - 7) + c * (y - 7) + 16) >> 5).clamp(0, 255);
+        }
+    }
+}
+
+/// [`plane16x16`] as 8-bit samples, row by row from a running sum.
+fn plane16x16_u8(e: &EdgeN<16>, p: &mut [u8; 256]) {
+    let (a, b, c) = plane16x16_params(e);
+    for (y, row) in p.chunks_exact_mut(16).enumerate() {
+        let start = a - 7 * b + c * (y as i32 - 7) + 16;
+        for (x, out) in row.iter_mut().enumerate() {
+            *out = ((start + b * x as i32) >> 5).clamp(0, 255) as u8;
+        }
+    }
+}
+
+/// a, b and c of the plane prediction (Equations 8-124..8-128).
+fn plane16x16_params(e: &EdgeN<16>) -> (i32, i32, i32) {
     let h: i32 = (0..8)
         .map(|x| (x + 1) * (top_at(e, 8 + x) - top_at(e, 6 - x)))
         .sum();
@@ -343,13 +360,7 @@ fn plane16x16(e: &EdgeN<16>, p: &mut [i32; 256]) {
         .map(|y| (y + 1) * (left_at(e, 8 + y) - left_at(e, 6 - y)))
         .sum();
     let a = 16 * (e.left[15] + e.top[15]);
-    let b = (5 * h + 32) >> 6;
-    let c = (5 * v + 32) >> 6;
-    for y in 0..16i32 {
-        for x in 0..16i32 {
-            p[(y * 16 + x) as usize] = ((a + b * (x - 7) + c * (y - 7) + 16) >> 5).clamp(0, 255);
-        }
-    }
+    (a, (5 * h + 32) >> 6, (5 * v + 32) >> 6)
 }
 
 /// Whether chroma `mode` may be used (8.3.4).
@@ -443,6 +454,46 @@ fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 8-bit Intra16x16 predictions equal the 32-bit ones for random
+    /// and extreme edges (the plane prediction clips at both ends).
+    #[test]
+    fn u8_predictions_equal_i32_ones() {
+        let mut state = 5u32;
+        let mut next = |range: i32| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 16) as i32 % range
+        };
+        let avail = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: false,
+        };
+        for case in 0..300 {
+            let pick = |n: &mut dyn FnMut(i32) -> i32, i: usize| match case % 3 {
+                0 => n(256),
+                1 => {
+                    if i % 2 == 0 {
+                        0
+                    } else {
+                        255
+                    }
+                }
+                _ => (i as i32 * 17) % 256,
+            };
+            let e = EdgeN::<16> {
+                top: std::array::from_fn(|i| pick(&mut next, i)),
+                left: std::array::from_fn(|i| pick(&mut next, i + 1)),
+                corner: next(256),
+                avail,
+            };
+            for mode in 0..4 {
+                let wide = predict16x16(mode, &e).map(|v| v as u8);
+                assert_eq!(predict16x16_u8(mode, &e), wide, "mode {mode}");
+            }
+        }
+    }
 
     fn edge(top: [i32; 8], left: [i32; 4], corner: i32) -> Edge4 {
         let mut e = [0i32; 13];
