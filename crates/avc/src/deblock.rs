@@ -161,6 +161,7 @@ impl Thresholds {
     }
 
     /// tC0 for bS 1..=3 (Table 8-17).
+    #[cfg(test)]
     fn tc0_for(&self, bs: u8) -> i32 {
         i32::from(self.tc0[usize::from(bs.clamp(1, 3)) - 1])
     }
@@ -305,24 +306,28 @@ impl LaneParams {
     /// consecutive lanes each (wrapping after 4 × `LINES` lanes).
     #[inline(always)]
     fn new<const LINES: usize>(t: &Thresholds, bs: &[u8; 4]) -> LaneParams {
-        let tc0 = bs.map(|b| match b {
-            1..=3 => t.tc0_for(b) as i16,
-            _ => 0,
-        });
-        let (mut any_strong, mut any_normal) = (false, false);
-        for &b in bs {
-            any_strong |= b == 4;
-            any_normal |= (1..4).contains(&b);
-        }
+        // tC0 by bS (masked to 0..8): Table 8-17 for 1..=3, else 0.
+        let by_bs = [0, t.tc0[0], t.tc0[1], t.tc0[2], 0, 0, 0, 0];
+        let tc0 = bs.map(|b| by_bs[usize::from(b & 7)]);
         LaneParams {
-            any_strong,
-            any_normal,
-            bs: std::array::from_fn(|l| bs[(l / LINES) % 4]),
-            tc0: std::array::from_fn(|l| tc0[(l / LINES) % 4]),
+            any_strong: bs.contains(&4),
+            any_normal: bs.iter().any(|b| (1..4).contains(b)),
+            bs: spread::<LINES>(*bs),
+            tc0: spread::<LINES>(tc0).map(i16::from),
             alpha: t.alpha as i16,
             beta: t.beta as i16,
         }
     }
+}
+
+/// Lane l holds `v[(l / LINES) % 4]`.
+#[inline(always)]
+fn spread<const LINES: usize>(v: [u8; 4]) -> [u8; LANES] {
+    let mut out = [0; LANES];
+    for (lines, &b) in out.chunks_exact_mut(LINES).zip(v.iter().cycle()) {
+        lines.fill(b);
+    }
+    out
 }
 
 /// Clip1Y / Clip1C at bit depth 8.
@@ -498,138 +503,190 @@ struct StripAt {
     lane0: usize,
 }
 
-/// Transposes an 8×8 block of bytes held as 8 little-endian rows (byte c
-/// of row r becomes byte r of row c): swaps 4×4, then 2×2, then 1×1
-/// off-diagonal blocks.
-fn transpose8x8(m: &mut [u64; 8]) {
-    swap_blocks::<32, 4>(m, 0x0000_0000_FFFF_FFFF);
-    swap_blocks::<16, 2>(m, 0x0000_FFFF_0000_FFFF);
-    swap_blocks::<8, 1>(m, 0x00FF_00FF_00FF_00FF);
-}
+/// `LANES` lines of `LANES` samples each.
+type Square = [[u8; LANES]; LANES];
 
-/// One stage of [`transpose8x8`]: exchanges the high `SHIFT` bits of row i
-/// with the low ones of row i + `STEP` in every pair.
+/// `m` transposed: sample c of line r becomes sample r of line c.
 #[inline(always)]
-fn swap_blocks<const SHIFT: u32, const STEP: usize>(m: &mut [u64; 8], mask: u64) {
-    for i in 0..8 {
-        if i & STEP == 0 {
-            let t = ((m[i] >> SHIFT) ^ m[i + STEP]) & mask;
-            m[i] ^= t << SHIFT;
-            m[i + STEP] ^= t;
-        }
+fn transpose(m: &Square) -> Square {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::transpose(m)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        transpose_scalar(m)
     }
 }
 
-/// The 8×8 block of `data` whose top-left sample is at `start`, transposed:
-/// element c holds column c, top row in the low byte.
-#[inline(always)]
-fn load_columns(data: &[u8], start: usize, stride: usize) -> Option<[u64; 8]> {
-    let block = data.get(start..start + 7 * stride + 8)?;
-    let mut m = [0; 8];
-    for (r, row) in m.iter_mut().enumerate() {
-        *row = u64::from_le_bytes(*block.get(r * stride..)?.first_chunk::<8>()?);
-    }
-    transpose8x8(&mut m);
-    Some(m)
+/// [`transpose`] one sample at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // the reference for the SSE2 one
+fn transpose_scalar(m: &Square) -> Square {
+    std::array::from_fn(|c| std::array::from_fn(|r| m[r][c]))
 }
 
-/// Inverse of [`load_columns`]; writes only the block's last four columns
-/// when `right_half`.
-#[inline(always)]
-fn store_columns(data: &mut [u8], start: usize, stride: usize, mut m: [u64; 8], right_half: bool) {
-    transpose8x8(&mut m);
-    let Some(block) = data.get_mut(start..start + 7 * stride + 8) else {
-        return;
+/// [`transpose`] with SSE2, which every x86-64 CPU has.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use super::{Square, LANES};
+    use std::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
     };
-    for (r, row) in m.iter().enumerate() {
-        let bytes = row.to_le_bytes();
-        if right_half {
-            if let Some(dst) = block
-                .get_mut(r * stride + 4..)
-                .and_then(|d| d.first_chunk_mut::<4>())
-            {
-                *dst = *bytes.last_chunk::<4>().unwrap_or(&[0; 4]);
+
+    /// Four rounds of interleaving the bytes of lines i and i + 8 into lines
+    /// 2i and 2i + 1: each round rotates the 8-bit index (line, sample) of
+    /// every byte left by one bit, so four swap line and sample.
+    #[inline(always)]
+    pub(super) fn transpose(m: &Square) -> Square {
+        let mut out = [[0u8; LANES]; LANES];
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads one
+        // 16-byte line of `m` and every store writes one line of `out`.
+        unsafe {
+            let mut v: [__m128i; LANES] =
+                std::array::from_fn(|r| _mm_loadu_si128(m[r].as_ptr().cast()));
+            for _ in 0..4 {
+                v = std::array::from_fn(|i| {
+                    let (a, b) = (v[i / 2], v[i / 2 + 8]);
+                    if i % 2 == 0 {
+                        _mm_unpacklo_epi8(a, b)
+                    } else {
+                        _mm_unpackhi_epi8(a, b)
+                    }
+                });
             }
-        } else if let Some(dst) = block
-            .get_mut(r * stride..)
-            .and_then(|d| d.first_chunk_mut::<8>())
-        {
-            *dst = bytes;
+            for (line, x) in out.iter_mut().zip(v) {
+                _mm_storeu_si128(line.as_mut_ptr().cast(), x);
+            }
         }
+        out
     }
 }
 
-/// Lanes `lane..lane + 8` of a strip entry set from the bytes of `v`.
-#[inline(always)]
-fn put_lanes(entry: &mut [u8; LANES], lane: usize, v: u64) {
-    let lane = lane.min(LANES - 8);
-    entry[lane..lane + 8].copy_from_slice(&v.to_le_bytes());
-}
+/// Where the lines of a square lie in a plane: the plane's stride, the
+/// column of the first sample copied and the row of the first line (a row
+/// of the plane, so `y0 * stride` does not overflow).
+type SquareAt = (usize, usize, usize);
 
-/// Lanes `lane..lane + 8` of a strip entry packed into a `u64`.
+/// Copies `LEN` samples of rows `y0..y0 + sq.len()`, from column `x` on,
+/// into lanes `lane0..lane0 + LEN` of the lines of `sq`; stops at the first
+/// row the plane does not hold.
 #[inline(always)]
-fn take_lanes(entry: &[u8; LANES], lane: usize) -> u64 {
-    let lane = lane.min(LANES - 8);
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&entry[lane..lane + 8]);
-    u64::from_le_bytes(bytes)
-}
-
-/// Vertical edges: line r is row y0 + r; entry k is column x0 + k − 4.
-/// Copies `N` rows of entries `k0..K` into lanes `lane0..lane0 + N`, as
-/// transposed 8×8 blocks; with a left neighbour the block left of the
-/// macroblock gives its last four columns to entries 0..4.
-fn gather_rows_as_lanes<const K: usize, const N: usize>(
-    strip: &mut Strip<K>,
+fn read_square<const LEN: usize>(
+    sq: &mut [[u8; LANES]],
     data: &[u8],
-    at: &StripAt,
-) {
-    for rb in 0..N / 8 {
-        let (row0, lane) = ((at.y0 + 8 * rb) * at.stride, at.lane0 + 8 * rb);
-        if at.k0 == 0 {
-            let Some(m) = load_columns(data, row0 + at.x0 - 8, at.stride) else {
-                return;
-            };
-            for c in 4..8 {
-                put_lanes(&mut strip[c - 4], lane, m[c]);
-            }
-        }
-        for j in 0..N / 8 {
-            let Some(m) = load_columns(data, row0 + at.x0 + 8 * j, at.stride) else {
-                return;
-            };
-            for (c, &col) in m.iter().enumerate() {
-                put_lanes(&mut strip[4 + 8 * j + c], lane, col);
-            }
-        }
+    (stride, x, y0): SquareAt,
+    lane0: usize,
+) -> Option<()> {
+    let mut rows = data.get(y0 * stride + x..)?;
+    for line in sq.iter_mut() {
+        let dst: &mut [u8; LEN] = line.get_mut(lane0..)?.first_chunk_mut()?;
+        *dst = *rows.first_chunk()?;
+        rows = rows.get(stride..).unwrap_or_default();
     }
+    Some(())
 }
 
-/// Inverse of [`gather_rows_as_lanes`].
-fn scatter_lanes_to_rows<const K: usize, const N: usize>(
-    strip: &Strip<K>,
+/// Inverse of [`read_square`]: copies lanes `lane0..lane0 + LEN` of the
+/// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; stops at
+/// the first row the plane does not hold.
+#[inline(always)]
+fn write_square<const LEN: usize>(
+    sq: &[[u8; LANES]],
     data: &mut [u8],
-    at: &StripAt,
-) {
-    for rb in 0..N / 8 {
-        let (row0, lane) = ((at.y0 + 8 * rb) * at.stride, at.lane0 + 8 * rb);
-        if at.k0 == 0 {
-            let mut m = [0; 8];
-            for c in 4..8 {
-                m[c] = take_lanes(&strip[c - 4], lane);
-            }
-            store_columns(data, row0 + at.x0 - 8, at.stride, m, true);
-        }
-        for j in 0..N / 8 {
-            let m = std::array::from_fn(|c| take_lanes(&strip[4 + 8 * j + c], lane));
-            store_columns(data, row0 + at.x0 + 8 * j, at.stride, m, false);
+    (stride, x, y0): SquareAt,
+    lane0: usize,
+) -> Option<()> {
+    let mut rows = data.get_mut(y0 * stride + x..)?;
+    for line in sq {
+        let dst: &mut [u8; LEN] = rows.first_chunk_mut()?;
+        *dst = *line.get(lane0..)?.first_chunk()?;
+        rows = rows.get_mut(stride..).unwrap_or_default();
+    }
+    Some(())
+}
+
+/// Vertical luma edges (8.7.1): entry k of line r is column x0 + k − 4 of
+/// row y0 + r. The macroblock's 16 columns are one transposed square; with
+/// a left neighbour entries 0..4 are the last four lines of the square left
+/// of it.
+fn gather_luma_columns(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
+    let mut sq = [[0; LANES]; LANES];
+    if read_square::<LANES>(&mut sq, data, (at.stride, at.x0, at.y0), 0).is_none() {
+        return;
+    }
+    strip[4..].copy_from_slice(&transpose(&sq));
+    let left = at.x0.checked_sub(LANES).filter(|_| at.k0 == 0);
+    if let Some(x) = left {
+        if read_square::<LANES>(&mut sq, data, (at.stride, x, at.y0), 0).is_some() {
+            strip[..4].copy_from_slice(&transpose(&sq)[LANES - 4..]);
         }
     }
 }
 
-/// `N` lanes of `entry` from `lane0`.
-fn lanes_mut<const N: usize>(entry: &mut [u8; LANES], lane0: usize) -> Option<&mut [u8; N]> {
-    entry.get_mut(lane0..lane0 + N)?.try_into().ok()
+/// Inverse of [`gather_luma_columns`]: writes the macroblock's columns and,
+/// with a left neighbour, its last four columns.
+fn scatter_luma_columns(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
+    let mut sq: Square = [[0; LANES]; LANES];
+    sq.copy_from_slice(&strip[4..]);
+    write_square::<LANES>(&transpose(&sq), data, (at.stride, at.x0, at.y0), 0);
+    let left = at.x0.checked_sub(LANES).filter(|_| at.k0 == 0);
+    if let Some(x) = left {
+        sq[LANES - 4..].copy_from_slice(&strip[..4]);
+        let at_left = (at.stride, x + LANES - 4, at.y0);
+        write_square::<4>(&transpose(&sq), data, at_left, LANES - 4);
+    }
+}
+
+/// Vertical chroma edges (8.7.1): lines 0..8 are rows of Cb, lines 8..16
+/// rows of Cr, transposed together. With a left neighbour the square starts
+/// 8 columns left of the macroblock (entry k is its line k + 4), else at the
+/// macroblock, half filled (entry k is its line k − 4).
+fn gather_chroma_columns(strip: &mut Strip<12>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
+    let mut sq = [[0; LANES]; LANES];
+    let (top, bottom) = sq.split_at_mut(8);
+    let (read_u, read_v) = match chroma_left(at[0]) {
+        Some(x) => (
+            read_square::<LANES>(top, u, (at[0].stride, x, at[0].y0), 0),
+            read_square::<LANES>(bottom, v, (at[1].stride, x, at[1].y0), 0),
+        ),
+        None => (
+            read_square::<8>(top, u, (at[0].stride, at[0].x0, at[0].y0), 0),
+            read_square::<8>(bottom, v, (at[1].stride, at[1].x0, at[1].y0), 0),
+        ),
+    };
+    if read_u.is_none() && read_v.is_none() {
+        return;
+    }
+    let t = transpose(&sq);
+    if chroma_left(at[0]).is_some() {
+        strip.copy_from_slice(&t[4..]);
+    } else {
+        strip[4..].copy_from_slice(&t[..8]);
+    }
+}
+
+/// Inverse of [`gather_chroma_columns`]: writes columns x0 − 4..x0 + 8 with
+/// a left neighbour, else x0..x0 + 8.
+fn scatter_chroma_columns(strip: &Strip<12>, u: &mut [u8], v: &mut [u8], at: [&StripAt; 2]) {
+    let mut sq: Square = [[0; LANES]; LANES];
+    let (au, av) = (at[0], at[1]);
+    if chroma_left(au).is_some() {
+        sq[4..].copy_from_slice(strip);
+        let t = transpose(&sq);
+        write_square::<12>(&t[..8], u, (au.stride, au.x0 - 4, au.y0), 4);
+        write_square::<12>(&t[8..], v, (av.stride, av.x0 - 4, av.y0), 4);
+    } else {
+        sq[..8].copy_from_slice(&strip[4..]);
+        let t = transpose(&sq);
+        write_square::<8>(&t[..8], u, (au.stride, au.x0, au.y0), 0);
+        write_square::<8>(&t[8..], v, (av.stride, av.x0, av.y0), 0);
+    }
+}
+
+/// The column 8 left of the macroblock where the square of
+/// [`gather_chroma_columns`] starts with a left neighbour; `None` without.
+fn chroma_left(at: &StripAt) -> Option<usize> {
+    at.x0.checked_sub(8).filter(|_| at.k0 == 0)
 }
 
 /// Horizontal edges: entry k is row y0 + k − 4; line c is column x0 + c.
@@ -639,60 +696,22 @@ fn gather_rows_as_entries<const K: usize, const N: usize>(
     data: &[u8],
     at: &StripAt,
 ) {
-    for (k, entry) in strip.iter_mut().enumerate().skip(at.k0) {
-        let start = (at.y0 + k - 4) * at.stride + at.x0;
-        let src: Option<&[u8; N]> = data.get(start..start + N).and_then(|s| s.try_into().ok());
-        let (Some(src), Some(dst)) = (src, lanes_mut::<N>(entry, at.lane0)) else {
-            return;
-        };
-        dst.copy_from_slice(src);
-    }
+    let Some(y) = (at.y0 + at.k0).checked_sub(4) else {
+        return;
+    };
+    let _ = read_square::<N>(&mut strip[at.k0..], data, (at.stride, at.x0, y), at.lane0);
 }
 
 /// Inverse of [`gather_rows_as_entries`].
 fn scatter_entries_to_rows<const K: usize, const N: usize>(
-    strip: &mut Strip<K>,
+    strip: &Strip<K>,
     data: &mut [u8],
     at: &StripAt,
 ) {
-    for (k, entry) in strip.iter_mut().enumerate().skip(at.k0) {
-        let start = (at.y0 + k - 4) * at.stride + at.x0;
-        let dst: Option<&mut [u8; N]> = data
-            .get_mut(start..start + N)
-            .and_then(|s| s.try_into().ok());
-        let (Some(dst), Some(src)) = (dst, lanes_mut::<N>(entry, at.lane0)) else {
-            return;
-        };
-        dst.copy_from_slice(src);
-    }
-}
-
-/// Copies a plane's samples around one macroblock into its lanes of a strip.
-fn gather<const K: usize, const N: usize>(
-    strip: &mut Strip<K>,
-    data: &[u8],
-    at: &StripAt,
-    vertical: bool,
-) {
-    if vertical {
-        gather_rows_as_lanes::<K, N>(strip, data, at);
-    } else {
-        gather_rows_as_entries::<K, N>(strip, data, at);
-    }
-}
-
-/// Writes a plane's lanes of a strip back (inverse of [`gather`]).
-fn scatter<const K: usize, const N: usize>(
-    strip: &mut Strip<K>,
-    data: &mut [u8],
-    at: &StripAt,
-    vertical: bool,
-) {
-    if vertical {
-        scatter_lanes_to_rows::<K, N>(strip, data, at);
-    } else {
-        scatter_entries_to_rows::<K, N>(strip, data, at);
-    }
+    let Some(y) = (at.y0 + at.k0).checked_sub(4) else {
+        return;
+    };
+    write_square::<N>(&strip[at.k0..], data, (at.stride, at.x0, y), at.lane0);
 }
 
 /// One macroblock to filter: where it is, which of its left / top edges
@@ -793,13 +812,21 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
             continue;
         }
         let at = site.strip_at(y.width, 16, vertical, 0);
-        gather::<20, 16>(&mut strip, &y.data, &at, vertical);
+        if vertical {
+            gather_luma_columns(&mut strip, &y.data, &at);
+        } else {
+            gather_rows_as_entries::<20, 16>(&mut strip, &y.data, &at);
+        }
         for (e, t) in plan.iter().enumerate() {
             if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
                 filter_luma_lanes(w, &LaneParams::new::<4>(t, &site.bs(vertical)[e]));
             }
         }
-        scatter::<20, 16>(&mut strip, &mut y.data, &at, vertical);
+        if vertical {
+            scatter_luma_columns(&strip, &mut y.data, &at);
+        } else {
+            scatter_entries_to_rows::<20, 16>(&strip, &mut y.data, &at);
+        }
     }
 }
 
@@ -818,15 +845,23 @@ fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresh
             site.strip_at(u.width, 8, vertical, 0),
             site.strip_at(v.width, 8, vertical, 8),
         );
-        gather::<12, 8>(&mut strip, &u.data, &au, vertical);
-        gather::<12, 8>(&mut strip, &v.data, &av, vertical);
+        if vertical {
+            gather_chroma_columns(&mut strip, &u.data, &v.data, [&au, &av]);
+        } else {
+            gather_rows_as_entries::<12, 8>(&mut strip, &u.data, &au);
+            gather_rows_as_entries::<12, 8>(&mut strip, &v.data, &av);
+        }
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
                 filter_chroma_lanes(w, &LaneParams::new::<2>(t, &site.bs(vertical)[luma_edge]));
             }
         }
-        scatter::<12, 8>(&mut strip, &mut u.data, &au, vertical);
-        scatter::<12, 8>(&mut strip, &mut v.data, &av, vertical);
+        if vertical {
+            scatter_chroma_columns(&strip, &mut u.data, &mut v.data, [&au, &av]);
+        } else {
+            scatter_entries_to_rows::<12, 8>(&strip, &mut u.data, &au);
+            scatter_entries_to_rows::<12, 8>(&strip, &mut v.data, &av);
+        }
     }
 }
 
@@ -1302,19 +1337,26 @@ mod tests {
     }
 
     #[test]
-    fn transpose8x8_transposes() {
+    fn transpose_transposes() {
         let mut rng = Rng(99);
-        let rows: [u64; 8] =
-            std::array::from_fn(|_| u64::from(rng.next()) << 32 | u64::from(rng.next()));
-        let mut m = rows;
-        transpose8x8(&mut m);
-        for (r, row) in rows.iter().enumerate() {
-            for (c, col) in m.iter().enumerate() {
-                assert_eq!(row.to_le_bytes()[c], col.to_le_bytes()[r]);
+        for round in 0..200 {
+            // Random bytes, and the extremes 0 and 255 in random places.
+            let m: Square = std::array::from_fn(|_| {
+                std::array::from_fn(|_| match (round % 3, rng.below(4)) {
+                    (0, 0) => 0,
+                    (0, 1) => 255,
+                    _ => rng.next() as u8,
+                })
+            });
+            let t = transpose(&m);
+            assert_eq!(t, transpose_scalar(&m));
+            for (r, line) in m.iter().enumerate() {
+                for (c, &v) in line.iter().enumerate() {
+                    assert_eq!(t[c][r], v);
+                }
             }
+            assert_eq!(transpose(&t), m);
         }
-        transpose8x8(&mut m);
-        assert_eq!(m, rows);
     }
 
     #[test]
