@@ -429,6 +429,7 @@ fn set_lane(w: &mut Window, l: usize, on: bool, old: [i16; 8], new: [i16; 6]) {
 
 /// Filters the lanes of a luma edge that have bS 1..=3 (8.7.2.2, 8.7.2.3),
 /// branch-free so that the lanes are computed side by side.
+#[inline(always)]
 fn filter_luma_normal(w: &mut Window, lp: &LaneParams) {
     for l in 0..LANES {
         let s = lane(w, l);
@@ -443,6 +444,7 @@ fn filter_luma_normal(w: &mut Window, lp: &LaneParams) {
 }
 
 /// Filters the lanes of a luma edge that have bS 4 (8.7.2.2, 8.7.2.4).
+#[inline(always)]
 fn filter_luma_strong(w: &mut Window, lp: &LaneParams) {
     for l in 0..LANES {
         let s = lane(w, l);
@@ -455,12 +457,24 @@ fn filter_luma_strong(w: &mut Window, lp: &LaneParams) {
     }
 }
 
-/// Filters a luma edge (8.7.2.2 to 8.7.2.4). Edges are all bS 4 (macroblock
-/// edges with an intra side) or all below 4, so usually one pass runs.
+/// Filters a luma edge (8.7.2.2 to 8.7.2.4), with AVX2 where the CPU has it.
 /// Kept out of line: inlined into the macroblock loop its lane loops are
 /// no longer vectorised.
 #[inline(never)]
 fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2.
+        unsafe { avx2::filter_luma_lanes(w, lp) };
+        return;
+    }
+    filter_luma_lanes_portable(w, lp);
+}
+
+/// [`filter_luma_lanes`] for any CPU. Edges are all bS 4 (macroblock edges
+/// with an intra side) or all below 4, so usually one pass runs.
+#[inline(always)]
+fn filter_luma_lanes_portable(w: &mut Window, lp: &LaneParams) {
     if lp.any_strong {
         filter_luma_strong(w, lp);
     }
@@ -469,12 +483,55 @@ fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
     }
 }
 
-/// Filters every lane of a chroma edge: chromaStyleFilteringFlag = 1, so only
-/// p0 and q0 change (8.7.2.3 with tC = tC0 + 1; 8.7.2.4 simple form).
-/// Kept out of line, like [`filter_luma_lanes`], so that it stays vectorised.
-#[allow(clippy::needless_range_loop)] // `l` indexes the window rows and the lane inputs
+/// Filters a chroma edge (8.7.2.2 to 8.7.2.4), with AVX2 where the CPU has
+/// it; out of line like [`filter_luma_lanes`].
 #[inline(never)]
 fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2.
+        unsafe { avx2::filter_chroma_lanes(w, lp) };
+        return;
+    }
+    filter_chroma_lanes_portable(w, lp);
+}
+
+/// The lane filters compiled for AVX2: the same code as the portable ones,
+/// so the same results, with 16 lanes of i16 in one register.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{LaneParams, Window};
+
+    /// Whether the CPU has AVX2 (detected once, then cached by std).
+    #[inline(always)]
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    /// [`super::filter_luma_lanes_portable`] with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
+        super::filter_luma_lanes_portable(w, lp);
+    }
+
+    /// [`super::filter_chroma_lanes_portable`] with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
+        super::filter_chroma_lanes_portable(w, lp);
+    }
+}
+
+/// Filters every lane of a chroma edge: chromaStyleFilteringFlag = 1, so only
+/// p0 and q0 change (8.7.2.3 with tC = tC0 + 1; 8.7.2.4 simple form).
+#[allow(clippy::needless_range_loop)] // `l` indexes the window rows and the lane inputs
+#[inline(always)]
+fn filter_chroma_lanes_portable(w: &mut Window, lp: &LaneParams) {
     for l in 0..LANES {
         let (p1, p0) = (i16::from(w[2][l]), i16::from(w[3][l]));
         let (q0, q1) = (i16::from(w[4][l]), i16::from(w[5][l]));
@@ -1478,6 +1535,55 @@ mod tests {
             line_after(4, [10, 10, 40, 10, 20, 20, 20, 20], 40, false)[3],
             10
         );
+    }
+
+    /// The AVX2 lane filters give the portable ones' results on random and
+    /// extreme windows, bS mixes and thresholds.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_lane_filters_match_portable() {
+        if !avx2::available() {
+            return;
+        }
+        let mut rng = Rng(0x0bad_cafe);
+        let mut changed = 0;
+        for round in 0..20_000 {
+            let base = rng.below(256) as i32;
+            let spread = [0, 1, 3, 8, 40, 255][rng.below(6) as usize];
+            let w: Window = std::array::from_fn(|_| {
+                std::array::from_fn(|_| match round % 4 {
+                    0 => [0, 255][rng.below(2) as usize],
+                    _ => (base + rng.below(spread + 1) as i32 - spread as i32 / 2).clamp(0, 255)
+                        as u8,
+                })
+            });
+            let t = Thresholds::new(rng.below(64) as i32 - 6, &params());
+            let bs: [u8; 4] = std::array::from_fn(|_| rng.below(5) as u8);
+            for chroma in [false, true] {
+                let lp = if chroma {
+                    LaneParams::new::<2>(&t, &bs)
+                } else {
+                    LaneParams::new::<4>(&t, &bs)
+                };
+                let (mut fast, mut slow) = (w, w);
+                // SAFETY: AVX2 is present (checked above).
+                unsafe {
+                    if chroma {
+                        avx2::filter_chroma_lanes(&mut fast, &lp);
+                    } else {
+                        avx2::filter_luma_lanes(&mut fast, &lp);
+                    }
+                }
+                if chroma {
+                    filter_chroma_lanes_portable(&mut slow, &lp);
+                } else {
+                    filter_luma_lanes_portable(&mut slow, &lp);
+                }
+                assert_eq!(fast, slow, "round {round}, bS {bs:?}, chroma {chroma}");
+                changed += usize::from(slow != w);
+            }
+        }
+        assert!(changed > 5_000, "only {changed} windows were filtered");
     }
 
     fn frame_with(w: usize, h: usize, mut f: impl FnMut(usize, usize) -> u8) -> YuvFrame {
