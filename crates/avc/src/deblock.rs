@@ -13,6 +13,8 @@
 //! 4×4 blocks and shared by the chroma edges that lie on the same luma
 //! positions (chroma edge 0 on luma edge 0, chroma edge 4 on luma edge 8).
 
+use std::slice::{ChunksExact, ChunksExactMut};
+
 use rayon::prelude::*;
 
 use crate::frame::{Plane, YuvFrame};
@@ -548,16 +550,15 @@ fn filter_chroma_lanes_portable(w: &mut Window, lp: &LaneParams) {
     }
 }
 
-/// Where one plane's part of a strip lies: the macroblock's top-left
-/// sample, the first strip entry present (0 with a neighbour across edge 0,
-/// else 4) and the first lane this plane fills.
+/// Where one plane's part of a strip of vertical edges lies: the
+/// macroblock's top-left sample and the first strip entry present (0 with a
+/// left neighbour, else 4).
 #[derive(Clone, Copy)]
 struct StripAt {
     stride: usize,
     x0: usize,
     y0: usize,
     k0: usize,
-    lane0: usize,
 }
 
 /// `LANES` lines of `LANES` samples each.
@@ -624,9 +625,29 @@ mod sse2 {
 /// of the plane, so `y0 * stride` does not overflow).
 type SquareAt = (usize, usize, usize);
 
+/// Whole rows `y0..y0 + n` of a plane with `stride`, one by one; `None`
+/// when the plane does not hold them all.
+#[inline(always)]
+fn plane_rows(data: &[u8], stride: usize, y0: usize, n: usize) -> Option<ChunksExact<'_, u8>> {
+    let rows = data.get(y0.checked_mul(stride)?..(y0 + n).checked_mul(stride)?)?;
+    (stride > 0).then(|| rows.chunks_exact(stride))
+}
+
+/// [`plane_rows`], mutable.
+#[inline(always)]
+fn plane_rows_mut(
+    data: &mut [u8],
+    stride: usize,
+    y0: usize,
+    n: usize,
+) -> Option<ChunksExactMut<'_, u8>> {
+    let rows = data.get_mut(y0.checked_mul(stride)?..(y0 + n).checked_mul(stride)?)?;
+    (stride > 0).then(|| rows.chunks_exact_mut(stride))
+}
+
 /// Copies `LEN` samples of rows `y0..y0 + sq.len()`, from column `x` on,
-/// into lanes `lane0..lane0 + LEN` of the lines of `sq`; stops at the first
-/// row the plane does not hold.
+/// into lanes `lane0..lane0 + LEN` of the lines of `sq`; `None` (copying
+/// nothing) when the plane does not hold them all.
 #[inline(always)]
 fn read_square<const LEN: usize>(
     sq: &mut [[u8; LANES]],
@@ -634,18 +655,20 @@ fn read_square<const LEN: usize>(
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
-    let mut rows = data.get(y0 * stride + x..)?;
-    for line in sq.iter_mut() {
+    let rows = plane_rows(data, stride, y0, sq.len())?;
+    if x + LEN > stride || lane0 + LEN > LANES {
+        return None;
+    }
+    for (line, row) in sq.iter_mut().zip(rows) {
         let dst: &mut [u8; LEN] = line.get_mut(lane0..)?.first_chunk_mut()?;
-        *dst = *rows.first_chunk()?;
-        rows = rows.get(stride..).unwrap_or_default();
+        *dst = *row.get(x..)?.first_chunk()?;
     }
     Some(())
 }
 
 /// Inverse of [`read_square`]: copies lanes `lane0..lane0 + LEN` of the
-/// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; stops at
-/// the first row the plane does not hold.
+/// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; copies
+/// nothing when the plane does not hold them all.
 #[inline(always)]
 fn write_square<const LEN: usize>(
     sq: &[[u8; LANES]],
@@ -653,11 +676,13 @@ fn write_square<const LEN: usize>(
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
-    let mut rows = data.get_mut(y0 * stride + x..)?;
-    for line in sq {
-        let dst: &mut [u8; LEN] = rows.first_chunk_mut()?;
+    let rows = plane_rows_mut(data, stride, y0, sq.len())?;
+    if x + LEN > stride || lane0 + LEN > LANES {
+        return None;
+    }
+    for (line, row) in sq.iter().zip(rows) {
+        let dst: &mut [u8; LEN] = row.get_mut(x..)?.first_chunk_mut()?;
         *dst = *line.get(lane0..)?.first_chunk()?;
-        rows = rows.get_mut(stride..).unwrap_or_default();
     }
     Some(())
 }
@@ -746,31 +771,6 @@ fn chroma_left(at: &StripAt) -> Option<usize> {
     at.x0.checked_sub(8).filter(|_| at.k0 == 0)
 }
 
-/// Horizontal edges: entry k is row y0 + k − 4; line c is column x0 + c.
-/// Copies `K` − k0 rows of `N` samples into lanes `lane0..lane0 + N`.
-fn gather_rows_as_entries<const K: usize, const N: usize>(
-    strip: &mut Strip<K>,
-    data: &[u8],
-    at: &StripAt,
-) {
-    let Some(y) = (at.y0 + at.k0).checked_sub(4) else {
-        return;
-    };
-    let _ = read_square::<N>(&mut strip[at.k0..], data, (at.stride, at.x0, y), at.lane0);
-}
-
-/// Inverse of [`gather_rows_as_entries`].
-fn scatter_entries_to_rows<const K: usize, const N: usize>(
-    strip: &Strip<K>,
-    data: &mut [u8],
-    at: &StripAt,
-) {
-    let Some(y) = (at.y0 + at.k0).checked_sub(4) else {
-        return;
-    };
-    write_square::<N>(&strip[at.k0..], data, (at.stride, at.x0, y), at.lane0);
-}
-
 /// One macroblock to filter: where it is, which of its left / top edges
 /// are filtered, and its boundary strengths.
 struct MbSite {
@@ -782,19 +782,14 @@ struct MbSite {
 }
 
 impl MbSite {
-    /// Strip position in a plane with `n`×`n` macroblocks, one direction.
-    fn strip_at(&self, stride: usize, n: usize, vertical: bool, lane0: usize) -> StripAt {
-        let has_nb = if vertical {
-            self.has_left
-        } else {
-            self.has_top
-        };
+    /// Strip position for the vertical edges in a plane with `n`×`n`
+    /// macroblocks.
+    fn strip_at(&self, stride: usize, n: usize) -> StripAt {
         StripAt {
             stride,
             x0: self.mb_x * n,
             y0: self.mb_y * n,
-            k0: if has_nb { 0 } else { 4 },
-            lane0,
+            k0: if self.has_left { 0 } else { 4 },
         }
     }
 
@@ -859,30 +854,32 @@ fn window<const K: usize>(strip: &mut Strip<K>, k: usize) -> Option<&mut Window>
     strip.get_mut(k..k + 8)?.try_into().ok()
 }
 
-/// Luma edges of one macroblock (8.7): vertical edges left to right, then
-/// horizontal edges top to bottom, each direction through one strip.
+/// Luma edges of one macroblock (8.7): vertical edges left to right through
+/// a transposed strip, then horizontal edges top to bottom in place.
 fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
-    let mut strip: Strip<20> = [[0; LANES]; 20];
-    for vertical in [true, false] {
-        let plan = edge_plan(site, th, vertical);
-        if plan.iter().all(Option::is_none) {
-            continue;
-        }
-        let at = site.strip_at(y.width, 16, vertical, 0);
-        if vertical {
-            gather_luma_columns(&mut strip, &y.data, &at);
-        } else {
-            gather_rows_as_entries::<20, 16>(&mut strip, &y.data, &at);
-        }
+    let plan = edge_plan(site, th, true);
+    if plan.iter().any(Option::is_some) {
+        let mut strip: Strip<20> = [[0; LANES]; 20];
+        let at = site.strip_at(y.width, 16);
+        gather_luma_columns(&mut strip, &y.data, &at);
         for (e, t) in plan.iter().enumerate() {
             if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
-                filter_luma_lanes(w, &LaneParams::new::<4>(t, &site.bs(vertical)[e]));
+                filter_luma_lanes(w, &LaneParams::new::<4>(t, &site.bs.v[e]));
             }
         }
-        if vertical {
-            scatter_luma_columns(&strip, &mut y.data, &at);
-        } else {
-            scatter_entries_to_rows::<20, 16>(&strip, &mut y.data, &at);
+        scatter_luma_columns(&strip, &mut y.data, &at);
+    }
+    let (x0, y0) = (site.mb_x * 16, site.mb_y * 16);
+    for (e, t) in edge_plan(site, th, false).iter().enumerate() {
+        // Lines are the macroblock's columns; p3 lies on row y0 + 4e − 4.
+        let (Some(t), Some(p3)) = (t, (y0 + 4 * e).checked_sub(4)) else {
+            continue;
+        };
+        let mut w: Window = [[0; LANES]; 8];
+        if read_square::<LANES>(&mut w, &y.data, (y.width, x0, p3), 0).is_some() {
+            filter_luma_lanes(&mut w, &LaneParams::new::<4>(t, &site.bs.h[e]));
+            // Only p2..q2 change (8.7.2.3, 8.7.2.4).
+            write_square::<LANES>(&w[1..7], &mut y.data, (y.width, x0, p3 + 1), 0);
         }
     }
 }
@@ -890,34 +887,36 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
 /// Chroma edges of one macroblock (8.7), Cb in lanes 0..8 and Cr in lanes
 /// 8..16: both planes share bS and, with one chroma_qp_index_offset, QPC.
 /// The 4:2:0 edges at chroma samples 0 and 4 use the bS of luma edges 0 and
-/// 8, two chroma lines per luma bS.
+/// 8, two chroma lines per luma bS. Vertical edges go through a transposed
+/// strip, horizontal ones are filtered in place.
 fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresholds) {
-    let mut strip: Strip<12> = [[0; LANES]; 12];
-    for vertical in [true, false] {
-        let [e0, _, e2, _] = edge_plan(site, th, vertical);
-        if e0.is_none() && e2.is_none() {
-            continue;
-        }
-        let (au, av) = (
-            site.strip_at(u.width, 8, vertical, 0),
-            site.strip_at(v.width, 8, vertical, 8),
-        );
-        if vertical {
-            gather_chroma_columns(&mut strip, &u.data, &v.data, [&au, &av]);
-        } else {
-            gather_rows_as_entries::<12, 8>(&mut strip, &u.data, &au);
-            gather_rows_as_entries::<12, 8>(&mut strip, &v.data, &av);
-        }
+    let [e0, _, e2, _] = edge_plan(site, th, true);
+    if e0.is_some() || e2.is_some() {
+        let mut strip: Strip<12> = [[0; LANES]; 12];
+        let (au, av) = (site.strip_at(u.width, 8), site.strip_at(v.width, 8));
+        gather_chroma_columns(&mut strip, &u.data, &v.data, [&au, &av]);
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
-                filter_chroma_lanes(w, &LaneParams::new::<2>(t, &site.bs(vertical)[luma_edge]));
+                filter_chroma_lanes(w, &LaneParams::new::<2>(t, &site.bs.v[luma_edge]));
             }
         }
-        if vertical {
-            scatter_chroma_columns(&strip, &mut u.data, &mut v.data, [&au, &av]);
-        } else {
-            scatter_entries_to_rows::<12, 8>(&strip, &mut u.data, &au);
-            scatter_entries_to_rows::<12, 8>(&strip, &mut v.data, &av);
+        scatter_chroma_columns(&strip, &mut u.data, &mut v.data, [&au, &av]);
+    }
+    let [e0, _, e2, _] = edge_plan(site, th, false);
+    let (x0, y0) = (site.mb_x * 8, site.mb_y * 8);
+    for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
+        // Lines are the macroblock's columns; p3 lies on row y0 + k − 4.
+        let (Some(t), Some(p3)) = (t, (y0 + k).checked_sub(4)) else {
+            continue;
+        };
+        let mut w: Window = [[0; LANES]; 8];
+        let read_u = read_square::<8>(&mut w, &u.data, (u.width, x0, p3), 0);
+        let read_v = read_square::<8>(&mut w, &v.data, (v.width, x0, p3), 8);
+        if read_u.is_some() && read_v.is_some() {
+            filter_chroma_lanes(&mut w, &LaneParams::new::<2>(t, &site.bs.h[luma_edge]));
+            // Only p0 and q0 change (8.7.2.3, 8.7.2.4).
+            write_square::<8>(&w[3..5], &mut u.data, (u.width, x0, p3 + 3), 0);
+            write_square::<8>(&w[3..5], &mut v.data, (v.width, x0, p3 + 3), 8);
         }
     }
 }
