@@ -85,15 +85,19 @@ pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32
     best_i16_mode(&src.data[y0 * src.width + x0..], src.width, &edge, lambda).1
 }
 
-/// The best chroma mode over both chroma planes.
-pub fn best_chroma_mode(src: [&[i32; 64]; 2], edge: [&EdgeN<8>; 2]) -> u8 {
+/// The best chroma mode over both chroma planes, whose 8×8 source blocks
+/// start at `src` with rows `stride` apart.
+pub fn best_chroma_mode(src: [&[u8]; 2], stride: usize, edge: [&EdgeN<8>; 2]) -> u8 {
     let mut best = (0u8, u32::MAX);
     for mode in 0..4u8 {
         if !chroma_mode_allowed(mode, edge[0].avail) {
             continue;
         }
         let cost: u32 = (0..2)
-            .map(|c| satd_block(src[c], &predict_chroma(mode, edge[c]), 8))
+            .map(|c| {
+                let pred = predict_chroma(mode, edge[c]).map(|v| v as u8);
+                satd_u8(src[c], stride, &pred, 8, 8, 8)
+            })
             .sum();
         if cost < best.1 {
             best = (mode, cost);

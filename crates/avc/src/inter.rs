@@ -9,8 +9,8 @@ use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy,
-    pcm_coding, put4x4, quantised_residual, reconstruct, sad4x4, store_block, to_scan, LumaPred,
-    MbCoding, MbPos, MB_MAX_BITS,
+    pcm_coding, put4x4, quantised_residual, reconstruct, sad4x4, store_block, sub_block, to_scan,
+    LumaPred, MbCoding, MbPos, MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -168,9 +168,8 @@ pub fn code_inter_mb(
     let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let s: [i32; 16] = std::array::from_fn(|i| luma_src[(by + i / 4) * 16 + bx + i % 4]);
-        let p: [i32; 16] =
-            std::array::from_fn(|i| i32::from(pred_luma[(by + i / 4) * 16 + bx + i % 4]));
+        let s = sub_block(&luma_src, 16, bx, by);
+        let p = sub_block(&pred_luma, 16, bx, by);
         if sad4x4(&s, &p) <= zero_sad {
             continue;
         }

@@ -143,6 +143,23 @@ pub(crate) fn load_block<const L: usize>(
     out
 }
 
+/// The 4×4 block at (bx, by) of a raster block `stride` values wide.
+#[inline]
+pub(crate) fn sub_block<T: Copy + Into<i32>>(
+    src: &[T],
+    stride: usize,
+    bx: usize,
+    by: usize,
+) -> [i32; 16] {
+    let mut out = [0i32; 16];
+    for (r, row) in out.chunks_exact_mut(4).enumerate() {
+        for (d, &v) in row.iter_mut().zip(&src[(by + r) * stride + bx..][..4]) {
+            *d = v.into();
+        }
+    }
+    out
+}
+
 /// Sum of absolute differences of two 4×4 blocks.
 #[inline]
 pub(crate) fn sad4x4(a: &[i32; 16], b: &[i32; 16]) -> u32 {
@@ -200,6 +217,13 @@ fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
 /// Adds a reconstructed residual to a prediction; `None` if the residual
 /// broke the range rule of 8.5.12.
 pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32]) -> Option<[u8; 16]> {
+    if d[1..].iter().all(|&v| v == 0) && d[0].unsigned_abs() <= 2600 {
+        // A DC-only block: both passes of 8.5.12.2 spread d[0] unchanged, so
+        // every residual sample is (d[0] + 32) >> 6, within range for |d[0]|
+        // up to 2600 (as [`inverse4x4`] finds).
+        let r = (d[0] + 32) >> 6;
+        return Some(std::array::from_fn(|i| clip_pixel(pred[i] + r)));
+    }
     let r = inverse4x4(d)?;
     Some(std::array::from_fn(|i| clip_pixel(pred[i] + r[i])))
 }
@@ -234,7 +258,7 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
             y0 + by,
             block_availability(blk, pos),
         );
-        let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
+        let s = sub_block(src, 16, bx, by);
         let (mode, cost, pred) = best_i4_mode(&s, &edge, lam);
         let (levels, _) = quantised_residual(&s, &pred, qp, false, Deadzone::Intra);
         let samples = match reconstruct(&dequant4x4(&levels, qp, false), &pred) {
@@ -264,12 +288,18 @@ struct I16Result {
 /// Codes the luma as Intra16x16 with `mode` (8.3.3, 8.5.10).
 fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
     let pred = predict16x16(mode, edge);
+    let zero_sad = zero_levels_sad(qp, Deadzone::Intra);
     let mut ac_raster = [[0i32; 16]; 16];
     let mut dc_spatial = [0i32; 16];
     for (blk, ac) in ac_raster.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let s: [i32; 16] = std::array::from_fn(|i| src[(by + i / 4) * 16 + bx + i % 4]);
-        let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
+        let s = sub_block(src, 16, bx, by);
+        let p = sub_block(&pred, 16, bx, by);
+        if sad4x4(&s, &p) <= zero_sad {
+            // Every AC level is zero; the DC coefficient is the residual's sum.
+            dc_spatial[(by / 4) * 4 + bx / 4] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
+            continue;
+        }
         let (levels, dc) = quantised_residual(&s, &p, qp, true, Deadzone::Intra);
         *ac = levels;
         ac[0] = 0;
@@ -289,7 +319,7 @@ fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result 
         let (bx, by) = luma_block_xy(blk);
         let mut d = dequant4x4(ac, qp, true);
         d[0] = dc_y[(by / 4) * 4 + bx / 4];
-        let p: [i32; 16] = std::array::from_fn(|i| pred[(by + i / 4) * 16 + bx + i % 4]);
+        let p = sub_block(&pred, 16, bx, by);
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
             out.valid = false;
             [0; 16]
@@ -367,7 +397,7 @@ fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone)
     let zero_sad = zero_levels_sad(qp_c, dz);
     let block = |plane: &[i32; 64], blk: usize| -> [i32; 16] {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        std::array::from_fn(|i| plane[(by + i / 4) * 8 + bx + i % 4])
+        sub_block(plane, 8, bx, by)
     };
     let mut out = ChromaPlane {
         dc: [0; 4],
@@ -512,7 +542,12 @@ pub fn code_intra_mb_with(
 
     let edge_cb = EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail);
     let edge_cr = EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail);
-    let chroma_mode = best_chroma_mode([&cb_src, &cr_src], [&edge_cb, &edge_cr]);
+    let c_at = cy0 * src.u.width + cx0;
+    let chroma_mode = best_chroma_mode(
+        [&src.u.data[c_at..], &src.v.data[c_at..]],
+        src.u.width,
+        [&edge_cb, &edge_cr],
+    );
     let qp_c = chroma_qp(qp);
     let chroma = code_chroma([&cb_src, &cr_src], [&edge_cb, &edge_cr], chroma_mode, qp_c);
 
