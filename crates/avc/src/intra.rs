@@ -474,7 +474,7 @@ mod tests {
             let pick = |n: &mut dyn FnMut(i32) -> i32, i: usize| match case % 3 {
                 0 => n(256),
                 1 => {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         0
                     } else {
                         255
