@@ -13,8 +13,6 @@
 //! 4×4 blocks and shared by the chroma edges that lie on the same luma
 //! positions (chroma edge 0 on luma edge 0, chroma edge 4 on luma edge 8).
 
-use std::slice::{ChunksExact, ChunksExactMut};
-
 use rayon::prelude::*;
 
 use crate::frame::{Plane, YuvFrame};
@@ -625,29 +623,9 @@ mod sse2 {
 /// of the plane, so `y0 * stride` does not overflow).
 type SquareAt = (usize, usize, usize);
 
-/// Whole rows `y0..y0 + n` of a plane with `stride`, one by one; `None`
-/// when the plane does not hold them all.
-#[inline(always)]
-fn plane_rows(data: &[u8], stride: usize, y0: usize, n: usize) -> Option<ChunksExact<'_, u8>> {
-    let rows = data.get(y0.checked_mul(stride)?..(y0 + n).checked_mul(stride)?)?;
-    (stride > 0).then(|| rows.chunks_exact(stride))
-}
-
-/// [`plane_rows`], mutable.
-#[inline(always)]
-fn plane_rows_mut(
-    data: &mut [u8],
-    stride: usize,
-    y0: usize,
-    n: usize,
-) -> Option<ChunksExactMut<'_, u8>> {
-    let rows = data.get_mut(y0.checked_mul(stride)?..(y0 + n).checked_mul(stride)?)?;
-    (stride > 0).then(|| rows.chunks_exact_mut(stride))
-}
-
 /// Copies `LEN` samples of rows `y0..y0 + sq.len()`, from column `x` on,
-/// into lanes `lane0..lane0 + LEN` of the lines of `sq`; `None` (copying
-/// nothing) when the plane does not hold them all.
+/// into lanes `lane0..lane0 + LEN` of the lines of `sq`; stops at the first
+/// row the plane does not hold whole.
 #[inline(always)]
 fn read_square<const LEN: usize>(
     sq: &mut [[u8; LANES]],
@@ -655,20 +633,23 @@ fn read_square<const LEN: usize>(
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
-    let rows = plane_rows(data, stride, y0, sq.len())?;
-    if x + LEN > stride || lane0 + LEN > LANES {
+    if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
     }
-    for (line, row) in sq.iter_mut().zip(rows) {
+    let mut rest = data.get(y0.checked_mul(stride)?..)?;
+    for line in sq.iter_mut() {
+        // Split off whole rows, so that the column check above covers them.
+        let (row, tail) = rest.split_at_checked(stride)?;
         let dst: &mut [u8; LEN] = line.get_mut(lane0..)?.first_chunk_mut()?;
         *dst = *row.get(x..)?.first_chunk()?;
+        rest = tail;
     }
     Some(())
 }
 
 /// Inverse of [`read_square`]: copies lanes `lane0..lane0 + LEN` of the
-/// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; copies
-/// nothing when the plane does not hold them all.
+/// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; stops at
+/// the first row the plane does not hold whole.
 #[inline(always)]
 fn write_square<const LEN: usize>(
     sq: &[[u8; LANES]],
@@ -676,13 +657,15 @@ fn write_square<const LEN: usize>(
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
-    let rows = plane_rows_mut(data, stride, y0, sq.len())?;
-    if x + LEN > stride || lane0 + LEN > LANES {
+    if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
     }
-    for (line, row) in sq.iter().zip(rows) {
+    let mut rest = data.get_mut(y0.checked_mul(stride)?..)?;
+    for line in sq {
+        let (row, tail) = rest.split_at_mut_checked(stride)?;
         let dst: &mut [u8; LEN] = row.get_mut(x..)?.first_chunk_mut()?;
         *dst = *line.get(lane0..)?.first_chunk()?;
+        rest = tail;
     }
     Some(())
 }
