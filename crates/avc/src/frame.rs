@@ -1,7 +1,7 @@
 //! Picture buffers: 8-bit planes and 4:2:0 frames.
 
 /// One 8-bit plane, rows stored contiguously (stride == width).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plane {
     pub width: usize,
     pub height: usize,
@@ -58,7 +58,7 @@ impl Plane {
 }
 
 /// A YUV 4:2:0 frame: luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct YuvFrame {
     pub y: Plane,
     pub u: Plane,

@@ -68,7 +68,7 @@ pub struct MbCoding {
 }
 
 /// Position of the macroblock and the picture's width in macroblocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MbPos {
     pub mb_x: usize,
     pub mb_y: usize,

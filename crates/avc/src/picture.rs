@@ -82,16 +82,17 @@ fn code_intra_wavefront(
             .map(|y| y * wm + t - 2 * y)
             .filter(|&addr| todo[addr])
             .collect();
-        let coded: Vec<(usize, MbCoding, Neighbourhood)> = step
+        let shared: &YuvFrame = recon;
+        let coded: Vec<(usize, MbCoding, MbSamples)> = step
             .into_par_iter()
-            .map(|addr| {
-                let mut n = Neighbourhood::cut(src, recon, addr % wm, addr / wm, wm);
+            .map_init(Neighbourhood::default, |n, addr| {
+                n.cut(src, shared, addr % wm, addr / wm, wm);
                 let mb = intra_mb(&n.src, &mut n.recon, n.pos, qp, intra);
-                (addr, mb, n)
+                (addr, mb, n.coded_samples())
             })
             .collect();
-        for (addr, mb, n) in coded {
-            n.paste(recon);
+        for (addr, mb, samples) in coded {
+            samples.paste(recon, addr % wm, addr / wm);
             mbs[addr] = mb;
         }
     }
@@ -101,20 +102,20 @@ fn code_intra_wavefront(
 /// source and the reconstruction: up to one macroblock column each side
 /// and one row above, clipped to the picture, so that the availability the
 /// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
-/// the picture. Only what intra coding reads is copied: the macroblock's
-/// source samples, and the reconstructed row above it (top-left, top and
-/// top-right samples) and column left of it (8.3.1.2, 8.3.3, 8.3.4).
+/// the picture. Only what intra coding reads is copied (the rest is zero):
+/// the macroblock's source samples, and the reconstructed row above it
+/// (top-left, top and top-right samples) and column left of it (8.3.1.2,
+/// 8.3.3, 8.3.4). Its planes are reused from one macroblock to the next.
+#[derive(Default)]
 struct Neighbourhood {
     src: YuvFrame,
     recon: YuvFrame,
     /// The macroblock's position inside the cut-out.
     pos: MbPos,
-    /// The cut-out's top-left macroblock in the picture.
-    origin: (usize, usize),
 }
 
 impl Neighbourhood {
-    fn cut(src: &YuvFrame, recon: &YuvFrame, mb_x: usize, mb_y: usize, wm: usize) -> Self {
+    fn cut(&mut self, src: &YuvFrame, recon: &YuvFrame, mb_x: usize, mb_y: usize, wm: usize) {
         let (x0, y0) = (mb_x.saturating_sub(1), mb_y.saturating_sub(1));
         let x1 = (mb_x + 2).min(wm);
         let pos = MbPos {
@@ -135,50 +136,75 @@ impl Neighbourhood {
             }
             parts
         };
-        Neighbourhood {
-            src: cut_frame(src, rect, own),
-            recon: cut_frame(recon, rect, edges),
-            pos,
-            origin: (x0, y0),
-        }
+        cut_frame(&mut self.src, src, rect, own);
+        cut_frame(&mut self.recon, recon, rect, edges);
+        self.pos = pos;
     }
 
-    /// Copies the coded macroblock's reconstruction back into the picture.
-    fn paste(&self, recon: &mut YuvFrame) {
+    /// The coded macroblock's reconstructed samples.
+    fn coded_samples(&self) -> MbSamples {
         let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
-        let (px, py) = (self.origin.0 + lx, self.origin.1 + ly);
-        let (luma, chroma) = ((px * 16, py * 16), (px * 8, py * 8));
-        let (from_luma, from_chroma) = ((lx * 16, ly * 16), (lx * 8, ly * 8));
-        recon.y.copy_rect(luma, &self.recon.y, from_luma, (16, 16));
-        recon
-            .u
-            .copy_rect(chroma, &self.recon.u, from_chroma, (8, 8));
-        recon
-            .v
-            .copy_rect(chroma, &self.recon.v, from_chroma, (8, 8));
+        MbSamples {
+            luma: block_of(&self.recon.y, lx * 16, ly * 16),
+            cb: block_of(&self.recon.u, lx * 8, ly * 8),
+            cr: block_of(&self.recon.v, lx * 8, ly * 8),
+        }
+    }
+}
+
+/// The reconstructed samples of one macroblock, raster order.
+struct MbSamples {
+    luma: [u8; 256],
+    cb: [u8; 64],
+    cr: [u8; 64],
+}
+
+impl MbSamples {
+    /// Writes the samples into the picture at macroblock (mb_x, mb_y).
+    fn paste(&self, recon: &mut YuvFrame, mb_x: usize, mb_y: usize) {
+        put_block_at(&mut recon.y, mb_x * 16, mb_y * 16, 16, &self.luma);
+        put_block_at(&mut recon.u, mb_x * 8, mb_y * 8, 8, &self.cb);
+        put_block_at(&mut recon.v, mb_x * 8, mb_y * 8, 8, &self.cr);
+    }
+}
+
+/// The `N`×`N` block of a plane at (x, y).
+fn block_of<const L: usize>(p: &Plane, x: usize, y: usize) -> [u8; L] {
+    let n = L.isqrt();
+    let mut out = [0u8; L];
+    for (r, row) in out.chunks_exact_mut(n).enumerate() {
+        row.copy_from_slice(&p.data[(y + r) * p.width + x..][..n]);
+    }
+    out
+}
+
+/// Writes an `n`×`n` block of samples into a plane at (x, y).
+fn put_block_at(p: &mut Plane, x: usize, y: usize, n: usize, samples: &[u8]) {
+    for (r, row) in samples.chunks_exact(n).enumerate() {
+        p.data[(y + r) * p.width + x..][..n].copy_from_slice(row);
     }
 }
 
 /// A rectangle `(x, y, width, height)`.
 type Rect = (usize, usize, usize, usize);
 
-/// The macroblocks `rect` of a frame as a frame of their own, zero but for
-/// the rectangles `parts(n)` (relative to the cut-out, for macroblocks `n`
+/// Makes `out` the macroblocks `rect` of a frame, zero but for the
+/// rectangles `parts(n)` (relative to the cut-out, for macroblocks `n`
 /// samples wide), which are copied.
-fn cut_frame(f: &YuvFrame, rect: Rect, parts: impl Fn(usize) -> Vec<Rect>) -> YuvFrame {
-    YuvFrame {
-        y: cut_plane(&f.y, rect, &parts(16), 16),
-        u: cut_plane(&f.u, rect, &parts(8), 8),
-        v: cut_plane(&f.v, rect, &parts(8), 8),
-    }
+fn cut_frame(out: &mut YuvFrame, f: &YuvFrame, rect: Rect, parts: impl Fn(usize) -> Vec<Rect>) {
+    cut_plane(&mut out.y, &f.y, rect, &parts(16), 16);
+    cut_plane(&mut out.u, &f.u, rect, &parts(8), 8);
+    cut_plane(&mut out.v, &f.v, rect, &parts(8), 8);
 }
 
-fn cut_plane(p: &Plane, (x, y, w, h): Rect, parts: &[Rect], n: usize) -> Plane {
-    let mut out = Plane::filled(w * n, h * n, 0);
+fn cut_plane(out: &mut Plane, p: &Plane, (x, y, w, h): Rect, parts: &[Rect], n: usize) {
+    out.width = w * n;
+    out.height = h * n;
+    out.data.clear();
+    out.data.resize(w * n * h * n, 0);
     for &(px, py, pw, ph) in parts {
         out.copy_rect((px, py), p, (x * n + px, y * n + py), (pw, ph));
     }
-    out
 }
 
 fn intra_mb(
