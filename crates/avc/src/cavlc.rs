@@ -79,9 +79,13 @@ pub fn write_residual_block<S: BitSink>(
     coeffs: &[i32],
     table: CoeffTokenTable,
 ) -> Result<u8, CavlcError> {
-    let block = CodedBlock::new(coeffs, table)?;
-    block.write(sink);
-    Ok(block.total_coeff)
+    let shape = BlockShape::new(coeffs, table)?;
+    if shape.has_large {
+        // A level may not be codable: find out before writing anything.
+        shape.write_after_token(&mut BitCounter::default(), coeffs, table)?;
+    }
+    shape.write(sink, coeffs, table)?;
+    Ok(shape.total_coeff as u8)
 }
 
 /// Bits the block takes in the worst case over the four nC ≥ 0 coeff_token tables
@@ -90,23 +94,23 @@ pub fn residual_block_bits_bound(
     coeffs: &[i32],
     table: CoeffTokenTable,
 ) -> Result<u32, CavlcError> {
-    let block = CodedBlock::new(coeffs, table)?;
-    let bits = block.bits();
-    Ok(match table {
-        CoeffTokenTable::ChromaDc => bits,
+    let shape = BlockShape::new(coeffs, table)?;
+    let mut counter = BitCounter::default();
+    shape.write_after_token(&mut counter, coeffs, table)?;
+    let token = match table {
+        CoeffTokenTable::ChromaDc => shape.coeff_token(table).0,
         CoeffTokenTable::Nc(_) => {
-            let actual = u32::from(block.coeff_token().0);
-            let worst = u32::from(
-                COEFF_TOKEN_NC_MAX_LEN[block.total_coeff as usize][block.trailing_ones as usize],
-            );
-            bits - actual + worst
+            COEFF_TOKEN_NC_MAX_LEN[shape.total_coeff as usize][shape.trailing_ones as usize]
         }
-    })
+    };
+    Ok(counter.bits as u32 + u32::from(token))
 }
 
 /// Exact bits of the block with the given table (the same code path as the writer).
 pub fn residual_block_bits(coeffs: &[i32], table: CoeffTokenTable) -> Result<u32, CavlcError> {
-    Ok(CodedBlock::new(coeffs, table)?.bits())
+    let mut counter = BitCounter::default();
+    BlockShape::new(coeffs, table)?.write(&mut counter, coeffs, table)?;
+    Ok(counter.bits as u32)
 }
 
 /// nC from the neighbours' total_coeff (9.2.1): both available → (nA + nB + 1) >> 1, one → that one, none → 0.
@@ -124,6 +128,9 @@ pub fn nc_from_neighbours(left: Option<u8>, top: Option<u8>) -> u8 {
 
 /// TotalCoeff of a block: its number of nonzero levels (saturating at 255).
 pub fn total_coeff(coeffs: &[i32]) -> u8 {
+    if coeffs.len() <= 16 {
+        return scan_lanes(coeffs).nonzero.count_ones() as u8;
+    }
     let n = coeffs.iter().filter(|&&c| c != 0).count();
     u8::try_from(n).unwrap_or(u8::MAX)
 }
@@ -157,10 +164,14 @@ struct LevelCodeword {
 }
 
 impl LevelCodeword {
-    /// level_prefix (Table 9-6: `prefix` zeros then a one), then level_suffix.
-    fn write<S: BitSink>(self, sink: &mut S) {
-        sink.put_bits(u32::from(self.prefix) + 1, 1);
-        sink.put_bits(u32::from(self.suffix_size), u32::from(self.suffix));
+    /// level_prefix (Table 9-6: `prefix` zeros then a one) followed by level_suffix,
+    /// as one (length, bits) pair of at most 15 + 1 + 12 bits.
+    fn vlc(self) -> (u32, u32) {
+        let size = u32::from(self.suffix_size);
+        (
+            u32::from(self.prefix) + 1 + size,
+            (1 << size) | u32::from(self.suffix),
+        )
     }
 }
 
@@ -230,25 +241,30 @@ fn next_suffix_length(suffix_length: u32, level: i32) -> u32 {
     }
 }
 
-/// A block ready to write: its coeff_token values, levels as codewords and runs.
-/// Arrays are in reverse scan order (highest frequency first), as 7.3.5.3.2 codes them.
+/// What residual_block_cavlc needs besides the levels themselves (7.4.5.3.2),
+/// read off the block's nonzero mask. The levels are then visited from the
+/// mask, highest scan position first, as 7.3.5.3.2 codes them.
 #[derive(Debug, Clone, Copy)]
-struct CodedBlock {
-    table: CoeffTokenTable,
-    max_num_coeff: u8,
-    total_coeff: u8,
-    trailing_ones: u8,
-    total_zeros: u8,
-    /// Nonzero levels, `[..total_coeff]` used.
-    levels: [i32; 16],
-    /// run_before of each level: zeros just below it in scan order.
-    runs: [u8; 16],
-    /// Codewords of levels `[trailing_ones..total_coeff]`.
-    codewords: [LevelCodeword; 16],
+struct BlockShape {
+    /// maxNumCoeff: the block's length.
+    max_num_coeff: u32,
+    total_coeff: u32,
+    trailing_ones: u32,
+    /// trailing_ones_sign_flag of each trailing one (1 for −1), the first coded
+    /// in the highest of the `trailing_ones` low bits.
+    signs: u32,
+    total_zeros: u32,
+    /// Bit i set where `coeffs[i]` is nonzero.
+    nonzero: u32,
+    /// `nonzero` without the trailing ones: the levels coded as level_prefix /
+    /// level_suffix.
+    others: u32,
+    /// Some level is beyond [`MAX_ALWAYS_CODABLE_LEVEL`], so coding may fail.
+    has_large: bool,
 }
 
-impl CodedBlock {
-    /// Analyses `coeffs` (scan order, length maxNumCoeff) and codes its levels.
+impl BlockShape {
+    /// Analyses `coeffs` (scan order, length maxNumCoeff).
     #[inline(always)]
     fn new(coeffs: &[i32], table: CoeffTokenTable) -> Result<Self, CavlcError> {
         let max = table.max_num_coeff();
@@ -258,145 +274,237 @@ impl CodedBlock {
                 max,
             });
         }
-        let mut block = CodedBlock {
-            table,
-            max_num_coeff: coeffs.len() as u8,
-            total_coeff: 0,
-            trailing_ones: 0,
-            total_zeros: 0,
-            levels: [0; 16],
-            runs: [0; 16],
-            codewords: [LevelCodeword::default(); 16],
-        };
-        block.collect_levels(coeffs);
-        block.count_trailing_ones();
-        block.code_levels()?;
-        Ok(block)
+        let lanes = scan_lanes(coeffs);
+        let total_coeff = lanes.nonzero.count_ones();
+        // Zeros below the last nonzero level (those above it are not coded).
+        let total_zeros = (32 - lanes.nonzero.leading_zeros()) - total_coeff;
+        let (trailing_ones, signs, others) = trailing_ones(coeffs, lanes.nonzero);
+        Ok(BlockShape {
+            max_num_coeff: coeffs.len() as u32,
+            total_coeff,
+            trailing_ones,
+            signs,
+            total_zeros,
+            nonzero: lanes.nonzero,
+            others,
+            has_large: lanes.has_large,
+        })
     }
 
-    /// Levels in reverse scan order with their run_before, TotalCoeff and total_zeros
-    /// (7.4.5.3.2). Zeros above the last nonzero level are not coded. Walks the
-    /// nonzero positions from a bit mask, highest first.
-    fn collect_levels(&mut self, coeffs: &[i32]) {
-        let mut mask = nonzero_mask(coeffs);
-        let Some(top) = highest_bit(mask) else {
-            return;
-        };
-        let mut n = 0usize;
-        let mut pos = top;
-        loop {
-            mask &= !(1 << pos);
-            self.levels[n] = coeffs[pos as usize];
-            let next = highest_bit(mask);
-            // run_before: the zeros between this level and the next lower one
-            // (or the start of the block).
-            let below = next.map_or(0, |p| p + 1);
-            self.runs[n] = (pos - below) as u8;
-            n += 1;
-            match next {
-                Some(p) => pos = p,
-                None => break,
-            }
+    /// The coeff_token codeword (Table 9-5).
+    fn coeff_token(&self, table: CoeffTokenTable) -> Vlc {
+        table.column()[self.total_coeff as usize][self.trailing_ones as usize]
+    }
+
+    /// residual_block_cavlc (7.3.5.3.2).
+    #[inline(always)]
+    fn write<S: BitSink>(
+        &self,
+        sink: &mut S,
+        coeffs: &[i32],
+        table: CoeffTokenTable,
+    ) -> Result<(), CavlcError> {
+        put_vlc(sink, self.coeff_token(table));
+        self.write_after_token(sink, coeffs, table)
+    }
+
+    /// residual_block_cavlc (7.3.5.3.2) after coeff_token. Fails only where
+    /// `has_large` is set, at the first level (in coding order) that does not fit.
+    #[inline(always)]
+    fn write_after_token<S: BitSink>(
+        &self,
+        sink: &mut S,
+        coeffs: &[i32],
+        table: CoeffTokenTable,
+    ) -> Result<(), CavlcError> {
+        if self.total_coeff == 0 {
+            return Ok(());
         }
-        self.total_coeff = n as u8;
-        self.total_zeros = (top + 1 - n as u32) as u8;
+        sink.put_bits(self.trailing_ones, self.signs);
+        self.write_levels(sink, coeffs)?;
+        if self.total_coeff < self.max_num_coeff {
+            put_vlc(sink, self.total_zeros_vlc(table));
+        }
+        self.write_runs(sink);
+        Ok(())
     }
 
-    /// TrailingOnes: up to three ±1 levels at the high-frequency end (7.4.5.3.2).
-    fn count_trailing_ones(&mut self) {
-        let n = usize::from(self.total_coeff).min(3);
-        self.trailing_ones = self.levels[..n]
-            .iter()
-            .take_while(|l| l.unsigned_abs() == 1)
-            .count() as u8;
-    }
-
-    /// level_prefix / level_suffix of every non-trailing-one level, tracking
+    /// level_prefix / level_suffix of every level but the trailing ones, tracking
     /// suffixLength as 9.2.2.1 does.
-    fn code_levels(&mut self) -> Result<(), CavlcError> {
-        let total = usize::from(self.total_coeff);
-        let ones = usize::from(self.trailing_ones);
+    #[inline(always)]
+    fn write_levels<S: BitSink>(&self, sink: &mut S, coeffs: &[i32]) -> Result<(), CavlcError> {
         // 7.3.5.3.2: suffixLength starts at 1 for many levels without three trailing ones.
-        let mut suffix_length = u32::from(total > 10 && ones < 3);
-        for k in ones..total {
-            let level = self.levels[k];
-            let mut code = level_code(level);
-            // 9.2.2.1: with fewer than three trailing ones, the first other level has
-            // |level| ≥ 2, so the decoder adds 2 to levelCode.
-            if k == ones && ones < 3 {
-                code -= 2;
-            }
-            self.codewords[k] =
-                level_codeword(code, suffix_length).ok_or(CavlcError::LevelOverflow { level })?;
+        let mut suffix_length = u32::from(self.total_coeff > 10 && self.trailing_ones < 3);
+        // 9.2.2.1: with fewer than three trailing ones, the first other level has
+        // |level| ≥ 2, so the decoder adds 2 to levelCode.
+        let mut adjust: u64 = if self.trailing_ones < 3 { 2 } else { 0 };
+        let mut rest = self.others;
+        while let Some(pos) = highest_bit(rest) {
+            rest ^= 1 << pos;
+            let level = coeffs[pos as usize];
+            let codeword = level_codeword(level_code(level) - adjust, suffix_length)
+                .ok_or(CavlcError::LevelOverflow { level })?;
+            let (len, bits) = codeword.vlc();
+            sink.put_bits(len, bits);
+            adjust = 0;
             suffix_length = next_suffix_length(suffix_length, level);
         }
         Ok(())
     }
 
-    /// The coeff_token codeword (Table 9-5).
-    fn coeff_token(&self) -> Vlc {
-        self.table.column()[usize::from(self.total_coeff)][usize::from(self.trailing_ones)]
-    }
-
     /// The total_zeros codeword (Tables 9-7, 9-8, 9-9(a)), with tzVlcIndex = TotalCoeff.
-    fn total_zeros_vlc(&self) -> Vlc {
-        let index = usize::from(self.total_coeff) - 1;
-        let zeros = usize::from(self.total_zeros);
-        match self.table {
+    fn total_zeros_vlc(&self, table: CoeffTokenTable) -> Vlc {
+        let index = self.total_coeff as usize - 1;
+        let zeros = self.total_zeros as usize;
+        match table {
             CoeffTokenTable::Nc(_) => TOTAL_ZEROS_4X4[index][zeros],
             CoeffTokenTable::ChromaDc => TOTAL_ZEROS_CHROMA_DC[index][zeros],
         }
     }
 
-    /// residual_block_cavlc (7.3.5.3.2).
-    fn write<S: BitSink>(&self, sink: &mut S) {
-        put_vlc(sink, self.coeff_token());
-        if self.total_coeff == 0 {
-            return;
-        }
-        let total = usize::from(self.total_coeff);
-        let ones = usize::from(self.trailing_ones);
-        // trailing_ones_sign_flag: 1 for −1.
-        for &level in &self.levels[..ones] {
-            sink.put_flag(level < 0);
-        }
-        for codeword in &self.codewords[ones..total] {
-            codeword.write(sink);
-        }
-        if self.total_coeff < self.max_num_coeff {
-            put_vlc(sink, self.total_zeros_vlc());
-        }
-        self.write_runs(sink);
-    }
-
-    /// run_before for all but the last level while zeros are left (Table 9-10); the
-    /// last level's run is inferred.
+    /// run_before (Table 9-10) of each level, highest first, while zeros are left:
+    /// the zeros between it and the next lower level. The last level's run is
+    /// inferred.
+    #[inline(always)]
     fn write_runs<S: BitSink>(&self, sink: &mut S) {
-        let mut zeros_left = usize::from(self.total_zeros);
-        for &run in &self.runs[..usize::from(self.total_coeff) - 1] {
-            if zeros_left == 0 {
+        let mut zeros_left = self.total_zeros;
+        let mut rest = self.nonzero;
+        let Some(mut pos) = highest_bit(rest) else {
+            return;
+        };
+        while zeros_left > 0 {
+            rest ^= 1 << pos;
+            let Some(next) = highest_bit(rest) else {
                 break;
-            }
-            put_vlc(sink, RUN_BEFORE[zeros_left.min(7) - 1][usize::from(run)]);
-            zeros_left -= usize::from(run);
+            };
+            let run = pos - next - 1;
+            put_vlc(
+                sink,
+                RUN_BEFORE[zeros_left.min(7) as usize - 1][run as usize],
+            );
+            zeros_left -= run;
+            pos = next;
         }
-    }
-
-    /// Bits this block takes, counted by the writer itself.
-    fn bits(&self) -> u32 {
-        let mut counter = BitCounter::default();
-        self.write(&mut counter);
-        counter.bits as u32
     }
 }
 
-/// Bit `i` set where `coeffs[i]` is nonzero (at most 16 coefficients).
-#[inline]
-fn nonzero_mask(coeffs: &[i32]) -> u32 {
-    coeffs
-        .iter()
-        .enumerate()
-        .fold(0u32, |m, (i, &c)| m | (u32::from(c != 0) << i))
+/// TrailingOnes (7.4.5.3.2): up to three ±1 levels at the high-frequency end.
+/// Returns their count, their sign flags (the first in the highest bit) and
+/// `nonzero` without them.
+#[inline(always)]
+fn trailing_ones(coeffs: &[i32], mut nonzero: u32) -> (u32, u32, u32) {
+    let (mut ones, mut signs) = (0, 0);
+    while ones < 3 {
+        let Some(pos) = highest_bit(nonzero) else {
+            break;
+        };
+        let level = coeffs[pos as usize];
+        if level.unsigned_abs() != 1 {
+            break;
+        }
+        signs = signs << 1 | u32::from(level < 0);
+        nonzero ^= 1 << pos;
+        ones += 1;
+    }
+    (ones, signs, nonzero)
+}
+
+/// The lanes of a block of at most 16 levels that matter to CAVLC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lanes {
+    /// Bit i set where level i is nonzero.
+    nonzero: u32,
+    /// Some |level| exceeds [`MAX_ALWAYS_CODABLE_LEVEL`].
+    has_large: bool,
+}
+
+/// [`Lanes`] of `coeffs` (at most 16 levels): with SSE2 on x86-64 (part of
+/// the architecture), else one level at a time.
+#[inline(always)]
+fn scan_lanes(coeffs: &[i32]) -> Lanes {
+    debug_assert!(coeffs.len() <= 16);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let len = coeffs.len();
+        if len == 16 || len == 15 {
+            // SAFETY: the four loads, at 0, 4, 8 and len − 4, lie inside `coeffs`.
+            return unsafe { x86::lanes_13_to_16(coeffs) };
+        }
+        if len == 4 {
+            // SAFETY: one load of the four levels.
+            return unsafe { x86::lanes_4(coeffs) };
+        }
+    }
+    scan_lanes_portable(coeffs)
+}
+
+/// The portable [`scan_lanes`].
+fn scan_lanes_portable(coeffs: &[i32]) -> Lanes {
+    let mut lanes = Lanes {
+        nonzero: 0,
+        has_large: false,
+    };
+    for (i, &c) in coeffs.iter().enumerate() {
+        lanes.nonzero |= u32::from(c != 0) << i;
+        lanes.has_large |= c.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32;
+    }
+    lanes
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! SSE2 versions of [`super::scan_lanes`] (SSE2 is part of x86-64).
+    use super::{Lanes, MAX_ALWAYS_CODABLE_LEVEL};
+    use std::arch::x86_64::*;
+
+    /// Lanes of 13 to 16 levels, read as four groups of four at 0, 4, 8 and
+    /// len − 4. Caller: 13 ≤ `coeffs.len()` ≤ 16.
+    #[inline(always)]
+    pub(super) unsafe fn lanes_13_to_16(coeffs: &[i32]) -> Lanes {
+        let len = coeffs.len();
+        let p = coeffs.as_ptr();
+        let load = |at: usize| _mm_loadu_si128(p.add(at) as *const __m128i);
+        // Packing with signed saturation keeps zero, and keeps values beyond
+        // ±MAX_ALWAYS_CODABLE_LEVEL beyond it.
+        let low = _mm_packs_epi32(load(0), load(4));
+        let high = _mm_packs_epi32(load(8), load(len - 4));
+        let zero = _mm_setzero_si128();
+        let zeros = _mm_packs_epi16(_mm_cmpeq_epi16(low, zero), _mm_cmpeq_epi16(high, zero));
+        // Lanes 12..16 hold levels len − 4 .. len.
+        let mask = !(_mm_movemask_epi8(zeros) as u32) & 0xffff;
+        let nonzero = (mask & 0xfff) | (mask >> 12) << (len - 4);
+        let large = _mm_or_si128(large_lanes(low), large_lanes(high));
+        Lanes {
+            nonzero,
+            has_large: _mm_movemask_epi8(large) != 0,
+        }
+    }
+
+    /// Lanes of exactly four levels. Caller: `coeffs.len()` == 4.
+    #[inline(always)]
+    pub(super) unsafe fn lanes_4(coeffs: &[i32]) -> Lanes {
+        let v = _mm_loadu_si128(coeffs.as_ptr() as *const __m128i);
+        let zeros = _mm_castsi128_ps(_mm_cmpeq_epi32(v, _mm_setzero_si128()));
+        let limit = _mm_set1_epi32(MAX_ALWAYS_CODABLE_LEVEL);
+        let large = _mm_or_si128(
+            _mm_cmpgt_epi32(v, limit),
+            _mm_cmpgt_epi32(_mm_sub_epi32(_mm_setzero_si128(), limit), v),
+        );
+        Lanes {
+            nonzero: !(_mm_movemask_ps(zeros) as u32) & 0xf,
+            has_large: _mm_movemask_epi8(large) != 0,
+        }
+    }
+
+    /// 16-bit lanes beyond ±MAX_ALWAYS_CODABLE_LEVEL, all ones.
+    #[inline(always)]
+    unsafe fn large_lanes(v: __m128i) -> __m128i {
+        let limit = MAX_ALWAYS_CODABLE_LEVEL as i16;
+        _mm_or_si128(
+            _mm_cmpgt_epi16(v, _mm_set1_epi16(limit)),
+            _mm_cmpgt_epi16(_mm_set1_epi16(-limit), v),
+        )
+    }
 }
 
 /// Index of the highest set bit.
@@ -1025,6 +1133,43 @@ mod tests {
         assert!(overflow > 1_000, "{overflow}");
         assert!(big_ok > 100, "{big_ok}");
         assert!(escapes > 5_000, "{escapes}");
+    }
+
+    #[test]
+    fn scan_lanes_matches_the_portable_scan() {
+        let mut rng = Rng(777);
+        let limit = MAX_ALWAYS_CODABLE_LEVEL;
+        let edges = [
+            0,
+            1,
+            -1,
+            limit,
+            -limit,
+            limit + 1,
+            -limit - 1,
+            i32::MAX,
+            i32::MIN,
+        ];
+        for _ in 0..20_000 {
+            let len = rng.below(17) as usize;
+            let block: Vec<i32> = (0..len)
+                .map(|_| match rng.below(3) {
+                    0 => 0,
+                    1 => edges[rng.below(edges.len() as u64) as usize],
+                    _ => {
+                        let style = rng.below(6);
+                        random_level(&mut rng, style)
+                    }
+                })
+                .collect();
+            let want = scan_lanes_portable(&block);
+            assert_eq!(scan_lanes(&block), want, "{block:?}");
+            let count = block.iter().filter(|&&c| c != 0).count();
+            assert_eq!(want.nonzero.count_ones() as usize, count);
+            assert_eq!(usize::from(total_coeff(&block)), count);
+            let large = block.iter().any(|c| c.unsigned_abs() > limit as u32);
+            assert_eq!(want.has_large, large);
+        }
     }
 
     #[test]
