@@ -17,8 +17,8 @@ use crate::syntax::{
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
     chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_chroma_dc_sad, zero_levels_sad,
-    Deadzone, ZIGZAG_4X4,
+    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_chroma_dc_sad,
+    zero_levels_sad, Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -216,13 +216,16 @@ fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
 
 /// Adds a reconstructed residual to a prediction; `None` if the residual
 /// broke the range rule of 8.5.12.
-pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32]) -> Option<[u8; 16]> {
+pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32; 16]) -> Option<[u8; 16]> {
     if d[1..].iter().all(|&v| v == 0) && d[0].unsigned_abs() <= 2600 {
         // A DC-only block: both passes of 8.5.12.2 spread d[0] unchanged, so
         // every residual sample is (d[0] + 32) >> 6, within range for |d[0]|
         // up to 2600 (as [`inverse4x4`] finds).
         let r = (d[0] + 32) >> 6;
         return Some(std::array::from_fn(|i| clip_pixel(pred[i] + r)));
+    }
+    if d.iter().all(|v| v.unsigned_abs() <= 2600) {
+        return Some(inverse_add_small(d, pred));
     }
     let r = inverse4x4(d)?;
     Some(std::array::from_fn(|i| clip_pixel(pred[i] + r[i])))

@@ -124,6 +124,90 @@ pub fn inverse4x4(d: &[i32; 16]) -> Option<[i32; 16]> {
     ok.then_some(res)
 }
 
+/// `pred + r` clipped to 0..=255, where r is [`inverse4x4`] of `d`, for
+/// blocks whose scaled coefficients are all within ±2600 (so the range rule
+/// holds, as [`inverse4x4`] finds). On x86-64 the two passes run in SSE2
+/// registers, a row or column of four per register.
+pub fn inverse_add_small(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
+    debug_assert!(d.iter().all(|v| v.unsigned_abs() <= 2600));
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of x86-64; the arrays are 16 values each.
+        unsafe { x86::inverse_add(d, pred) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        inverse_add_portable(d, pred)
+    }
+}
+
+/// The portable [`inverse_add_small`].
+pub fn inverse_add_portable(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
+    let r = inverse4x4(d).unwrap_or([0; 16]);
+    std::array::from_fn(|i| (pred[i] + r[i]).clamp(0, 255) as u8)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! SSE2 (part of x86-64) inverse transform.
+    use std::arch::x86_64::*;
+
+    /// Transposes four rows of four 32-bit values.
+    #[inline(always)]
+    unsafe fn transpose(r: [__m128i; 4]) -> [__m128i; 4] {
+        let t0 = _mm_unpacklo_epi32(r[0], r[1]);
+        let t1 = _mm_unpackhi_epi32(r[0], r[1]);
+        let t2 = _mm_unpacklo_epi32(r[2], r[3]);
+        let t3 = _mm_unpackhi_epi32(r[2], r[3]);
+        [
+            _mm_unpacklo_epi64(t0, t2),
+            _mm_unpackhi_epi64(t0, t2),
+            _mm_unpacklo_epi64(t1, t3),
+            _mm_unpackhi_epi64(t1, t3),
+        ]
+    }
+
+    /// One-dimensional inverse of 8.5.12.2 on four lanes at once: `x[k]`
+    /// holds input k of each lane's transform.
+    #[inline(always)]
+    unsafe fn inverse_1d(x: [__m128i; 4]) -> [__m128i; 4] {
+        let e0 = _mm_add_epi32(x[0], x[2]);
+        let e1 = _mm_sub_epi32(x[0], x[2]);
+        let e2 = _mm_sub_epi32(_mm_srai_epi32(x[1], 1), x[3]);
+        let e3 = _mm_add_epi32(x[1], _mm_srai_epi32(x[3], 1));
+        [
+            _mm_add_epi32(e0, e3),
+            _mm_add_epi32(e1, e2),
+            _mm_sub_epi32(e1, e2),
+            _mm_sub_epi32(e0, e3),
+        ]
+    }
+
+    /// [`super::inverse_add_small`]. Caller: SSE2 (always on x86-64).
+    pub(super) unsafe fn inverse_add(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
+        let load =
+            |p: &[i32; 16], r: usize| _mm_loadu_si128(p.as_ptr().add(4 * r) as *const __m128i);
+        let rows = [load(d, 0), load(d, 1), load(d, 2), load(d, 3)];
+        // Row transforms: columns as registers, one lane per row.
+        let f = inverse_1d(transpose(rows));
+        // Column transforms: rows of f as registers, one lane per column.
+        let g = inverse_1d(transpose(f));
+        let bias = _mm_set1_epi32(32);
+        let out: [__m128i; 4] = std::array::from_fn(|r| {
+            let res = _mm_srai_epi32(_mm_add_epi32(g[r], bias), 6);
+            _mm_add_epi32(res, load(pred, r))
+        });
+        let words = [
+            _mm_packs_epi32(out[0], out[1]),
+            _mm_packs_epi32(out[2], out[3]),
+        ];
+        let bytes = _mm_packus_epi16(words[0], words[1]);
+        let mut result = [0u8; 16];
+        _mm_storeu_si128(result.as_mut_ptr() as *mut __m128i, bytes);
+        result
+    }
+}
+
 /// Checks the column-pass intermediates (e and g of 8.5.12.2) for the range rule.
 fn intermediates_in_range(f: &[i32; 16]) -> bool {
     (0..4).all(|c| {
@@ -670,6 +754,31 @@ mod tests {
                 let above = forward_quant_chroma_dc_with(&[limit + 1, 0, 0, 0], qp_c, dz);
                 assert_ne!(above, [0; 4], "the bound is tight for qp_c {qp_c}");
             }
+        }
+    }
+
+    /// The fast inverse-and-add equals the reference on random and extreme
+    /// coefficients within its range and on every prediction extreme.
+    #[test]
+    fn inverse_add_matches_reference() {
+        let mut state = 99u32;
+        for case in 0..20000 {
+            let d: [i32; 16] = std::array::from_fn(|_| match case % 4 {
+                0 => lcg(&mut state) % 5201 - 2600,
+                1 => [2600, -2600][(lcg(&mut state) & 1) as usize],
+                2 => lcg(&mut state) % 61 - 30,
+                _ => 0,
+            });
+            let pred: [i32; 16] = std::array::from_fn(|_| match case % 3 {
+                0 => lcg(&mut state) % 256,
+                1 => 0,
+                _ => 255,
+            });
+            assert_eq!(
+                inverse_add_small(&d, &pred),
+                inverse_add_portable(&d, &pred),
+                "{d:?}"
+            );
         }
     }
 
