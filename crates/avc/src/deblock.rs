@@ -461,20 +461,21 @@ fn filter_luma_strong(w: &mut Window, lp: &LaneParams) {
 /// Kept out of line: inlined into the macroblock loop its lane loops are
 /// no longer vectorised.
 #[inline(never)]
-fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
+fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         // SAFETY: the CPU has AVX2.
-        unsafe { avx2::filter_luma_lanes(w, lp) };
+        unsafe { avx2::filter_luma_lanes(w, t, bs) };
         return;
     }
-    filter_luma_lanes_portable(w, lp);
+    filter_luma_lanes_portable(w, t, bs);
 }
 
 /// [`filter_luma_lanes`] for any CPU. Edges are all bS 4 (macroblock edges
 /// with an intra side) or all below 4, so usually one pass runs.
 #[inline(always)]
-fn filter_luma_lanes_portable(w: &mut Window, lp: &LaneParams) {
+fn filter_luma_lanes_portable(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+    let lp = &LaneParams::new::<4>(t, bs);
     if lp.any_strong {
         filter_luma_strong(w, lp);
     }
@@ -486,21 +487,21 @@ fn filter_luma_lanes_portable(w: &mut Window, lp: &LaneParams) {
 /// Filters a chroma edge (8.7.2.2 to 8.7.2.4), with AVX2 where the CPU has
 /// it; out of line like [`filter_luma_lanes`].
 #[inline(never)]
-fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
+fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         // SAFETY: the CPU has AVX2.
-        unsafe { avx2::filter_chroma_lanes(w, lp) };
+        unsafe { avx2::filter_chroma_lanes(w, t, bs) };
         return;
     }
-    filter_chroma_lanes_portable(w, lp);
+    filter_chroma_lanes_portable(w, t, bs);
 }
 
 /// The lane filters compiled for AVX2: the same code as the portable ones,
 /// so the same results, with 16 lanes of i16 in one register.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{LaneParams, Window};
+    use super::{Thresholds, Window};
 
     /// Whether the CPU has AVX2 (detected once, then cached by std).
     #[inline(always)]
@@ -513,8 +514,8 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn filter_luma_lanes(w: &mut Window, lp: &LaneParams) {
-        super::filter_luma_lanes_portable(w, lp);
+    pub(super) unsafe fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+        super::filter_luma_lanes_portable(w, t, bs);
     }
 
     /// [`super::filter_chroma_lanes_portable`] with AVX2.
@@ -522,8 +523,8 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, lp: &LaneParams) {
-        super::filter_chroma_lanes_portable(w, lp);
+    pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+        super::filter_chroma_lanes_portable(w, t, bs);
     }
 }
 
@@ -531,7 +532,8 @@ mod avx2 {
 /// p0 and q0 change (8.7.2.3 with tC = tC0 + 1; 8.7.2.4 simple form).
 #[allow(clippy::needless_range_loop)] // `l` indexes the window rows and the lane inputs
 #[inline(always)]
-fn filter_chroma_lanes_portable(w: &mut Window, lp: &LaneParams) {
+fn filter_chroma_lanes_portable(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+    let lp = &LaneParams::new::<2>(t, bs);
     for l in 0..LANES {
         let (p1, p0) = (i16::from(w[2][l]), i16::from(w[3][l]));
         let (q0, q1) = (i16::from(w[4][l]), i16::from(w[5][l]));
@@ -766,13 +768,14 @@ struct MbSite {
 
 impl MbSite {
     /// Strip position for the vertical edges in a plane with `n`×`n`
-    /// macroblocks.
-    fn strip_at(&self, stride: usize, n: usize) -> StripAt {
+    /// macroblocks; the left neighbour's columns are read only when the
+    /// left edge is filtered (`left_live`).
+    fn strip_at(&self, stride: usize, n: usize, left_live: bool) -> StripAt {
         StripAt {
             stride,
             x0: self.mb_x * n,
             y0: self.mb_y * n,
-            k0: if self.has_left { 0 } else { 4 },
+            k0: if self.has_left && left_live { 0 } else { 4 },
         }
     }
 
@@ -843,11 +846,11 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
     let plan = edge_plan(site, th, true);
     if plan.iter().any(Option::is_some) {
         let mut strip: Strip<20> = [[0; LANES]; 20];
-        let at = site.strip_at(y.width, 16);
+        let at = site.strip_at(y.width, 16, plan[0].is_some());
         gather_luma_columns(&mut strip, &y.data, &at);
         for (e, t) in plan.iter().enumerate() {
             if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
-                filter_luma_lanes(w, &LaneParams::new::<4>(t, &site.bs.v[e]));
+                filter_luma_lanes(w, t, &site.bs.v[e]);
             }
         }
         scatter_luma_columns(&strip, &mut y.data, &at);
@@ -860,7 +863,7 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
         };
         let mut w: Window = [[0; LANES]; 8];
         if read_square::<LANES>(&mut w, &y.data, (y.width, x0, p3), 0).is_some() {
-            filter_luma_lanes(&mut w, &LaneParams::new::<4>(t, &site.bs.h[e]));
+            filter_luma_lanes(&mut w, t, &site.bs.h[e]);
             // Only p2..q2 change (8.7.2.3, 8.7.2.4).
             write_square::<LANES>(&w[1..7], &mut y.data, (y.width, x0, p3 + 1), 0);
         }
@@ -876,11 +879,14 @@ fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresh
     let [e0, _, e2, _] = edge_plan(site, th, true);
     if e0.is_some() || e2.is_some() {
         let mut strip: Strip<12> = [[0; LANES]; 12];
-        let (au, av) = (site.strip_at(u.width, 8), site.strip_at(v.width, 8));
+        let (au, av) = (
+            site.strip_at(u.width, 8, e0.is_some()),
+            site.strip_at(v.width, 8, e0.is_some()),
+        );
         gather_chroma_columns(&mut strip, &u.data, &v.data, [&au, &av]);
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
-                filter_chroma_lanes(w, &LaneParams::new::<2>(t, &site.bs.v[luma_edge]));
+                filter_chroma_lanes(w, t, &site.bs.v[luma_edge]);
             }
         }
         scatter_chroma_columns(&strip, &mut u.data, &mut v.data, [&au, &av]);
@@ -896,7 +902,7 @@ fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresh
         let read_u = read_square::<8>(&mut w, &u.data, (u.width, x0, p3), 0);
         let read_v = read_square::<8>(&mut w, &v.data, (v.width, x0, p3), 8);
         if read_u.is_some() && read_v.is_some() {
-            filter_chroma_lanes(&mut w, &LaneParams::new::<2>(t, &site.bs.h[luma_edge]));
+            filter_chroma_lanes(&mut w, t, &site.bs.h[luma_edge]);
             // Only p0 and q0 change (8.7.2.3, 8.7.2.4).
             write_square::<8>(&w[3..5], &mut u.data, (u.width, x0, p3 + 3), 0);
             write_square::<8>(&w[3..5], &mut v.data, (v.width, x0, p3 + 3), 8);
@@ -1461,17 +1467,16 @@ mod tests {
     fn line_after(bs: u8, samples: [u8; 8], index: i32, chroma: bool) -> [u8; 8] {
         let mut d = samples;
         let t = Thresholds::new(index, &params());
-        let lp = LaneParams::new::<4>(&t, &[bs; 4]);
         let mut w: Window = [[0; LANES]; 8];
         for (k, &v) in samples.iter().enumerate() {
             w[k] = [v; LANES];
         }
         if chroma {
             reference::filter_chroma_line(&mut d, 4, 1, bs, &t);
-            filter_chroma_lanes(&mut w, &lp);
+            filter_chroma_lanes(&mut w, &t, &[bs; 4]);
         } else {
             reference::filter_luma_line(&mut d, 4, 1, bs, &t);
-            filter_luma_lanes(&mut w, &lp);
+            filter_luma_lanes(&mut w, &t, &[bs; 4]);
         }
         for (k, lane) in w.iter().enumerate() {
             assert!(lane.iter().all(|&v| v == d[k]), "{lane:?} vs {d:?}");
@@ -1542,24 +1547,19 @@ mod tests {
             let t = Thresholds::new(rng.below(64) as i32 - 6, &params());
             let bs: [u8; 4] = std::array::from_fn(|_| rng.below(5) as u8);
             for chroma in [false, true] {
-                let lp = if chroma {
-                    LaneParams::new::<2>(&t, &bs)
-                } else {
-                    LaneParams::new::<4>(&t, &bs)
-                };
                 let (mut fast, mut slow) = (w, w);
                 // SAFETY: AVX2 is present (checked above).
                 unsafe {
                     if chroma {
-                        avx2::filter_chroma_lanes(&mut fast, &lp);
+                        avx2::filter_chroma_lanes(&mut fast, &t, &bs);
                     } else {
-                        avx2::filter_luma_lanes(&mut fast, &lp);
+                        avx2::filter_luma_lanes(&mut fast, &t, &bs);
                     }
                 }
                 if chroma {
-                    filter_chroma_lanes_portable(&mut slow, &lp);
+                    filter_chroma_lanes_portable(&mut slow, &t, &bs);
                 } else {
-                    filter_luma_lanes_portable(&mut slow, &lp);
+                    filter_luma_lanes_portable(&mut slow, &t, &bs);
                 }
                 assert_eq!(fast, slow, "round {round}, bS {bs:?}, chroma {chroma}");
                 changed += usize::from(slow != w);
