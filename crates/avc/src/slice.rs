@@ -275,14 +275,16 @@ impl<'a> PictureSyntax<'a> {
         is_i16: bool,
     ) -> Result<(), CavlcError> {
         let mb = &self.mbs[addr];
+        let (left, top) = (self.left(addr), self.top(addr));
+        let luma = Neighbours::new(&self.luma_counts, addr, left, top);
         if is_i16 {
-            write_residual_block(w, &mb.luma_dc, CoeffTokenTable::Nc(self.luma_nc(addr, 0)))?;
+            write_residual_block(w, &mb.luma_dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
         }
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) == 0 {
                 continue;
             }
-            let table = CoeffTokenTable::Nc(self.luma_nc(addr, blk));
+            let table = CoeffTokenTable::Nc(luma.luma_nc(blk));
             let levels = if is_i16 {
                 &mb.luma_levels[blk][1..]
             } else {
@@ -296,49 +298,93 @@ impl<'a> PictureSyntax<'a> {
             }
         }
         if mb.cbp_chroma & 2 != 0 {
+            let chroma = Neighbours::new(&self.chroma_counts, addr, left, top);
             for c in 0..2 {
                 for blk in 0..4 {
-                    let table = CoeffTokenTable::Nc(self.chroma_nc(addr, c, blk));
+                    let table = CoeffTokenTable::Nc(chroma.chroma_nc(c, blk));
                     write_residual_block(w, &mb.chroma_ac[c][blk][1..], table)?;
                 }
             }
         }
         Ok(())
     }
+}
 
+/// The TotalCoeff counts of a macroblock and of its left and top neighbours
+/// (`None` where unavailable), from which nC is derived (9.2.1).
+struct Neighbours<'s, T> {
+    cur: &'s T,
+    left: Option<&'s T>,
+    top: Option<&'s T>,
+}
+
+impl<'s, T> Neighbours<'s, T> {
+    fn new(counts: &'s [T], addr: usize, left: Option<usize>, top: Option<usize>) -> Self {
+        Neighbours {
+            cur: &counts[addr],
+            left: left.map(|a| &counts[a]),
+            top: top.map(|a| &counts[a]),
+        }
+    }
+
+    /// The count of the neighbouring block at `(index, outside)`: in this
+    /// macroblock, or in `other` when `outside`.
+    fn count(
+        &self,
+        other: Option<&T>,
+        (index, outside): (usize, bool),
+        get: impl Fn(&T, usize) -> u8,
+    ) -> Option<u8> {
+        if outside {
+            other.map(|t| get(t, index))
+        } else {
+            Some(get(self.cur, index))
+        }
+    }
+}
+
+impl Neighbours<'_, [u8; 16]> {
     /// nC of a luma block (9.2.1) from the blocks to its left and above.
-    fn luma_nc(&self, addr: usize, blk: usize) -> u8 {
-        let (x, y) = luma_block_xy(blk);
-        let left = if x > 0 {
-            Some(self.luma_counts[addr][luma_block_at(x - 4, y)])
-        } else {
-            self.left(addr)
-                .map(|a| self.luma_counts[a][luma_block_at(12, y)])
-        };
-        let top = if y > 0 {
-            Some(self.luma_counts[addr][luma_block_at(x, y - 4)])
-        } else {
-            self.top(addr)
-                .map(|a| self.luma_counts[a][luma_block_at(x, 12)])
-        };
+    fn luma_nc(&self, blk: usize) -> u8 {
+        let get = |t: &[u8; 16], i: usize| t[i];
+        let left = self.count(self.left, LUMA_LEFT[blk], get);
+        let top = self.count(self.top, LUMA_TOP[blk], get);
         nc_from_neighbours(left, top)
     }
+}
 
-    /// nC of a chroma AC block (9.2.1), blocks in 2×2 raster order.
-    fn chroma_nc(&self, addr: usize, c: usize, blk: usize) -> u8 {
-        let (bx, by) = (blk % 2, blk / 2);
-        let left = if bx > 0 {
-            Some(self.chroma_counts[addr][c][blk - 1])
-        } else {
-            self.left(addr).map(|a| self.chroma_counts[a][c][blk + 1])
-        };
-        let top = if by > 0 {
-            Some(self.chroma_counts[addr][c][blk - 2])
-        } else {
-            self.top(addr).map(|a| self.chroma_counts[a][c][blk + 2])
-        };
+impl Neighbours<'_, [[u8; 4]; 2]> {
+    /// nC of a chroma AC block (9.2.1), blocks in 2×2 raster order: the left
+    /// neighbour of a left-column block is the right column of the macroblock
+    /// to the left, the top neighbour of a top-row block the bottom row above.
+    fn chroma_nc(&self, c: usize, blk: usize) -> u8 {
+        let get = |t: &[[u8; 4]; 2], i: usize| t[c][i];
+        let left = self.count(self.left, (blk ^ 1, blk & 1 == 0), get);
+        let top = self.count(self.top, (blk ^ 2, blk < 2), get);
         nc_from_neighbours(left, top)
     }
+}
+
+/// For each luma4x4BlkIdx, its left (`LUMA_LEFT`) or top (`LUMA_TOP`)
+/// neighbouring 4×4 block (6.4.11.4): the block's index and whether it lies in
+/// the neighbouring macroblock.
+const LUMA_LEFT: [(usize, bool); 16] = luma_neighbours(true);
+const LUMA_TOP: [(usize, bool); 16] = luma_neighbours(false);
+
+const fn luma_neighbours(left: bool) -> [(usize, bool); 16] {
+    let mut table = [(0, false); 16];
+    let mut blk = 0;
+    while blk < 16 {
+        let (x, y) = luma_block_xy(blk);
+        table[blk] = match (left, x, y) {
+            (true, 0, _) => (luma_block_at(12, y), true),
+            (true, _, _) => (luma_block_at(x - 4, y), false),
+            (false, _, 0) => (luma_block_at(x, 12), true),
+            (false, _, _) => (luma_block_at(x, y - 4), false),
+        };
+        blk += 1;
+    }
+    table
 }
 
 /// mb_skip_run (7.3.4) before each macroblock that is not skipped (0 before
