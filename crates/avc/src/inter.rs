@@ -8,12 +8,13 @@ use crate::bits::{se_len, ue_len};
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, chroma_cbp, code_chroma_residual, dequant4x4, load_block, luma_block_xy,
-    pcm_coding, put4x4, quantised_residual, reconstruct, sad4x4, store_block, sub_block, to_scan,
-    LumaPred, MbCoding, MbPos, MB_MAX_BITS,
+    any_nonzero, chroma_cbp, chroma_zero_sad, code_chroma_residual, dequant4x4, load_block,
+    luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct, store_block, sub_block,
+    to_scan, ChromaResult, LumaPred, MbCoding, MbPos, MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
+use crate::pixel::sad_u8;
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, zero_levels_sad, Deadzone};
 
@@ -145,6 +146,30 @@ impl InterMb {
     }
 }
 
+/// The chroma residual of an inter macroblock against its prediction;
+/// planes whose SAD proves every level zero (the usual case) are settled
+/// on the 8-bit samples without the transform.
+fn inter_chroma(
+    src: &YuvFrame,
+    (cx0, cy0): (usize, usize),
+    pred: &[[u8; 64]; 2],
+    qp_c: i32,
+) -> ChromaResult {
+    let (stride, at) = (src.u.width, cy0 * src.u.width + cx0);
+    let zero = chroma_zero_sad(qp_c, Deadzone::Inter);
+    let flat = [&src.u, &src.v]
+        .iter()
+        .zip(pred)
+        .all(|(plane, p)| sad_u8(&plane.data[at..], stride, p, 8, 8, 8) <= zero);
+    if flat {
+        return ChromaResult::prediction(pred);
+    }
+    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
+    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
+    let pc: [[i32; 64]; 2] = [pred[0].map(i32::from), pred[1].map(i32::from)];
+    code_chroma_residual([&cb_src, &cr_src], [&pc[0], &pc[1]], qp_c, Deadzone::Inter)
+}
+
 /// Codes an inter macroblock with the given motion; falls back to I_PCM
 /// when the macroblock would exceed the 3200-bit bound or a level cannot be
 /// coded. Reads only the source and the reference picture.
@@ -157,7 +182,8 @@ pub fn code_inter_mb(
 ) -> InterMb {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
-    let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
+    let (stride, at) = (src.y.width, y0 * src.y.width + x0);
+    let luma_src = &src.y.data[at..];
     let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
     // Blocks whose levels are all zero reconstruct to the prediction (8.5.12:
     // zero coefficients give a zero residual), so the reconstruction starts
@@ -168,11 +194,12 @@ pub fn code_inter_mb(
     let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let s = sub_block(&luma_src, 16, bx, by);
-        let p = sub_block(&pred_luma, 16, bx, by);
-        if sad4x4(&s, &p) <= zero_sad {
+        let pred_at = &pred_luma[by * 16 + bx..];
+        if sad_u8(&luma_src[by * stride + bx..], stride, pred_at, 16, 4, 4) <= zero_sad {
             continue;
         }
+        let s = sub_block(luma_src, stride, bx, by);
+        let p = sub_block(&pred_luma, 16, bx, by);
         let raster = quantised_residual(&s, &p, qp, false, Deadzone::Inter).0;
         if !any_nonzero(&raster) {
             continue;
@@ -184,15 +211,7 @@ pub fn code_inter_mb(
             None => valid = false,
         }
     }
-    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
-    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
-    let pc: [[i32; 64]; 2] = [pred_chroma[0].map(i32::from), pred_chroma[1].map(i32::from)];
-    let chroma = code_chroma_residual(
-        [&cb_src, &cr_src],
-        [&pc[0], &pc[1]],
-        chroma_qp(qp),
-        Deadzone::Inter,
-    );
+    let chroma = inter_chroma(src, (cx0, cy0), &pred_chroma, chroma_qp(qp));
     let mb = MbCoding {
         luma: LumaPred::Inter(motion.partition),
         chroma_mode: 0,

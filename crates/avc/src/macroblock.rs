@@ -350,6 +350,24 @@ fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32)
     code_chroma_residual(src, [&pred[0], &pred[1]], qp_c, Deadzone::Intra)
 }
 
+/// The largest SAD of an 8×8 chroma residual whose AC and DC levels are
+/// all zero (see [`zero_levels_sad`] and [`zero_chroma_dc_sad`]).
+pub(crate) fn chroma_zero_sad(qp_c: i32, dz: Deadzone) -> u32 {
+    zero_levels_sad(qp_c, dz).min(zero_chroma_dc_sad(qp_c, dz))
+}
+
+impl ChromaResult {
+    /// No levels: both planes reconstruct to their prediction.
+    pub(crate) fn prediction(pred: &[[u8; 64]; 2]) -> ChromaResult {
+        ChromaResult {
+            dc: [[0; 4]; 2],
+            ac: [[[0; 16]; 4]; 2],
+            recon: *pred,
+            valid: true,
+        }
+    }
+}
+
 /// Transforms, quantises and reconstructs the chroma residual of both planes
 /// against a prediction (8.5.11).
 pub(crate) fn code_chroma_residual(
@@ -364,7 +382,7 @@ pub(crate) fn code_chroma_residual(
         recon: [[0; 64]; 2],
         valid: true,
     };
-    let zero_plane = zero_levels_sad(qp_c, dz).min(zero_chroma_dc_sad(qp_c, dz));
+    let zero_plane = chroma_zero_sad(qp_c, dz);
     for c in 0..2 {
         let sad: u32 = src[c]
             .iter()

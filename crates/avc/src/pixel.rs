@@ -17,6 +17,10 @@ pub fn sad_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h:
             16 => return unsafe { x86::sad_16(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
             // SAFETY: as above.
             8 => return unsafe { x86::sad_8(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
+            // SAFETY: as above.
+            4 if h == 4 => {
+                return unsafe { x86::sad_4x4(a.as_ptr(), a_stride, b.as_ptr(), b_stride) }
+            }
             _ => {}
         }
     }
@@ -107,6 +111,16 @@ mod x86 {
             acc = _mm_add_epi64(acc, _mm_sad_epu8(x, y));
         }
         sum_u64x2(acc)
+    }
+
+    /// SAD of a 4×4 block: its four rows of four samples side by side in
+    /// one register. Caller: both blocks readable.
+    pub(super) unsafe fn sad_4x4(a: *const u8, sa: usize, b: *const u8, sb: usize) -> u32 {
+        let rows = |p: *const u8, s: usize| {
+            let row = |r: usize| (p.add(r * s) as *const i32).read_unaligned();
+            _mm_setr_epi32(row(0), row(1), row(2), row(3))
+        };
+        sum_u64x2(_mm_sad_epu8(rows(a, sa), rows(b, sb)))
     }
 
     unsafe fn sum_u64x2(v: __m128i) -> u32 {
@@ -314,7 +328,7 @@ mod tests {
     #[test]
     fn sad_matches_portable() {
         for (a, b) in cases() {
-            for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8), (8, 4), (4, 4)] {
+            for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8), (8, 4), (4, 4), (4, 8)] {
                 for (sa, sb, off) in [(40, 40, 0), (40, 24, 3), (16, 40, 1)] {
                     let expected = sad_portable(&a[off..], sa.max(w), &b, sb.max(w), w, h);
                     assert_eq!(sad_u8(&a[off..], sa.max(w), &b, sb.max(w), w, h), expected);
