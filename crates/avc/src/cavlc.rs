@@ -88,6 +88,13 @@ pub fn write_residual_block<S: BitSink>(
     Ok(shape.total_coeff as u8)
 }
 
+/// residual_block_cavlc (7.3.5.3.2) of a block whose levels are all zero:
+/// coeff_token with TotalCoeff 0 alone, the bits [`write_residual_block`]
+/// writes for such a block.
+pub fn write_empty_block<S: BitSink>(sink: &mut S, table: CoeffTokenTable) {
+    put_vlc(sink, table.column()[0][0]);
+}
+
 /// Bits the block takes in the worst case over the four nC ≥ 0 coeff_token tables
 /// (so the result does not depend on neighbouring macroblocks). For ChromaDc it is exact.
 pub fn residual_block_bits_bound(
@@ -186,6 +193,23 @@ fn level_code(level: i32) -> u64 {
     }
 }
 
+/// level_prefix and level_suffix of `code` at `suffix_length` (9.2.2.1
+/// inverted) as one (length, bits) pair; `None` when levelCode does not fit.
+/// Codes below level_prefix 14 (13 at suffixLength 0), nearly all of them,
+/// take the short path.
+#[inline(always)]
+fn level_vlc(code: u64, suffix_length: u32) -> Option<(u32, u32)> {
+    let plain_limit = (15u64 << suffix_length) - u64::from(suffix_length == 0);
+    if code < plain_limit {
+        // level_prefix = code >> suffixLength zeros and a one, then the low
+        // suffixLength bits of the code.
+        let mask = (1u32 << suffix_length) - 1;
+        let len = (code >> suffix_length) as u32 + 1 + suffix_length;
+        return Some((len, (1 << suffix_length) | (code as u32 & mask)));
+    }
+    level_codeword(code, suffix_length).map(LevelCodeword::vlc)
+}
+
 /// level_prefix / level_suffix for `code` at `suffix_length` (9.2.2.1 inverted),
 /// with level_prefix ≤ 15; `None` when levelCode does not fit.
 fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
@@ -275,7 +299,7 @@ impl BlockShape {
             });
         }
         let lanes = scan_lanes(coeffs);
-        let total_coeff = lanes.nonzero.count_ones();
+        let total_coeff = count_ones_16(lanes.nonzero);
         // Zeros below the last nonzero level (those above it are not coded).
         let total_zeros = (32 - lanes.nonzero.leading_zeros()) - total_coeff;
         let (trailing_ones, signs, others) = trailing_ones(coeffs, lanes.nonzero);
@@ -342,9 +366,8 @@ impl BlockShape {
         while let Some(pos) = highest_bit(rest) {
             rest ^= 1 << pos;
             let level = coeffs[pos as usize];
-            let codeword = level_codeword(level_code(level) - adjust, suffix_length)
+            let (len, bits) = level_vlc(level_code(level) - adjust, suffix_length)
                 .ok_or(CavlcError::LevelOverflow { level })?;
-            let (len, bits) = codeword.vlc();
             sink.put_bits(len, bits);
             adjust = 0;
             suffix_length = next_suffix_length(suffix_length, level);
@@ -506,6 +529,26 @@ mod x86 {
         )
     }
 }
+
+/// Set bits of a mask of at most 16 bits, through a byte table: without the
+/// POPCNT instruction (not part of baseline x86-64) `count_ones` takes a dozen
+/// and a half instructions.
+#[inline(always)]
+fn count_ones_16(mask: u32) -> u32 {
+    debug_assert!(mask < 1 << 16);
+    u32::from(BYTE_ONES[(mask & 0xff) as usize]) + u32::from(BYTE_ONES[(mask >> 8 & 0xff) as usize])
+}
+
+/// Set bits of each byte value.
+const BYTE_ONES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = (i as u8).count_ones() as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Index of the highest set bit.
 #[inline]
@@ -1286,6 +1329,20 @@ mod tests {
         assert_eq!(level_codeword(5056, 6), None);
         assert_eq!(level_codeword(u64::MAX, 3), None);
 
+        // The short path of level_vlc agrees with level_codeword everywhere.
+        for suffix_length in 0..=MAX_SUFFIX_LENGTH {
+            for code in 0..6000u64 {
+                assert_eq!(
+                    level_vlc(code, suffix_length),
+                    level_codeword(code, suffix_length).map(LevelCodeword::vlc),
+                    "{code} {suffix_length}"
+                );
+            }
+        }
+        for mask in 0..1u32 << 16 {
+            assert_eq!(count_ones_16(mask), mask.count_ones());
+        }
+
         // suffixLength adaptation.
         assert_eq!(next_suffix_length(0, 1), 1);
         assert_eq!(next_suffix_length(0, 3), 1);
@@ -1389,6 +1446,23 @@ mod tests {
             "01"
         );
         assert_eq!(encode_string(&[], CoeffTokenTable::Nc(0)).unwrap(), "1");
+    }
+
+    #[test]
+    fn empty_blocks_write_the_same_bits() {
+        for table in NC_TABLES.into_iter().chain([CoeffTokenTable::ChromaDc]) {
+            for len in [4, 15, 16]
+                .into_iter()
+                .filter(|&l| l <= table.max_num_coeff())
+            {
+                let mut full = BitWriter::new();
+                write_residual_block(&mut full, &vec![0; len], table).unwrap();
+                let mut empty = BitWriter::new();
+                write_empty_block(&mut empty, table);
+                assert_eq!(full.bit_len(), empty.bit_len());
+                assert_eq!(full.into_bytes(), empty.into_bytes());
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use rayon::prelude::*;
 
 use crate::bits::{BitSink, BitWriter};
 use crate::cavlc::{
-    nc_from_neighbours, total_coeff, write_residual_block, CavlcError, CoeffTokenTable,
+    nc_from_neighbours, total_coeff, write_empty_block, write_residual_block, CavlcError,
+    CoeffTokenTable,
 };
 use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
 use crate::mvpred::MotionField;
@@ -285,6 +286,12 @@ impl<'a> PictureSyntax<'a> {
                 continue;
             }
             let table = CoeffTokenTable::Nc(luma.luma_nc(blk));
+            // The count is of the very levels coded below (the AC ones for
+            // Intra16x16).
+            if luma.cur[blk] == 0 {
+                write_empty_block(w, table);
+                continue;
+            }
             let levels = if is_i16 {
                 &mb.luma_levels[blk][1..]
             } else {
@@ -302,7 +309,11 @@ impl<'a> PictureSyntax<'a> {
             for c in 0..2 {
                 for blk in 0..4 {
                     let table = CoeffTokenTable::Nc(chroma.chroma_nc(c, blk));
-                    write_residual_block(w, &mb.chroma_ac[c][blk][1..], table)?;
+                    if chroma.cur[c][blk] == 0 {
+                        write_empty_block(w, table);
+                    } else {
+                        write_residual_block(w, &mb.chroma_ac[c][blk][1..], table)?;
+                    }
                 }
             }
         }
