@@ -16,9 +16,9 @@ use crate::syntax::{
 };
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
-    chroma_qp, forward4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, quant4x4_with, zero_chroma_dc_sad,
-    zero_levels_sad, Deadzone, ZIGZAG_4X4,
+    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
+    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, zero_chroma_dc_sad, zero_levels_sad,
+    Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -194,11 +194,8 @@ pub(crate) fn quantised_residual(
     skip_dc: bool,
     dz: Deadzone,
 ) -> ([i32; 16], i32) {
-    let mut block: [i32; 16] = std::array::from_fn(|i| src[i] - pred[i]);
-    forward4x4(&mut block);
-    let dc = block[0];
-    quant4x4_with(&mut block, qp, skip_dc, dz);
-    (block, dc)
+    let residual: [i32; 16] = std::array::from_fn(|i| src[i] - pred[i]);
+    forward_quant4x4(&residual, qp, skip_dc, dz)
 }
 
 pub(crate) fn to_scan(raster: &[i32; 16]) -> [i32; 16] {

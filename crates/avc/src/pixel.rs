@@ -14,6 +14,10 @@ pub fn sad_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h:
     if fits(a.len(), a_stride, w, h) && fits(b.len(), b_stride, w, h) {
         match w {
             // SAFETY: both blocks lie inside their slices (checked by `fits`).
+            16 if h == 16 => {
+                return unsafe { x86::sad_16xn::<16>(a.as_ptr(), a_stride, b.as_ptr(), b_stride) }
+            }
+            // SAFETY: as above.
             16 => return unsafe { x86::sad_16(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
             // SAFETY: as above.
             8 => return unsafe { x86::sad_8(a.as_ptr(), a_stride, b.as_ptr(), b_stride, h) },
@@ -100,6 +104,24 @@ mod x86 {
             acc = _mm_add_epi64(acc, _mm_sad_epu8(x, y));
         }
         sum_u64x2(acc)
+    }
+
+    /// SAD of a 16×`N` block with the row count known at compile time (the
+    /// loop unrolls; two accumulators). Caller: both blocks readable.
+    #[inline(always)]
+    pub(super) unsafe fn sad_16xn<const N: usize>(
+        a: *const u8,
+        sa: usize,
+        b: *const u8,
+        sb: usize,
+    ) -> u32 {
+        let mut acc = [_mm_setzero_si128(); 2];
+        for r in 0..N {
+            let x = _mm_loadu_si128(a.add(r * sa) as *const __m128i);
+            let y = _mm_loadu_si128(b.add(r * sb) as *const __m128i);
+            acc[r % 2] = _mm_add_epi64(acc[r % 2], _mm_sad_epu8(x, y));
+        }
+        sum_u64x2(_mm_add_epi64(acc[0], acc[1]))
     }
 
     /// SAD of an 8×`h` block. Caller: both blocks readable.
