@@ -167,9 +167,7 @@ impl BitWriter {
 impl BitSink for BitWriter {
     fn put_bits(&mut self, n: u32, value: u32) {
         debug_assert!(n <= 32);
-        if n == 0 {
-            return;
-        }
+        // (n == 0 needs no test: it masks to nothing and shifts by nothing.)
         // Fewer than 32 bits are pending, so `acc` holds them and `n` more;
         // whole 32-bit words go out at once.
         let masked = u64::from(value) & ((1u64 << n) - 1);

@@ -97,20 +97,54 @@ pub fn write_empty_block<S: BitSink>(sink: &mut S, table: CoeffTokenTable) {
 
 /// Bits the block takes in the worst case over the four nC ≥ 0 coeff_token tables
 /// (so the result does not depend on neighbouring macroblocks). For ChromaDc it is exact.
+#[inline]
 pub fn residual_block_bits_bound(
     coeffs: &[i32],
     table: CoeffTokenTable,
 ) -> Result<u32, CavlcError> {
-    let shape = BlockShape::new(coeffs, table)?;
+    check_len(coeffs, table)?;
+    let lanes = scan_lanes(coeffs);
+    if lanes.nonzero == 0 {
+        // Often the case: coeff_token with TotalCoeff 0 alone.
+        return Ok(u32::from(token_len_bound(table, 0, 0)));
+    }
+    coded_bits_bound(coeffs, table, lanes)
+}
+
+/// [`residual_block_bits_bound`] of a block with nonzero levels.
+#[inline(never)]
+fn coded_bits_bound(
+    coeffs: &[i32],
+    table: CoeffTokenTable,
+    lanes: Lanes,
+) -> Result<u32, CavlcError> {
+    let shape = BlockShape::from_lanes(coeffs, lanes);
     let mut counter = BitCounter::default();
     shape.write_after_token(&mut counter, coeffs, table)?;
-    let token = match table {
-        CoeffTokenTable::ChromaDc => shape.coeff_token(table).0,
-        CoeffTokenTable::Nc(_) => {
-            COEFF_TOKEN_NC_MAX_LEN[shape.total_coeff as usize][shape.trailing_ones as usize]
-        }
-    };
+    let token = token_len_bound(table, shape.total_coeff, shape.trailing_ones);
     Ok(counter.bits as u32 + u32::from(token))
+}
+
+/// Length of coeff_token: the longest over the four nC ≥ 0 columns of Table 9-5
+/// for those tables, the exact one for ChromaDc.
+fn token_len_bound(table: CoeffTokenTable, total_coeff: u32, trailing_ones: u32) -> u8 {
+    let (total, ones) = (total_coeff as usize, trailing_ones as usize);
+    match table {
+        CoeffTokenTable::ChromaDc => table.column()[total][ones].0,
+        CoeffTokenTable::Nc(_) => COEFF_TOKEN_NC_MAX_LEN[total][ones],
+    }
+}
+
+/// [`CavlcError::BlockTooLong`] when `coeffs` is longer than the table's maxNumCoeff.
+fn check_len(coeffs: &[i32], table: CoeffTokenTable) -> Result<(), CavlcError> {
+    let max = table.max_num_coeff();
+    if coeffs.len() > max {
+        return Err(CavlcError::BlockTooLong {
+            len: coeffs.len(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// Exact bits of the block with the given table (the same code path as the writer).
@@ -291,19 +325,18 @@ impl BlockShape {
     /// Analyses `coeffs` (scan order, length maxNumCoeff).
     #[inline(always)]
     fn new(coeffs: &[i32], table: CoeffTokenTable) -> Result<Self, CavlcError> {
-        let max = table.max_num_coeff();
-        if coeffs.len() > max {
-            return Err(CavlcError::BlockTooLong {
-                len: coeffs.len(),
-                max,
-            });
-        }
-        let lanes = scan_lanes(coeffs);
+        check_len(coeffs, table)?;
+        Ok(Self::from_lanes(coeffs, scan_lanes(coeffs)))
+    }
+
+    /// The shape of `coeffs`, whose [`Lanes`] are `lanes`.
+    #[inline(always)]
+    fn from_lanes(coeffs: &[i32], lanes: Lanes) -> Self {
         let total_coeff = count_ones_16(lanes.nonzero);
         // Zeros below the last nonzero level (those above it are not coded).
         let total_zeros = (32 - lanes.nonzero.leading_zeros()) - total_coeff;
         let (trailing_ones, signs, others) = trailing_ones(coeffs, lanes.nonzero);
-        Ok(BlockShape {
+        BlockShape {
             max_num_coeff: coeffs.len() as u32,
             total_coeff,
             trailing_ones,
@@ -312,7 +345,7 @@ impl BlockShape {
             nonzero: lanes.nonzero,
             others,
             has_large: lanes.has_large,
-        })
+        }
     }
 
     /// The coeff_token codeword (Table 9-5).
