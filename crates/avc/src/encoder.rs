@@ -192,7 +192,14 @@ impl Encoder {
         let intra = IntraMode::new(lossless, self.settings.intra4x4);
         let wm = self.params.width_mbs() as usize;
         let hm = self.params.height_mbs() as usize;
-        let padded = pad_frame(src, wm * 16, hm * 16);
+        // Pictures of whole macroblocks are coded in place; others padded.
+        let padded_frame;
+        let padded = if src.width() == wm * 16 && src.height() == hm * 16 {
+            src
+        } else {
+            padded_frame = pad_frame(src, wm * 16, hm * 16);
+            &padded_frame
+        };
         let mut recon = YuvFrame::new(wm * 16, hm * 16);
         let idr = self.gop_pos == 0 || self.reference.is_none();
         let mbs = match (&self.reference, idr) {
@@ -204,9 +211,9 @@ impl Encoder {
                     qp,
                     intra,
                 };
-                code_p_picture(&padded, &mut recon, wm, hm, &ctx)
+                code_p_picture(padded, &mut recon, wm, hm, &ctx)
             }
-            _ => code_i_picture_with(&padded, &mut recon, wm, hm, qp, intra),
+            _ => code_i_picture_with(padded, &mut recon, wm, hm, qp, intra),
         };
         if idr {
             self.frame_num = 0;
@@ -226,10 +233,16 @@ impl Encoder {
         self.check_bound(&nal)?;
         self.advance(idr, &mbs, &recon);
         let (dw, dh) = self.params.coded_display_size();
+        let (dw, dh) = (dw as usize, dh as usize);
+        let recon = if (dw, dh) == (recon.width(), recon.height()) {
+            recon
+        } else {
+            crop_frame(&recon, dw, dh)
+        };
         Ok(EncodedFrame {
             nals: vec![nal],
             idr,
-            recon: crop_frame(&recon, dw as usize, dh as usize),
+            recon,
         })
     }
 

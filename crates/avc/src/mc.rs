@@ -298,7 +298,7 @@ impl RefPicture {
             let a = first.0.row(bx + first.1, y + first.2, w);
             let dst = &mut out[r * w..r * w + w];
             match second {
-                None => dst.copy_from_slice(a),
+                None => copy_row(dst, a),
                 Some((plane, dx, dy)) => {
                     let b = plane.row(bx + dx, y + dy, w);
                     for ((d, &p), &q) in dst.iter_mut().zip(a).zip(b) {
@@ -405,6 +405,18 @@ impl RefPicture {
     }
 }
 
+/// Copies a row of samples; the common block widths as fixed-size copies
+/// (inline moves rather than a call).
+#[inline]
+fn copy_row(dst: &mut [u8], src: &[u8]) {
+    match dst.len() {
+        16 => dst[..16].copy_from_slice(&src[..16]),
+        8 => dst[..8].copy_from_slice(&src[..8]),
+        4 => dst[..4].copy_from_slice(&src[..4]),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// Equation 8-266 for a chroma block whose samples, and the row and column
 /// after them, lie inside the plane (no clamping of positions, 8.4.2.2.2):
 /// the weighted mean of each sample and its right, lower and lower-right
@@ -422,7 +434,7 @@ fn chroma_block_inside(
         let top = &p.data[(by + r) * stride + bx..][..w + 1];
         let below = &p.data[(by + r + 1) * stride + bx..][..w + 1];
         if fx == 0 && fy == 0 {
-            dst.copy_from_slice(&top[..w]);
+            copy_row(dst, &top[..w]);
             continue;
         }
         for (c, d) in dst.iter_mut().enumerate() {
