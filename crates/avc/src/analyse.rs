@@ -10,7 +10,7 @@ use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16_u8, predict4x4,
     predict_chroma, Availability, Edge4, EdgeN,
 };
-use crate::pixel::{satd_i32, satd_u8};
+use crate::pixel::{satd_8x8_pair, satd_i32, satd_u8};
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -93,12 +93,8 @@ pub fn best_chroma_mode(src: [&[u8]; 2], stride: usize, edge: [&EdgeN<8>; 2]) ->
         if !chroma_mode_allowed(mode, edge[0].avail) {
             continue;
         }
-        let cost: u32 = (0..2)
-            .map(|c| {
-                let pred = predict_chroma(mode, edge[c]).map(|v| v as u8);
-                satd_u8(src[c], stride, &pred, 8, 8, 8)
-            })
-            .sum();
+        let pred = [0, 1].map(|c| predict_chroma(mode, edge[c]).map(|v| v as u8));
+        let cost = satd_8x8_pair(src, stride, [&pred[0], &pred[1]]);
         if cost < best.1 {
             best = (mode, cost);
         }

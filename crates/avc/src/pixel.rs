@@ -72,6 +72,20 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
     transform::satd_u8(a, a_stride, b, b_stride, w, h)
 }
 
+/// The sum of the SATDs of two 8×8 blocks (`a0` against `b0`, `a1`
+/// against `b1`; rows `a_stride` and 8 apart): both chroma planes at once.
+pub fn satd_8x8_pair(a: [&[u8]; 2], a_stride: usize, b: [&[u8; 64]; 2]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if a.iter().all(|p| fits(p.len(), a_stride, 8, 8))
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: both source blocks lie inside their slices (checked by
+        // `fits`), the predictions are 64 samples, and the processor has AVX2.
+        return unsafe { x86::satd_8x8_pair_avx2(a, a_stride, b) };
+    }
+    (0..2).map(|c| satd_u8(a[c], a_stride, b[c], 8, 8, 8)).sum()
+}
+
 /// SATD of two `w`×`h` blocks of 8-bit sample values (0..=255) held as
 /// 32-bit values in raster order with stride `w` (intra mode decision).
 pub fn satd_i32(a: &[i32], b: &[i32], w: usize, h: usize) -> u32 {
@@ -254,7 +268,6 @@ mod x86 {
         sb: usize,
         h: usize,
     ) -> u32 {
-        let ones = _mm256_set1_epi16(1);
         let mut acc = _mm256_setzero_si256();
         let mut by = 0;
         while by + 4 <= h {
@@ -264,36 +277,65 @@ mod x86 {
                 let y = _mm_loadu_si128(b.add((by + r) * sb) as *const __m128i);
                 *row = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
             }
-            let (a0, a1) = (_mm256_add_epi16(d[0], d[1]), _mm256_sub_epi16(d[0], d[1]));
-            let (a2, a3) = (_mm256_add_epi16(d[2], d[3]), _mm256_sub_epi16(d[2], d[3]));
-            let v0 = _mm256_add_epi16(a0, a2);
-            let v1 = _mm256_sub_epi16(a0, a2);
-            let v2 = _mm256_add_epi16(a1, a3);
-            let v3 = _mm256_sub_epi16(a1, a3);
-            let u0 = _mm256_unpacklo_epi16(v0, v1);
-            let u1 = _mm256_unpackhi_epi16(v0, v1);
-            let u2 = _mm256_unpacklo_epi16(v2, v3);
-            let u3 = _mm256_unpackhi_epi16(v2, v3);
-            let w0 = _mm256_unpacklo_epi32(u0, u2);
-            let w1 = _mm256_unpackhi_epi32(u0, u2);
-            let w2 = _mm256_unpacklo_epi32(u1, u3);
-            let w3 = _mm256_unpackhi_epi32(u1, u3);
-            let t0 = _mm256_unpacklo_epi64(w0, w2);
-            let t1 = _mm256_unpackhi_epi64(w0, w2);
-            let t2 = _mm256_unpacklo_epi64(w1, w3);
-            let t3 = _mm256_unpackhi_epi64(w1, w3);
-            let (b0, b1) = (_mm256_add_epi16(t0, t1), _mm256_sub_epi16(t0, t1));
-            let (b2, b3) = (_mm256_add_epi16(t2, t3), _mm256_sub_epi16(t2, t3));
-            let m02 = _mm256_max_epi16(_mm256_abs_epi16(b0), _mm256_abs_epi16(b2));
-            let m13 = _mm256_max_epi16(_mm256_abs_epi16(b1), _mm256_abs_epi16(b3));
-            let sums = _mm256_add_epi16(m02, m13);
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sums, ones));
+            acc = _mm256_add_epi32(acc, band_half_sums_avx2(d));
             by += 4;
         }
-        let half = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256(acc, 1),
-        );
+        sum_i32x8(acc)
+    }
+
+    /// [`super::satd_8x8_pair`] with AVX2: each row holds eight samples of
+    /// each block side by side. Caller: both blocks readable, AVX2 present.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn satd_8x8_pair_avx2(a: [&[u8]; 2], sa: usize, b: [&[u8; 64]; 2]) -> u32 {
+        let row = |p: &[u8], at: usize| (p.as_ptr().add(at) as *const i64).read_unaligned();
+        let mut acc = _mm256_setzero_si256();
+        for by in [0, 4] {
+            let mut d = [_mm256_setzero_si256(); 4];
+            for (r, out) in d.iter_mut().enumerate() {
+                let (ra, rb) = ((by + r) * sa, (by + r) * 8);
+                let x = _mm_set_epi64x(row(a[1], ra), row(a[0], ra));
+                let y = _mm_set_epi64x(row(b[1], rb), row(b[0], rb));
+                *out = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+            }
+            acc = _mm256_add_epi32(acc, band_half_sums_avx2(d));
+        }
+        sum_i32x8(acc)
+    }
+
+    /// The AVX2 form of [`hadamard_half_sums`] for a band of four rows of
+    /// sixteen differences (two 128-bit halves side by side), widened to
+    /// eight 32-bit partial sums.
+    #[target_feature(enable = "avx2")]
+    unsafe fn band_half_sums_avx2(d: [__m256i; 4]) -> __m256i {
+        let (a0, a1) = (_mm256_add_epi16(d[0], d[1]), _mm256_sub_epi16(d[0], d[1]));
+        let (a2, a3) = (_mm256_add_epi16(d[2], d[3]), _mm256_sub_epi16(d[2], d[3]));
+        let v0 = _mm256_add_epi16(a0, a2);
+        let v1 = _mm256_sub_epi16(a0, a2);
+        let v2 = _mm256_add_epi16(a1, a3);
+        let v3 = _mm256_sub_epi16(a1, a3);
+        let u0 = _mm256_unpacklo_epi16(v0, v1);
+        let u1 = _mm256_unpackhi_epi16(v0, v1);
+        let u2 = _mm256_unpacklo_epi16(v2, v3);
+        let u3 = _mm256_unpackhi_epi16(v2, v3);
+        let w0 = _mm256_unpacklo_epi32(u0, u2);
+        let w1 = _mm256_unpackhi_epi32(u0, u2);
+        let w2 = _mm256_unpacklo_epi32(u1, u3);
+        let w3 = _mm256_unpackhi_epi32(u1, u3);
+        let t0 = _mm256_unpacklo_epi64(w0, w2);
+        let t1 = _mm256_unpackhi_epi64(w0, w2);
+        let t2 = _mm256_unpacklo_epi64(w1, w3);
+        let t3 = _mm256_unpackhi_epi64(w1, w3);
+        let (b0, b1) = (_mm256_add_epi16(t0, t1), _mm256_sub_epi16(t0, t1));
+        let (b2, b3) = (_mm256_add_epi16(t2, t3), _mm256_sub_epi16(t2, t3));
+        let m02 = _mm256_max_epi16(_mm256_abs_epi16(b0), _mm256_abs_epi16(b2));
+        let m13 = _mm256_max_epi16(_mm256_abs_epi16(b1), _mm256_abs_epi16(b3));
+        let sums = _mm256_add_epi16(m02, m13);
+        _mm256_madd_epi16(sums, _mm256_set1_epi16(1))
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn sum_i32x8(v: __m256i) -> u32 {
+        let half = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         sum_i32x4(half)
     }
 
@@ -385,6 +427,17 @@ mod tests {
                 let got = unsafe { x86::satd_u8(a.as_ptr(), 40, b.as_ptr(), 24, w, h) };
                 assert_eq!(got, expected);
             }
+        }
+    }
+
+    #[test]
+    fn pair_satd_is_the_sum_of_both() {
+        for (a, b) in cases() {
+            let p0: [u8; 64] = std::array::from_fn(|i| b[i]);
+            let p1: [u8; 64] = std::array::from_fn(|i| b[100 + i]);
+            let expected = transform::satd_blocks(&a, 40, &p0, 8, 8, 8)
+                + transform::satd_blocks(&a[320..], 40, &p1, 8, 8, 8);
+            assert_eq!(satd_8x8_pair([&a, &a[320..]], 40, [&p0, &p1]), expected);
         }
     }
 
