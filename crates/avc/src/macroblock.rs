@@ -163,7 +163,7 @@ pub(crate) fn sub_block<T: Copy + Into<i32>>(
 /// Sum of absolute differences of two 4×4 blocks.
 #[inline]
 pub(crate) fn sad4x4(a: &[i32; 16], b: &[i32; 16]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).sum()
+    a.iter().zip(b).map(|(x, y)| (x - y).unsigned_abs()).sum()
 }
 
 pub(crate) fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
@@ -384,7 +384,7 @@ pub(crate) fn code_chroma_residual(
         let sad: u32 = src[c]
             .iter()
             .zip(pred[c])
-            .map(|(a, b)| a.abs_diff(*b))
+            .map(|(a, b)| (a - b).unsigned_abs())
             .sum();
         if sad <= zero_plane {
             // Every level of the plane is zero: it reconstructs to the prediction.
