@@ -12,6 +12,12 @@
 //! Boundary strengths (8.7.2.1) are derived once per macroblock from luma
 //! 4×4 blocks and shared by the chroma edges that lie on the same luma
 //! positions (chroma edge 0 on luma edge 0, chroma edge 4 on luma edge 8).
+//!
+//! The 16 lines of an edge are filtered side by side as lanes, without
+//! per-sample branches. Vertical edges are reached through transposed
+//! squares of samples (SSE2 on x86-64), horizontal edges in place. On CPUs
+//! with AVX2 the same code runs compiled for AVX2 (a run-time check); the
+//! tests hold both builds to the line-by-line reference.
 
 use rayon::prelude::*;
 
@@ -280,10 +286,11 @@ fn direction_strengths(
 /// Lines filtered together: 16 luma lines of one edge, or 8 Cb and 8 Cr lines.
 const LANES: usize = 16;
 
-/// Samples across one macroblock's edges in one direction:
-/// `strip[k][l]` is sample k across the edges on line l. Entries 0..4 lie in
-/// the left (or top) neighbour, entry 4 is the macroblock's first column (or
-/// row); edge e of a plane with 4-sample edge spacing has p3..q3 at 4e..4e+8.
+/// Samples across one macroblock's vertical edges, transposed: `strip[k][l]`
+/// is sample k across the edges on line (row) l. Entries 0..4 lie in the
+/// left neighbour, entry 4 is the macroblock's first column; edge e of a
+/// plane with 4-sample edge spacing has p3..q3 at 4e..4e+8. Horizontal edges
+/// need no strip: their lines are the columns of whole rows.
 type Strip<const K: usize> = [[u8; LANES]; K];
 
 /// p3, p2, p1, p0, q0, q1, q2, q3 of every lane across one edge.
