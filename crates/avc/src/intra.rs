@@ -340,34 +340,41 @@ fn plane16x16(e: &EdgeN<16>, p: &mut [i32; 256]) {
     }
 }
 
-/// [`plane16x16`] as 8-bit samples, row by row from a running sum.
+/// [`plane16x16`] as 8-bit samples.
 ///
 /// Every sum a + b·(x − 7) + c·(y − 7) + 16 fits in 16 bits: |a| ≤ 16·510,
 /// |b|, |c| ≤ (5·36·255 + 32) >> 6 = 717, so the magnitude stays below
-/// 8160 + 16·717 + 16 < 2^15. Sixteen-bit lanes therefore give the same
-/// samples, eight at a time.
+/// 8160 + 2·9·717 + 16 < 2^15.
 fn plane16x16_u8(e: &EdgeN<16>, p: &mut [u8; 256]) {
     let (a, b, c) = plane16x16_params(e);
+    plane_rows::<16>(a - 7 * b - 7 * c + 16, b, c, p);
+}
+
+/// The rows of a plane prediction (8.3.3.4, 8.3.4.4), `W` samples wide:
+/// row y, column x is Clip1((start + b·x + c·y) >> 5). The caller
+/// guarantees every such sum (and the one after the last row) fits in 16
+/// bits, so on x86-64 eight samples are computed at once in SSE2 lanes,
+/// the clip being the saturation of the pack to bytes.
+fn plane_rows<const W: usize>(start: i32, b: i32, c: i32, p: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: SSE2 is part of x86-64; `p` holds 16 rows of 16 samples.
-        unsafe { plane_rows_sse2(a, b, c, p) };
+        // SAFETY: SSE2 is part of x86-64; rows are written through
+        // `chunks_exact_mut(W)` of `p`, W being 8 or 16.
+        unsafe { plane_rows_sse2::<W>(start, b, c, p) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    for (y, row) in p.chunks_exact_mut(16).enumerate() {
-        let start = a - 7 * b + c * (y as i32 - 7) + 16;
+    for (y, row) in p.chunks_exact_mut(W).enumerate() {
+        let first = start + c * y as i32;
         for (x, out) in row.iter_mut().enumerate() {
-            *out = ((start + b * x as i32) >> 5).clamp(0, 255) as u8;
+            *out = ((first + b * x as i32) >> 5).clamp(0, 255) as u8;
         }
     }
 }
 
-/// The rows of the plane prediction in 16-bit lanes; the final clip to
-/// 0..=255 is the saturation of the pack to bytes.
+/// [`plane_rows`] in 16-bit SSE2 lanes (W 8 or 16).
 #[cfg(target_arch = "x86_64")]
-unsafe fn plane_rows_sse2(a: i32, b: i32, c: i32, p: &mut [u8; 256]) {
+unsafe fn plane_rows_sse2<const W: usize>(start: i32, b: i32, c: i32, p: &mut [u8]) {
     use std::arch::x86_64::*;
-    let start = a - 7 * b - 7 * c + 16;
     let steps = _mm_mullo_epi16(
         _mm_set1_epi16(b as i16),
         _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7),
@@ -375,9 +382,13 @@ unsafe fn plane_rows_sse2(a: i32, b: i32, c: i32, p: &mut [u8; 256]) {
     let mut lo = _mm_add_epi16(_mm_set1_epi16(start as i16), steps);
     let mut hi = _mm_add_epi16(lo, _mm_set1_epi16((8 * b) as i16));
     let down = _mm_set1_epi16(c as i16);
-    for row in p.chunks_exact_mut(16) {
+    for row in p.chunks_exact_mut(W) {
         let bytes = _mm_packus_epi16(_mm_srai_epi16(lo, 5), _mm_srai_epi16(hi, 5));
-        _mm_storeu_si128(row.as_mut_ptr() as *mut __m128i, bytes);
+        if W == 16 {
+            _mm_storeu_si128(row.as_mut_ptr() as *mut __m128i, bytes);
+        } else {
+            _mm_storel_epi64(row.as_mut_ptr() as *mut __m128i, bytes);
+        }
         lo = _mm_add_epi16(lo, down);
         hi = _mm_add_epi16(hi, down);
     }
@@ -465,7 +476,9 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
     }
 }
 
-/// 8.3.4.4 for 4:2:0 (xCF = yCF = 0).
+/// 8.3.4.4 for 4:2:0 (xCF = yCF = 0). Every sum a + b·(x − 3) + c·(y − 3)
+/// + 16 fits in 16 bits: |a| ≤ 16·510, |b|, |c| ≤ (34·10·255 + 32) >> 6 =
+/// 1355, so the magnitude stays below 8160 + 2·6·1355 + 16 < 2^15.
 fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
     let h: i32 = (0..4)
         .map(|x| (x + 1) * (top_at(e, 4 + x) - top_at(e, 2 - x)))
@@ -476,16 +489,56 @@ fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
     let a = 16 * (e.left[7] + e.top[7]);
     let b = (34 * h + 32) >> 6;
     let c = (34 * v + 32) >> 6;
-    for y in 0..8i32 {
-        for x in 0..8i32 {
-            p[(y * 8 + x) as usize] = ((a + b * (x - 3) + c * (y - 3) + 16) >> 5).clamp(0, 255);
-        }
-    }
+    let mut samples = [0u8; 64];
+    plane_rows::<8>(a - 3 * b - 3 * c + 16, b, c, &mut samples);
+    *p = samples.map(i32::from);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chroma plane prediction equals Equation 8-141 evaluated sample by
+    /// sample, for random and the steepest edges.
+    #[test]
+    fn chroma_plane_equals_the_formula() {
+        let mut state = 9u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 16) as i32 % 256
+        };
+        let avail = Availability {
+            left: true,
+            top: true,
+            top_left: true,
+            top_right: false,
+        };
+        for case in 0..300 {
+            let steep = |i: usize| if (i < 4) == (case % 2 == 0) { 0 } else { 255 };
+            let e = EdgeN::<8> {
+                top: std::array::from_fn(|i| if case % 3 == 0 { steep(i) } else { next() }),
+                left: std::array::from_fn(|i| if case % 3 == 0 { steep(7 - i) } else { next() }),
+                corner: if case % 3 == 0 { steep(0) } else { next() },
+                avail,
+            };
+            let h: i32 = (0..4)
+                .map(|x| (x + 1) * (top_at(&e, 4 + x) - top_at(&e, 2 - x)))
+                .sum();
+            let v: i32 = (0..4)
+                .map(|y| (y + 1) * (left_at(&e, 4 + y) - left_at(&e, 2 - y)))
+                .sum();
+            let (a, b, c) = (
+                16 * (e.left[7] + e.top[7]),
+                (34 * h + 32) >> 6,
+                (34 * v + 32) >> 6,
+            );
+            let expected: [i32; 64] = std::array::from_fn(|i| {
+                let (x, y) = ((i % 8) as i32, (i / 8) as i32);
+                ((a + b * (x - 3) + c * (y - 3) + 16) >> 5).clamp(0, 255)
+            });
+            assert_eq!(predict_chroma(CHROMA_PLANE, &e), expected);
+        }
+    }
 
     /// The 8-bit Intra16x16 predictions equal the 32-bit ones for random
     /// and extreme edges (the plane prediction clips at both ends).
