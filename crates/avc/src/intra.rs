@@ -476,9 +476,10 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
     }
 }
 
-/// 8.3.4.4 for 4:2:0 (xCF = yCF = 0). Every sum a + b·(x − 3) + c·(y − 3)
-/// + 16 fits in 16 bits: |a| ≤ 16·510, |b|, |c| ≤ (34·10·255 + 32) >> 6 =
-/// 1355, so the magnitude stays below 8160 + 2·6·1355 + 16 < 2^15.
+/// 8.3.4.4 for 4:2:0 (xCF = yCF = 0). Every sum a + b·(x − 3) +
+/// c·(y − 3) + 16 fits in 16 bits: |a| ≤ 16·510, |b|, |c| ≤
+/// (34·10·255 + 32) >> 6 = 1355, so the magnitude stays below
+/// 8160 + 2·6·1355 + 16 < 2^15.
 fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
     let h: i32 = (0..4)
         .map(|x| (x + 1) * (top_at(e, 4 + x) - top_at(e, 2 - x)))
