@@ -225,11 +225,20 @@ impl Encoder {
             qp,
             disable_deblocking: if deblock { 0 } else { 1 },
         };
-        if deblock {
-            let infos: Vec<MbDeblockInfo> = mbs.par_iter().map(|mb| deblock_info(mb, qp)).collect();
-            deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
-        }
-        let nal = write_slice_nal(&header, &mbs, wm)?;
+        // The slice data depends on the decisions alone and the in-loop
+        // filter on the reconstruction alone: they run side by side (the
+        // filter's wavefront leaves cores free).
+        let (nal, ()) = rayon::join(
+            || write_slice_nal(&header, &mbs, wm),
+            || {
+                if deblock {
+                    let infos: Vec<MbDeblockInfo> =
+                        mbs.par_iter().map(|mb| deblock_info(mb, qp)).collect();
+                    deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
+                }
+            },
+        );
+        let nal = nal?;
         self.check_bound(&nal)?;
         self.advance(idr, &mbs, &recon);
         let (dw, dh) = self.params.coded_display_size();
