@@ -6,6 +6,8 @@
 use crate::analyse::{intra_estimate, lambda};
 use crate::frame::{Plane, YuvFrame};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::inter::{code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
@@ -35,7 +37,7 @@ pub fn code_i_picture_with(
     intra: IntraMode,
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    code_intra_wavefront(
+    code_intra_rows(
         src,
         recon,
         (wm, hm),
@@ -62,13 +64,18 @@ fn uncoded() -> MbCoding {
     }
 }
 
-/// Codes every macroblock marked in `todo` as intra, in wavefront order:
-/// step `t` holds the macroblocks with `x + 2y = t`, whose left, top-left,
-/// top and top-right neighbours (the only reconstructed samples intra
-/// prediction reads, 8.3.1.2, 8.3.3, 8.3.4) all belong to earlier steps. The
-/// macroblocks of a step are coded in parallel, each in its own
-/// [`Neighbourhood`], so the result equals raster order for any thread count.
-fn code_intra_wavefront(
+/// Codes every macroblock marked in `todo` as intra, each after its left,
+/// top-left, top and top-right neighbours (the only reconstructed samples
+/// intra prediction reads, 8.3.1.2, 8.3.3, 8.3.4), so the result equals
+/// raster order for any thread count.
+///
+/// Workers take macroblock rows in order and code each row from left to
+/// right; before a macroblock, a worker waits until the row above has
+/// finished the macroblock to its top-right (a wavefront without a barrier
+/// per step). Each macroblock is coded in its own [`Neighbourhood`]; the
+/// reconstruction is shared as one lock per macroblock row, held only to
+/// copy edges out and samples in.
+fn code_intra_rows(
     src: &YuvFrame,
     recon: &mut YuvFrame,
     (wm, hm): (usize, usize),
@@ -76,24 +83,97 @@ fn code_intra_wavefront(
     todo: &[bool],
     mbs: &mut [MbCoding],
 ) {
-    for t in 0..wm + 2 * (hm - 1) {
-        let step: Vec<usize> = (0..hm)
-            .filter(|&y| t >= 2 * y && t - 2 * y < wm)
-            .map(|y| y * wm + t - 2 * y)
-            .filter(|&addr| todo[addr])
-            .collect();
-        let shared: &YuvFrame = recon;
-        let coded: Vec<(usize, MbCoding, MbSamples)> = step
-            .into_par_iter()
-            .map_init(Neighbourhood::default, |n, addr| {
-                n.cut(src, shared, addr % wm, addr / wm, wm);
-                let mb = intra_mb(&n.src, &mut n.recon, n.pos, qp, intra);
-                (addr, mb, n.coded_samples())
-            })
-            .collect();
-        for (addr, mb, samples) in coded {
-            samples.paste(recon, addr % wm, addr / wm);
-            mbs[addr] = mb;
+    let widths = (recon.y.width, recon.u.width);
+    let bands: Vec<Mutex<Band>> = recon
+        .y
+        .data
+        .chunks_mut(16 * widths.0)
+        .zip(recon.u.data.chunks_mut(8 * widths.1))
+        .zip(recon.v.data.chunks_mut(8 * widths.1))
+        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
+        .collect();
+    let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
+    let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
+    let next_row = AtomicUsize::new(0);
+    let rows_of = RowWork {
+        src,
+        bands: &bands,
+        widths,
+        wm,
+        coding: (qp, intra),
+        todo,
+    };
+    let workers = rayon::current_num_threads().clamp(1, hm.max(1));
+    rayon::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|_| rows_of.work(&rows, &progress, &next_row));
+        }
+    });
+}
+
+/// The reconstructed samples of one macroblock row.
+struct Band<'a> {
+    y: &'a mut [u8],
+    u: &'a mut [u8],
+    v: &'a mut [u8],
+}
+
+/// What the row workers of [`code_intra_rows`] share.
+struct RowWork<'a, 'b> {
+    src: &'a YuvFrame,
+    bands: &'a [Mutex<Band<'b>>],
+    /// Luma and chroma plane widths.
+    widths: (usize, usize),
+    wm: usize,
+    coding: (i32, IntraMode),
+    todo: &'a [bool],
+}
+
+impl RowWork<'_, '_> {
+    /// Takes rows in order until none is left.
+    fn work(&self, rows: &[Mutex<&mut [MbCoding]>], progress: &[AtomicUsize], next: &AtomicUsize) {
+        let mut n = Neighbourhood::default();
+        loop {
+            let y = next.fetch_add(1, Ordering::Relaxed);
+            let Some(row) = rows.get(y) else { return };
+            let mut row = lock(row);
+            for x in 0..self.wm {
+                if self.todo[y * self.wm + x] {
+                    if y > 0 {
+                        wait_for(&progress[y - 1], (x + 2).min(self.wm));
+                    }
+                    row[x] = self.code(&mut n, x, y);
+                }
+                progress[y].store(x + 1, Ordering::Release);
+            }
+        }
+    }
+
+    fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
+        let (qp, intra) = self.coding;
+        n.cut_bands(self.src, self.bands, self.widths, (x, y), self.wm);
+        let mb = intra_mb(&n.src, &mut n.recon, n.pos, qp, intra);
+        n.coded_samples()
+            .paste_band(&mut lock(&self.bands[y]), x, self.widths);
+        mb
+    }
+}
+
+/// Locks a mutex; a poisoned one (a worker that panicked) is used as it is,
+/// since the panic itself is reported when the scope ends.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits until a row's progress reaches `at_least` macroblocks.
+fn wait_for(progress: &AtomicUsize, at_least: usize) {
+    let mut spins = 0u32;
+    while progress.load(Ordering::Acquire) < at_least {
+        if spins < 100 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
         }
     }
 }
@@ -115,7 +195,17 @@ struct Neighbourhood {
 }
 
 impl Neighbourhood {
-    fn cut(&mut self, src: &YuvFrame, recon: &YuvFrame, mb_x: usize, mb_y: usize, wm: usize) {
+    /// Cuts the macroblock at (mb_x, mb_y) out of the source and of the
+    /// reconstruction held as macroblock rows: from the latter only the row
+    /// above's last sample row and the column to the left.
+    fn cut_bands(
+        &mut self,
+        src: &YuvFrame,
+        bands: &[Mutex<Band>],
+        widths: (usize, usize),
+        (mb_x, mb_y): (usize, usize),
+        wm: usize,
+    ) {
         let (x0, y0) = (mb_x.saturating_sub(1), mb_y.saturating_sub(1));
         let x1 = (mb_x + 2).min(wm);
         let pos = MbPos {
@@ -125,19 +215,14 @@ impl Neighbourhood {
         };
         let rect = (x0, y0, x1 - x0, mb_y + 1 - y0);
         let own = |n: usize| vec![(pos.mb_x * n, pos.mb_y * n, n, n)];
-        let edges = |n: usize| {
-            let (lx, ly) = (pos.mb_x * n, pos.mb_y * n);
-            let mut parts = Vec::with_capacity(2);
-            if ly > 0 {
-                parts.push((0, ly - 1, pos.width_mbs * n, 1));
-            }
-            if lx > 0 {
-                parts.push((lx - 1, ly, 1, n));
-            }
-            parts
-        };
         cut_frame(&mut self.src, src, rect, own);
-        cut_frame(&mut self.recon, recon, rect, edges);
+        clear_to(&mut self.recon, (rect.2, rect.3));
+        if mb_y > 0 {
+            copy_row_above(&mut self.recon, &lock(&bands[mb_y - 1]), widths, x0);
+        }
+        if mb_x > 0 {
+            copy_left_column(&mut self.recon, &lock(&bands[mb_y]), widths, mb_x, pos);
+        }
         self.pos = pos;
     }
 
@@ -152,6 +237,53 @@ impl Neighbourhood {
     }
 }
 
+/// Makes the frame `w`×`h` macroblocks of zero samples.
+fn clear_to(f: &mut YuvFrame, (w, h): (usize, usize)) {
+    for (plane, n) in [(&mut f.y, 16), (&mut f.u, 8), (&mut f.v, 8)] {
+        plane.width = w * n;
+        plane.height = h * n;
+        plane.data.clear();
+        plane.data.resize(plane.width * plane.height, 0);
+    }
+}
+
+/// Copies the last sample row of the macroblock row above (from macroblock
+/// column `x0` on) into the cut-out's row above its macroblock row.
+fn copy_row_above(f: &mut YuvFrame, above: &Band, (yw, cw): (usize, usize), x0: usize) {
+    let parts = [
+        (&mut f.y, &*above.y, yw, 16),
+        (&mut f.u, &*above.u, cw, 8),
+        (&mut f.v, &*above.v, cw, 8),
+    ];
+    for (plane, band, stride, n) in parts {
+        let w = plane.width;
+        let from = &band[(n - 1) * stride + x0 * n..][..w];
+        plane.data[(n - 1) * w..n * w].copy_from_slice(from);
+    }
+}
+
+/// Copies the sample column left of the macroblock at column `mb_x` of its
+/// row into the cut-out, left of the macroblock at `pos`.
+fn copy_left_column(
+    f: &mut YuvFrame,
+    here: &Band,
+    (yw, cw): (usize, usize),
+    mb_x: usize,
+    pos: MbPos,
+) {
+    let parts = [
+        (&mut f.y, &*here.y, yw, 16),
+        (&mut f.u, &*here.u, cw, 8),
+        (&mut f.v, &*here.v, cw, 8),
+    ];
+    for (plane, band, stride, n) in parts {
+        let (col, to_col, w) = (mb_x * n - 1, pos.mb_x * n - 1, plane.width);
+        for row in 0..n {
+            plane.data[(pos.mb_y * n + row) * w + to_col] = band[row * stride + col];
+        }
+    }
+}
+
 /// The reconstructed samples of one macroblock, raster order.
 struct MbSamples {
     luma: [u8; 256],
@@ -160,11 +292,11 @@ struct MbSamples {
 }
 
 impl MbSamples {
-    /// Writes the samples into the picture at macroblock (mb_x, mb_y).
-    fn paste(&self, recon: &mut YuvFrame, mb_x: usize, mb_y: usize) {
-        put_block_at(&mut recon.y, mb_x * 16, mb_y * 16, 16, &self.luma);
-        put_block_at(&mut recon.u, mb_x * 8, mb_y * 8, 8, &self.cb);
-        put_block_at(&mut recon.v, mb_x * 8, mb_y * 8, 8, &self.cr);
+    /// Writes the samples into a macroblock row at column `mb_x`.
+    fn paste_band(&self, band: &mut Band, mb_x: usize, (yw, cw): (usize, usize)) {
+        put_rows(band.y, yw, mb_x * 16, 16, &self.luma);
+        put_rows(band.u, cw, mb_x * 8, 8, &self.cb);
+        put_rows(band.v, cw, mb_x * 8, 8, &self.cr);
     }
 }
 
@@ -178,10 +310,10 @@ fn block_of<const L: usize>(p: &Plane, x: usize, y: usize) -> [u8; L] {
     out
 }
 
-/// Writes an `n`×`n` block of samples into a plane at (x, y).
-fn put_block_at(p: &mut Plane, x: usize, y: usize, n: usize, samples: &[u8]) {
+/// Writes an `n`×`n` block of samples into rows `stride` apart at column `x`.
+fn put_rows(rows: &mut [u8], stride: usize, x: usize, n: usize, samples: &[u8]) {
     for (r, row) in samples.chunks_exact(n).enumerate() {
-        p.data[(y + r) * p.width + x..][..n].copy_from_slice(row);
+        rows[r * stride + x..][..n].copy_from_slice(row);
     }
 }
 
@@ -328,7 +460,7 @@ pub fn code_p_picture(
     store_inter_rows(recon, &inter, wm);
     // Pass 3: intra macroblocks in wavefront order.
     let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
-    code_intra_wavefront(src, recon, (wm, hm), (qp, intra), &todo, &mut mbs);
+    code_intra_rows(src, recon, (wm, hm), (qp, intra), &todo, &mut mbs);
     mbs
 }
 
