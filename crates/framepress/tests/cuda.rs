@@ -195,6 +195,68 @@ fn lossless_on_cuda_gives_the_cpu_bytes() {
     eprintln!("{cases} lossless cases: CUDA bytes equal the CPU's");
 }
 
+/// Every visible CUDA device gives the CPU's bytes (several GPUs: `cuda:1`
+/// equals `cuda:0` equals the CPU), for I and P pictures, each preset family,
+/// a target bitrate and lossless coding, with two encoders per device alive
+/// at once.
+#[test]
+fn every_cuda_device_gives_the_cpu_bytes() {
+    if !cuda_available() {
+        return;
+    }
+    let devices = framepress::batch::cuda_device_count();
+    let dir = common::Scratch::new("cuda-devices");
+    let (w, h) = (640u32, 360u32);
+    let frames: Vec<Vec<u8>> = (0..12)
+        .map(|i| common::natural_i420_at(w, h, 3 * i, 2 * i))
+        .collect();
+    let mut cases = 0;
+    for (gop, preset, rate) in [
+        (1, Preset::Ultrafast, RateControl::Qp(20)),
+        (6, Preset::Ultrafast, RateControl::Crf(23)),
+        (250, Preset::Medium, RateControl::Qp(30)),
+        (
+            6,
+            Preset::Veryfast,
+            RateControl::Bitrate {
+                bits_per_second: 400_000,
+                buffer_bits: 0,
+            },
+        ),
+        (4, Preset::Medium, RateControl::Crf(0)),
+    ] {
+        let mut c = EncoderConfig::new(w, h);
+        c.pixel_format = PixelFormat::Yuv420p;
+        c.gop = gop;
+        c.preset = preset;
+        c.rate = rate;
+        let cpu = encode(Device::Cpu, &c, &frames, &dir.path("cpu.mp4")).expect("cpu");
+        // Both files of a device are encoded by encoders alive at the same time.
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (0..devices)
+                .flat_map(|d| (0..2).map(move |k| (d, k)))
+                .map(|(d, k)| {
+                    let (c, frames, dir) = (&c, &frames, &dir);
+                    s.spawn(move || {
+                        let path = dir.path(&format!("cuda{d}-{k}.mp4"));
+                        (d, encode(Device::Cuda(d as u32), c, frames, &path))
+                    })
+                })
+                .collect();
+            for run in runs {
+                let (d, bytes) = run.join().expect("encoder thread");
+                let bytes = bytes.unwrap_or_else(|e| panic!("cuda:{d}: {e}"));
+                assert!(
+                    bytes == cpu,
+                    "gop {gop} {preset:?} {rate:?}: cuda:{d} bytes differ from the CPU's"
+                );
+                cases += 1;
+            }
+        });
+    }
+    eprintln!("{cases} encodes on {devices} CUDA device(s): every one equals the CPU's bytes");
+}
+
 /// The case that crashes NVENC: 10 uniform-random 256×256 frames at qp 1,
 /// as NV12 and as RGB, finish on the GPU with the CPU's bytes.
 #[test]
