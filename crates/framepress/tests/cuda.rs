@@ -238,7 +238,7 @@ fn every_cuda_device_gives_the_cpu_bytes() {
                 .map(|(d, k)| {
                     let (c, frames, dir) = (&c, &frames, &dir);
                     s.spawn(move || {
-                        let path = dir.path(&format!("cuda{d}-{k}.mp4"));
+                        let path = dir.path(format!("cuda{d}-{k}.mp4"));
                         (d, encode(Device::Cuda(d as u32), c, frames, &path))
                     })
                 })
