@@ -8,7 +8,7 @@
 use crate::frame::Plane;
 use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16_u8, predict4x4,
-    predict_chroma, Availability, Edge4, EdgeN,
+    predict_chroma, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE, I16_VERTICAL,
 };
 use crate::pixel::{satd_8x8_pair, satd_i32, satd_u8};
 
@@ -85,6 +85,40 @@ pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32
     best_i16_mode(&src.data[y0 * src.width + x0..], src.width, &edge, lambda).1
 }
 
+/// Whether [`intra_estimate`] is below `inter_cost` (the intra-or-inter
+/// choice of a P macroblock), found without always costing every mode: no
+/// mode can be cheaper than λ·bits (an SATD is never negative), and the first
+/// mode found cheaper settles it. The answer is that of comparing the full
+/// estimate.
+pub fn intra_estimate_below(
+    src: &Plane,
+    mb_x: usize,
+    mb_y: usize,
+    lambda: u32,
+    inter_cost: u32,
+) -> bool {
+    if inter_cost <= lambda * I16_MB_BITS {
+        return false;
+    }
+    let avail = Availability {
+        left: mb_x > 0,
+        top: mb_y > 0,
+        top_left: mb_x > 0 && mb_y > 0,
+        top_right: false,
+    };
+    let (x0, y0) = (mb_x * 16, mb_y * 16);
+    let edge = EdgeN::<16>::gather(&src.data, src.width, x0, y0, avail);
+    let block = &src.data[y0 * src.width + x0..];
+    // The flat modes first: they cost least to predict.
+    [I16_DC, I16_VERTICAL, I16_HORIZONTAL, I16_PLANE]
+        .into_iter()
+        .filter(|&mode| i16_mode_allowed(mode, edge.avail))
+        .any(|mode| {
+            let pred = predict16x16_u8(mode, &edge);
+            satd_u8(block, src.width, &pred, 16, 16, 16) + lambda * I16_MB_BITS < inter_cost
+        })
+}
+
 /// The best chroma mode over both chroma planes, whose 8×8 source blocks
 /// start at `src` with rows `stride` apart.
 pub fn best_chroma_mode(src: [&[u8]; 2], stride: usize, edge: [&EdgeN<8>; 2]) -> u8 {
@@ -130,6 +164,44 @@ mod tests {
         let (mode, cost, _) = best_i4_mode(&src, &edge, 1);
         assert_eq!(mode, 0);
         assert_eq!(cost, I4_MODE_BITS);
+    }
+
+    /// The early-stopping comparison agrees with the full estimate for
+    /// random and smooth macroblocks, every position class and a range of
+    /// inter costs around the estimate.
+    #[test]
+    fn intra_estimate_below_agrees_with_the_estimate() {
+        let (w, h) = (48usize, 48usize);
+        let mut state = 21u32;
+        for case in 0..40 {
+            let data: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    if case % 2 == 0 {
+                        (state >> 24) as u8
+                    } else {
+                        ((i % w) * 3 + (i / w) * 2 + (state >> 30) as usize) as u8
+                    }
+                })
+                .collect();
+            let plane = Plane {
+                width: w,
+                height: h,
+                data,
+            };
+            for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1), (2, 2)] {
+                for lam in [1, 6, 25] {
+                    let e = intra_estimate(&plane, x, y, lam);
+                    for c in [0, lam * I16_MB_BITS, e.saturating_sub(1), e, e + 1, e + 500] {
+                        assert_eq!(
+                            intra_estimate_below(&plane, x, y, lam, c),
+                            e < c,
+                            "case {case} ({x},{y}) {c}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! picture's vectors; inter macroblocks coded all at once; intra macroblocks
 //! in wavefront order (raster order is one such order).
 
-use crate::analyse::{intra_estimate, lambda};
+use crate::analyse::{intra_estimate_below, lambda};
 use crate::frame::{Plane, YuvFrame};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -450,7 +450,7 @@ pub fn code_p_picture(
         .map(|addr| {
             let seeds = seeds(prev_mvs, addr, wm, hm);
             let motion = search_mb(&src.y, refp, addr % wm, addr / wm, &seeds, lam, me);
-            if intra_estimate(&src.y, addr % wm, addr / wm, lam) < motion.cost {
+            if intra_estimate_below(&src.y, addr % wm, addr / wm, lam, motion.cost) {
                 return (uncoded(), None);
             }
             let c = inter_mb(src, refp, pos(addr), qp, &motion, lossless);
