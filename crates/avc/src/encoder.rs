@@ -92,6 +92,8 @@ pub struct Encoder {
     frame_num: u32,
     reference: Option<RefPicture>,
     prev_mvs: Vec<[i16; 2]>,
+    /// The source padded to whole macroblocks (kept to reuse its buffers).
+    padded: YuvFrame,
 }
 
 impl Encoder {
@@ -110,6 +112,7 @@ impl Encoder {
             frame_num: 0,
             reference: None,
             prev_mvs: Vec::new(),
+            padded: YuvFrame::default(),
         }
     }
 
@@ -193,12 +196,11 @@ impl Encoder {
         let wm = self.params.width_mbs() as usize;
         let hm = self.params.height_mbs() as usize;
         // Pictures of whole macroblocks are coded in place; others padded.
-        let padded_frame;
         let padded = if src.width() == wm * 16 && src.height() == hm * 16 {
             src
         } else {
-            padded_frame = pad_frame(src, wm * 16, hm * 16);
-            &padded_frame
+            pad_frame_into(&mut self.padded, src, wm * 16, hm * 16);
+            &self.padded
         };
         let mut recon = YuvFrame::new(wm * 16, hm * 16);
         let idr = self.gop_pos == 0 || self.reference.is_none();
@@ -272,11 +274,14 @@ impl Encoder {
         self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
         self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
         if self.settings.gop > 1 && self.gop_pos != 0 {
-            self.reference = Some(if self.settings.me.subpel_rounds == 0 {
-                RefPicture::new_full_sample(recon)
-            } else {
-                RefPicture::new(recon)
-            });
+            self.reference = Some(
+                match (self.reference.take(), self.settings.me.subpel_rounds) {
+                    // The previous reference's buffers take the new picture.
+                    (Some(old), 0) => old.refill_full_sample(recon),
+                    (None, 0) => RefPicture::new_full_sample(recon),
+                    _ => RefPicture::new(recon),
+                },
+            );
             self.prev_mvs = picture_vectors(mbs);
         } else {
             self.reference = None;
@@ -404,32 +409,38 @@ pub fn max_access_unit_bytes(width: u32, height: u32) -> usize {
 
 /// Pads a frame to `pw`×`ph` luma by repeating its last column and row.
 pub fn pad_frame(src: &YuvFrame, pw: usize, ph: usize) -> YuvFrame {
-    YuvFrame {
-        y: pad_plane(&src.y, pw, ph),
-        u: pad_plane(&src.u, pw / 2, ph / 2),
-        v: pad_plane(&src.v, pw / 2, ph / 2),
-    }
+    let mut out = YuvFrame::default();
+    pad_frame_into(&mut out, src, pw, ph);
+    out
 }
 
-fn pad_plane(p: &Plane, pw: usize, ph: usize) -> Plane {
-    let mut data = vec![0; pw * ph];
-    data.par_chunks_mut(pw).enumerate().for_each(|(y, out)| {
-        let row = p.row(y.min(p.height - 1));
-        out[..p.width].copy_from_slice(row);
-        out[p.width..].fill(row[p.width - 1]);
-    });
-    Plane {
-        width: pw,
-        height: ph,
-        data,
-    }
+/// [`pad_frame`] into `out`, reusing its buffers.
+fn pad_frame_into(out: &mut YuvFrame, src: &YuvFrame, pw: usize, ph: usize) {
+    pad_plane_into(&mut out.y, &src.y, pw, ph);
+    pad_plane_into(&mut out.u, &src.u, pw / 2, ph / 2);
+    pad_plane_into(&mut out.v, &src.v, pw / 2, ph / 2);
+}
+
+fn pad_plane_into(out: &mut Plane, p: &Plane, pw: usize, ph: usize) {
+    out.width = pw;
+    out.height = ph;
+    // Every sample is written below; growing zero-fills only the first time.
+    out.data.resize(pw * ph, 0);
+    out.data
+        .par_chunks_mut(pw)
+        .enumerate()
+        .for_each(|(y, row_out)| {
+            let row = p.row(y.min(p.height - 1));
+            row_out[..p.width].copy_from_slice(row);
+            row_out[p.width..].fill(row[p.width - 1]);
+        });
 }
 
 fn crop_plane(p: &Plane, w: usize, h: usize) -> Plane {
-    let mut data = vec![0; w * h];
-    data.par_chunks_mut(w.max(1))
-        .enumerate()
-        .for_each(|(y, out)| out.copy_from_slice(&p.row(y)[..w]));
+    let mut data = Vec::with_capacity(w * h);
+    for y in 0..h {
+        data.extend_from_slice(&p.row(y)[..w]);
+    }
     Plane {
         width: w,
         height: h,

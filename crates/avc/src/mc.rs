@@ -202,14 +202,24 @@ impl RefPicture {
 
     /// A reference with only its full-sample plane, for searches that use
     /// whole-sample vectors (fractional ones still work, more slowly).
+    /// [`RefPicture::new_full_sample`] of `pic`, reusing this reference's
+    /// buffers where the sizes allow.
+    pub fn refill_full_sample(mut self, pic: &YuvFrame) -> RefPicture {
+        let (w, h) = (pic.y.width, pic.y.height);
+        let fits = self.full.width == w && self.full.height == h && !self.has_half;
+        if !fits {
+            return RefPicture::new_full_sample(pic);
+        }
+        fill_full_plane(&mut self.full, &pic.y);
+        self.cb.clone_from(&pic.u);
+        self.cr.clone_from(&pic.v);
+        self
+    }
+
     pub fn new_full_sample(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
         let mut full = PaddedPlane::new(w, h);
-        let stride = full.stride;
-        full.data
-            .par_chunks_mut(stride)
-            .enumerate()
-            .for_each(|(r, g)| replicate_row(&pic.y, r as isize - MARGIN as isize, MARGIN, g));
+        fill_full_plane(&mut full, &pic.y);
         let empty = PaddedPlane {
             width: w,
             height: h,
@@ -403,6 +413,16 @@ impl RefPicture {
             }
         }
     }
+}
+
+/// Fills a padded plane with a picture plane and its replicated margins
+/// (every sample of the padded plane is written).
+fn fill_full_plane(full: &mut PaddedPlane, pic: &Plane) {
+    let stride = full.stride;
+    full.data
+        .par_chunks_mut(stride)
+        .enumerate()
+        .for_each(|(r, g)| replicate_row(pic, r as isize - MARGIN as isize, MARGIN, g));
 }
 
 /// Copies a row of samples; the common block widths as fixed-size copies
