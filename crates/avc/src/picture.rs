@@ -137,6 +137,7 @@ impl RowWork<'_, '_> {
             let y = next.fetch_add(1, Ordering::Relaxed);
             let Some(row) = rows.get(y) else { return };
             let mut row = lock(row);
+            let _finished = RowFinished(&progress[y]);
             for x in 0..self.wm {
                 if self.todo[y * self.wm + x] {
                     if y > 0 {
@@ -156,6 +157,17 @@ impl RowWork<'_, '_> {
         n.coded_samples()
             .paste_band(&mut lock(&self.bands[y]), x, self.widths);
         mb
+    }
+}
+
+/// Marks a row as finished when its worker leaves it, normally or by a
+/// panic, so that the row below never waits for ever (the panic itself is
+/// reported when the scope ends).
+struct RowFinished<'a>(&'a AtomicUsize);
+
+impl Drop for RowFinished<'_> {
+    fn drop(&mut self) {
+        self.0.store(usize::MAX, Ordering::Release);
     }
 }
 
