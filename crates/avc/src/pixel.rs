@@ -1,9 +1,10 @@
-//! Block distortion kernels for mode decision and motion search: SAD and
-//! SATD of 8-bit blocks. On x86-64 the common widths (8 and 16) run as SSE2
-//! code, which every x86-64 processor has (16-wide SATD as AVX2 code where
-//! the processor has it); elsewhere, and for other widths,
-//! the portable versions in [`crate::transform`] and here. Both give the
-//! same numbers: the tests compare them on random and extreme blocks.
+//! Block distortion kernels for mode decision, motion search and the
+//! zero-level tests: SAD and SATD of 8-bit blocks. On x86-64 the common
+//! shapes (4×4 SAD, 8- and 16-wide SAD and SATD) run as SSE2 code, which
+//! every x86-64 processor has, and the 16-wide and paired 8×8 SATDs as AVX2
+//! code where the processor reports it; elsewhere, and for other shapes, the
+//! portable versions in [`crate::transform`] and here. All give the same
+//! numbers: the tests compare them on random and extreme blocks.
 
 use crate::transform;
 
