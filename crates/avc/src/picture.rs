@@ -75,6 +75,11 @@ fn uncoded() -> MbCoding {
 /// per step). Each macroblock is coded in its own [`Neighbourhood`]; the
 /// reconstruction is shared as one lock per macroblock row, held only to
 /// copy edges out and samples in.
+///
+/// Rows are claimed in order, so a worker only waits for a row that a
+/// running worker holds. That needs the coding of a macroblock never to
+/// enter rayon: a worker waiting inside rayon could pick up another row's
+/// task beneath its own and wait on itself.
 fn code_intra_rows(
     src: &YuvFrame,
     recon: &mut YuvFrame,
