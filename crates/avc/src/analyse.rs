@@ -74,6 +74,14 @@ pub fn best_i16_mode(src: &[u8], stride: usize, edge: &EdgeN<16>, lambda: u32) -
 /// reconstruction): the best Intra16x16 SATD plus λ·bits. Used to choose
 /// between intra and inter without waiting for the neighbours.
 pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32 {
+    let (edge, block) = source_edge(src, mb_x, mb_y);
+    best_i16_mode(block, src.width, &edge, lambda).1
+}
+
+/// The Intra16x16 edge of macroblock (mb_x, mb_y) taken from the source
+/// (top-right never counts as available), and the macroblock's source
+/// samples from its first one on.
+fn source_edge(src: &Plane, mb_x: usize, mb_y: usize) -> (EdgeN<16>, &[u8]) {
     let avail = Availability {
         left: mb_x > 0,
         top: mb_y > 0,
@@ -82,7 +90,7 @@ pub fn intra_estimate(src: &Plane, mb_x: usize, mb_y: usize, lambda: u32) -> u32
     };
     let (x0, y0) = (mb_x * 16, mb_y * 16);
     let edge = EdgeN::<16>::gather(&src.data, src.width, x0, y0, avail);
-    best_i16_mode(&src.data[y0 * src.width + x0..], src.width, &edge, lambda).1
+    (edge, &src.data[y0 * src.width + x0..])
 }
 
 /// Whether [`intra_estimate`] is below `inter_cost` (the intra-or-inter
@@ -100,15 +108,7 @@ pub fn intra_estimate_below(
     if inter_cost <= lambda * I16_MB_BITS {
         return false;
     }
-    let avail = Availability {
-        left: mb_x > 0,
-        top: mb_y > 0,
-        top_left: mb_x > 0 && mb_y > 0,
-        top_right: false,
-    };
-    let (x0, y0) = (mb_x * 16, mb_y * 16);
-    let edge = EdgeN::<16>::gather(&src.data, src.width, x0, y0, avail);
-    let block = &src.data[y0 * src.width + x0..];
+    let (edge, block) = source_edge(src, mb_x, mb_y);
     // The flat modes first: they cost least to predict.
     [I16_DC, I16_VERTICAL, I16_HORIZONTAL, I16_PLANE]
         .into_iter()

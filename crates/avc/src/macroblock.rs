@@ -682,17 +682,25 @@ pub(crate) fn pcm_coding(src: &YuvFrame, pos: MbPos) -> MbCoding {
             samples[at..at + 8].copy_from_slice(&plane.row(cy0 + y)[cx0..cx0 + 8]);
         }
     }
-    MbCoding {
-        luma: LumaPred::Pcm,
-        chroma_mode: 0,
-        cbp_luma: 0,
-        cbp_chroma: 0,
-        luma_levels: [[0; 16]; 16],
-        luma_dc: [0; 16],
-        chroma_dc: [[0; 4]; 2],
-        chroma_ac: [[[0; 16]; 4]; 2],
-        pcm: Some(samples),
-        mvs: [[0; 2]; 16],
+    MbCoding::i_pcm(Some(samples))
+}
+
+impl MbCoding {
+    /// An I_PCM macroblock with these samples; without samples, the
+    /// placeholder of a macroblock still to be coded.
+    pub(crate) fn i_pcm(samples: Option<Box<[u8; 384]>>) -> MbCoding {
+        MbCoding {
+            luma: LumaPred::Pcm,
+            chroma_mode: 0,
+            cbp_luma: 0,
+            cbp_chroma: 0,
+            luma_levels: [[0; 16]; 16],
+            luma_dc: [0; 16],
+            chroma_dc: [[0; 4]; 2],
+            chroma_ac: [[[0; 16]; 4]; 2],
+            pcm: samples,
+            mvs: [[0; 2]; 16],
+        }
     }
 }
 

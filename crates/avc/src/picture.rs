@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use crate::inter::{code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
-use crate::macroblock::{code_intra_mb_with, LumaPred, MbCoding, MbPos};
+use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MbMotion, MeParams};
 
@@ -50,18 +50,7 @@ pub fn code_i_picture_with(
 
 /// A placeholder for a macroblock that the intra pass codes.
 fn uncoded() -> MbCoding {
-    MbCoding {
-        luma: LumaPred::Pcm,
-        chroma_mode: 0,
-        cbp_luma: 0,
-        cbp_chroma: 0,
-        luma_levels: [[0; 16]; 16],
-        luma_dc: [0; 16],
-        chroma_dc: [[0; 4]; 2],
-        chroma_ac: [[[0; 16]; 4]; 2],
-        pcm: None,
-        mvs: [[0; 2]; 16],
-    }
+    MbCoding::i_pcm(None)
 }
 
 /// Codes every macroblock marked in `todo` as intra, each after its left,
