@@ -203,6 +203,29 @@ struct MbCtx {
     const IntraTables *t;
 };
 
+// Availability of the neighbours of 4x4 luma block `blk`
+// (avc::macroblock::block_availability, 6.4.11.4).
+__device__ __forceinline__ Avail i4_block_avail(const MbCtx &m, int blk) {
+    int bx = luma_block_x(blk), by = luma_block_y(blk);
+    Avail a;
+    a.left = bx > 0 || m.mb_x > 0;
+    a.top = by > 0 || m.mb_y > 0;
+    a.top_left = a.left && a.top;
+    a.top_right = block_top_right_available(blk, m.mb_x, m.mb_y, m.wm);
+    return a;
+}
+
+// Edge sample `pos` (0..12) of the 4x4 block at (bx, by) from s.ry, as
+// avc::intra::Edge4::gather: e[3 - y] = p[-1, y], e[4] = p[-1, -1],
+// e[5 + x] = p[x, -1]; 128 where unavailable, p[3, -1] for a missing top-right.
+__device__ __forceinline__ int i4_edge_sample(const Scratch &s, int bx, int by, Avail a, int pos) {
+    if (pos < 4) return a.left ? s.ry[1 + by + 3 - pos][bx] : 128;
+    if (pos == 4) return a.top_left ? s.ry[by][bx] : 128;
+    if (!a.top) return 128;
+    int x = pos - 5;
+    return (x < 4 || a.top_right) ? s.ry[by][1 + bx + x] : s.ry[by][1 + bx + 3];
+}
+
 // Loads the source macroblock and the reconstructed neighbours into scratch:
 // every global load is issued before the first store, to wait for memory once.
 // The neighbours are read from L2 (__ldcg): in the persistent kernel other
@@ -487,25 +510,9 @@ __device__ u32 code_i4(Scratch &s, const MbCtx &m, int lambda, bool *valid, u64 
         bool active = mine >= 0;
         int blk = active ? mine : i4_step_block(t, 0); // an idle half shadows half 0
         int bx = luma_block_x(blk), by = luma_block_y(blk);
-        Avail a;
-        a.left = bx > 0 || m.mb_x > 0;
-        a.top = by > 0 || m.mb_y > 0;
-        a.top_left = a.left && a.top;
-        a.top_right = block_top_right_available(blk, m.mb_x, m.mb_y, m.wm);
-        // Edge4::gather: e[3 - y] = p[-1, y], e[4] = p[-1, -1], e[5 + x] = p[x, -1].
+        Avail a = i4_block_avail(m, blk);
         int *e = s.e4[half];
-        if (pos < 13) {
-            int v = 128;
-            if (pos < 4) {
-                if (a.left) v = s.ry[1 + by + 3 - pos][bx];
-            } else if (pos == 4) {
-                if (a.top_left) v = s.ry[by][bx];
-            } else if (a.top) {
-                int x = pos - 5;
-                v = (x < 4 || a.top_right) ? s.ry[by][1 + bx + x] : s.ry[by][1 + bx + 3];
-            }
-            e[pos] = v;
-        }
+        if (pos < 13) e[pos] = i4_edge_sample(s, bx, by, a, pos);
         __syncwarp();
         clk.lap(7);
         int dc = dc4x4(e, a);

@@ -35,23 +35,8 @@ __device__ __forceinline__ int dpcm_level(const int *r, int w, int x, int y, int
 // p[-1, -1], e[5 + x] = p[x, -1]) from s.ry, as avc::intra::Edge4::gather.
 __device__ void lossless_i4_edge(const Scratch &s, const MbCtx &m, int blk, Avail *out, int *e) {
     int bx = luma_block_x(blk), by = luma_block_y(blk);
-    Avail a;
-    a.left = bx > 0 || m.mb_x > 0;
-    a.top = by > 0 || m.mb_y > 0;
-    a.top_left = a.left && a.top;
-    a.top_right = block_top_right_available(blk, m.mb_x, m.mb_y, m.wm);
-    for (int pos = 0; pos < 13; pos++) {
-        int v = 128;
-        if (pos < 4) {
-            if (a.left) v = s.ry[1 + by + 3 - pos][bx];
-        } else if (pos == 4) {
-            if (a.top_left) v = s.ry[by][bx];
-        } else if (a.top) {
-            int x = pos - 5;
-            v = (x < 4 || a.top_right) ? s.ry[by][1 + bx + x] : s.ry[by][1 + bx + 3];
-        }
-        e[pos] = v;
-    }
+    Avail a = i4_block_avail(m, blk);
+    for (int pos = 0; pos < 13; pos++) e[pos] = i4_edge_sample(s, bx, by, a, pos);
     *out = a;
 }
 
