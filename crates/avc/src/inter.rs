@@ -6,11 +6,12 @@
 
 use crate::bits::{se_len, ue_len};
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
+use crate::decimate::decimate_inter_luma;
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, chroma_cbp, chroma_zero_sad, code_chroma_residual, dequant4x4, load_block,
-    luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct, store_block, sub_block,
-    to_scan, ChromaResult, LumaPred, MbCoding, MbPos, MB_MAX_BITS,
+    any_nonzero, chroma_cbp, chroma_zero_sad, code_chroma_residual, dequant4x4, from_scan,
+    load_block, luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct, store_block,
+    sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbPos, MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -190,8 +191,6 @@ pub fn code_inter_mb(
     // as the prediction and only blocks with levels are reconstructed.
     let mut luma_recon = pred_luma;
     let mut levels = [[0i32; 16]; 16];
-    let mut valid = true;
-    let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
         let pred_at = &pred_luma[by * 16 + bx..];
@@ -200,13 +199,19 @@ pub fn code_inter_mb(
         }
         let s = sub_block(luma_src, stride, bx, by);
         let p = sub_block(&pred_luma, 16, bx, by);
-        let raster = quantised_residual(&s, &p, qp, false, Deadzone::Inter).0;
-        if !any_nonzero(&raster) {
+        *scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
+    }
+    decimate_inter_luma(&mut levels);
+    let mut valid = true;
+    let mut cbp_luma = 0u8;
+    for (blk, scan) in levels.iter().enumerate() {
+        if !any_nonzero(scan) {
             continue;
         }
         cbp_luma |= 1 << (blk / 4);
-        *scan = to_scan(&raster);
-        match reconstruct(&dequant4x4(&raster, qp, false), &p) {
+        let (bx, by) = luma_block_xy(blk);
+        let p = sub_block(&pred_luma, 16, bx, by);
+        match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
             Some(samples) => put4x4(&mut luma_recon, 16, bx, by, &samples),
             None => valid = false,
         }

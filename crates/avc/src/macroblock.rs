@@ -202,8 +202,8 @@ pub(crate) fn to_scan(raster: &[i32; 16]) -> [i32; 16] {
     std::array::from_fn(|k| raster[ZIGZAG_4X4[k]])
 }
 
-#[cfg(test)]
-fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
+/// The raster order of levels in scan order (the inverse of [`to_scan`]).
+pub(crate) fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
     let mut raster = [0i32; 16];
     for k in 0..16 {
         raster[ZIGZAG_4X4[k]] = scan[k];

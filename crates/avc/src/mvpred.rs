@@ -9,13 +9,32 @@ use crate::syntax::Partition;
 /// refIdx −1 for intra macroblocks (8.4.1.3.2).
 type Neighbour = Option<(i8, [i16; 2])>;
 
-/// The decided macroblocks of a picture in raster order.
-pub struct MotionField<'a> {
-    pub mbs: &'a [MbCoding],
+/// What motion-vector prediction reads of a decided macroblock.
+pub trait Motion {
+    /// Intra (refIdx −1 to its neighbours, 8.4.1.3.2).
+    fn is_intra(&self) -> bool;
+    /// The vector of 4×4 luma block `blk` (luma4x4BlkIdx) of an inter macroblock.
+    fn block_mv(&self, blk: usize) -> [i16; 2];
+}
+
+impl Motion for MbCoding {
+    fn is_intra(&self) -> bool {
+        self.luma.is_intra()
+    }
+
+    fn block_mv(&self, blk: usize) -> [i16; 2] {
+        self.mvs[blk]
+    }
+}
+
+/// The decided macroblocks of a picture (or of a window of it) in raster
+/// order.
+pub struct MotionField<'a, M = MbCoding> {
+    pub mbs: &'a [M],
     pub width_mbs: usize,
 }
 
-impl MotionField<'_> {
+impl<M: Motion> MotionField<'_, M> {
     /// The partition covering luma location (x, y) relative to the top-left
     /// of macroblock `addr` (6.4.11.7, 6.4.12), as seen while decoding
     /// partition `part_idx` of a macroblock partitioned as `part`.
@@ -39,7 +58,7 @@ impl MotionField<'_> {
             if idx >= part_idx {
                 return None; // not yet decoded
             }
-            return Some((0, self.mbs[addr].mvs[blk]));
+            return Some((0, self.mbs[addr].block_mv(blk)));
         }
         let (dx, dy) = match (x, y) {
             (x, y) if x < 0 && y < 0 => (-1, -1),
@@ -53,11 +72,11 @@ impl MotionField<'_> {
             return None;
         }
         let n = &self.mbs[ny as usize * self.width_mbs + nx as usize];
-        if n.luma.is_intra() {
+        if n.is_intra() {
             return Some((-1, [0, 0]));
         }
         let (xw, yw) = ((x + 16) as usize % 16, (y + 16) as usize % 16);
-        Some((0, n.mvs[luma_block_at(xw & !3, yw & !3)]))
+        Some((0, n.block_mv(luma_block_at(xw & !3, yw & !3))))
     }
 
     /// mvpLX of partition `idx` of macroblock `addr` (8.4.1.3), refIdx 0.

@@ -14,6 +14,7 @@ use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
 use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MbMotion, MeParams};
+use crate::skip::merge_skips;
 
 /// Codes an I picture: every macroblock intra, in wavefront order (the
 /// result of raster order).
@@ -56,19 +57,9 @@ fn uncoded() -> MbCoding {
 /// Codes every macroblock marked in `todo` as intra, each after its left,
 /// top-left, top and top-right neighbours (the only reconstructed samples
 /// intra prediction reads, 8.3.1.2, 8.3.3, 8.3.4), so the result equals
-/// raster order for any thread count.
-///
-/// Workers take macroblock rows in order and code each row from left to
-/// right; before a macroblock, a worker waits until the row above has
-/// finished the macroblock to its top-right (a wavefront without a barrier
-/// per step). Each macroblock is coded in its own [`Neighbourhood`]; the
-/// reconstruction is shared as one lock per macroblock row, held only to
-/// copy edges out and samples in.
-///
-/// Rows are claimed in order, so a worker only waits for a row that a
-/// running worker holds. That needs the coding of a macroblock never to
-/// enter rayon: a worker waiting inside rayon could pick up another row's
-/// task beneath its own and wait on itself.
+/// raster order for any thread count. Each macroblock is coded in its own
+/// [`Neighbourhood`]; the reconstruction is shared as one lock per
+/// macroblock row, held only to copy edges out and samples in.
 fn code_intra_rows(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -87,20 +78,63 @@ fn code_intra_rows(
         .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
         .collect();
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
-    let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
-    let next_row = AtomicUsize::new(0);
     let rows_of = RowWork {
         src,
         bands: &bands,
         widths,
         wm,
         coding: (qp, intra),
-        todo,
+    };
+    wavefront(wm, hm, todo, &|n: &mut Neighbourhood, x, y| {
+        let mb = rows_of.code(n, x, y);
+        lock(&rows[y])[x] = mb;
+    });
+}
+
+/// Visits every macroblock marked in `todo` after its left, top-left, top
+/// and top-right neighbours have been visited (or passed over), so the
+/// result equals a visit in raster order for any thread count.
+///
+/// Workers take macroblock rows in order and visit each row from left to
+/// right with a state of their own; before a macroblock, a worker waits
+/// until the row above has got past the macroblock to its top-right (a
+/// wavefront without a barrier per step).
+///
+/// Rows are claimed in order, so a worker only waits for a row that a
+/// running worker holds. That needs `visit` never to enter rayon: a worker
+/// waiting inside rayon could pick up another row's task beneath its own
+/// and wait on itself.
+pub(crate) fn wavefront<S: Default>(
+    wm: usize,
+    hm: usize,
+    todo: &[bool],
+    visit: &(impl Fn(&mut S, usize, usize) + Sync),
+) {
+    let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
+    let next_row = AtomicUsize::new(0);
+    let work = || {
+        let mut state = S::default();
+        loop {
+            let y = next_row.fetch_add(1, Ordering::Relaxed);
+            if y >= hm {
+                return;
+            }
+            let _finished = RowFinished(&progress[y]);
+            for x in 0..wm {
+                if todo[y * wm + x] {
+                    if y > 0 {
+                        wait_for(&progress[y - 1], (x + 2).min(wm));
+                    }
+                    visit(&mut state, x, y);
+                }
+                progress[y].store(x + 1, Ordering::Release);
+            }
+        }
     };
     let workers = rayon::current_num_threads().clamp(1, hm.max(1));
     rayon::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|_| rows_of.work(&rows, &progress, &next_row));
+            s.spawn(|_| work());
         }
     });
 }
@@ -120,30 +154,9 @@ struct RowWork<'a, 'b> {
     widths: (usize, usize),
     wm: usize,
     coding: (i32, IntraMode),
-    todo: &'a [bool],
 }
 
 impl RowWork<'_, '_> {
-    /// Takes rows in order until none is left.
-    fn work(&self, rows: &[Mutex<&mut [MbCoding]>], progress: &[AtomicUsize], next: &AtomicUsize) {
-        let mut n = Neighbourhood::default();
-        loop {
-            let y = next.fetch_add(1, Ordering::Relaxed);
-            let Some(row) = rows.get(y) else { return };
-            let mut row = lock(row);
-            let _finished = RowFinished(&progress[y]);
-            for x in 0..self.wm {
-                if self.todo[y * self.wm + x] {
-                    if y > 0 {
-                        wait_for(&progress[y - 1], (x + 2).min(self.wm));
-                    }
-                    row[x] = self.code(&mut n, x, y);
-                }
-                progress[y].store(x + 1, Ordering::Release);
-            }
-        }
-    }
-
     fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
         let (qp, intra) = self.coding;
         n.cut_bands(self.src, self.bands, self.widths, (x, y), self.wm);
@@ -167,7 +180,7 @@ impl Drop for RowFinished<'_> {
 
 /// Locks a mutex; a poisoned one (a worker that panicked) is used as it is,
 /// since the panic itself is reported when the scope ends.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -463,6 +476,11 @@ pub fn code_p_picture(
             (c.mb, Some((c.luma, c.chroma)))
         })
         .unzip();
+    // Pass 2: P_Skip where the vector it infers leaves no levels.
+    let mut inter = inter;
+    if !lossless {
+        merge_skips(src, refp, qp, (wm, hm), &mut mbs, &mut inter);
+    }
     store_inter_rows(recon, &inter, wm);
     // Pass 3: intra macroblocks in wavefront order.
     let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
@@ -471,7 +489,7 @@ pub fn code_p_picture(
 }
 
 /// The reconstructed luma and chroma of an inter macroblock.
-type InterRecon = ([u8; 256], [[u8; 64]; 2]);
+pub(crate) type InterRecon = ([u8; 256], [[u8; 64]; 2]);
 
 /// Writes the reconstruction of the inter macroblocks into the picture,
 /// macroblock rows in parallel.

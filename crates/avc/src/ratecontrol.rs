@@ -84,7 +84,7 @@ impl RateControl {
     fn target_bits(&self, idr: bool) -> u64 {
         let owed = (self.gop_frames + 1) * self.frame_bits;
         let behind = owed.saturating_sub(self.gop_bits);
-        let base = behind.clamp(self.frame_bits / 2, self.frame_bits * 2);
+        let base = behind.clamp(self.frame_bits / 4, self.frame_bits * 2);
         if idr {
             base * 4
         } else {

@@ -324,6 +324,9 @@ struct MotionRecord {
 // The host sizes its buffers with this (MOTION_RECORD_BYTES in src/stages.rs).
 static_assert(sizeof(MotionRecord) == 28, "MotionRecord layout changed: update MOTION_RECORD_BYTES");
 
+// avc::analyse::INTRA_IN_P_BITS: the bits charged to intra in a P picture.
+#define INTRA_IN_P_BITS 16u
+
 // avc::analyse::intra_estimate: the best Intra16x16 SATD + lambda * bits
 // over the source (neighbours' source samples stand in for their
 // reconstruction; no top-right), from s.src, s.top16, s.left16.
@@ -447,7 +450,7 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     if (lane == 0) {
         MotionRecord &m = motion[i];
         m.part = (u8)best_part;
-        m.intra = est < best_cost ? 1 : 0;
+        m.intra = est + lambda * INTRA_IN_P_BITS < best_cost ? 1 : 0;
         m.pad[0] = m.pad[1] = 0;
         for (int k = 0; k < 4; k++) m.mv[k][0] = (i16)best_mv[k][0], m.mv[k][1] = (i16)best_mv[k][1];
         m.cost = best_cost;
@@ -456,6 +459,25 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
 }
 
 // ---- inter macroblock coding (avc::inter::code_inter_mb) -----------------------------
+
+
+// avc::decimate::block_score: walking from the last level of a block (scan
+// order) towards DC, each +-1 level scores by the zeros before it; a larger
+// level makes the block 9 (never dropped).
+__device__ int decimate_score(const i16 *scan) {
+    const int run_score[6] = {3, 2, 2, 1, 1, 1};
+    int i = 15;
+    while (i >= 0 && scan[i] == 0) i--;
+    int score = 0;
+    while (i >= 0) {
+        if (scan[i] > 1 || scan[i] < -1) return 9;
+        i--;
+        int run = 0;
+        while (i >= 0 && scan[i] == 0) i--, run++;
+        score += run < 6 ? run_score[run] : 0;
+    }
+    return score;
+}
 
 struct InterScratch {
     u8 src_y[256];
@@ -494,54 +516,33 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
     return total + 1 + residual;
 }
 
-// One warp per macroblock of a batch of P pictures: inter macroblocks are
-// predicted from the reference (`planes`, and the chroma of `ref`), their
-// residual coded with the inter dead zone and reconstructed into `rec`
-// (I_PCM when a level cannot be coded or the 3200-bit bound would break);
-// macroblocks decided intra are marked KIND_PENDING for the wavefront.
-// `flags` (or null): 1 for the macroblocks coded here, 0 for the others.
-// `lossless` (avc::lossless::code_inter_mb_lossless): transform bypass, the
-// residual itself as the levels (8.5.12: r = c), reconstruction = source.
-extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
-    p_inter(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
-            const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
-            int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
-            int lossless) {
-    __shared__ InterScratch scratch[ME_WARPS];
-    __shared__ LenTables tables;
-    int thread = threadIdx.y * 32 + threadIdx.x;
-    load_len_tables(tables, thread, 32 * ME_WARPS);
-    __syncthreads();
-    InterScratch &s = scratch[threadIdx.y];
-    int per_frame = wm * hm;
-    long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
-    if (i >= (long long)per_frame * nframes) return;
-    int f = (int)(i / per_frame), addr = (int)(i % per_frame);
-    int mb_x = addr % wm, mb_y = addr / wm, lane = threadIdx.x;
-    MbRecord *out = recs + i;
-    const MotionRecord &m = motion[i];
-    if (lane == 0 && flags) flags[i] = m.intra ? 0 : 1;
-    if (m.intra) {
-        if (lane == 0) out->kind = KIND_PENDING;
-        return;
-    }
+// Codes the inter macroblock (mb_x, mb_y) of one picture (`pic` the source,
+// `dst` the reconstruction) with partition `part` and one vector per
+// partition (avc::inter::code_inter_mb): prediction from the reference,
+// the residual coded with the inter dead zone and decimated, reconstructed
+// into `dst` (I_PCM when a level cannot be coded or the 3200-bit bound
+// would break), the record into `out`. With `only_bare`, nothing is
+// written unless the macroblock has no levels and is not I_PCM; returns
+// whether it was written. `lossless` (avc::lossless::code_inter_mb_lossless):
+// transform bypass, the residual itself as the levels (8.5.12: r = c),
+// reconstruction = source.
+__device__ bool code_inter_warp(InterScratch &s, const LenTables &tables, const u8 *pic, u8 *dst, const RefView &r,
+                                int wm, int hm, int mb_x, int mb_y, int part, const int (*mv)[2], int qp,
+                                int lossless, MbRecord *out, bool only_bare) {
+    int lane = threadIdx.x & 31;
     int W = wm * 16, H = hm * 16, cw = W / 2;
     size_t luma_size = (size_t)W * H, chroma_size = luma_size / 4;
-    const u8 *pic = src + (size_t)f * frame_bytes;
-    u8 *dst = rec + (size_t)f * frame_bytes;
-    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
-    int part = m.part;
     int x0 = mb_x * 16, y0 = mb_y * 16, cx0 = mb_x * 8, cy0 = mb_y * 8;
     // Source and prediction (avc::inter::predict_mb).
     for (int k = lane; k < 256; k += 32) {
         int x = k % 16, y = k / 16, p = partition_of(part, x, y);
         s.src_y[k] = pic[(size_t)(y0 + y) * W + x0 + x];
-        s.pred_y[k] = (u8)predict_luma_sample(r, x0 + x, y0 + y, m.mv[p][0], m.mv[p][1]);
+        s.pred_y[k] = (u8)predict_luma_sample(r, x0 + x, y0 + y, mv[p][0], mv[p][1]);
     }
     for (int k = lane; k < 128; k += 32) {
         int c = k / 64, q = k % 64, x = q % 8, y = q / 8, p = partition_of(part, 2 * x, 2 * y);
         s.src_c[c][q] = pic[luma_size + c * chroma_size + (size_t)(cy0 + y) * cw + cx0 + x];
-        s.pred_c[c][q] = (u8)predict_chroma_sample(r, c, cx0 + x, cy0 + y, m.mv[p][0], m.mv[p][1]);
+        s.pred_c[c][q] = (u8)predict_chroma_sample(r, c, cx0 + x, cy0 + y, mv[p][0], mv[p][1]);
     }
     __syncwarp();
     // Luma: one lane per 4x4 block.
@@ -566,6 +567,21 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
             quant4x4_dz(b, qp, false, true);
 #pragma unroll
             for (int p = 0; p < 16; p++) s.luma[lane][unzigzag(p)] = (i16)b[p];
+        }
+    }
+    // Decimation (avc::decimate::decimate_inter_luma): lanes 4q..4q+3 hold
+    // quarter q; a quarter scoring under 4, or a macroblock under 6, drops
+    // its levels before the reconstruction.
+    if (!lossless) {
+        int score = lane < 16 ? decimate_score(s.luma[lane]) : 0;
+        int quarter = group_sum(score, 4);
+        int total = warp_sum(score);
+        if (lane < 16) {
+            if (quarter < 4 || total < 6) {
+#pragma unroll
+                for (int p = 0; p < 16; p++) b[p] = 0, s.luma[lane][p] = 0;
+            }
+            int bx = luma_block_x(lane), by = luma_block_y(lane);
             dequant4x4(b, qp, false, d);
             luma_ok = inverse4x4(d, res);
 #pragma unroll
@@ -643,6 +659,7 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     int mvd_max = 2 * 4 * ((W > H ? W : H) + MAX_OUTSIDE);
     int bits = inter_bits_bound(s, part, cbp_luma, cbp_chroma, mvd_max, tables);
     bool pcm = !valid || bits < 0 || bits > MB_MAX_BITS;
+    if (only_bare && (pcm || cbp_luma != 0 || cbp_chroma != 0)) return false;
     // The reconstruction: the coded samples, or the source for I_PCM.
     for (int k = lane; k < 256; k += 32)
         dst[(size_t)(y0 + k / 16) * W + x0 + k % 16] = pcm ? s.src_y[k] : s.rec_y[k];
@@ -662,7 +679,7 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     }
     if (lane < 8) {
         int k = lane / 2, comp = lane % 2;
-        out->mv[k][comp] = pcm ? 0 : m.mv[k][comp];
+        out->mv[k][comp] = pcm ? 0 : (i16)mv[k][comp];
     }
     if (lane < 16) {
         out->modes[lane] = 0;
@@ -678,4 +695,77 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     for (int k = lane; k < 256; k += 32) out->luma[k / 16][k % 16] = pcm ? 0 : s.luma[k / 16][k % 16];
     for (int k = lane; k < 128; k += 32)
         out->chroma_ac[k / 64][(k / 16) % 4][k % 16] = pcm ? 0 : s.c_ac[k / 64][(k / 16) % 4][k % 16];
+    return true;
+}
+
+// One warp per macroblock of a batch of P pictures: inter macroblocks are
+// coded (code_inter_warp) with the vectors of the search; macroblocks
+// decided intra are marked KIND_PENDING for the wavefront. `flags` (or
+// null): 1 for the macroblocks coded here, 0 for the others.
+extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
+    p_inter(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
+            const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
+            int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
+            int lossless) {
+    __shared__ InterScratch scratch[ME_WARPS];
+    __shared__ LenTables tables;
+    int thread = threadIdx.y * 32 + threadIdx.x;
+    load_len_tables(tables, thread, 32 * ME_WARPS);
+    __syncthreads();
+    int per_frame = wm * hm;
+    long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
+    if (i >= (long long)per_frame * nframes) return;
+    int f = (int)(i / per_frame), addr = (int)(i % per_frame);
+    MbRecord *out = recs + i;
+    const MotionRecord &m = motion[i];
+    if (threadIdx.x == 0 && flags) flags[i] = m.intra ? 0 : 1;
+    if (m.intra) {
+        if (threadIdx.x == 0) out->kind = KIND_PENDING;
+        return;
+    }
+    int mv[4][2];
+    for (int k = 0; k < 4; k++) mv[k][0] = m.mv[k][0], mv[k][1] = m.mv[k][1];
+    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
+    code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, r, wm,
+                    hm, addr % wm, addr / wm, m.part, mv, qp, lossless, out, false);
+}
+
+// P_Skip merging (avc::skip::merge_skips), one launch per wavefront step
+// (x + 2y = step) of a batch of P pictures: each macroblock the search left
+// inter, unless already 16x16 without levels with the vector P_Skip infers
+// (8.4.1.1), is coded again with that vector, and keeps the new coding if
+// it has no levels. Its neighbours are final: they belong to earlier steps.
+extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
+    p_merge_step(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
+                 const u8 *__restrict__ planes, MbRecord *__restrict__ recs, int wm, int hm, int nframes,
+                 long long frame_bytes, long long plane_bytes, int qp, int step) {
+    __shared__ InterScratch scratch[ME_WARPS];
+    __shared__ LenTables tables;
+    int thread = threadIdx.y * 32 + threadIdx.x;
+    load_len_tables(tables, thread, 32 * ME_WARPS);
+    __syncthreads();
+    int y_min = step > wm - 1 ? (step - (wm - 1) + 1) / 2 : 0;
+    int y_max = step / 2 < hm - 1 ? step / 2 : hm - 1;
+    int count = y_max - y_min + 1;
+    long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
+    if (count <= 0 || i >= (long long)count * nframes) return;
+    int f = (int)(i / count), mb_y = y_min + (int)(i % count), mb_x = step - 2 * mb_y;
+    MbRecord *frecs = recs + (size_t)f * wm * hm;
+    int addr = mb_y * wm + mb_x;
+    MbRecord *out = frecs + addr;
+    if (out->kind == KIND_PENDING) return;
+    int smv[2];
+    skip_mv(frecs, wm, addr, smv);
+    if (out->kind == KIND_INTER && out->part == PART_16X16 && out->cbp_luma == 0 && out->cbp_chroma == 0 &&
+        out->mv[0][0] == smv[0] && out->mv[0][1] == smv[1])
+        return;
+    // The vector must keep the block within reach of the reference (avc::mc::mv_limits).
+    int W = wm * 16, H = hm * 16, x0 = mb_x * 16, y0 = mb_y * 16;
+    if (smv[0] < (-x0 - MAX_OUTSIDE) * 4 || smv[0] > (W - x0 - 16 + MAX_OUTSIDE) * 4) return;
+    if (smv[1] < (-y0 - MAX_OUTSIDE) * 4 || smv[1] > (H - y0 - 16 + MAX_OUTSIDE) * 4) return;
+    int mv[4][2];
+    for (int k = 0; k < 4; k++) mv[k][0] = smv[0], mv[k][1] = smv[1];
+    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
+    code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, r, wm,
+                    hm, mb_x, mb_y, PART_16X16, mv, qp, 0, out, true);
 }

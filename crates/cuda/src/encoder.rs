@@ -740,6 +740,9 @@ impl CudaEncoder {
                 stages.p_search(bufs, refb, planes, n, qp, search)?;
                 mark(&mut profile, "search");
                 stages.p_inter(bufs, refb, planes, n, qp, sync)?;
+                if !lossless {
+                    stages.p_merge(bufs, refb, planes, n, qp)?;
+                }
                 mark(&mut profile, "inter");
                 if lossless {
                     stages.lossless_intra(bufs, n, true)?;

@@ -556,6 +556,47 @@ impl Stages<'_> {
         Ok(())
     }
 
+    /// P_Skip merging (avc::skip::merge_skips) after [`Stages::p_inter`]:
+    /// one launch per wavefront step.
+    pub fn p_merge(
+        &self,
+        bufs: &Buffers,
+        reference: &Buffers,
+        planes: &DeviceBuffer,
+        n: usize,
+        qp: i32,
+    ) -> Result<()> {
+        let l = self.l;
+        let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
+        let (frame_bytes, plane_bytes) = (l.frame_bytes as i64, l.plane_bytes as i64);
+        let (src, rec, refp, pl, recs) = (
+            bufs.src.ptr(),
+            bufs.rec.ptr(),
+            reference.rec.ptr(),
+            planes.ptr(),
+            bufs.recs.ptr(),
+        );
+        for (step, cfg) in wavefront(wm, hm, n) {
+            let mut b = self.stream.launch_builder(&self.k.p_merge_step);
+            b.arg(&src)
+                .arg(&rec)
+                .arg(&refp)
+                .arg(&pl)
+                .arg(&recs)
+                .arg(&wm)
+                .arg(&hm)
+                .arg(&nframes)
+                .arg(&frame_bytes)
+                .arg(&plane_bytes)
+                .arg(&qp)
+                .arg(&step);
+            // SAFETY: the arguments match p_merge_step's parameters, and the
+            // launch holds INTRA_WARPS (= ME_WARPS) warps per block.
+            unsafe { b.launch(cfg) }.map_err(kernel("p_merge_step"))?;
+        }
+        Ok(())
+    }
+
     /// Lossless intra macroblocks, all at once (their neighbours are source
     /// samples): every macroblock of IDR pictures, or with `p_mode` those of
     /// P pictures decided intra.

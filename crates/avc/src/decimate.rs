@@ -1,0 +1,124 @@
+//! Decimation of inter luma residuals: levels that cost more bits than the
+//! distortion they remove are dropped before reconstruction, as encoders
+//! commonly do for inter blocks. A 4×4 block scores by how isolated its ±1
+//! levels are; an 8×8 quarter scoring under [`QUARTER_MIN`] loses all its
+//! levels, and a macroblock scoring under [`MB_MIN`] loses every luma level.
+//! Any block holding a level above 1 in magnitude is never dropped. The
+//! result is an ordinary choice of levels: the decoder reconstructs whatever
+//! is coded (8.5.12), so the reconstruction is made from the kept levels.
+
+/// Score of a 4×4 block with a level of magnitude above 1: never dropped.
+const KEEP: u32 = 9;
+/// Score of a ±1 level by the number of zeros before it in scan order
+/// (towards DC); levels after six or more zeros score nothing.
+const RUN_SCORE: [u32; 16] = [3, 2, 2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/// An 8×8 quarter whose four blocks score less than this is dropped.
+pub const QUARTER_MIN: u32 = 4;
+/// A macroblock whose quarters score less than this in all loses all its
+/// luma levels.
+pub const MB_MIN: u32 = 6;
+
+/// The score of one block of levels in scan order: walking from the last
+/// level towards DC, each ±1 level adds [`RUN_SCORE`] of the zeros before
+/// it; any larger level makes the block [`KEEP`].
+pub fn block_score(scan: &[i32; 16]) -> u32 {
+    let mut rest = match scan.iter().rposition(|&v| v != 0) {
+        Some(last) => &scan[..=last],
+        None => return 0,
+    };
+    let mut score = 0;
+    while let Some((&level, before)) = rest.split_last() {
+        if level.unsigned_abs() > 1 {
+            return KEEP;
+        }
+        let run = before.iter().rev().take_while(|&&v| v == 0).count();
+        score += RUN_SCORE[run];
+        rest = &before[..before.len() - run];
+    }
+    score
+}
+
+/// Drops the levels of an inter macroblock's luma blocks (luma4x4BlkIdx
+/// order, scan order within a block) that score too little, per quarter
+/// and then per macroblock.
+pub fn decimate_inter_luma(levels: &mut [[i32; 16]; 16]) {
+    let mut total = 0;
+    for quarter in levels.chunks_exact_mut(4) {
+        let score: u32 = quarter.iter().map(block_score).sum();
+        if score < QUARTER_MIN {
+            quarter.fill([0; 16]);
+        }
+        total += score;
+    }
+    if total < MB_MIN {
+        levels.fill([0; 16]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(levels: &[(usize, i32)]) -> [i32; 16] {
+        let mut b = [0; 16];
+        for &(i, v) in levels {
+            b[i] = v;
+        }
+        b
+    }
+
+    #[test]
+    fn scores_follow_the_runs_before_each_level() {
+        assert_eq!(block_score(&[0; 16]), 0);
+        // A lone DC ±1: no zeros before it.
+        assert_eq!(block_score(&block(&[(0, 1)])), 3);
+        assert_eq!(block_score(&block(&[(0, -1)])), 3);
+        // The level at 5 has three zeros before it (positions 2..4), the
+        // level at 1 one zero (position 0).
+        assert_eq!(block_score(&block(&[(1, 1), (5, -1)])), 1 + 2);
+        // A level after six zeros scores nothing.
+        assert_eq!(block_score(&block(&[(6, 1)])), 0);
+        assert_eq!(block_score(&block(&[(15, 1)])), 0);
+        // Neighbouring levels: no zeros between them.
+        assert_eq!(block_score(&block(&[(0, 1), (1, 1), (2, 1)])), 9);
+        // Any level above 1 keeps the block.
+        assert_eq!(block_score(&block(&[(15, 2)])), KEEP);
+        assert_eq!(block_score(&block(&[(9, 1), (3, -5)])), KEEP);
+    }
+
+    #[test]
+    fn a_quarter_under_the_threshold_is_dropped() {
+        let mut levels = [[0; 16]; 16];
+        // Quarter 0: one isolated level, score 0 (after six zeros) → dropped.
+        levels[1] = block(&[(7, 1)]);
+        // Quarter 1: a level above 1 → kept, and keeps the macroblock.
+        levels[4] = block(&[(2, 3)]);
+        // Quarter 2: three lone DC levels, score 9 → kept.
+        levels[8] = block(&[(0, 1)]);
+        levels[9] = block(&[(0, -1)]);
+        levels[10] = block(&[(0, 1)]);
+        let before = levels;
+        decimate_inter_luma(&mut levels);
+        assert_eq!(levels[1], [0; 16]);
+        assert_eq!(levels[4], before[4]);
+        assert_eq!(levels[8..11], before[8..11]);
+    }
+
+    #[test]
+    fn a_macroblock_under_the_threshold_loses_every_level() {
+        let mut levels = [[0; 16]; 16];
+        // Two quarters each scoring 4 (kept alone) but 8 in all: kept.
+        levels[0] = block(&[(0, 1), (4, 1)]);
+        levels[12] = block(&[(0, 1), (4, 1)]);
+        assert_eq!(block_score(&levels[0]), 4);
+        let kept = levels;
+        decimate_inter_luma(&mut levels);
+        assert_eq!(levels, kept);
+        // One quarter scoring 5 (kept alone), the macroblock 5 < 6: dropped.
+        let mut levels = [[0; 16]; 16];
+        levels[0] = block(&[(0, 1), (2, 1)]);
+        assert_eq!(block_score(&levels[0]), 5);
+        decimate_inter_luma(&mut levels);
+        assert_eq!(levels, [[0; 16]; 16]);
+    }
+}
