@@ -4,7 +4,7 @@
 //! its neighbours (8.4.1.1), which the per-macroblock decisions of the inter
 //! pass cannot know. This pass visits the inter macroblocks in wavefront
 //! order, when their left, top-left, top and top-right neighbours are final,
-//! and recodes each that is not yet a skip with the inferred vector: if that
+//! and recodes each that is not yet 16×16 with the inferred vector: if that
 //! leaves no levels (the residual quantises to zero, or is decimated away),
 //! the macroblock becomes P_Skip. Intra macroblocks stay intra.
 
@@ -20,11 +20,11 @@ use crate::picture::{lock, wavefront, InterRecon};
 use crate::syntax::Partition;
 
 /// What the pass reads of a macroblock: its vectors, and whether it is
-/// intra or already 16×16 without levels.
+/// intra or 16×16.
 #[derive(Debug, Clone, Copy, Default)]
 struct MbVectors {
     intra: bool,
-    bare_16x16: bool,
+    is_16x16: bool,
     mvs: [[i16; 2]; 16],
 }
 
@@ -32,9 +32,7 @@ impl MbVectors {
     fn of(mb: &MbCoding) -> MbVectors {
         MbVectors {
             intra: mb.luma.is_intra(),
-            bare_16x16: mb.luma == LumaPred::Inter(Partition::P16x16)
-                && mb.cbp_luma == 0
-                && mb.cbp_chroma == 0,
+            is_16x16: mb.luma == LumaPred::Inter(Partition::P16x16),
             mvs: mb.mvs,
         }
     }
@@ -82,7 +80,9 @@ pub(crate) fn merge_skips(
             width_mbs: width,
         }
         .skip_vector(at);
-        if here.bare_16x16 && here.mvs[0] == mv {
+        // 16×16 with this vector already: a skip if it has no levels, and
+        // coding it again would give the same levels.
+        if here.is_16x16 && here.mvs[0] == mv {
             return;
         }
         let pos = MbPos {

@@ -732,8 +732,8 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
 
 // P_Skip merging (avc::skip::merge_skips), one launch per wavefront step
 // (x + 2y = step) of a batch of P pictures: each macroblock the search left
-// inter, unless already 16x16 without levels with the vector P_Skip infers
-// (8.4.1.1), is coded again with that vector, and keeps the new coding if
+// inter, unless already 16x16 with the vector P_Skip infers (8.4.1.1), is
+// coded again with that vector, and keeps the new coding if
 // it has no levels. Its neighbours are final: they belong to earlier steps.
 extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     p_merge_step(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
@@ -756,8 +756,9 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     if (out->kind == KIND_PENDING) return;
     int smv[2];
     skip_mv(frecs, wm, addr, smv);
-    if (out->kind == KIND_INTER && out->part == PART_16X16 && out->cbp_luma == 0 && out->cbp_chroma == 0 &&
-        out->mv[0][0] == smv[0] && out->mv[0][1] == smv[1])
+    // 16x16 with this vector already: a skip if it has no levels, and coding
+    // it again would give the same levels.
+    if (out->kind == KIND_INTER && out->part == PART_16X16 && out->mv[0][0] == smv[0] && out->mv[0][1] == smv[1])
         return;
     // The vector must keep the block within reach of the reference (avc::mc::mv_limits).
     int W = wm * 16, H = hm * 16, x0 = mb_x * 16, y0 = mb_y * 16;
