@@ -55,6 +55,26 @@ pub fn decimate_inter_luma(levels: &mut [[i32; 16]; 16]) {
     }
 }
 
+/// Scores of a macroblock's blocks added up as they come, to tell early
+/// whether [`decimate_inter_luma`] will leave any level.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BareTally {
+    quarters: [u32; 4],
+    total: u32,
+}
+
+impl BareTally {
+    /// Adds block `blk`'s levels; false once some level is sure to stay
+    /// (a quarter at [`QUARTER_MIN`] or more and a macroblock total at
+    /// [`MB_MIN`] or more: both only grow).
+    pub fn add(&mut self, blk: usize, scan: &[i32; 16]) -> bool {
+        let score = block_score(scan);
+        self.quarters[blk / 4] += score;
+        self.total += score;
+        self.total < MB_MIN || self.quarters.iter().all(|&q| q < QUARTER_MIN)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +122,37 @@ mod tests {
         assert_eq!(levels[1], [0; 16]);
         assert_eq!(levels[4], before[4]);
         assert_eq!(levels[8..11], before[8..11]);
+    }
+
+    #[test]
+    fn the_tally_agrees_with_decimation() {
+        let mut state = 7u32;
+        for case in 0..4000 {
+            let mut levels = [[0i32; 16]; 16];
+            for b in levels.iter_mut() {
+                for v in b.iter_mut() {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    // Mostly zeros, some ±1, a few larger levels.
+                    *v = match state >> 24 {
+                        0..=3 => 1,
+                        4..=7 => -1,
+                        8 if case % 3 == 0 => 2,
+                        _ => 0,
+                    };
+                }
+            }
+            let mut tally = BareTally::default();
+            let mut bare = true;
+            for (blk, b) in levels.iter().enumerate() {
+                bare = tally.add(blk, b);
+                if !bare {
+                    break;
+                }
+            }
+            let mut decimated = levels;
+            decimate_inter_luma(&mut decimated);
+            assert_eq!(bare, decimated == [[0; 16]; 16], "case {case}");
+        }
     }
 
     #[test]

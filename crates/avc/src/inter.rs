@@ -6,12 +6,13 @@
 
 use crate::bits::{se_len, ue_len};
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
-use crate::decimate::decimate_inter_luma;
+use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, chroma_cbp, chroma_zero_sad, code_chroma_residual, dequant4x4, from_scan,
-    load_block, luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct, store_block,
-    sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbPos, MB_MAX_BITS,
+    any_nonzero, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad, code_chroma_residual,
+    dequant4x4, from_scan, load_block, luma_block_xy, pcm_coding, put4x4, quantised_residual,
+    reconstruct, store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbPos,
+    MB_MAX_BITS,
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -171,6 +172,118 @@ fn inter_chroma(
     code_chroma_residual([&cb_src, &cr_src], [&pc[0], &pc[1]], qp_c, Deadzone::Inter)
 }
 
+/// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
+/// residual against a prediction; blocks whose SAD proves every level zero
+/// are not transformed.
+fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
+    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
+    let luma_src = &src.y.data[at..];
+    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+    let mut levels = [[0i32; 16]; 16];
+    for (blk, scan) in levels.iter_mut().enumerate() {
+        let (bx, by) = luma_block_xy(blk);
+        if sad_u8(
+            &luma_src[by * stride + bx..],
+            stride,
+            &pred[by * 16 + bx..],
+            16,
+            4,
+            4,
+        ) <= zero_sad
+        {
+            continue;
+        }
+        let s = sub_block(luma_src, stride, bx, by);
+        let p = sub_block(pred, 16, bx, by);
+        *scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
+    }
+    decimate_inter_luma(&mut levels);
+    levels
+}
+
+/// Whether [`luma_levels`] would be all zero, stopping at the first block
+/// that makes sure it would not.
+fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
+    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
+    let luma_src = &src.y.data[at..];
+    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+    let mut tally = BareTally::default();
+    (0..16).all(|blk| {
+        let (bx, by) = luma_block_xy(blk);
+        if sad_u8(
+            &luma_src[by * stride + bx..],
+            stride,
+            &pred[by * 16 + bx..],
+            16,
+            4,
+            4,
+        ) <= zero_sad
+        {
+            return true;
+        }
+        let s = sub_block(luma_src, stride, bx, by);
+        let p = sub_block(pred, 16, bx, by);
+        let scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
+        tally.add(blk, &scan)
+    })
+}
+
+/// The macroblock coded as 16×16 with vector `mv`, if that leaves it no
+/// levels: the [`code_inter_mb`] result in that case (the reconstruction is
+/// the prediction), found without reconstructing anything.
+pub fn code_bare_16x16(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    pos: MbPos,
+    qp: i32,
+    mv: [i16; 2],
+) -> Option<InterMb> {
+    let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
+    let mut luma = [0u8; 256];
+    refp.predict_luma(x0, y0, 16, 16, mv, &mut luma);
+    if !luma_is_bare(src, pos, &luma, qp) {
+        return None;
+    }
+    let mut chroma = [[0u8; 64]; 2];
+    for (c, plane) in chroma.iter_mut().enumerate() {
+        refp.predict_chroma(c, (x0 / 2, y0 / 2), (8, 8), mv, plane);
+    }
+    if !inter_chroma_is_bare(src, (pos.mb_x * 8, pos.mb_y * 8), &chroma, chroma_qp(qp)) {
+        return None;
+    }
+    let mb = MbCoding {
+        luma: LumaPred::Inter(Partition::P16x16),
+        chroma_mode: 0,
+        cbp_luma: 0,
+        cbp_chroma: 0,
+        luma_levels: [[0; 16]; 16],
+        luma_dc: [0; 16],
+        chroma_dc: [[0; 4]; 2],
+        chroma_ac: [[[0; 16]; 4]; 2],
+        pcm: None,
+        mvs: [mv; 16],
+    };
+    Some(InterMb { mb, luma, chroma })
+}
+
+/// Whether [`inter_chroma`] would find no levels in either plane.
+fn inter_chroma_is_bare(
+    src: &YuvFrame,
+    (cx0, cy0): (usize, usize),
+    pred: &[[u8; 64]; 2],
+    qp_c: i32,
+) -> bool {
+    let (stride, at) = (src.u.width, cy0 * src.u.width + cx0);
+    let zero = chroma_zero_sad(qp_c, Deadzone::Inter);
+    [&src.u, &src.v].into_iter().zip(pred).all(|(plane, p)| {
+        if sad_u8(&plane.data[at..], stride, p, 8, 8, 8) <= zero {
+            return true;
+        }
+        let s: [i32; 64] = load_block(plane, cx0, cy0, 8);
+        chroma_plane_is_bare(&s, &p.map(i32::from), qp_c, Deadzone::Inter)
+    })
+}
+
 /// Codes an inter macroblock with the given motion; falls back to I_PCM
 /// when the macroblock would exceed the 3200-bit bound or a level cannot be
 /// coded. Reads only the source and the reference picture.
@@ -181,27 +294,13 @@ pub fn code_inter_mb(
     qp: i32,
     motion: &MbMotion,
 ) -> InterMb {
-    let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    let (cx0, cy0) = (pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
-    let (stride, at) = (src.y.width, y0 * src.y.width + x0);
-    let luma_src = &src.y.data[at..];
-    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
     // Blocks whose levels are all zero reconstruct to the prediction (8.5.12:
     // zero coefficients give a zero residual), so the reconstruction starts
     // as the prediction and only blocks with levels are reconstructed.
     let mut luma_recon = pred_luma;
-    let mut levels = [[0i32; 16]; 16];
-    for (blk, scan) in levels.iter_mut().enumerate() {
-        let (bx, by) = luma_block_xy(blk);
-        let pred_at = &pred_luma[by * 16 + bx..];
-        if sad_u8(&luma_src[by * stride + bx..], stride, pred_at, 16, 4, 4) <= zero_sad {
-            continue;
-        }
-        let s = sub_block(luma_src, stride, bx, by);
-        let p = sub_block(&pred_luma, 16, bx, by);
-        *scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
-    }
-    decimate_inter_luma(&mut levels);
+    let levels = luma_levels(src, pos, &pred_luma, qp);
     let mut valid = true;
     let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter().enumerate() {

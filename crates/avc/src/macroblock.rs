@@ -412,39 +412,22 @@ struct ChromaPlane {
 /// four 4×4 blocks whose DC coefficients go through the 2×2 transform
 /// (8.5.11).
 fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone) -> ChromaPlane {
-    let zero_sad = zero_levels_sad(qp_c, dz);
-    let block = |plane: &[i32; 64], blk: usize| -> [i32; 16] {
-        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        sub_block(plane, 8, bx, by)
-    };
     let mut out = ChromaPlane {
         dc: [0; 4],
         ac: [[0; 16]; 4],
         recon: [0; 64],
         valid: true,
     };
-    let mut ac_raster = [[0i32; 16]; 4];
-    let mut dc = [0i32; 4];
-    for blk in 0..4 {
-        let (s, p) = (block(src, blk), block(pred, blk));
-        if sad4x4(&s, &p) <= zero_sad {
-            // Every AC level is zero; the DC coefficient of the forward
-            // transform is the residual's sum.
-            dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
-            continue;
-        }
-        let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
-        ac_raster[blk] = levels;
-        ac_raster[blk][0] = 0;
-        dc[blk] = d;
-    }
+    let Some((ac_raster, dc)) = chroma_plane_levels(src, pred, qp_c, dz, false) else {
+        return out;
+    };
     out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
     let dc_c = inverse_chroma_dc(&out.dc, qp_c);
     out.valid = dc_c.is_some();
     let dc_c = dc_c.unwrap_or([0; 4]);
     for blk in 0..4 {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let p = block(pred, blk);
+        let p = sub_block(pred, 8, bx, by);
         let samples = if dc_c[blk] == 0 && !any_nonzero(&ac_raster[blk]) {
             p.map(|v| v as u8)
         } else {
@@ -459,6 +442,59 @@ fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone)
         out.ac[blk] = to_scan(&ac_raster[blk]);
     }
     out
+}
+
+/// The AC levels (raster order, DC position zero) and the DC coefficients
+/// of a chroma plane's four 4×4 blocks; with `bare_only`, `None` as soon as
+/// a block has an AC level.
+fn chroma_plane_levels(
+    src: &[i32; 64],
+    pred: &[i32; 64],
+    qp_c: i32,
+    dz: Deadzone,
+    bare_only: bool,
+) -> Option<([[i32; 16]; 4], [i32; 4])> {
+    let zero_sad = zero_levels_sad(qp_c, dz);
+    let mut ac_raster = [[0i32; 16]; 4];
+    let mut dc = [0i32; 4];
+    for blk in 0..4 {
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let (s, p) = (sub_block(src, 8, bx, by), sub_block(pred, 8, bx, by));
+        if sad4x4(&s, &p) <= zero_sad {
+            // Every AC level is zero; the DC coefficient of the forward
+            // transform is the residual's sum.
+            dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
+            continue;
+        }
+        let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
+        ac_raster[blk] = levels;
+        ac_raster[blk][0] = 0;
+        if bare_only && any_nonzero(&ac_raster[blk]) {
+            return None;
+        }
+        dc[blk] = d;
+    }
+    Some((ac_raster, dc))
+}
+
+/// Whether a chroma plane's residual has no levels at all (AC, then the
+/// 2×2 DC levels, 8.5.11), the answer [`code_chroma_residual`] would give.
+pub(crate) fn chroma_plane_is_bare(
+    src: &[i32; 64],
+    pred: &[i32; 64],
+    qp_c: i32,
+    dz: Deadzone,
+) -> bool {
+    let sad: u32 = src
+        .iter()
+        .zip(pred)
+        .map(|(a, b)| (a - b).unsigned_abs())
+        .sum();
+    if sad <= chroma_zero_sad(qp_c, dz) {
+        return true;
+    }
+    chroma_plane_levels(src, pred, qp_c, dz, true)
+        .is_some_and(|(_, dc)| !any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz)))
 }
 
 pub(crate) fn any_nonzero(levels: &[i32]) -> bool {

@@ -523,12 +523,17 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // into `dst` (I_PCM when a level cannot be coded or the 3200-bit bound
 // would break), the record into `out`. With `only_bare`, nothing is
 // written unless the macroblock has no levels and is not I_PCM; returns
-// whether it was written. `lossless` (avc::lossless::code_inter_mb_lossless):
-// transform bypass, the residual itself as the levels (8.5.12: r = c),
-// reconstruction = source.
-__device__ bool code_inter_warp(InterScratch &s, const LenTables &tables, const u8 *pic, u8 *dst, const RefView &r,
-                                int wm, int hm, int mb_x, int mb_y, int part, const int (*mv)[2], int qp,
-                                int lossless, MbRecord *out, bool only_bare) {
+// INTER_WRITTEN if it was written. Then, when intra_cost + lambda *
+// INTRA_IN_P_BITS is below the prediction's SATD (the intra-or-skip choice
+// of avc::picture), nothing is written either: INTER_INTRA_WINS.
+// `lossless` (avc::lossless::code_inter_mb_lossless): transform bypass, the
+// residual itself as the levels (8.5.12: r = c), reconstruction = source.
+#define INTER_NOT_BARE 0
+#define INTER_WRITTEN 1
+#define INTER_INTRA_WINS 2
+__device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u8 *pic, u8 *dst, const RefView &r,
+                               int wm, int hm, int mb_x, int mb_y, int part, const int (*mv)[2], int qp, int lossless,
+                               MbRecord *out, bool only_bare, u32 intra_cost) {
     int lane = threadIdx.x & 31;
     int W = wm * 16, H = hm * 16, cw = W / 2;
     size_t luma_size = (size_t)W * H, chroma_size = luma_size / 4;
@@ -659,7 +664,21 @@ __device__ bool code_inter_warp(InterScratch &s, const LenTables &tables, const 
     int mvd_max = 2 * 4 * ((W > H ? W : H) + MAX_OUTSIDE);
     int bits = inter_bits_bound(s, part, cbp_luma, cbp_chroma, mvd_max, tables);
     bool pcm = !valid || bits < 0 || bits > MB_MAX_BITS;
-    if (only_bare && (pcm || cbp_luma != 0 || cbp_chroma != 0)) return false;
+    if (only_bare && (pcm || cbp_luma != 0 || cbp_chroma != 0)) return INTER_NOT_BARE;
+    if (only_bare) {
+        // SATD of the prediction (avc::pixel::satd_u8 over 16x16): lane b < 16
+        // takes 4x4 block b.
+        int diff[16];
+        int bx = (lane & 3) * 4, by = ((lane >> 2) & 3) * 4;
+#pragma unroll
+        for (int k = 0; k < 16; k++) {
+            int at = (by + k / 4) * 16 + bx + k % 4;
+            diff[k] = s.src_y[at] - s.pred_y[at];
+        }
+        int satd = warp_sum(lane < 16 ? (int)satd4x4(diff) : 0);
+        u32 lambda = LAMBDA[clamp_int(qp, 0, 51)];
+        if (intra_cost + lambda * INTRA_IN_P_BITS < (u32)satd) return INTER_INTRA_WINS;
+    }
     // The reconstruction: the coded samples, or the source for I_PCM.
     for (int k = lane; k < 256; k += 32)
         dst[(size_t)(y0 + k / 16) * W + x0 + k % 16] = pcm ? s.src_y[k] : s.rec_y[k];
@@ -695,7 +714,7 @@ __device__ bool code_inter_warp(InterScratch &s, const LenTables &tables, const 
     for (int k = lane; k < 256; k += 32) out->luma[k / 16][k % 16] = pcm ? 0 : s.luma[k / 16][k % 16];
     for (int k = lane; k < 128; k += 32)
         out->chroma_ac[k / 64][(k / 16) % 4][k % 16] = pcm ? 0 : s.c_ac[k / 64][(k / 16) % 4][k % 16];
-    return true;
+    return INTER_WRITTEN;
 }
 
 // One warp per macroblock of a batch of P pictures: inter macroblocks are
@@ -727,18 +746,22 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     for (int k = 0; k < 4; k++) mv[k][0] = m.mv[k][0], mv[k][1] = m.mv[k][1];
     RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
     code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, r, wm,
-                    hm, addr % wm, addr / wm, m.part, mv, qp, lossless, out, false);
+                    hm, addr % wm, addr / wm, m.part, mv, qp, lossless, out, false, 0);
 }
 
-// P_Skip merging (avc::skip::merge_skips), one launch per wavefront step
-// (x + 2y = step) of a batch of P pictures: each macroblock the search left
-// inter, unless already 16x16 with the vector P_Skip infers (8.4.1.1), is
-// coded again with that vector, and keeps the new coding if
-// it has no levels. Its neighbours are final: they belong to earlier steps.
+// P_Skip decisions (avc::picture::code_p_picture, avc::skip), one launch
+// per wavefront step (x + 2y = step) of a batch of P pictures, after the
+// search and the inter coding of every macroblock: each macroblock, its
+// neighbours final (they belong to earlier steps), is tried as 16x16 with
+// the vector P_Skip infers (8.4.1.1). If that leaves no levels it becomes
+// P_Skip, or intra (KIND_PENDING, flag 0) when its intra estimate plus
+// lambda * INTRA_IN_P_BITS is below the skip's SATD; otherwise it keeps the
+// decision of the search. `flags`: 1 for inter, 0 for intra macroblocks.
 extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
-    p_merge_step(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
-                 const u8 *__restrict__ planes, MbRecord *__restrict__ recs, int wm, int hm, int nframes,
-                 long long frame_bytes, long long plane_bytes, int qp, int step) {
+    p_skip_step(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
+                const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
+                int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
+                int step) {
     __shared__ InterScratch scratch[ME_WARPS];
     __shared__ LenTables tables;
     int thread = threadIdx.y * 32 + threadIdx.x;
@@ -750,16 +773,11 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
     if (count <= 0 || i >= (long long)count * nframes) return;
     int f = (int)(i / count), mb_y = y_min + (int)(i % count), mb_x = step - 2 * mb_y;
-    MbRecord *frecs = recs + (size_t)f * wm * hm;
-    int addr = mb_y * wm + mb_x;
+    int per_frame = wm * hm, addr = mb_y * wm + mb_x;
+    MbRecord *frecs = recs + (size_t)f * per_frame;
     MbRecord *out = frecs + addr;
-    if (out->kind == KIND_PENDING) return;
     int smv[2];
     skip_mv(frecs, wm, addr, smv);
-    // 16x16 with this vector already: a skip if it has no levels, and coding
-    // it again would give the same levels.
-    if (out->kind == KIND_INTER && out->part == PART_16X16 && out->mv[0][0] == smv[0] && out->mv[0][1] == smv[1])
-        return;
     // The vector must keep the block within reach of the reference (avc::mc::mv_limits).
     int W = wm * 16, H = hm * 16, x0 = mb_x * 16, y0 = mb_y * 16;
     if (smv[0] < (-x0 - MAX_OUTSIDE) * 4 || smv[0] > (W - x0 - 16 + MAX_OUTSIDE) * 4) return;
@@ -767,6 +785,12 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     int mv[4][2];
     for (int k = 0; k < 4; k++) mv[k][0] = smv[0], mv[k][1] = smv[1];
     RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
-    code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, r, wm,
-                    hm, mb_x, mb_y, PART_16X16, mv, qp, 0, out, true);
+    size_t at = (size_t)f * per_frame + addr;
+    int got = code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes,
+                              rec + (size_t)f * frame_bytes, r, wm, hm, mb_x, mb_y, PART_16X16, mv, qp, 0, out, true,
+                              motion[at].intra_cost);
+    if (threadIdx.x == 0 && got != INTER_NOT_BARE) {
+        if (got == INTER_INTRA_WINS) out->kind = KIND_PENDING;
+        flags[at] = got == INTER_WRITTEN ? 1 : 0;
+    }
 }

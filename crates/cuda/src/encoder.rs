@@ -741,7 +741,7 @@ impl CudaEncoder {
                 mark(&mut profile, "search");
                 stages.p_inter(bufs, refb, planes, n, qp, sync)?;
                 if !lossless {
-                    stages.p_merge(bufs, refb, planes, n, qp)?;
+                    stages.p_skip(bufs, refb, planes, n, qp, sync)?;
                 }
                 mark(&mut profile, "inter");
                 if lossless {

@@ -556,32 +556,35 @@ impl Stages<'_> {
         Ok(())
     }
 
-    /// P_Skip merging (avc::skip::merge_skips) after [`Stages::p_inter`]:
-    /// one launch per wavefront step.
-    pub fn p_merge(
+    /// P_Skip decisions (avc::skip) after [`Stages::p_inter`], one launch
+    /// per wavefront step: a macroblock whose inferred P_Skip vector leaves
+    /// no levels becomes P_Skip (or intra); `sync`'s flags follow.
+    pub fn p_skip(
         &self,
         bufs: &Buffers,
         reference: &Buffers,
         planes: &DeviceBuffer,
         n: usize,
         qp: i32,
+        sync: &Sync,
     ) -> Result<()> {
         let l = self.l;
         let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
         let (frame_bytes, plane_bytes) = (l.frame_bytes as i64, l.plane_bytes as i64);
-        let (src, rec, refp, pl, recs) = (
+        let (src, rec, refp, pl) = (
             bufs.src.ptr(),
             bufs.rec.ptr(),
             reference.rec.ptr(),
             planes.ptr(),
-            bufs.recs.ptr(),
         );
+        let (motion, recs, flags) = (bufs.motion.ptr(), bufs.recs.ptr(), sync.flags());
         for (step, cfg) in wavefront(wm, hm, n) {
-            let mut b = self.stream.launch_builder(&self.k.p_merge_step);
+            let mut b = self.stream.launch_builder(&self.k.p_skip_step);
             b.arg(&src)
                 .arg(&rec)
                 .arg(&refp)
                 .arg(&pl)
+                .arg(&motion)
                 .arg(&recs)
                 .arg(&wm)
                 .arg(&hm)
@@ -589,10 +592,11 @@ impl Stages<'_> {
                 .arg(&frame_bytes)
                 .arg(&plane_bytes)
                 .arg(&qp)
+                .arg(&flags)
                 .arg(&step);
-            // SAFETY: the arguments match p_merge_step's parameters, and the
+            // SAFETY: the arguments match p_skip_step's parameters, and the
             // launch holds INTRA_WARPS (= ME_WARPS) warps per block.
-            unsafe { b.launch(cfg) }.map_err(kernel("p_merge_step"))?;
+            unsafe { b.launch(cfg) }.map_err(kernel("p_skip_step"))?;
         }
         Ok(())
     }
