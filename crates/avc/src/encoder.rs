@@ -16,6 +16,7 @@ use crate::params::{
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
 use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors, IntraMode, PContext};
+use crate::skip::MbVectors;
 use crate::slice::PictureSyntax;
 
 /// Errors of the codec core. With valid parameters none of these can occur;
@@ -71,6 +72,7 @@ impl Default for EncoderSettings {
                 max_steps: 16,
                 subpel_rounds: 2,
                 partitions: true,
+                early_skip: false,
             },
             lossless: false,
             intra4x4: true,
@@ -92,6 +94,8 @@ pub struct Encoder {
     frame_num: u32,
     reference: Option<RefPicture>,
     prev_mvs: Vec<[i16; 2]>,
+    /// The previous picture's decisions as vector prediction reads them.
+    prev_field: Vec<MbVectors>,
     /// The source padded to whole macroblocks (kept to reuse its buffers).
     padded: YuvFrame,
 }
@@ -112,6 +116,7 @@ impl Encoder {
             frame_num: 0,
             reference: None,
             prev_mvs: Vec::new(),
+            prev_field: Vec::new(),
             padded: YuvFrame::default(),
         }
     }
@@ -141,6 +146,7 @@ impl Encoder {
             frame_num: self.frame_num,
             reference: self.reference.clone(),
             prev_mvs: self.prev_mvs.clone(),
+            prev_field: self.prev_field.clone(),
         }
     }
 
@@ -151,6 +157,7 @@ impl Encoder {
         self.frame_num = state.frame_num;
         self.reference = state.reference;
         self.prev_mvs = state.prev_mvs;
+        self.prev_field = state.prev_field;
     }
 
     /// Whether the next picture will be an IDR.
@@ -209,6 +216,7 @@ impl Encoder {
                 let ctx = PContext {
                     refp,
                     prev_mvs: &self.prev_mvs,
+                    prev_field: &self.prev_field,
                     me: &self.settings.me,
                     qp,
                     intra,
@@ -283,9 +291,11 @@ impl Encoder {
                 },
             );
             self.prev_mvs = picture_vectors(mbs);
+            self.prev_field = mbs.iter().map(MbVectors::of).collect();
         } else {
             self.reference = None;
             self.prev_mvs.clear();
+            self.prev_field.clear();
         }
     }
 }
@@ -298,6 +308,7 @@ pub struct EncoderState {
     frame_num: u32,
     reference: Option<RefPicture>,
     prev_mvs: Vec<[i16; 2]>,
+    prev_field: Vec<MbVectors>,
 }
 
 /// An intra-only encoder at constant qp: every picture is an IDR.
@@ -561,6 +572,7 @@ mod tests {
             let ctx = PContext {
                 refp: &refp,
                 prev_mvs: &prev,
+                prev_field: &[],
                 me: &me,
                 qp,
                 intra: IntraMode::Full,

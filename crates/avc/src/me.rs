@@ -19,6 +19,10 @@ pub struct MeParams {
     pub subpel_rounds: u32,
     /// Try 16×8, 8×16 and 8×8 partitions besides 16×16.
     pub partitions: bool,
+    /// A macroblock that the predicted P_Skip vector leaves without levels
+    /// takes it without a motion search (faster); otherwise the two compete
+    /// (avc::picture::decide_p_mb).
+    pub early_skip: bool,
 }
 
 /// The chosen motion of a macroblock.
@@ -368,6 +372,7 @@ mod tests {
             max_steps: 16,
             subpel_rounds: 2,
             partitions: false,
+            early_skip: false,
         };
         let m = search_mb(&current.y, &r, 1, 1, &[[0, 0]], 1, &p);
         assert_eq!(m.mvs[0], [12, -8]);
@@ -381,6 +386,7 @@ mod tests {
             max_steps: 32,
             subpel_rounds: 2,
             partitions: true,
+            early_skip: false,
         };
         let a = search_mb(&current.y, &r, 0, 0, &[[400, -400], [0, 0]], 4, &p);
         let b = search_mb(&current.y, &r, 0, 0, &[[400, -400], [0, 0]], 4, &p);

@@ -9,13 +9,13 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::inter::code_inter_mb;
+use crate::inter::{code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
 use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MeParams};
 use crate::pixel::satd_u8;
-use crate::skip::{try_skip, MotionRows};
+use crate::skip::{predicted_skip_vector, try_bare, MbVectors};
 
 /// Codes an I picture: every macroblock intra, in wavefront order (the
 /// result of raster order).
@@ -70,7 +70,14 @@ fn code_intra_rows(
     mbs: &mut [MbCoding],
 ) {
     let widths = (recon.y.width, recon.u.width);
-    let bands = bands_of(recon);
+    let bands: Vec<Mutex<Band>> = recon
+        .y
+        .data
+        .chunks_mut(16 * widths.0)
+        .zip(recon.u.data.chunks_mut(8 * widths.1))
+        .zip(recon.v.data.chunks_mut(8 * widths.1))
+        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
+        .collect();
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
     let rows_of = RowWork {
         src,
@@ -131,19 +138,6 @@ pub(crate) fn wavefront<S: Default>(
             s.spawn(|_| work());
         }
     });
-}
-
-/// The reconstruction as macroblock rows, one lock each.
-fn bands_of(recon: &mut YuvFrame) -> Vec<Mutex<Band<'_>>> {
-    let (yw, cw) = (recon.y.width, recon.u.width);
-    recon
-        .y
-        .data
-        .chunks_mut(16 * yw)
-        .zip(recon.u.data.chunks_mut(8 * cw))
-        .zip(recon.v.data.chunks_mut(8 * cw))
-        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
-        .collect()
 }
 
 /// The reconstructed samples of one macroblock row.
@@ -425,6 +419,9 @@ pub struct PContext<'a> {
     pub refp: &'a RefPicture,
     /// One vector per macroblock of the previous picture (zero for intra).
     pub prev_mvs: &'a [[i16; 2]],
+    /// The previous picture's decisions as vector prediction reads them
+    /// (empty after an IDR picture).
+    pub prev_field: &'a [MbVectors],
     pub me: &'a MeParams,
     pub qp: i32,
     /// Intra macroblock types; `Lossless` also makes inter macroblocks lossless.
@@ -439,141 +436,80 @@ pub fn code_p_picture(
     hm: usize,
     ctx: &PContext,
 ) -> Vec<MbCoding> {
-    if ctx.intra == IntraMode::Lossless {
-        return code_p_picture_lossless(src, recon, wm, hm, ctx);
-    }
-    let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let widths = (recon.y.width, recon.u.width);
-    let bands = bands_of(recon);
-    let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
-    let motion = MotionRows::new(wm, hm);
-    let work = PWork {
-        ctx,
-        intra: RowWork {
-            src,
-            bands: &bands,
-            widths,
-            wm,
-            coding: (ctx.qp, ctx.intra),
-        },
-        motion: &motion,
-        hm,
-    };
-    wavefront(
-        wm,
-        hm,
-        &vec![true; wm * hm],
-        &|n: &mut Neighbourhood, x, y| {
-            let mb = work.code(n, x, y);
-            motion.set(x, y, &mb);
-            lock(&rows[y])[x] = mb;
-        },
-    );
+    // Pass 1: each macroblock's decision and, for inter macroblocks, its
+    // coding — each on its own, so in parallel.
+    let (mut mbs, inter): (Vec<MbCoding>, Vec<Option<InterRecon>>) = (0..wm * hm)
+        .into_par_iter()
+        .map(|addr| match decide_p_mb(src, ctx, addr, (wm, hm)) {
+            Some(c) => (c.mb, Some((c.luma, c.chroma))),
+            None => (uncoded(), None),
+        })
+        .unzip();
+    store_inter_rows(recon, &inter, wm);
+    // Pass 2: intra macroblocks in wavefront order.
+    let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
+    code_intra_rows(src, recon, (wm, hm), (ctx.qp, ctx.intra), &todo, &mut mbs);
     mbs
 }
 
-/// What the workers of [`code_p_picture`] share.
-struct PWork<'a, 'b, 'c> {
-    ctx: &'a PContext<'a>,
-    intra: RowWork<'a, 'b>,
-    motion: &'c MotionRows,
-    hm: usize,
-}
-
-impl PWork<'_, '_, '_> {
-    /// Decides and codes the macroblock at (x, y), its neighbours to the
-    /// left and above being final: P_Skip if the vector it infers leaves no
-    /// levels (unless intra, weighed against the skip's SATD, is cheaper);
-    /// otherwise the motion search, the intra-or-inter choice, and the
-    /// coding.
-    fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
-        let PContext {
-            refp,
-            prev_mvs,
-            me,
-            qp,
-            ..
-        } = *self.ctx;
-        let RowWork { src, wm, .. } = self.intra;
-        let pos = MbPos {
-            mb_x: x,
-            mb_y: y,
-            width_mbs: wm,
-        };
-        let lam = lambda(qp);
-        let skip = self.motion.skip_vector(x, y);
-        let coded = match try_skip(src, refp, pos, qp, skip) {
-            Some(c) => {
-                let at = y * 16 * src.y.width + x * 16;
-                let cost = satd_u8(&src.y.data[at..], src.y.width, &c.luma, 16, 16, 16);
-                if intra_estimate_below(&src.y, x, y, lam, cost) {
-                    return self.intra.code(n, x, y);
-                }
-                c
-            }
-            None => {
-                let seeds = seeds(prev_mvs, y * wm + x, wm, self.hm);
-                let motion = search_mb(&src.y, refp, x, y, &seeds, lam, me);
-                if intra_estimate_below(&src.y, x, y, lam, motion.cost) {
-                    return self.intra.code(n, x, y);
-                }
-                code_inter_mb(src, refp, pos, qp, &motion)
-            }
-        };
-        let samples = MbSamples {
-            luma: coded.luma,
-            cb: coded.chroma[0],
-            cr: coded.chroma[1],
-        };
-        samples.paste_band(&mut lock(&self.intra.bands[y]), x, self.intra.widths);
-        coded.mb
-    }
-}
-
-/// Codes a lossless P picture: every macroblock's motion search, intra
-/// decision and (for inter macroblocks) coding on its own, in parallel;
-/// then the intra macroblocks in wavefront order.
-fn code_p_picture_lossless(
+/// The decision of macroblock `addr` of a P picture, from the source, the
+/// reference and the previous picture's decisions: the coded inter
+/// macroblock, or `None` for intra.
+///
+/// First the vector P_Skip would infer in the previous picture's field
+/// ([`predicted_skip_vector`]): if it leaves no levels, it is taken without
+/// a motion search where `me.early_skip` says so, and otherwise when its
+/// SATD is no more than the search's cost; intra wins over it as over any
+/// inter prediction. Else the search's vectors, or intra.
+pub fn decide_p_mb(
     src: &YuvFrame,
-    recon: &mut YuvFrame,
-    wm: usize,
-    hm: usize,
     ctx: &PContext,
-) -> Vec<MbCoding> {
+    addr: usize,
+    (wm, hm): (usize, usize),
+) -> Option<InterMb> {
     let PContext {
         refp,
         prev_mvs,
+        prev_field,
         me,
         qp,
         intra,
     } = *ctx;
+    let lossless = intra == IntraMode::Lossless;
+    let (x, y) = (addr % wm, addr / wm);
+    let pos = MbPos {
+        mb_x: x,
+        mb_y: y,
+        width_mbs: wm,
+    };
     let lam = lambda(qp);
-    let (mut mbs, inter): (Vec<MbCoding>, Vec<Option<InterRecon>>) = (0..wm * hm)
-        .into_par_iter()
-        .map(|addr| {
-            let (x, y) = (addr % wm, addr / wm);
-            let seeds = seeds(prev_mvs, addr, wm, hm);
-            let motion = search_mb(&src.y, refp, x, y, &seeds, lam, me);
-            if intra_estimate_below(&src.y, x, y, lam, motion.cost) {
-                return (uncoded(), None);
+    let search = || search_mb(&src.y, refp, x, y, &seeds(prev_mvs, addr, wm, hm), lam, me);
+    let mut searched = None;
+    if !lossless {
+        let skip = predicted_skip_vector(prev_field, addr, wm);
+        if let Some(bare) = try_bare(src, refp, pos, qp, skip) {
+            let at = y * 16 * src.y.width + x * 16;
+            let cost = satd_u8(&src.y.data[at..], src.y.width, &bare.luma, 16, 16, 16);
+            let motion = (!me.early_skip).then(search);
+            if motion.is_none_or(|m| cost <= m.cost) {
+                return (!intra_estimate_below(&src.y, x, y, lam, cost)).then_some(bare);
             }
-            let pos = MbPos {
-                mb_x: x,
-                mb_y: y,
-                width_mbs: wm,
-            };
-            let c = code_inter_mb_lossless(src, refp, pos, &motion);
-            (c.mb, Some((c.luma, c.chroma)))
-        })
-        .unzip();
-    store_inter_rows(recon, &inter, wm);
-    let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
-    code_intra_rows(src, recon, (wm, hm), (qp, intra), &todo, &mut mbs);
-    mbs
+            searched = motion;
+        }
+    }
+    let motion = searched.unwrap_or_else(search);
+    if intra_estimate_below(&src.y, x, y, lam, motion.cost) {
+        return None;
+    }
+    Some(if lossless {
+        code_inter_mb_lossless(src, refp, pos, &motion)
+    } else {
+        code_inter_mb(src, refp, pos, qp, &motion)
+    })
 }
 
 /// The reconstructed luma and chroma of an inter macroblock.
-pub(crate) type InterRecon = ([u8; 256], [[u8; 64]; 2]);
+type InterRecon = ([u8; 256], [[u8; 64]; 2]);
 
 /// Writes the reconstruction of the inter macroblocks into the picture,
 /// macroblock rows in parallel.

@@ -1,27 +1,40 @@
-//! P_Skip decisions. A macroblock may be written as P_Skip (7.3.4) only when
-//! it is 16×16 with no residual and its vector is the one P_Skip infers from
-//! its left, top and top-right (or top-left) neighbours (8.4.1.1). P
-//! pictures are coded in wavefront order, so when a macroblock's turn comes
-//! those neighbours are final: the macroblock is first tried as 16×16 with
-//! the inferred vector, and if that leaves no levels (the residual quantises
-//! to zero, or is decimated away) it is P_Skip without a motion search or an
-//! intra decision.
-
-use std::sync::Mutex;
+//! Skip-ready macroblocks. A macroblock is written as P_Skip (7.3.4) when it
+//! is 16×16 with no residual and its vector is the one P_Skip infers from
+//! its neighbours (8.4.1.1). Decisions read only the source, the reference
+//! and the previous picture's decisions, never a neighbour decided in the
+//! same picture, so the inferred vector itself cannot be known when a
+//! macroblock decides. The stand-in is the vector P_Skip would infer at the
+//! same place in the previous picture's motion field: where motion is
+//! steady the two agree. A macroblock first tries that vector; if the
+//! residual leaves no levels (it quantises to zero, or is decimated away)
+//! the macroblock takes it without a motion search, and becomes P_Skip
+//! wherever its neighbours' final vectors infer the same.
 
 use crate::frame::YuvFrame;
 use crate::inter::{code_bare_16x16, InterMb};
-use crate::macroblock::{LumaPred, MbCoding, MbPos};
+use crate::macroblock::{MbCoding, MbPos};
 use crate::mc::{mv_limits, RefPicture};
 use crate::mvpred::{Motion, MotionField};
-use crate::picture::lock;
-use crate::syntax::Partition;
 
 /// What vector prediction reads of a decided macroblock.
-#[derive(Debug, Clone, Copy, Default)]
-struct MbVectors {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MbVectors {
     intra: bool,
     mvs: [[i16; 2]; 16],
+}
+
+impl MbVectors {
+    /// An intra macroblock, or an inter one with these block vectors.
+    pub fn new(intra: bool, mvs: [[i16; 2]; 16]) -> MbVectors {
+        MbVectors { intra, mvs }
+    }
+
+    pub fn of(mb: &MbCoding) -> MbVectors {
+        MbVectors {
+            intra: mb.luma.is_intra(),
+            mvs: mb.mvs,
+        }
+    }
 }
 
 impl Motion for MbVectors {
@@ -34,56 +47,24 @@ impl Motion for MbVectors {
     }
 }
 
-/// The vectors of a picture's decided macroblocks, one lock per macroblock
-/// row, for workers that decide macroblocks in wavefront order.
-pub(crate) struct MotionRows {
-    rows: Vec<Mutex<Vec<MbVectors>>>,
-    wm: usize,
+/// The vector P_Skip would infer for macroblock `addr` of a picture `wm`
+/// macroblocks wide whose macroblocks had the previous picture's decisions
+/// `prev` (8.4.1.1); zero without a previous P picture.
+pub fn predicted_skip_vector(prev: &[MbVectors], addr: usize, wm: usize) -> [i16; 2] {
+    if prev.is_empty() {
+        return [0, 0];
+    }
+    MotionField {
+        mbs: prev,
+        width_mbs: wm,
+    }
+    .skip_vector(addr)
 }
 
-impl MotionRows {
-    pub fn new(wm: usize, hm: usize) -> MotionRows {
-        MotionRows {
-            rows: (0..hm)
-                .map(|_| Mutex::new(vec![MbVectors::default(); wm]))
-                .collect(),
-            wm,
-        }
-    }
-
-    /// Records the decision of the macroblock at (x, y).
-    pub fn set(&self, x: usize, y: usize, mb: &MbCoding) {
-        lock(&self.rows[y])[x] = MbVectors {
-            intra: mb.luma.is_intra(),
-            mvs: mb.mvs,
-        };
-    }
-
-    /// The vector P_Skip infers for the macroblock at (x, y) (8.4.1.1),
-    /// once its left, top-left, top and top-right neighbours are set.
-    pub fn skip_vector(&self, x: usize, y: usize) -> [i16; 2] {
-        let (x0, x1, y0) = (
-            x.saturating_sub(1),
-            (x + 2).min(self.wm),
-            y.saturating_sub(1),
-        );
-        let width = x1 - x0;
-        let mut window = [MbVectors::default(); 6];
-        for (r, row) in (y0..=y).enumerate() {
-            window[r * width..(r + 1) * width].copy_from_slice(&lock(&self.rows[row])[x0..x1]);
-        }
-        MotionField {
-            mbs: &window,
-            width_mbs: width,
-        }
-        .skip_vector((y - y0) * width + x - x0)
-    }
-}
-
-/// The macroblock as P_Skip with the inferred vector `mv`, if that leaves
-/// it no levels and the vector keeps the block within reach of the
-/// reference ([`mv_limits`]).
-pub(crate) fn try_skip(
+/// The macroblock as 16×16 with vector `mv`, if that leaves it no levels
+/// and the vector keeps the block within reach of the reference
+/// ([`mv_limits`]).
+pub(crate) fn try_bare(
     src: &YuvFrame,
     refp: &RefPicture,
     pos: MbPos,
@@ -99,7 +80,5 @@ pub(crate) fn try_skip(
     if !inside(mv[0], lim[0]) || !inside(mv[1], lim[1]) {
         return None;
     }
-    let c = code_bare_16x16(src, refp, pos, qp, mv)?;
-    debug_assert!(c.mb.luma == LumaPred::Inter(Partition::P16x16));
-    Some(c)
+    code_bare_16x16(src, refp, pos, qp, mv)
 }

@@ -521,19 +521,20 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // partition (avc::inter::code_inter_mb): prediction from the reference,
 // the residual coded with the inter dead zone and decimated, reconstructed
 // into `dst` (I_PCM when a level cannot be coded or the 3200-bit bound
-// would break), the record into `out`. With `only_bare`, nothing is
-// written unless the macroblock has no levels and is not I_PCM; returns
-// INTER_WRITTEN if it was written. Then, when intra_cost + lambda *
-// INTRA_IN_P_BITS is below the prediction's SATD (the intra-or-skip choice
-// of avc::picture), nothing is written either: INTER_INTRA_WINS.
-// `lossless` (avc::lossless::code_inter_mb_lossless): transform bypass, the
-// residual itself as the levels (8.5.12: r = c), reconstruction = source.
+// would break), the record into `out`; returns INTER_WRITTEN. With
+// `only_bare` (avc::skip::try_bare and avc::picture::decide_p_mb), nothing
+// is written unless the macroblock has no levels and is not I_PCM
+// (INTER_NOT_BARE), nor when the prediction's SATD is above `max_satd`
+// (INTER_NOT_BARE) or above `intra_cost` + lambda * INTRA_IN_P_BITS
+// (INTER_INTRA_WINS). `lossless` (avc::lossless::code_inter_mb_lossless):
+// transform bypass, the residual itself as the levels (8.5.12: r = c),
+// reconstruction = source.
 #define INTER_NOT_BARE 0
 #define INTER_WRITTEN 1
 #define INTER_INTRA_WINS 2
 __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u8 *pic, u8 *dst, const RefView &r,
                                int wm, int hm, int mb_x, int mb_y, int part, const int (*mv)[2], int qp, int lossless,
-                               MbRecord *out, bool only_bare, u32 intra_cost) {
+                               MbRecord *out, bool only_bare, u32 intra_cost, u32 max_satd) {
     int lane = threadIdx.x & 31;
     int W = wm * 16, H = hm * 16, cw = W / 2;
     size_t luma_size = (size_t)W * H, chroma_size = luma_size / 4;
@@ -675,9 +676,10 @@ __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u
             int at = (by + k / 4) * 16 + bx + k % 4;
             diff[k] = s.src_y[at] - s.pred_y[at];
         }
-        int satd = warp_sum(lane < 16 ? (int)satd4x4(diff) : 0);
+        u32 satd = (u32)warp_sum(lane < 16 ? (int)satd4x4(diff) : 0);
+        if (satd > max_satd) return INTER_NOT_BARE;
         u32 lambda = LAMBDA[clamp_int(qp, 0, 51)];
-        if (intra_cost + lambda * INTRA_IN_P_BITS < (u32)satd) return INTER_INTRA_WINS;
+        if (intra_cost + lambda * INTRA_IN_P_BITS < satd) return INTER_INTRA_WINS;
     }
     // The reconstruction: the coded samples, or the source for I_PCM.
     for (int k = lane; k < 256; k += 32)
@@ -717,15 +719,19 @@ __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u
     return INTER_WRITTEN;
 }
 
-// One warp per macroblock of a batch of P pictures: inter macroblocks are
-// coded (code_inter_warp) with the vectors of the search; macroblocks
-// decided intra are marked KIND_PENDING for the wavefront. `flags` (or
-// null): 1 for the macroblocks coded here, 0 for the others.
+// One warp per macroblock of a batch of P pictures (avc::picture::decide_p_mb):
+// first the vector P_Skip would infer in the previous picture's records
+// `prev` (avc::skip::predicted_skip_vector): if it leaves no levels it is
+// taken (with `early_skip`, or when its SATD is no more than the search's
+// cost), unless intra is cheaper; otherwise the macroblock is coded
+// (code_inter_warp) with the vectors of the search, or marked KIND_PENDING
+// for the wavefront when the search chose intra. `flags` (or null): 1 for
+// the macroblocks coded here, 0 for the others.
 extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     p_inter(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
-            const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
-            int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
-            int lossless) {
+            const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion,
+            const MbRecord *__restrict__ prev, MbRecord *__restrict__ recs, int wm, int hm, int nframes,
+            long long frame_bytes, long long plane_bytes, int qp, u32 *flags, int lossless, int early_skip) {
     __shared__ InterScratch scratch[ME_WARPS];
     __shared__ LenTables tables;
     int thread = threadIdx.y * 32 + threadIdx.x;
@@ -735,8 +741,33 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
     if (i >= (long long)per_frame * nframes) return;
     int f = (int)(i / per_frame), addr = (int)(i % per_frame);
+    int mb_x = addr % wm, mb_y = addr / wm;
     MbRecord *out = recs + i;
     const MotionRecord &m = motion[i];
+    const u8 *pic = src + (size_t)f * frame_bytes;
+    u8 *dst = rec + (size_t)f * frame_bytes;
+    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
+    if (!lossless) {
+        int psv[2];
+        skip_mv(prev + (size_t)f * per_frame, wm, addr, psv);
+        // The vector must keep the block within reach of the reference (avc::mc::mv_limits).
+        int W = wm * 16, H = hm * 16, x0 = mb_x * 16, y0 = mb_y * 16;
+        bool inside = psv[0] >= (-x0 - MAX_OUTSIDE) * 4 && psv[0] <= (W - x0 - 16 + MAX_OUTSIDE) * 4 &&
+                      psv[1] >= (-y0 - MAX_OUTSIDE) * 4 && psv[1] <= (H - y0 - 16 + MAX_OUTSIDE) * 4;
+        if (inside) {
+            int mv[4][2];
+            for (int k = 0; k < 4; k++) mv[k][0] = psv[0], mv[k][1] = psv[1];
+            int got = code_inter_warp(scratch[threadIdx.y], tables, pic, dst, r, wm, hm, mb_x, mb_y, PART_16X16, mv,
+                                      qp, 0, out, true, m.intra_cost, early_skip ? 0xffffffffu : m.cost);
+            if (got != INTER_NOT_BARE) {
+                if (threadIdx.x == 0) {
+                    if (got == INTER_INTRA_WINS) out->kind = KIND_PENDING;
+                    if (flags) flags[i] = got == INTER_WRITTEN ? 1 : 0;
+                }
+                return;
+            }
+        }
+    }
     if (threadIdx.x == 0 && flags) flags[i] = m.intra ? 0 : 1;
     if (m.intra) {
         if (threadIdx.x == 0) out->kind = KIND_PENDING;
@@ -744,53 +775,7 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     }
     int mv[4][2];
     for (int k = 0; k < 4; k++) mv[k][0] = m.mv[k][0], mv[k][1] = m.mv[k][1];
-    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
-    code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes, rec + (size_t)f * frame_bytes, r, wm,
-                    hm, addr % wm, addr / wm, m.part, mv, qp, lossless, out, false, 0);
+    code_inter_warp(scratch[threadIdx.y], tables, pic, dst, r, wm, hm, mb_x, mb_y, m.part, mv, qp, lossless, out,
+                    false, 0, 0);
 }
 
-// P_Skip decisions (avc::picture::code_p_picture, avc::skip), one launch
-// per wavefront step (x + 2y = step) of a batch of P pictures, after the
-// search and the inter coding of every macroblock: each macroblock, its
-// neighbours final (they belong to earlier steps), is tried as 16x16 with
-// the vector P_Skip infers (8.4.1.1). If that leaves no levels it becomes
-// P_Skip, or intra (KIND_PENDING, flag 0) when its intra estimate plus
-// lambda * INTRA_IN_P_BITS is below the skip's SATD; otherwise it keeps the
-// decision of the search. `flags`: 1 for inter, 0 for intra macroblocks.
-extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
-    p_skip_step(const u8 *__restrict__ src, u8 *__restrict__ rec, const u8 *__restrict__ ref,
-                const u8 *__restrict__ planes, const MotionRecord *__restrict__ motion, MbRecord *__restrict__ recs,
-                int wm, int hm, int nframes, long long frame_bytes, long long plane_bytes, int qp, u32 *flags,
-                int step) {
-    __shared__ InterScratch scratch[ME_WARPS];
-    __shared__ LenTables tables;
-    int thread = threadIdx.y * 32 + threadIdx.x;
-    load_len_tables(tables, thread, 32 * ME_WARPS);
-    __syncthreads();
-    int y_min = step > wm - 1 ? (step - (wm - 1) + 1) / 2 : 0;
-    int y_max = step / 2 < hm - 1 ? step / 2 : hm - 1;
-    int count = y_max - y_min + 1;
-    long long i = (long long)blockIdx.x * ME_WARPS + threadIdx.y;
-    if (count <= 0 || i >= (long long)count * nframes) return;
-    int f = (int)(i / count), mb_y = y_min + (int)(i % count), mb_x = step - 2 * mb_y;
-    int per_frame = wm * hm, addr = mb_y * wm + mb_x;
-    MbRecord *frecs = recs + (size_t)f * per_frame;
-    MbRecord *out = frecs + addr;
-    int smv[2];
-    skip_mv(frecs, wm, addr, smv);
-    // The vector must keep the block within reach of the reference (avc::mc::mv_limits).
-    int W = wm * 16, H = hm * 16, x0 = mb_x * 16, y0 = mb_y * 16;
-    if (smv[0] < (-x0 - MAX_OUTSIDE) * 4 || smv[0] > (W - x0 - 16 + MAX_OUTSIDE) * 4) return;
-    if (smv[1] < (-y0 - MAX_OUTSIDE) * 4 || smv[1] > (H - y0 - 16 + MAX_OUTSIDE) * 4) return;
-    int mv[4][2];
-    for (int k = 0; k < 4; k++) mv[k][0] = smv[0], mv[k][1] = smv[1];
-    RefView r = ref_view(planes + (size_t)f * 4 * plane_bytes, plane_bytes, ref + (size_t)f * frame_bytes, wm, hm);
-    size_t at = (size_t)f * per_frame + addr;
-    int got = code_inter_warp(scratch[threadIdx.y], tables, src + (size_t)f * frame_bytes,
-                              rec + (size_t)f * frame_bytes, r, wm, hm, mb_x, mb_y, PART_16X16, mv, qp, 0, out, true,
-                              motion[at].intra_cost);
-    if (threadIdx.x == 0 && got != INTER_NOT_BARE) {
-        if (got == INTER_INTRA_WINS) out->kind = KIND_PENDING;
-        flags[at] = got == INTER_WRITTEN ? 1 : 0;
-    }
-}

@@ -739,10 +739,7 @@ impl CudaEncoder {
                 };
                 stages.p_search(bufs, refb, planes, n, qp, search)?;
                 mark(&mut profile, "search");
-                stages.p_inter(bufs, refb, planes, n, qp, sync)?;
-                if !lossless {
-                    stages.p_skip(bufs, refb, planes, n, qp, sync)?;
-                }
+                stages.p_inter(bufs, refb, planes, n, qp, me.early_skip, sync)?;
                 mark(&mut profile, "inter");
                 if lossless {
                     stages.lossless_intra(bufs, n, true)?;

@@ -515,7 +515,10 @@ impl Stages<'_> {
         Ok(())
     }
 
-    /// Codes the inter macroblocks (and marks the intra ones for the wavefront).
+    /// Codes the inter macroblocks (and marks the intra ones for the
+    /// wavefront), trying first the P_Skip vector predicted from the
+    /// reference's records (avc::picture::decide_p_mb).
+    #[allow(clippy::too_many_arguments)]
     pub fn p_inter(
         &self,
         bufs: &Buffers,
@@ -523,25 +526,32 @@ impl Stages<'_> {
         planes: &DeviceBuffer,
         n: usize,
         qp: i32,
+        early_skip: bool,
         sync: &Sync,
     ) -> Result<()> {
         let l = self.l;
         let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
         let (frame_bytes, plane_bytes) = (l.frame_bytes as i64, l.plane_bytes as i64);
-        let lossless = i32::from(self.lossless);
+        let (lossless, early_skip) = (i32::from(self.lossless), i32::from(early_skip));
         let (src, rec, refp, pl) = (
             bufs.src.ptr(),
             bufs.rec.ptr(),
             reference.rec.ptr(),
             planes.ptr(),
         );
-        let (motion, recs, flags) = (bufs.motion.ptr(), bufs.recs.ptr(), sync.flags());
+        let (motion, prev, recs, flags) = (
+            bufs.motion.ptr(),
+            reference.recs.ptr(),
+            bufs.recs.ptr(),
+            sync.flags(),
+        );
         let mut b = self.stream.launch_builder(&self.k.p_inter);
         b.arg(&src)
             .arg(&rec)
             .arg(&refp)
             .arg(&pl)
             .arg(&motion)
+            .arg(&prev)
             .arg(&recs)
             .arg(&wm)
             .arg(&hm)
@@ -550,54 +560,10 @@ impl Stages<'_> {
             .arg(&plane_bytes)
             .arg(&qp)
             .arg(&flags)
-            .arg(&lossless);
+            .arg(&lossless)
+            .arg(&early_skip);
         // SAFETY: the arguments match p_inter's parameters.
         unsafe { b.launch(self.per_mb_warps(n)) }.map_err(kernel("p_inter"))?;
-        Ok(())
-    }
-
-    /// P_Skip decisions (avc::skip) after [`Stages::p_inter`], one launch
-    /// per wavefront step: a macroblock whose inferred P_Skip vector leaves
-    /// no levels becomes P_Skip (or intra); `sync`'s flags follow.
-    pub fn p_skip(
-        &self,
-        bufs: &Buffers,
-        reference: &Buffers,
-        planes: &DeviceBuffer,
-        n: usize,
-        qp: i32,
-        sync: &Sync,
-    ) -> Result<()> {
-        let l = self.l;
-        let (wm, hm, nframes) = (l.wm as i32, l.hm as i32, n as i32);
-        let (frame_bytes, plane_bytes) = (l.frame_bytes as i64, l.plane_bytes as i64);
-        let (src, rec, refp, pl) = (
-            bufs.src.ptr(),
-            bufs.rec.ptr(),
-            reference.rec.ptr(),
-            planes.ptr(),
-        );
-        let (motion, recs, flags) = (bufs.motion.ptr(), bufs.recs.ptr(), sync.flags());
-        for (step, cfg) in wavefront(wm, hm, n) {
-            let mut b = self.stream.launch_builder(&self.k.p_skip_step);
-            b.arg(&src)
-                .arg(&rec)
-                .arg(&refp)
-                .arg(&pl)
-                .arg(&motion)
-                .arg(&recs)
-                .arg(&wm)
-                .arg(&hm)
-                .arg(&nframes)
-                .arg(&frame_bytes)
-                .arg(&plane_bytes)
-                .arg(&qp)
-                .arg(&flags)
-                .arg(&step);
-            // SAFETY: the arguments match p_skip_step's parameters, and the
-            // launch holds INTRA_WARPS (= ME_WARPS) warps per block.
-            unsafe { b.launch(cfg) }.map_err(kernel("p_skip_step"))?;
-        }
         Ok(())
     }
 

@@ -130,12 +130,14 @@ fn gop_throughput(w: usize, h: usize, medium: bool, gops: usize) {
                 max_steps: 32,
                 subpel_rounds: 3,
                 partitions: true,
+                early_skip: false,
             }
         } else {
             MeParams {
                 max_steps: 4,
                 subpel_rounds: 0,
                 partitions: false,
+                early_skip: true,
             }
         },
         lossless: false,
@@ -333,6 +335,7 @@ fn clips_to_mp4_beside_x264() {
                 max_steps: 4,
                 subpel_rounds: 0,
                 partitions: false,
+                early_skip: true,
             },
             lossless: false,
             intra4x4: false,

@@ -12,10 +12,11 @@ use avc::analyse::{intra_estimate, intra_estimate_below, lambda};
 use avc::bits::{se_len, BitSink, BitWriter};
 use avc::encoder::pad_frame;
 use avc::frame::YuvFrame;
-use avc::inter::code_inter_mb;
 use avc::macroblock::{luma_block_at, LumaPred, MbCoding, MbPos};
 use avc::mc::{mv_limits, RefPicture};
 use avc::me::{search_mb, MbMotion, MeParams};
+use avc::picture::{decide_p_mb, IntraMode, PContext};
+use avc::skip::MbVectors;
 use avc::slice::PictureSyntax;
 use avc::syntax::Partition;
 use avc::transform::satd_u8;
@@ -487,7 +488,7 @@ fn record(mb: &MbCoding) -> Vec<u8> {
 }
 
 /// Motion search of every macroblock, then inter coding, against
-/// avc::me::search_mb, avc::analyse::intra_estimate and avc::inter::code_inter_mb.
+/// avc::me::search_mb, avc::analyse::intra_estimate and avc::picture::decide_p_mb.
 #[test]
 fn motion_search_and_inter_coding_match_the_cpu() {
     let Some(g) = gpu("motion_search_and_inter_coding_match_the_cpu") else {
@@ -501,6 +502,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 max_steps: 4,
                 subpel_rounds: 0,
                 partitions: false,
+                early_skip: true,
             },
         ),
         (
@@ -509,6 +511,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 max_steps: 32,
                 subpel_rounds: 3,
                 partitions: true,
+                early_skip: false,
             },
         ),
         (
@@ -517,6 +520,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 max_steps: 8,
                 subpel_rounds: 1,
                 partitions: false,
+                early_skip: false,
             },
         ),
     ];
@@ -535,6 +539,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
             // Previous vectors: a mix of intra (zero) and inter ones.
             let mut prev = Vec::with_capacity(mbs);
             let mut prev_recs = Vec::with_capacity(mbs * MB_RECORD);
+            let mut field = Vec::with_capacity(mbs);
             for _ in 0..mbs {
                 let inter = rng.range(0, 3) > 0;
                 let mv = if inter {
@@ -547,6 +552,7 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 r[864..866].copy_from_slice(&mv[0].to_le_bytes());
                 r[866..868].copy_from_slice(&mv[1].to_le_bytes());
                 prev.push(mv);
+                field.push(MbVectors::new(!inter, [mv; 16]));
                 prev_recs.extend_from_slice(&r);
             }
             let rec_ref = g.buffer(&frame_bytes(&refp_pic));
@@ -588,13 +594,14 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                 unsafe { b.launch(cfg) }.expect("p_search");
                 let (rp, rrp, rcp) = (rec.ptr(), rec_ref.ptr(), recs.ptr());
                 let no_flags = 0u64;
-                let lossless = 0i32;
+                let (lossless, early_skip) = (0i32, i32::from(me.early_skip));
                 let mut b = g.stream.launch_builder(&g.p_inter);
                 b.arg(&sp)
                     .arg(&rp)
                     .arg(&rrp)
                     .arg(&pp)
                     .arg(&mp)
+                    .arg(&prp)
                     .arg(&rcp)
                     .arg(&wmi)
                     .arg(&hmi)
@@ -603,7 +610,8 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                     .arg(&pb)
                     .arg(&qp)
                     .arg(&no_flags)
-                    .arg(&lossless);
+                    .arg(&lossless)
+                    .arg(&early_skip);
                 unsafe { b.launch(cfg) }.expect("p_inter");
                 let mraw = g.read(&motion, mbs * MOTION_RECORD);
                 let rraw = g.read(&recs, mbs * MB_RECORD);
@@ -631,7 +639,15 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                         continue;
                     }
                     let r = &rraw[addr * MB_RECORD..(addr + 1) * MB_RECORD];
-                    if intra {
+                    let ctx = PContext {
+                        refp: &cpu_ref,
+                        prev_mvs: &prev,
+                        prev_field: &field,
+                        me: &me,
+                        qp,
+                        intra: IntraMode::Full,
+                    };
+                    let Some(coded) = decide_p_mb(&src, &ctx, addr, (wm, hm)) else {
                         if r[0] != KIND_PENDING {
                             failures.push(format!(
                                 "{what}: intra macroblock not left pending (kind {})",
@@ -639,14 +655,8 @@ fn motion_search_and_inter_coding_match_the_cpu() {
                             ));
                         }
                         continue;
-                    }
-                    counted.1 += 1;
-                    let pos = MbPos {
-                        mb_x: x,
-                        mb_y: y,
-                        width_mbs: wm,
                     };
-                    let coded = code_inter_mb(&src, &cpu_ref, pos, qp, &want);
+                    counted.1 += 1;
                     if matches!(coded.mb.luma, LumaPred::Pcm) {
                         counted.2 += 1;
                     }

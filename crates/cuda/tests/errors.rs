@@ -71,6 +71,7 @@ fn out_of_gpu_memory_is_an_error_and_the_device_recovers() {
             max_steps: 4,
             subpel_rounds: 0,
             partitions: false,
+            early_skip: true,
         },
         lossless: false,
         intra4x4: false,

@@ -39,6 +39,7 @@ fn settings(preset: Preset, gop: u32, deblock: bool) -> EncoderSettings {
             max_steps,
             subpel_rounds,
             partitions,
+            early_skip: subpel_rounds == 0,
         },
         lossless: false,
         intra4x4,
