@@ -755,8 +755,8 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
         bool inside = psv[0] >= (-x0 - MAX_OUTSIDE) * 4 && psv[0] <= (W - x0 - 16 + MAX_OUTSIDE) * 4 &&
                       psv[1] >= (-y0 - MAX_OUTSIDE) * 4 && psv[1] <= (H - y0 - 16 + MAX_OUTSIDE) * 4;
         if (inside) {
-            int mv[4][2];
-            for (int k = 0; k < 4; k++) mv[k][0] = psv[0], mv[k][1] = psv[1];
+            // One 16x16 partition: its vector first, the rest zero (as the search leaves them).
+            int mv[4][2] = {{psv[0], psv[1]}, {0, 0}, {0, 0}, {0, 0}};
             int got = code_inter_warp(scratch[threadIdx.y], tables, pic, dst, r, wm, hm, mb_x, mb_y, PART_16X16, mv,
                                       qp, 0, out, true, m.intra_cost, early_skip ? 0xffffffffu : m.cost);
             if (got != INTER_NOT_BARE) {

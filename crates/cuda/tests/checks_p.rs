@@ -560,7 +560,10 @@ fn motion_search_and_inter_coding_match_the_cpu() {
             let prevb = g.buffer(&prev_recs);
             for (name, me) in presets {
                 let cpu_ref = RefPicture::new(&refp_pic);
-                let (planes, plane_bytes) = g.planes(&rec_ref, wm, hm, me.subpel_rounds > 0);
+                // Sub-sample planes for every preset: the previous records below hold
+                // quarter-sample vectors, so a predicted P_Skip vector may be one (in an
+                // encode, presets without sub-sample search only ever have whole-sample ones).
+                let (planes, plane_bytes) = g.planes(&rec_ref, wm, hm, true);
                 let motion = g.zeros(mbs * MOTION_RECORD);
                 let recs = g.zeros(mbs * MB_RECORD);
                 let rec = g.zeros(wm * hm * 384);
