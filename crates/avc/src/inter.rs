@@ -16,7 +16,7 @@ use crate::macroblock::{
 };
 use crate::mc::{RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
-use crate::pixel::sad_u8;
+use crate::pixel::{sad_4x4_blocks, sad_u8};
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, zero_levels_sad, Deadzone};
 
@@ -179,18 +179,11 @@ fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 
     let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
     let luma_src = &src.y.data[at..];
     let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+    let sads = sad_4x4_blocks(luma_src, stride, pred);
     let mut levels = [[0i32; 16]; 16];
     for (blk, scan) in levels.iter_mut().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        if sad_u8(
-            &luma_src[by * stride + bx..],
-            stride,
-            &pred[by * 16 + bx..],
-            16,
-            4,
-            4,
-        ) <= zero_sad
-        {
+        if sads[by + bx / 4] <= zero_sad {
             continue;
         }
         let s = sub_block(luma_src, stride, bx, by);
@@ -207,18 +200,11 @@ fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
     let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
     let luma_src = &src.y.data[at..];
     let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+    let sads = sad_4x4_blocks(luma_src, stride, pred);
     let mut tally = BareTally::default();
     (0..16).all(|blk| {
         let (bx, by) = luma_block_xy(blk);
-        if sad_u8(
-            &luma_src[by * stride + bx..],
-            stride,
-            &pred[by * 16 + bx..],
-            16,
-            4,
-            4,
-        ) <= zero_sad
-        {
+        if sads[by + bx / 4] <= zero_sad {
             return true;
         }
         let s = sub_block(luma_src, stride, bx, by);
@@ -279,8 +265,7 @@ fn inter_chroma_is_bare(
         if sad_u8(&plane.data[at..], stride, p, 8, 8, 8) <= zero {
             return true;
         }
-        let s: [i32; 64] = load_block(plane, cx0, cy0, 8);
-        chroma_plane_is_bare(&s, &p.map(i32::from), qp_c, Deadzone::Inter)
+        chroma_plane_is_bare(&plane.data[at..], stride, p, qp_c, Deadzone::Inter)
     })
 }
 

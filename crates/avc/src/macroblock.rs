@@ -11,6 +11,7 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
+use crate::pixel::sad_u8;
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -418,9 +419,7 @@ fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone)
         recon: [0; 64],
         valid: true,
     };
-    let Some((ac_raster, dc)) = chroma_plane_levels(src, pred, qp_c, dz, false) else {
-        return out;
-    };
+    let (ac_raster, dc) = chroma_plane_levels(src, pred, qp_c, dz);
     out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
     let dc_c = inverse_chroma_dc(&out.dc, qp_c);
     out.valid = dc_c.is_some();
@@ -445,15 +444,13 @@ fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone)
 }
 
 /// The AC levels (raster order, DC position zero) and the DC coefficients
-/// of a chroma plane's four 4×4 blocks; with `bare_only`, `None` as soon as
-/// a block has an AC level.
+/// of a chroma plane's four 4×4 blocks.
 fn chroma_plane_levels(
     src: &[i32; 64],
     pred: &[i32; 64],
     qp_c: i32,
     dz: Deadzone,
-    bare_only: bool,
-) -> Option<([[i32; 16]; 4], [i32; 4])> {
+) -> ([[i32; 16]; 4], [i32; 4]) {
     let zero_sad = zero_levels_sad(qp_c, dz);
     let mut ac_raster = [[0i32; 16]; 4];
     let mut dc = [0i32; 4];
@@ -469,32 +466,55 @@ fn chroma_plane_levels(
         let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
         ac_raster[blk] = levels;
         ac_raster[blk][0] = 0;
-        if bare_only && any_nonzero(&ac_raster[blk]) {
-            return None;
-        }
         dc[blk] = d;
     }
-    Some((ac_raster, dc))
+    (ac_raster, dc)
 }
 
-/// Whether a chroma plane's residual has no levels at all (AC, then the
-/// 2×2 DC levels, 8.5.11), the answer [`code_chroma_residual`] would give.
+/// Whether a chroma plane's residual (source `src`, rows `stride` apart,
+/// against `pred`) has no levels, the answer [`code_chroma_residual`] would
+/// give: the 2×2 DC levels first (each 4×4 block's DC coefficient is the sum
+/// of its residual, 8.5.11.1), then the AC levels of the blocks whose SAD
+/// does not prove them zero.
 pub(crate) fn chroma_plane_is_bare(
-    src: &[i32; 64],
-    pred: &[i32; 64],
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 64],
     qp_c: i32,
     dz: Deadzone,
 ) -> bool {
-    let sad: u32 = src
-        .iter()
-        .zip(pred)
-        .map(|(a, b)| (a - b).unsigned_abs())
-        .sum();
-    if sad <= chroma_zero_sad(qp_c, dz) {
-        return true;
+    let corner = |blk: usize| ((blk % 2) * 4, (blk / 2) * 4);
+    let dc: [i32; 4] = std::array::from_fn(|blk| {
+        let (bx, by) = corner(blk);
+        (0..16)
+            .map(|k| {
+                let (x, y) = (bx + k % 4, by + k / 4);
+                i32::from(src[y * stride + x]) - i32::from(pred[y * 8 + x])
+            })
+            .sum()
+    });
+    if any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz)) {
+        return false;
     }
-    chroma_plane_levels(src, pred, qp_c, dz, true)
-        .is_some_and(|(_, dc)| !any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz)))
+    let zero_sad = zero_levels_sad(qp_c, dz);
+    (0..4).all(|blk| {
+        let (bx, by) = corner(blk);
+        if sad_u8(
+            &src[by * stride + bx..],
+            stride,
+            &pred[by * 8 + bx..],
+            8,
+            4,
+            4,
+        ) <= zero_sad
+        {
+            return true;
+        }
+        let (s, p) = (sub_block(src, stride, bx, by), sub_block(pred, 8, bx, by));
+        let mut levels = quantised_residual(&s, &p, qp_c, true, dz).0;
+        levels[0] = 0;
+        !any_nonzero(&levels)
+    })
 }
 
 pub(crate) fn any_nonzero(levels: &[i32]) -> bool {

@@ -53,6 +53,21 @@ pub fn sad_portable(
         .sum()
 }
 
+/// The SADs of the sixteen 4×4 blocks of a 16×16 block (raster order of
+/// the blocks: index 4·row + column) between `a` (rows `a_stride` apart)
+/// and the 16×16 block `b`, in one pass.
+pub fn sad_4x4_blocks(a: &[u8], a_stride: usize, b: &[u8; 256]) -> [u32; 16] {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 16, 16) {
+        // SAFETY: the source block lies inside `a` (checked by `fits`), `b` is 16×16.
+        return unsafe { x86::sad_4x4_blocks(a.as_ptr(), a_stride, b.as_ptr()) };
+    }
+    std::array::from_fn(|i| {
+        let (x, y) = ((i % 4) * 4, (i / 4) * 4);
+        sad_portable(&a[y * a_stride + x..], a_stride, &b[y * 16 + x..], 16, 4, 4)
+    })
+}
+
 /// SATD (the sum over 4×4 blocks of [`transform::satd4x4`]) of a `w`×`h`
 /// block between two 8-bit blocks given as slices with row strides.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
@@ -109,6 +124,35 @@ mod x86 {
     //! SSE2 kernels (part of x86-64, so always available) and an AVX2 one
     //! (used only where the processor reports AVX2).
     use std::arch::x86_64::*;
+
+    /// The sixteen 4×4 SADs of a 16×16 block against a packed 16×16 block:
+    /// per row, the absolute differences summed over bytes 0–3 and 8–11
+    /// (low halves of the 64-bit lanes) and 4–7 and 12–15 (high halves).
+    /// Caller: `a` readable as 16 rows `sa` apart, `b` as 256 samples.
+    pub(super) unsafe fn sad_4x4_blocks(a: *const u8, sa: usize, b: *const u8) -> [u32; 16] {
+        let low_words = _mm_set_epi32(0, -1, 0, -1);
+        let zero = _mm_setzero_si128();
+        let mut out = [0u32; 16];
+        for band in 0..4 {
+            let (mut lo, mut hi) = (zero, zero);
+            for r in band * 4..band * 4 + 4 {
+                let x = _mm_loadu_si128(a.add(r * sa) as *const __m128i);
+                let y = _mm_loadu_si128(b.add(r * 16) as *const __m128i);
+                let d = _mm_or_si128(_mm_subs_epu8(x, y), _mm_subs_epu8(y, x));
+                lo = _mm_add_epi64(lo, _mm_sad_epu8(_mm_and_si128(d, low_words), zero));
+                hi = _mm_add_epi64(hi, _mm_sad_epu8(_mm_srli_epi64::<32>(d), zero));
+            }
+            let mut l = [0u64; 2];
+            let mut h = [0u64; 2];
+            _mm_storeu_si128(l.as_mut_ptr() as *mut __m128i, lo);
+            _mm_storeu_si128(h.as_mut_ptr() as *mut __m128i, hi);
+            out[band * 4] = l[0] as u32;
+            out[band * 4 + 1] = h[0] as u32;
+            out[band * 4 + 2] = l[1] as u32;
+            out[band * 4 + 3] = h[1] as u32;
+        }
+        out
+    }
 
     /// SAD of a 16×`h` block. Caller: both blocks readable.
     pub(super) unsafe fn sad_16(a: *const u8, sa: usize, b: *const u8, sb: usize, h: usize) -> u32 {
@@ -397,6 +441,28 @@ mod tests {
                 for (sa, sb, off) in [(40, 40, 0), (40, 24, 3), (16, 40, 1)] {
                     let expected = sad_portable(&a[off..], sa.max(w), &b, sb.max(w), w, h);
                     assert_eq!(sad_u8(&a[off..], sa.max(w), &b, sb.max(w), w, h), expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_sads_match_portable() {
+        for (a, b) in cases() {
+            let packed: [u8; 256] = std::array::from_fn(|i| b[i]);
+            for (stride, off) in [(40, 0), (16, 7), (24, 3)] {
+                let got = sad_4x4_blocks(&a[off..], stride, &packed);
+                for (i, &sad) in got.iter().enumerate() {
+                    let (x, y) = ((i % 4) * 4, (i / 4) * 4);
+                    let want = sad_portable(
+                        &a[off + y * stride + x..],
+                        stride,
+                        &packed[y * 16 + x..],
+                        16,
+                        4,
+                        4,
+                    );
+                    assert_eq!(sad, want, "block {i} stride {stride}");
                 }
             }
         }
