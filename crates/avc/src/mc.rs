@@ -455,15 +455,57 @@ fn chroma_block_inside(
         let below = &p.data[(by + r + 1) * stride + bx..][..w + 1];
         if fx == 0 && fy == 0 {
             copy_row(dst, &top[..w]);
-            continue;
+        } else {
+            chroma_row(dst, top, below, weights);
         }
-        for (c, d) in dst.iter_mut().enumerate() {
-            let v = weights[0] * u16::from(top[c])
-                + weights[1] * u16::from(top[c + 1])
-                + weights[2] * u16::from(below[c])
-                + weights[3] * u16::from(below[c + 1]);
-            *d = ((v + 32) >> 6) as u8;
-        }
+    }
+}
+
+/// One row of the bilinear chroma prediction (8-266): `dst.len()` samples
+/// from rows `top` and `below`, each one sample longer.
+fn chroma_row(dst: &mut [u8], top: &[u8], below: &[u8], weights: [u16; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if dst.len() == 8 && top.len() >= 9 && below.len() >= 9 {
+        // SAFETY: both rows hold at least 9 samples, `dst` 8.
+        unsafe { x86::chroma_row8(dst, top, below, weights) };
+        return;
+    }
+    chroma_row_portable(dst, top, below, weights);
+}
+
+fn chroma_row_portable(dst: &mut [u8], top: &[u8], below: &[u8], weights: [u16; 4]) {
+    for (c, d) in dst.iter_mut().enumerate() {
+        let v = weights[0] * u16::from(top[c])
+            + weights[1] * u16::from(top[c + 1])
+            + weights[2] * u16::from(below[c])
+            + weights[3] * u16::from(below[c + 1]);
+        *d = ((v + 32) >> 6) as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! SSE2 (part of x86-64, so always available).
+    use std::arch::x86_64::*;
+
+    /// [`super::chroma_row_portable`] for 8 samples, in 16-bit lanes (every
+    /// sum is at most 64·255). Caller: `top` and `below` hold 9 samples,
+    /// `dst` 8.
+    pub(super) unsafe fn chroma_row8(dst: &mut [u8], top: &[u8], below: &[u8], w: [u16; 4]) {
+        let zero = _mm_setzero_si128();
+        let load = |row: &[u8], at: usize| {
+            _mm_unpacklo_epi8(
+                _mm_loadl_epi64(row.as_ptr().add(at) as *const __m128i),
+                zero,
+            )
+        };
+        let weight = |v: u16| _mm_set1_epi16(v as i16);
+        let mut v = _mm_mullo_epi16(load(top, 0), weight(w[0]));
+        v = _mm_add_epi16(v, _mm_mullo_epi16(load(top, 1), weight(w[1])));
+        v = _mm_add_epi16(v, _mm_mullo_epi16(load(below, 0), weight(w[2])));
+        v = _mm_add_epi16(v, _mm_mullo_epi16(load(below, 1), weight(w[3])));
+        v = _mm_srli_epi16::<6>(_mm_add_epi16(v, _mm_set1_epi16(32)));
+        _mm_storel_epi64(dst.as_mut_ptr() as *mut __m128i, _mm_packus_epi16(v, zero));
     }
 }
 
@@ -516,6 +558,31 @@ pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chroma_rows_match_portable() {
+        let mut state = 5u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        };
+        for case in 0..500 {
+            let (top, below): (Vec<u8>, Vec<u8>) = if case == 0 {
+                (vec![255; 9], vec![255; 9])
+            } else {
+                (
+                    (0..9).map(|_| next()).collect(),
+                    (0..9).map(|_| next()).collect(),
+                )
+            };
+            let (fx, fy) = (case % 8, (case / 8) % 8);
+            let w = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy].map(|v| v as u16);
+            let (mut got, mut want) = ([0u8; 8], [0u8; 8]);
+            chroma_row(&mut got, &top, &below, w);
+            chroma_row_portable(&mut want, &top, &below, w);
+            assert_eq!(got, want, "case {case}");
+        }
+    }
 
     fn picture(w: usize, h: usize) -> YuvFrame {
         let mut f = YuvFrame::new(w, h);
