@@ -11,7 +11,7 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
-use crate::pixel::sad_u8;
+use crate::pixel::diff_sums_8x8;
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -483,33 +483,16 @@ pub(crate) fn chroma_plane_is_bare(
     qp_c: i32,
     dz: Deadzone,
 ) -> bool {
-    let corner = |blk: usize| ((blk % 2) * 4, (blk / 2) * 4);
-    let dc: [i32; 4] = std::array::from_fn(|blk| {
-        let (bx, by) = corner(blk);
-        (0..16)
-            .map(|k| {
-                let (x, y) = (bx + k % 4, by + k / 4);
-                i32::from(src[y * stride + x]) - i32::from(pred[y * 8 + x])
-            })
-            .sum()
-    });
+    let (dc, sads) = diff_sums_8x8(src, stride, pred);
     if any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz)) {
         return false;
     }
     let zero_sad = zero_levels_sad(qp_c, dz);
     (0..4).all(|blk| {
-        let (bx, by) = corner(blk);
-        if sad_u8(
-            &src[by * stride + bx..],
-            stride,
-            &pred[by * 8 + bx..],
-            8,
-            4,
-            4,
-        ) <= zero_sad
-        {
+        if sads[blk] <= zero_sad {
             return true;
         }
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
         let (s, p) = (sub_block(src, stride, bx, by), sub_block(pred, 8, bx, by));
         let mut levels = quantised_residual(&s, &p, qp_c, true, dz).0;
         levels[0] = 0;

@@ -68,6 +68,33 @@ pub fn sad_4x4_blocks(a: &[u8], a_stride: usize, b: &[u8; 256]) -> [u32; 16] {
     })
 }
 
+/// For each 4×4 block of an 8×8 block (raster order of the blocks) of `a`
+/// (rows `a_stride` apart) against the 8×8 block `b`: the sum of the
+/// differences a − b and the SAD, in one pass.
+pub fn diff_sums_8x8(a: &[u8], a_stride: usize, b: &[u8; 64]) -> ([i32; 4], [u32; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 8, 8) {
+        // SAFETY: the block lies inside `a` (checked by `fits`), `b` is 8×8.
+        return unsafe { x86::diff_sums_8x8(a.as_ptr(), a_stride, b.as_ptr()) };
+    }
+    diff_sums_portable(a, a_stride, b)
+}
+
+/// The portable [`diff_sums_8x8`].
+pub fn diff_sums_portable(a: &[u8], a_stride: usize, b: &[u8; 64]) -> ([i32; 4], [u32; 4]) {
+    let mut sums = [0i32; 4];
+    let mut sads = [0u32; 4];
+    for y in 0..8 {
+        for x in 0..8 {
+            let (p, q) = (a[y * a_stride + x], b[y * 8 + x]);
+            let blk = (y / 4) * 2 + x / 4;
+            sums[blk] += i32::from(p) - i32::from(q);
+            sads[blk] += u32::from(p.abs_diff(q));
+        }
+    }
+    (sums, sads)
+}
+
 /// SATD (the sum over 4×4 blocks of [`transform::satd4x4`]) of a `w`×`h`
 /// block between two 8-bit blocks given as slices with row strides.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
@@ -152,6 +179,48 @@ mod x86 {
             out[band * 4 + 3] = h[1] as u32;
         }
         out
+    }
+
+    /// [`super::diff_sums_portable`]: per row, byte sums of the low and
+    /// high 4 samples of `a`, of `b` and of |a − b| (psadbw against zero
+    /// after masking). Caller: `a` readable as 8 rows of 8 `sa` apart, `b`
+    /// as 64 samples.
+    pub(super) unsafe fn diff_sums_8x8(
+        a: *const u8,
+        sa: usize,
+        b: *const u8,
+    ) -> ([i32; 4], [u32; 4]) {
+        let zero = _mm_setzero_si128();
+        // Lane 0: the row's samples 0–3; lane 1: samples 4–7.
+        let split = |v: __m128i| {
+            let lo = _mm_and_si128(v, _mm_set_epi32(0, 0, 0, -1));
+            let hi = _mm_and_si128(_mm_srli_epi64::<32>(v), _mm_set_epi32(0, 0, 0, -1));
+            _mm_unpacklo_epi64(lo, hi)
+        };
+        let mut sums = [0i32; 4];
+        let mut sads = [0u32; 4];
+        for band in 0..2 {
+            let (mut sa_acc, mut sb_acc, mut d_acc) = (zero, zero, zero);
+            for r in band * 4..band * 4 + 4 {
+                let x = split(_mm_loadl_epi64(a.add(r * sa) as *const __m128i));
+                let y = split(_mm_loadl_epi64(b.add(r * 8) as *const __m128i));
+                let d = _mm_or_si128(_mm_subs_epu8(x, y), _mm_subs_epu8(y, x));
+                sa_acc = _mm_add_epi64(sa_acc, _mm_sad_epu8(x, zero));
+                sb_acc = _mm_add_epi64(sb_acc, _mm_sad_epu8(y, zero));
+                d_acc = _mm_add_epi64(d_acc, _mm_sad_epu8(d, zero));
+            }
+            let mut va = [0u64; 2];
+            let mut vb = [0u64; 2];
+            let mut vd = [0u64; 2];
+            _mm_storeu_si128(va.as_mut_ptr() as *mut __m128i, sa_acc);
+            _mm_storeu_si128(vb.as_mut_ptr() as *mut __m128i, sb_acc);
+            _mm_storeu_si128(vd.as_mut_ptr() as *mut __m128i, d_acc);
+            for k in 0..2 {
+                sums[band * 2 + k] = va[k] as i32 - vb[k] as i32;
+                sads[band * 2 + k] = vd[k] as u32;
+            }
+        }
+        (sums, sads)
     }
 
     /// SAD of a 16×`h` block. Caller: both blocks readable.
@@ -442,6 +511,20 @@ mod tests {
                     let expected = sad_portable(&a[off..], sa.max(w), &b, sb.max(w), w, h);
                     assert_eq!(sad_u8(&a[off..], sa.max(w), &b, sb.max(w), w, h), expected);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn diff_sums_match_portable() {
+        for (a, b) in cases() {
+            let packed: [u8; 64] = std::array::from_fn(|i| b[i]);
+            for (stride, off) in [(40, 0), (8, 5), (24, 3)] {
+                assert_eq!(
+                    diff_sums_8x8(&a[off..], stride, &packed),
+                    diff_sums_portable(&a[off..], stride, &packed),
+                    "stride {stride}"
+                );
             }
         }
     }
