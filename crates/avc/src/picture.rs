@@ -438,13 +438,17 @@ pub fn code_p_picture(
 ) -> Vec<MbCoding> {
     // Pass 1: each macroblock's decision and, for inter macroblocks, its
     // coding — each on its own, so in parallel.
-    let (mut mbs, inter): (Vec<MbCoding>, Vec<Option<InterRecon>>) = (0..wm * hm)
-        .into_par_iter()
-        .map(|addr| match decide_p_mb(src, ctx, addr, (wm, hm)) {
-            Some(c) => (c.mb, Some((c.luma, c.chroma))),
-            None => (uncoded(), None),
-        })
-        .unzip();
+    let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
+    let mut inter: Vec<Option<InterRecon>> = vec![None; wm * hm];
+    mbs.par_iter_mut()
+        .zip(inter.par_iter_mut())
+        .enumerate()
+        .for_each(|(addr, (mb, recon))| {
+            if let Some(c) = decide_p_mb(src, ctx, addr, (wm, hm)) {
+                *mb = c.mb;
+                *recon = Some((c.luma, c.chroma));
+            }
+        });
     store_inter_rows(recon, &inter, wm);
     // Pass 2: intra macroblocks in wavefront order.
     let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
