@@ -14,7 +14,7 @@ use crate::macroblock::{
     reconstruct, store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbPos,
     MB_MAX_BITS,
 };
-use crate::mc::{RefPicture, MAX_OUTSIDE};
+use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::pixel::{sad_4x4_blocks, sad_u8};
 use crate::syntax::{inter_cbp_code_num, Partition};
@@ -215,8 +215,9 @@ fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
 }
 
 /// The macroblock coded as 16×16 with vector `mv`, if that leaves it no
-/// levels: the [`code_inter_mb`] result in that case (the reconstruction is
-/// the prediction), found without reconstructing anything.
+/// levels and the vector keeps the block within reach of the reference
+/// ([`mv_limits`]): the [`code_inter_mb`] result in that case (the
+/// reconstruction is the prediction), found without reconstructing anything.
 pub fn code_bare_16x16(
     src: &YuvFrame,
     refp: &RefPicture,
@@ -225,6 +226,12 @@ pub fn code_bare_16x16(
     mv: [i16; 2],
 ) -> Option<InterMb> {
     let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
+    let within = |v: i16, (lo, hi): (i32, i32)| (lo..=hi).contains(&i32::from(v));
+    if !within(mv[0], mv_limits(x0, 16, refp.full.width as i32))
+        || !within(mv[1], mv_limits(y0, 16, refp.full.height as i32))
+    {
+        return None;
+    }
     let mut luma = [0u8; 256];
     refp.predict_luma(x0, y0, 16, 16, mv, &mut luma);
     if !luma_is_bare(src, pos, &luma, qp) {
@@ -237,18 +244,7 @@ pub fn code_bare_16x16(
     if !inter_chroma_is_bare(src, (pos.mb_x * 8, pos.mb_y * 8), &chroma, chroma_qp(qp)) {
         return None;
     }
-    let mb = MbCoding {
-        luma: LumaPred::Inter(Partition::P16x16),
-        chroma_mode: 0,
-        cbp_luma: 0,
-        cbp_chroma: 0,
-        luma_levels: [[0; 16]; 16],
-        luma_dc: [0; 16],
-        chroma_dc: [[0; 4]; 2],
-        chroma_ac: [[[0; 16]; 4]; 2],
-        pcm: None,
-        mvs: [mv; 16],
-    };
+    let mb = MbCoding::without_levels(LumaPred::Inter(Partition::P16x16), [mv; 16]);
     Some(InterMb { mb, luma, chroma })
 }
 

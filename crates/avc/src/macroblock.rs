@@ -729,7 +729,15 @@ impl MbCoding {
     /// placeholder of a macroblock still to be coded.
     pub(crate) fn i_pcm(samples: Option<Box<[u8; 384]>>) -> MbCoding {
         MbCoding {
-            luma: LumaPred::Pcm,
+            pcm: samples,
+            ..MbCoding::without_levels(LumaPred::Pcm, [[0; 2]; 16])
+        }
+    }
+
+    /// A macroblock of this type and these block vectors with no levels.
+    pub(crate) fn without_levels(luma: LumaPred, mvs: [[i16; 2]; 16]) -> MbCoding {
+        MbCoding {
+            luma,
             chroma_mode: 0,
             cbp_luma: 0,
             cbp_chroma: 0,
@@ -737,8 +745,8 @@ impl MbCoding {
             luma_dc: [0; 16],
             chroma_dc: [[0; 4]; 2],
             chroma_ac: [[[0; 16]; 4]; 2],
-            pcm: samples,
-            mvs: [[0; 2]; 16],
+            pcm: None,
+            mvs,
         }
     }
 }

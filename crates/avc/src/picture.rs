@@ -9,13 +9,13 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::inter::{code_inter_mb, InterMb};
+use crate::inter::{code_bare_16x16, code_inter_mb, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
 use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
 use crate::me::{search_mb, MeParams};
 use crate::pixel::satd_u8;
-use crate::skip::{predicted_skip_vector, try_bare, MbVectors};
+use crate::skip::{predicted_skip_vector, MbVectors};
 
 /// Codes an I picture: every macroblock intra, in wavefront order (the
 /// result of raster order).
@@ -491,7 +491,7 @@ pub fn decide_p_mb(
     let mut searched = None;
     if !lossless {
         let skip = predicted_skip_vector(prev_field, addr, wm);
-        if let Some(bare) = try_bare(src, refp, pos, qp, skip) {
+        if let Some(bare) = code_bare_16x16(src, refp, pos, qp, skip) {
             let at = y * 16 * src.y.width + x * 16;
             let cost = satd_u8(&src.y.data[at..], src.y.width, &bare.luma, 16, 16, 16);
             let motion = (!me.early_skip).then(search);

@@ -5,15 +5,14 @@
 //! same picture, so the inferred vector itself cannot be known when a
 //! macroblock decides. The stand-in is the vector P_Skip would infer at the
 //! same place in the previous picture's motion field: where motion is
-//! steady the two agree. A macroblock first tries that vector; if the
-//! residual leaves no levels (it quantises to zero, or is decimated away)
-//! the macroblock takes it without a motion search, and becomes P_Skip
-//! wherever its neighbours' final vectors infer the same.
+//! steady the two agree. A macroblock first tries that vector
+//! ([`crate::inter::code_bare_16x16`]); if the residual leaves no levels (it
+//! quantises to zero, or is decimated away) the macroblock may take it —
+//! without a motion search in the fastest presets
+//! ([`crate::picture::decide_p_mb`]) — and becomes P_Skip wherever its
+//! neighbours' final vectors infer the same.
 
-use crate::frame::YuvFrame;
-use crate::inter::{code_bare_16x16, InterMb};
-use crate::macroblock::{MbCoding, MbPos};
-use crate::mc::{mv_limits, RefPicture};
+use crate::macroblock::MbCoding;
 use crate::mvpred::{Motion, MotionField};
 
 /// What vector prediction reads of a decided macroblock.
@@ -61,33 +60,13 @@ pub fn predicted_skip_vector(prev: &[MbVectors], addr: usize, wm: usize) -> [i16
     .skip_vector(addr)
 }
 
-/// The macroblock as 16×16 with vector `mv`, if that leaves it no levels
-/// and the vector keeps the block within reach of the reference
-/// ([`mv_limits`]).
-pub(crate) fn try_bare(
-    src: &YuvFrame,
-    refp: &RefPicture,
-    pos: MbPos,
-    qp: i32,
-    mv: [i16; 2],
-) -> Option<InterMb> {
-    let (x, y) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
-    let lim = [
-        mv_limits(x, 16, refp.full.width as i32),
-        mv_limits(y, 16, refp.full.height as i32),
-    ];
-    let inside = |v: i16, (lo, hi): (i32, i32)| (lo..=hi).contains(&i32::from(v));
-    if !inside(mv[0], lim[0]) || !inside(mv[1], lim[1]) {
-        return None;
-    }
-    code_bare_16x16(src, refp, pos, qp, mv)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inter::code_inter_mb;
-    use crate::macroblock::LumaPred;
+    use crate::frame::YuvFrame;
+    use crate::inter::{code_bare_16x16, code_inter_mb};
+    use crate::macroblock::{LumaPred, MbPos};
+    use crate::mc::{mv_limits, RefPicture};
     use crate::me::MbMotion;
     use crate::syntax::Partition;
 
@@ -112,7 +91,7 @@ mod tests {
         f
     }
 
-    /// [`try_bare`] answers exactly when coding the macroblock as 16×16
+    /// [`code_bare_16x16`] answers exactly when coding the macroblock as 16×16
     /// with that vector leaves no levels, and then gives the same coding and
     /// reconstruction.
     #[test]
@@ -138,7 +117,7 @@ mod tests {
                             if whole_only && (mv[0] % 4 != 0 || mv[1] % 4 != 0) {
                                 continue;
                             }
-                            let got = try_bare(&src, &refp, pos, qp, mv);
+                            let got = code_bare_16x16(&src, &refp, pos, qp, mv);
                             let (x, y) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
                             let within =
                                 |v: i16, (lo, hi): (i32, i32)| (lo..=hi).contains(&i32::from(v));

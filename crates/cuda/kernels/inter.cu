@@ -522,7 +522,7 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // the residual coded with the inter dead zone and decimated, reconstructed
 // into `dst` (I_PCM when a level cannot be coded or the 3200-bit bound
 // would break), the record into `out`; returns INTER_WRITTEN. With
-// `only_bare` (avc::skip::try_bare and avc::picture::decide_p_mb), nothing
+// `only_bare` (avc::inter::code_bare_16x16, avc::picture::decide_p_mb), nothing
 // is written unless the macroblock has no levels and is not I_PCM
 // (INTER_NOT_BARE), nor when the prediction's SATD is above `max_satd`
 // (INTER_NOT_BARE) or above `intra_cost` + lambda * INTRA_IN_P_BITS
