@@ -19,8 +19,9 @@ pub const QUARTER_MIN: u32 = 4;
 pub const MB_MIN: u32 = 6;
 
 /// The score of one block of levels in scan order: walking from the last
-/// level towards DC, each ±1 level adds [`RUN_SCORE`] of the zeros before
-/// it; any larger level makes the block [`KEEP`].
+/// level towards DC, each ±1 level adds 3, 2, 2, 1, 1, 1 or 0 by the number
+/// of zeros before it (0, 1, … 6 or more); any larger level makes the block
+/// 9, which keeps it.
 pub fn block_score(scan: &[i32; 16]) -> u32 {
     let mut rest = match scan.iter().rposition(|&v| v != 0) {
         Some(last) => &scan[..=last],

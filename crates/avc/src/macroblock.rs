@@ -59,7 +59,7 @@ pub struct MbCoding {
     pub luma_dc: [i32; 16],
     /// Chroma DC levels [Cb, Cr], in raster order of the 2×2 blocks (8.5.11.1).
     pub chroma_dc: [[i32; 4]; 2],
-    /// Chroma AC levels [plane][block][scan], index 0 unused.
+    /// Chroma AC levels by plane, block and scan position; index 0 unused.
     pub chroma_ac: [[[i32; 16]; 4]; 2],
     /// I_PCM samples: 256 luma then 64 Cb and 64 Cr, raster order.
     pub pcm: Option<Box<[u8; 384]>>,
