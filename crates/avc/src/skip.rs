@@ -8,7 +8,7 @@
 //! steady the two agree. A macroblock first tries that vector
 //! ([`crate::inter::code_bare_16x16`]); if the residual leaves no levels (it
 //! quantises to zero, or is decimated away) the macroblock may take it —
-//! without a motion search in the fastest presets
+//! without a motion search in the fastest preset
 //! ([`crate::picture::decide_p_mb`]) — and becomes P_Skip wherever its
 //! neighbours' final vectors infer the same.
 

@@ -364,7 +364,7 @@ pub(crate) fn motion_search(preset: Preset) -> MeParams {
         max_steps,
         subpel_rounds,
         partitions,
-        early_skip: preset <= Preset::Superfast,
+        early_skip: preset == Preset::Ultrafast,
     }
 }
 
