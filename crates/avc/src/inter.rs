@@ -172,24 +172,52 @@ fn inter_chroma(
     code_chroma_residual([&cb_src, &cr_src], [&pc[0], &pc[1]], qp_c, Deadzone::Inter)
 }
 
-/// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
-/// residual against a prediction; blocks whose SAD proves every level zero
-/// are not transformed.
-fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
-    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
-    let luma_src = &src.y.data[at..];
-    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
-    let sads = sad_4x4_blocks(luma_src, stride, pred);
-    let mut levels = [[0i32; 16]; 16];
-    for (blk, scan) in levels.iter_mut().enumerate() {
-        let (bx, by) = luma_block_xy(blk);
-        if sads[by + bx / 4] <= zero_sad {
-            continue;
+/// The luma residual of a macroblock against a prediction, block by block:
+/// each 4×4 block's quantised levels in scan order, or `None` where the
+/// block's SAD proves every level zero (it is not transformed).
+struct LumaResidual<'a> {
+    src: &'a [u8],
+    stride: usize,
+    pred: &'a [u8; 256],
+    qp: i32,
+    zero_sad: u32,
+    sads: [u32; 16],
+}
+
+impl<'a> LumaResidual<'a> {
+    fn new(src: &'a YuvFrame, pos: MbPos, pred: &'a [u8; 256], qp: i32) -> Self {
+        let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
+        let src = &src.y.data[at..];
+        LumaResidual {
+            src,
+            stride,
+            pred,
+            qp,
+            zero_sad: zero_levels_sad(qp, Deadzone::Inter),
+            sads: sad_4x4_blocks(src, stride, pred),
         }
-        let s = sub_block(luma_src, stride, bx, by);
-        let p = sub_block(pred, 16, bx, by);
-        *scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
     }
+
+    /// Block `blk` (luma4x4BlkIdx).
+    fn block(&self, blk: usize) -> Option<[i32; 16]> {
+        let (bx, by) = luma_block_xy(blk);
+        if self.sads[by + bx / 4] <= self.zero_sad {
+            return None;
+        }
+        let s = sub_block(self.src, self.stride, bx, by);
+        let p = sub_block(self.pred, 16, bx, by);
+        Some(to_scan(
+            &quantised_residual(&s, &p, self.qp, false, Deadzone::Inter).0,
+        ))
+    }
+}
+
+/// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
+/// residual against a prediction.
+fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
+    let residual = LumaResidual::new(src, pos, pred, qp);
+    let mut levels: [[i32; 16]; 16] =
+        std::array::from_fn(|blk| residual.block(blk).unwrap_or([0; 16]));
     decimate_inter_luma(&mut levels);
     levels
 }
@@ -197,21 +225,9 @@ fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 
 /// Whether [`luma_levels`] would be all zero, stopping at the first block
 /// that makes sure it would not.
 fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
-    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
-    let luma_src = &src.y.data[at..];
-    let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
-    let sads = sad_4x4_blocks(luma_src, stride, pred);
+    let residual = LumaResidual::new(src, pos, pred, qp);
     let mut tally = BareTally::default();
-    (0..16).all(|blk| {
-        let (bx, by) = luma_block_xy(blk);
-        if sads[by + bx / 4] <= zero_sad {
-            return true;
-        }
-        let s = sub_block(luma_src, stride, bx, by);
-        let p = sub_block(pred, 16, bx, by);
-        let scan = to_scan(&quantised_residual(&s, &p, qp, false, Deadzone::Inter).0);
-        tally.add(blk, &scan)
-    })
+    (0..16).all(|blk| residual.block(blk).is_none_or(|scan| tally.add(blk, &scan)))
 }
 
 /// The macroblock coded as 16×16 with vector `mv`, if that leaves it no

@@ -105,7 +105,7 @@ fn code_intra_rows(
 /// running worker holds. That needs `visit` never to enter rayon: a worker
 /// waiting inside rayon could pick up another row's task beneath its own
 /// and wait on itself.
-pub(crate) fn wavefront<S: Default>(
+fn wavefront<S: Default>(
     wm: usize,
     hm: usize,
     todo: &[bool],
@@ -181,7 +181,7 @@ impl Drop for RowFinished<'_> {
 
 /// Locks a mutex; a poisoned one (a worker that panicked) is used as it is,
 /// since the panic itself is reported when the scope ends.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -420,7 +420,7 @@ pub struct PContext<'a> {
     /// One vector per macroblock of the previous picture (zero for intra).
     pub prev_mvs: &'a [[i16; 2]],
     /// The previous picture's decisions as vector prediction reads them
-    /// (empty after an IDR picture).
+    /// (empty without one).
     pub prev_field: &'a [MbVectors],
     pub me: &'a MeParams,
     pub qp: i32,
