@@ -359,7 +359,8 @@ impl IntraEncoder {
 fn deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
     let intra = mb.luma.is_intra();
     let mut nonzero = 0u16;
-    for (blk, levels) in mb.luma_levels.iter().enumerate() {
+    let luma = mb.levels.as_deref().map_or(&[[0; 16]; 16], |lv| &lv.luma);
+    for (blk, levels) in luma.iter().enumerate() {
         if mb.cbp_luma & (1 << (blk / 4)) != 0 && levels.iter().any(|&v| v != 0) {
             nonzero |= 1 << blk;
         }

@@ -11,8 +11,8 @@ use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad, code_chroma_residual,
     dequant4x4, from_scan, load_block, luma_block_xy, pcm_coding, put4x4, quantised_residual,
-    reconstruct, store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbPos,
-    MB_MAX_BITS,
+    reconstruct, store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbLevels,
+    MbPos, MB_MAX_BITS,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -32,6 +32,7 @@ pub fn max_mvd(w: usize, h: usize) -> i32 {
 /// cannot be coded with CAVLC.
 pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Option<u32> {
     let nc = CoeffTokenTable::Nc(0);
+    let lv = mb.levels();
     let mut bits = ue_len(part.mb_type());
     if part == Partition::P8x8 {
         bits += 4 * ue_len(0);
@@ -44,18 +45,18 @@ pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Opti
     bits += 1; // mb_qp_delta
     for blk in 0..16 {
         if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-            bits += residual_block_bits_bound(&mb.luma_levels[blk], nc).ok()?;
+            bits += residual_block_bits_bound(&lv.luma[blk], nc).ok()?;
         }
     }
     if mb.cbp_chroma > 0 {
         for c in 0..2 {
-            bits += residual_block_bits_bound(&mb.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+            bits += residual_block_bits_bound(&lv.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
         }
     }
     if mb.cbp_chroma == 2 {
         for c in 0..2 {
             for blk in 0..4 {
-                bits += residual_block_bits_bound(&mb.chroma_ac[c][blk][1..], nc).ok()?;
+                bits += residual_block_bits_bound(&lv.chroma_ac[c][blk][1..], nc).ok()?;
             }
         }
     }
@@ -318,10 +319,13 @@ pub fn code_inter_mb(
         chroma_mode: 0,
         cbp_luma,
         cbp_chroma: chroma_cbp(&chroma),
-        luma_levels: levels,
-        luma_dc: [0; 16],
-        chroma_dc: chroma.dc,
-        chroma_ac: chroma.ac,
+        levels: MbLevels {
+            luma: levels,
+            luma_dc: [0; 16],
+            chroma_dc: chroma.dc,
+            chroma_ac: chroma.ac,
+        }
+        .held(),
         pcm: None,
         mvs: block_vectors(motion),
     };

@@ -12,7 +12,7 @@ use crate::intra::{
 };
 use crate::macroblock::{
     block_availability, intra_mb_bits_bound, load_block, luma_block_xy, mb_availability,
-    pcm_coding, pcm_mb, store_block, LumaPred, MbCoding, MbPos, MB_MAX_BITS,
+    pcm_coding, pcm_mb, store_block, LumaPred, MbCoding, MbLevels, MbPos, MB_MAX_BITS,
 };
 use crate::me::MbMotion;
 use crate::transform::ZIGZAG_4X4;
@@ -173,10 +173,13 @@ pub fn code_intra_mb_lossless(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) 
         chroma_mode,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        luma_levels: levels,
-        luma_dc: [0; 16],
-        chroma_dc: dc,
-        chroma_ac: ac,
+        levels: MbLevels {
+            luma: levels,
+            luma_dc: [0; 16],
+            chroma_dc: dc,
+            chroma_ac: ac,
+        }
+        .held(),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -217,10 +220,13 @@ pub fn code_inter_mb_lossless(
         chroma_mode: 0,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        luma_levels: levels,
-        luma_dc: [0; 16],
-        chroma_dc: dc,
-        chroma_ac: ac,
+        levels: MbLevels {
+            luma: levels,
+            luma_dc: [0; 16],
+            chroma_dc: dc,
+            chroma_ac: ac,
+        }
+        .held(),
         pcm: None,
         mvs: crate::inter::block_vectors(motion),
     };

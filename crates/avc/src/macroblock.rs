@@ -45,7 +45,7 @@ impl LumaPred {
     }
 }
 
-/// Everything the syntax pass needs to write one intra macroblock.
+/// Everything the syntax pass needs to write one macroblock.
 #[derive(Debug, Clone)]
 pub struct MbCoding {
     pub luma: LumaPred,
@@ -53,19 +53,62 @@ pub struct MbCoding {
     /// CodedBlockPatternLuma (bit per 8×8) and CodedBlockPatternChroma (0..2).
     pub cbp_luma: u8,
     pub cbp_chroma: u8,
+    /// The levels, held apart so that the many macroblocks without any
+    /// (P_Skip and other bare ones) stay small; `None` means all zero.
+    pub levels: Option<Box<MbLevels>>,
+    /// I_PCM samples: 256 luma then 64 Cb and 64 Cr, raster order.
+    pub pcm: Option<Box<[u8; 384]>>,
+    /// Motion vector of each 4×4 luma block (luma4x4BlkIdx order) of an
+    /// inter macroblock, quarter samples; zero for intra macroblocks.
+    pub mvs: [[i16; 2]; 16],
+}
+
+/// The transform coefficient levels of a macroblock (7.3.5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MbLevels {
     /// Luma levels per luma4x4BlkIdx in scan order. For Intra16x16 index 0 is unused.
-    pub luma_levels: [[i32; 16]; 16],
+    pub luma: [[i32; 16]; 16],
     /// Intra16x16 DC levels in scan order.
     pub luma_dc: [i32; 16],
     /// Chroma DC levels [Cb, Cr], in raster order of the 2×2 blocks (8.5.11.1).
     pub chroma_dc: [[i32; 4]; 2],
     /// Chroma AC levels by plane, block and scan position; index 0 unused.
     pub chroma_ac: [[[i32; 16]; 4]; 2],
-    /// I_PCM samples: 256 luma then 64 Cb and 64 Cr, raster order.
-    pub pcm: Option<Box<[u8; 384]>>,
-    /// Motion vector of each 4×4 luma block (luma4x4BlkIdx order) of an
-    /// inter macroblock, quarter samples; zero for intra macroblocks.
-    pub mvs: [[i16; 2]; 16],
+}
+
+impl MbLevels {
+    /// Every level zero.
+    pub const ZERO: MbLevels = MbLevels {
+        luma: [[0; 16]; 16],
+        luma_dc: [0; 16],
+        chroma_dc: [[0; 4]; 2],
+        chroma_ac: [[[0; 16]; 4]; 2],
+    };
+
+    /// Whether every level is zero.
+    pub fn is_zero(&self) -> bool {
+        self.luma.iter().all(|b| !any_nonzero(b))
+            && !any_nonzero(&self.luma_dc)
+            && self.chroma_dc.iter().all(|b| !any_nonzero(b))
+            && self.chroma_ac.iter().flatten().all(|b| !any_nonzero(b))
+    }
+
+    /// The levels as a macroblock holds them: `None` when all are zero.
+    pub fn held(self) -> Option<Box<MbLevels>> {
+        (!self.is_zero()).then(|| Box::new(self))
+    }
+}
+
+impl MbCoding {
+    /// The macroblock's levels (all zero where it holds none).
+    pub fn levels(&self) -> &MbLevels {
+        self.levels.as_deref().unwrap_or(&MbLevels::ZERO)
+    }
+
+    /// The macroblock's levels, to change (made all zero where it held none).
+    pub fn levels_mut(&mut self) -> &mut MbLevels {
+        self.levels.get_or_insert_with(|| Box::new(MbLevels::ZERO))
+    }
 }
 
 /// Position of the macroblock and the picture's width in macroblocks.
@@ -522,6 +565,7 @@ pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
 /// higher, Table 7-13); `None` if a level cannot be coded with CAVLC.
 pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
     let nc = CoeffTokenTable::Nc(0);
+    let lv = mb.levels();
     let mut bits = ue_len(u32::from(mb.chroma_mode)) + 1; // intra_chroma_pred_mode, mb_qp_delta
     match mb.luma {
         LumaPred::I4(_) => {
@@ -529,16 +573,16 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
             bits += ue_len(intra_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
             for blk in 0..16 {
                 if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                    bits += residual_block_bits_bound(&mb.luma_levels[blk], nc).ok()?;
+                    bits += residual_block_bits_bound(&lv.luma[blk], nc).ok()?;
                 }
             }
         }
         LumaPred::I16(mode) => {
             bits += ue_len(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma) + P_SLICE_INTRA_OFFSET);
-            bits += residual_block_bits_bound(&mb.luma_dc, nc).ok()?;
+            bits += residual_block_bits_bound(&lv.luma_dc, nc).ok()?;
             if mb.cbp_luma != 0 {
                 for blk in 0..16 {
-                    bits += residual_block_bits_bound(&mb.luma_levels[blk][1..], nc).ok()?;
+                    bits += residual_block_bits_bound(&lv.luma[blk][1..], nc).ok()?;
                 }
             }
         }
@@ -547,13 +591,13 @@ pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
     }
     if mb.cbp_chroma > 0 {
         for c in 0..2 {
-            bits += residual_block_bits_bound(&mb.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+            bits += residual_block_bits_bound(&lv.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
         }
     }
     if mb.cbp_chroma == 2 {
         for c in 0..2 {
             for blk in 0..4 {
-                bits += residual_block_bits_bound(&mb.chroma_ac[c][blk][1..], nc).ok()?;
+                bits += residual_block_bits_bound(&lv.chroma_ac[c][blk][1..], nc).ok()?;
             }
         }
     }
@@ -657,10 +701,13 @@ fn i4_candidate(
         chroma_mode,
         cbp_luma,
         cbp_chroma: chroma_cbp(ch),
-        luma_levels: i4.levels,
-        luma_dc: [0; 16],
-        chroma_dc: ch.dc,
-        chroma_ac: ch.ac,
+        levels: MbLevels {
+            luma: i4.levels,
+            luma_dc: [0; 16],
+            chroma_dc: ch.dc,
+            chroma_ac: ch.ac,
+        }
+        .held(),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -686,10 +733,13 @@ fn i16_candidate(
         chroma_mode,
         cbp_luma,
         cbp_chroma: chroma_cbp(ch),
-        luma_levels: r.ac,
-        luma_dc: r.dc,
-        chroma_dc: ch.dc,
-        chroma_ac: ch.ac,
+        levels: MbLevels {
+            luma: r.ac,
+            luma_dc: r.dc,
+            chroma_dc: ch.dc,
+            chroma_ac: ch.ac,
+        }
+        .held(),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -741,10 +791,7 @@ impl MbCoding {
             chroma_mode: 0,
             cbp_luma: 0,
             cbp_chroma: 0,
-            luma_levels: [[0; 16]; 16],
-            luma_dc: [0; 16],
-            chroma_dc: [[0; 4]; 2],
-            chroma_ac: [[[0; 16]; 4]; 2],
+            levels: None,
             pcm: None,
             mvs,
         }

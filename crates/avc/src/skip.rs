@@ -138,9 +138,7 @@ mod tests {
                                 seen.0 += 1;
                                 assert_eq!((b.luma, b.chroma), (c.luma, c.chroma));
                                 assert_eq!(b.mb.mvs, c.mb.mvs);
-                                assert_eq!(b.mb.luma_levels, c.mb.luma_levels);
-                                assert_eq!(b.mb.chroma_dc, c.mb.chroma_dc);
-                                assert_eq!(b.mb.chroma_ac, c.mb.chroma_ac);
+                                assert_eq!(b.mb.levels(), c.mb.levels());
                             } else {
                                 seen.1 += 1;
                             }

@@ -276,10 +276,11 @@ impl<'a> PictureSyntax<'a> {
         is_i16: bool,
     ) -> Result<(), CavlcError> {
         let mb = &self.mbs[addr];
+        let lv = mb.levels();
         let (left, top) = (self.left(addr), self.top(addr));
         let luma = Neighbours::new(&self.luma_counts, addr, left, top);
         if is_i16 {
-            write_residual_block(w, &mb.luma_dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
+            write_residual_block(w, &lv.luma_dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
         }
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) == 0 {
@@ -293,15 +294,15 @@ impl<'a> PictureSyntax<'a> {
                 continue;
             }
             let levels = if is_i16 {
-                &mb.luma_levels[blk][1..]
+                &lv.luma[blk][1..]
             } else {
-                &mb.luma_levels[blk][..]
+                &lv.luma[blk][..]
             };
             write_residual_block(w, levels, table)?;
         }
         if mb.cbp_chroma & 3 != 0 {
             for c in 0..2 {
-                write_residual_block(w, &mb.chroma_dc[c], CoeffTokenTable::ChromaDc)?;
+                write_residual_block(w, &lv.chroma_dc[c], CoeffTokenTable::ChromaDc)?;
             }
         }
         if mb.cbp_chroma & 2 != 0 {
@@ -312,7 +313,7 @@ impl<'a> PictureSyntax<'a> {
                     if chroma.cur[c][blk] == 0 {
                         write_empty_block(w, table);
                     } else {
-                        write_residual_block(w, &mb.chroma_ac[c][blk][1..], table)?;
+                        write_residual_block(w, &lv.chroma_ac[c][blk][1..], table)?;
                     }
                 }
             }
@@ -435,13 +436,16 @@ fn luma_counts(mb: &MbCoding) -> [u8; 16] {
         return [16; 16];
     }
     let is_i16 = matches!(mb.luma, LumaPred::I16(_));
+    let Some(lv) = mb.levels.as_deref() else {
+        return [0; 16];
+    };
     std::array::from_fn(|blk| {
         if mb.cbp_luma & (1 << (blk / 4)) == 0 {
             0
         } else if is_i16 {
-            total_coeff(&mb.luma_levels[blk][1..])
+            total_coeff(&lv.luma[blk][1..])
         } else {
-            total_coeff(&mb.luma_levels[blk])
+            total_coeff(&lv.luma[blk])
         }
     })
 }
@@ -450,12 +454,15 @@ fn chroma_counts(mb: &MbCoding) -> [[u8; 4]; 2] {
     if matches!(mb.luma, LumaPred::Pcm) {
         return [[16; 4]; 2];
     }
+    let Some(lv) = mb.levels.as_deref() else {
+        return [[0; 4]; 2];
+    };
     std::array::from_fn(|c| {
         std::array::from_fn(|blk| {
             if mb.cbp_chroma & 2 == 0 {
                 0
             } else {
-                total_coeff(&mb.chroma_ac[c][blk][1..])
+                total_coeff(&lv.chroma_ac[c][blk][1..])
             }
         })
     })

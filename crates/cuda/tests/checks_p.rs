@@ -12,7 +12,7 @@ use avc::analyse::{intra_estimate, intra_estimate_below, lambda};
 use avc::bits::{se_len, BitSink, BitWriter};
 use avc::encoder::pad_frame;
 use avc::frame::YuvFrame;
-use avc::macroblock::{luma_block_at, LumaPred, MbCoding, MbPos};
+use avc::macroblock::{luma_block_at, LumaPred, MbCoding, MbLevels, MbPos};
 use avc::mc::{mv_limits, RefPicture};
 use avc::me::{search_mb, MbMotion, MeParams};
 use avc::picture::{decide_p_mb, IntraMode, PContext};
@@ -439,15 +439,16 @@ fn record(mb: &MbCoding) -> Vec<u8> {
     let pcm = kind == 2;
     let i16 = kind == 1;
     let total = |v: &[i32]| v.iter().filter(|&&x| x != 0).count() as u8;
+    let lv = mb.levels();
     for blk in 0..16 {
         r[24 + blk] = if pcm {
             16
         } else if mb.cbp_luma & (1 << (blk / 4)) == 0 {
             0
         } else if i16 {
-            total(&mb.luma_levels[blk][1..])
+            total(&lv.luma[blk][1..])
         } else {
-            total(&mb.luma_levels[blk])
+            total(&lv.luma[blk])
         };
     }
     for c in 0..2 {
@@ -457,22 +458,22 @@ fn record(mb: &MbCoding) -> Vec<u8> {
             } else if mb.cbp_chroma & 2 == 0 {
                 0
             } else {
-                total(&mb.chroma_ac[c][blk][1..])
+                total(&lv.chroma_ac[c][blk][1..])
             };
         }
     }
     let mut put = |at: usize, v: i32| r[at..at + 2].copy_from_slice(&(v as i16).to_le_bytes());
     for blk in 0..16 {
         for k in 0..16 {
-            put(48 + (blk * 16 + k) * 2, mb.luma_levels[blk][k]);
+            put(48 + (blk * 16 + k) * 2, lv.luma[blk][k]);
         }
-        put(560 + blk * 2, mb.luma_dc[blk]);
+        put(560 + blk * 2, lv.luma_dc[blk]);
     }
     for c in 0..2 {
         for k in 0..4 {
-            put(592 + (c * 4 + k) * 2, mb.chroma_dc[c][k]);
+            put(592 + (c * 4 + k) * 2, lv.chroma_dc[c][k]);
             for j in 0..16 {
-                put(608 + ((c * 4 + k) * 16 + j) * 2, mb.chroma_ac[c][k][j]);
+                put(608 + ((c * 4 + k) * 16 + j) * 2, lv.chroma_ac[c][k][j]);
             }
         }
     }
@@ -730,29 +731,27 @@ fn random_mb(rng: &mut Rng, src: &YuvFrame, pos: MbPos) -> MbCoding {
         chroma_mode: 0,
         cbp_luma: 0,
         cbp_chroma: 0,
-        luma_levels: [[0; 16]; 16],
-        luma_dc: [0; 16],
-        chroma_dc: [[0; 4]; 2],
-        chroma_ac: [[[0; 16]; 4]; 2],
+        levels: None,
         pcm: None,
         mvs: [[0; 2]; 16],
     };
     let kind = rng.range(0, 99);
     let residual = |mb: &mut MbCoding, rng: &mut Rng, i16: bool| {
         let sparse = [2, 6, 30][rng.range(0, 2) as usize];
+        let mut lv = MbLevels::ZERO;
         for blk in 0..16 {
             for k in usize::from(i16)..16 {
-                mb.luma_levels[blk][k] = levels(rng, sparse);
+                lv.luma[blk][k] = levels(rng, sparse);
             }
         }
         if rng.range(0, 2) == 0 {
-            mb.luma_levels = [[0; 16]; 16];
+            lv.luma = [[0; 16]; 16];
         }
         for c in 0..2 {
             for k in 0..4 {
-                mb.chroma_dc[c][k] = levels(rng, sparse);
+                lv.chroma_dc[c][k] = levels(rng, sparse);
                 for j in 1..16 {
-                    mb.chroma_ac[c][k][j] = if rng.range(0, 1) == 0 {
+                    lv.chroma_ac[c][k][j] = if rng.range(0, 1) == 0 {
                         0
                     } else {
                         levels(rng, sparse)
@@ -761,25 +760,25 @@ fn random_mb(rng: &mut Rng, src: &YuvFrame, pos: MbPos) -> MbCoding {
             }
         }
         if rng.range(0, 2) == 0 {
-            mb.chroma_ac = [[[0; 16]; 4]; 2];
+            lv.chroma_ac = [[[0; 16]; 4]; 2];
         }
         if rng.range(0, 3) == 0 {
-            mb.chroma_dc = [[0; 4]; 2];
+            lv.chroma_dc = [[0; 4]; 2];
         }
         for blk in 0..16 {
-            if mb.luma_levels[blk].iter().any(|&v| v != 0) {
+            if lv.luma[blk].iter().any(|&v| v != 0) {
                 mb.cbp_luma |= 1 << (blk / 4);
             }
         }
         if i16 && mb.cbp_luma != 0 {
             mb.cbp_luma = 15;
         }
-        let ac = mb
+        let ac = lv
             .chroma_ac
             .iter()
             .flatten()
             .any(|b| b[1..].iter().any(|&v| v != 0));
-        let dc = mb.chroma_dc.iter().flatten().any(|&v| v != 0);
+        let dc = lv.chroma_dc.iter().flatten().any(|&v| v != 0);
         mb.cbp_chroma = if ac {
             2
         } else if dc {
@@ -790,9 +789,10 @@ fn random_mb(rng: &mut Rng, src: &YuvFrame, pos: MbPos) -> MbCoding {
         // Levels of 8x8 quarters left out by the pattern are not sent.
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) == 0 {
-                mb.luma_levels[blk] = [0; 16];
+                lv.luma[blk] = [0; 16];
             }
         }
+        mb.levels = lv.held();
     };
     let small = [[0i16, 0], [4, 0], [-4, 4], [1, 2], [0, -8]];
     match kind {
@@ -830,7 +830,7 @@ fn random_mb(rng: &mut Rng, src: &YuvFrame, pos: MbPos) -> MbCoding {
             mb.chroma_mode = rng.range(0, 3) as u8;
             residual(&mut mb, rng, true);
             for k in 0..16 {
-                mb.luma_dc[k] = levels(rng, 3);
+                mb.levels_mut().luma_dc[k] = levels(rng, 3);
             }
         }
         80..=91 => {
@@ -884,7 +884,7 @@ fn p_slice_syntax_matches_the_cpu() {
                     .write_macroblock(&mut w, a, 5)
                     .expect("codable");
                 if w.bit_len() > 3200 {
-                    mbs[a].luma_levels = [[0; 16]; 16];
+                    mbs[a].levels_mut().luma = [[0; 16]; 16];
                     mbs[a].cbp_luma = 0;
                 }
             }
