@@ -437,21 +437,33 @@ pub fn code_p_picture(
     ctx: &PContext,
 ) -> Vec<MbCoding> {
     // Pass 1: each macroblock's decision and, for inter macroblocks, its
-    // coding — each on its own, so in parallel.
+    // coding — each on its own, so in parallel (by macroblock rows, each
+    // writing its inter macroblocks' reconstruction in place).
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let mut inter: Vec<Option<InterRecon>> = vec![None; wm * hm];
-    mbs.par_iter_mut()
-        .zip(inter.par_iter_mut())
+    let mut todo = vec![false; wm * hm];
+    let (yw, cw) = (recon.y.width, recon.u.width);
+    recon
+        .y
+        .data
+        .par_chunks_mut(16 * yw)
+        .zip(recon.u.data.par_chunks_mut(8 * cw))
+        .zip(recon.v.data.par_chunks_mut(8 * cw))
+        .zip(mbs.par_chunks_mut(wm).zip(todo.par_chunks_mut(wm)))
         .enumerate()
-        .for_each(|(addr, (mb, recon))| {
-            if let Some(c) = decide_p_mb(src, ctx, addr, (wm, hm)) {
-                *mb = c.mb;
-                *recon = Some((c.luma, c.chroma));
+        .for_each(|(y, (((ly, u), v), (row, intra)))| {
+            for x in 0..wm {
+                match decide_p_mb(src, ctx, y * wm + x, (wm, hm)) {
+                    Some(c) => {
+                        put_block(ly, yw, x * 16, 16, &c.luma);
+                        put_block(u, cw, x * 8, 8, &c.chroma[0]);
+                        put_block(v, cw, x * 8, 8, &c.chroma[1]);
+                        row[x] = c.mb;
+                    }
+                    None => intra[x] = true,
+                }
             }
         });
-    store_inter_rows(recon, &inter, wm);
     // Pass 2: intra macroblocks in wavefront order.
-    let todo: Vec<bool> = inter.iter().map(Option::is_none).collect();
     code_intra_rows(src, recon, (wm, hm), (ctx.qp, ctx.intra), &todo, &mut mbs);
     mbs
 }
@@ -510,30 +522,6 @@ pub fn decide_p_mb(
     } else {
         code_inter_mb(src, refp, pos, qp, &motion)
     })
-}
-
-/// The reconstructed luma and chroma of an inter macroblock.
-type InterRecon = ([u8; 256], [[u8; 64]; 2]);
-
-/// Writes the reconstruction of the inter macroblocks into the picture,
-/// macroblock rows in parallel.
-fn store_inter_rows(recon: &mut YuvFrame, inter: &[Option<InterRecon>], wm: usize) {
-    let (yw, cw) = (recon.y.width, recon.u.width);
-    recon
-        .y
-        .data
-        .par_chunks_mut(16 * yw)
-        .zip(recon.u.data.par_chunks_mut(8 * cw))
-        .zip(recon.v.data.par_chunks_mut(8 * cw))
-        .zip(inter.par_chunks(wm))
-        .for_each(|(((y, u), v), row)| {
-            for (x, mb) in row.iter().enumerate() {
-                let Some((luma, chroma)) = mb else { continue };
-                put_block(y, yw, x * 16, 16, luma);
-                put_block(u, cw, x * 8, 8, &chroma[0]);
-                put_block(v, cw, x * 8, 8, &chroma[1]);
-            }
-        });
 }
 
 /// Writes an `n`×`n` block at column `x0` of a band of rows `stride` wide.
