@@ -86,8 +86,10 @@ impl Encoder {
                 )?))
             }
         };
+        let mut core = CoreEncoder::new(stream_params(&config), core_settings(&config));
+        core.set_keep_recon(config.keep_reconstruction);
         Ok(Encoder {
-            core: CoreEncoder::new(stream_params(&config), core_settings(&config)),
+            core,
             cuda,
             rate,
             pool,
