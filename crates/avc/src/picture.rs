@@ -202,8 +202,8 @@ fn wait_for(progress: &AtomicUsize, at_least: usize) {
 /// source and the reconstruction: up to one macroblock column each side
 /// and one row above, clipped to the picture, so that the availability the
 /// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
-/// the picture. Only what intra coding reads is copied (the rest is zero):
-/// the macroblock's source samples, and the reconstructed row above it
+/// the picture. Only what intra coding reads is copied (the rest is left as
+/// the previous macroblock had it): the macroblock's source samples, and the reconstructed row above it
 /// (top-left, top and top-right samples) and column left of it (8.3.1.2,
 /// 8.3.3, 8.3.4). Its planes are reused from one macroblock to the next.
 #[derive(Default)]
@@ -234,9 +234,8 @@ impl Neighbourhood {
             width_mbs: x1 - x0,
         };
         let rect = (x0, y0, x1 - x0, mb_y + 1 - y0);
-        let own = |n: usize| vec![(pos.mb_x * n, pos.mb_y * n, n, n)];
-        cut_frame(&mut self.src, src, rect, own);
-        clear_to(&mut self.recon, (rect.2, rect.3));
+        cut_macroblock(&mut self.src, src, rect, (pos.mb_x, pos.mb_y));
+        size_to(&mut self.recon, (rect.2, rect.3));
         if mb_y > 0 {
             copy_row_above(&mut self.recon, &lock(&bands[mb_y - 1]), widths, x0);
         }
@@ -257,12 +256,13 @@ impl Neighbourhood {
     }
 }
 
-/// Makes the frame `w`×`h` macroblocks of zero samples.
-fn clear_to(f: &mut YuvFrame, (w, h): (usize, usize)) {
+/// Makes the frame `w`×`h` macroblocks, its samples left as they were:
+/// coding reads only the samples the cut-out copies in, so the others need
+/// no clearing.
+fn size_to(f: &mut YuvFrame, (w, h): (usize, usize)) {
     for (plane, n) in [(&mut f.y, 16), (&mut f.u, 8), (&mut f.v, 8)] {
         plane.width = w * n;
         plane.height = h * n;
-        plane.data.clear();
         plane.data.resize(plane.width * plane.height, 0);
     }
 }
@@ -340,23 +340,21 @@ fn put_rows(rows: &mut [u8], stride: usize, x: usize, n: usize, samples: &[u8]) 
 /// A rectangle `(x, y, width, height)`.
 type Rect = (usize, usize, usize, usize);
 
-/// Makes `out` the macroblocks `rect` of a frame, zero but for the
-/// rectangles `parts(n)` (relative to the cut-out, for macroblocks `n`
-/// samples wide), which are copied.
-fn cut_frame(out: &mut YuvFrame, f: &YuvFrame, rect: Rect, parts: impl Fn(usize) -> Vec<Rect>) {
-    cut_plane(&mut out.y, &f.y, rect, &parts(16), 16);
-    cut_plane(&mut out.u, &f.u, rect, &parts(8), 8);
-    cut_plane(&mut out.v, &f.v, rect, &parts(8), 8);
+/// Makes `out` the macroblocks `rect` of a frame, of which only the
+/// macroblock at `at` (macroblocks, relative to the cut-out) is copied: the
+/// other samples are left as they were, as coding reads none of them.
+fn cut_macroblock(out: &mut YuvFrame, f: &YuvFrame, rect: Rect, at: (usize, usize)) {
+    cut_plane(&mut out.y, &f.y, rect, at, 16);
+    cut_plane(&mut out.u, &f.u, rect, at, 8);
+    cut_plane(&mut out.v, &f.v, rect, at, 8);
 }
 
-fn cut_plane(out: &mut Plane, p: &Plane, (x, y, w, h): Rect, parts: &[Rect], n: usize) {
+fn cut_plane(out: &mut Plane, p: &Plane, (x, y, w, h): Rect, at: (usize, usize), n: usize) {
     out.width = w * n;
     out.height = h * n;
-    out.data.clear();
     out.data.resize(w * n * h * n, 0);
-    for &(px, py, pw, ph) in parts {
-        out.copy_rect((px, py), p, (x * n + px, y * n + py), (pw, ph));
-    }
+    let (px, py) = (at.0 * n, at.1 * n);
+    out.copy_rect((px, py), p, (x * n + px, y * n + py), (n, n));
 }
 
 fn intra_mb(
