@@ -44,6 +44,10 @@ where
     Ok(())
 }
 
+/// Encodes `frame` and every frame `next` reads after it. Each frame is read
+/// on this thread while the one before it is encoded on another, so reading
+/// and converting the input costs the encoder no time; signals are still
+/// handled on this thread, whose read they cut short.
 fn encode_rest<F>(
     writer: &mut MediaWriter,
     video: StreamId,
@@ -54,10 +58,18 @@ fn encode_rest<F>(
 where
     F: FnMut(&mut Vec<u8>) -> Result<bool>,
 {
+    let mut ahead = Vec::with_capacity(frame.capacity());
     loop {
-        writer.encode_frame(video, frame)?;
+        let (encoded, more) = std::thread::scope(|s| {
+            let job = s.spawn(|| writer.encode_frame(video, frame));
+            let more = next(&mut ahead);
+            (job.join(), more)
+        });
+        match encoded {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
         bar.inc(1);
-        let more = next(frame);
         // After SIGINT/SIGTERM: stop reading (a frame read or cut short
         // meanwhile is dropped) and let the caller finish the output.
         if let Some(signal) = interrupt::requested() {
@@ -69,6 +81,7 @@ where
         if !more? {
             return Ok(());
         }
+        std::mem::swap(frame, &mut ahead);
     }
 }
 
