@@ -977,7 +977,7 @@ pub fn deblock_picture(
     if count == 0 {
         return;
     }
-    if rayon::current_num_threads() == 1 {
+    if rayon::current_num_threads() < WAVEFRONT_MIN_THREADS {
         for addr in 0..count {
             let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
             filter_mb(frame, &site, luma, chroma, &params);
@@ -986,6 +986,11 @@ pub fn deblock_picture(
         deblock_wavefront(frame, &mbs[..count], width_mbs, &params);
     }
 }
+
+/// The fewest threads for which [`deblock_wavefront`] is worth its cut-outs
+/// and steps: with fewer, filtering in raster order on one thread is faster,
+/// the more so as the encoder writes the slice data beside it.
+const WAVEFRONT_MIN_THREADS: usize = 4;
 
 /// Macroblocks per segment of a row in [`deblock_wavefront`].
 const SEGMENT_MBS: usize = 4;
@@ -1872,7 +1877,8 @@ mod tests {
     #[test]
     fn wavefront_equals_raster_for_any_thread_count() {
         let mut rng = Rng(0x9e37_79b9);
-        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
+        let n = WAVEFRONT_MIN_THREADS;
+        let pools: Vec<rayon::ThreadPool> = [1, 2, n, n + 1]
             .iter()
             .map(|&n| {
                 rayon::ThreadPoolBuilder::new()
