@@ -208,21 +208,54 @@ impl Encoder {
     /// otherwise a P picture predicted from the previous one.
     pub fn encode(&mut self, src: &YuvFrame, qp: u8) -> Result<EncodedFrame, AvcError> {
         self.check_size(src)?;
+        let (wm, hm) = self.size_mbs();
+        // Pictures of whole macroblocks are coded in place; others padded.
+        if src.width() == wm * 16 && src.height() == hm * 16 {
+            return self.code(src, qp);
+        }
+        let mut padded = std::mem::take(&mut self.padded);
+        pad_frame_into(&mut padded, src, wm * 16, hm * 16);
+        let coded = self.code(&padded, qp);
+        self.padded = padded;
+        coded
+    }
+
+    /// [`Encoder::encode`] of a source already padded to whole macroblocks
+    /// as [`pad_frame`] pads it (e.g. by [`pad_rows_in_place`]): luma
+    /// `width_mbs·16`×`height_mbs·16`, chroma half that. Saves the copy that
+    /// padding takes.
+    pub fn encode_padded(&mut self, src: &YuvFrame, qp: u8) -> Result<EncodedFrame, AvcError> {
+        let (wm, hm) = self.size_mbs();
+        let ok = (src.width(), src.height()) == (wm * 16, hm * 16)
+            && (src.u.width, src.u.height) == (wm * 8, hm * 8)
+            && (src.v.width, src.v.height) == (wm * 8, hm * 8);
+        if !ok {
+            return Err(AvcError::FrameSize {
+                got_w: src.width(),
+                got_h: src.height(),
+                want_w: wm * 16,
+                want_h: hm * 16,
+            });
+        }
+        self.code(src, qp)
+    }
+
+    fn size_mbs(&self) -> (usize, usize) {
+        (
+            self.params.width_mbs() as usize,
+            self.params.height_mbs() as usize,
+        )
+    }
+
+    /// Codes a picture of whole macroblocks.
+    fn code(&mut self, padded: &YuvFrame, qp: u8) -> Result<EncodedFrame, AvcError> {
         let lossless = self.settings.lossless;
         // Transform bypass needs QP′Y = 0 (7.4.2.1.1); the filter does
         // nothing at qp 0 (Table 8-16: α = 0), so it is switched off.
         let qp = if lossless { 0 } else { i32::from(qp.min(51)) };
         let deblock = self.settings.deblock && !lossless;
         let intra = IntraMode::new(lossless, self.settings.intra4x4);
-        let wm = self.params.width_mbs() as usize;
-        let hm = self.params.height_mbs() as usize;
-        // Pictures of whole macroblocks are coded in place; others padded.
-        let padded = if src.width() == wm * 16 && src.height() == hm * 16 {
-            src
-        } else {
-            pad_frame_into(&mut self.padded, src, wm * 16, hm * 16);
-            &self.padded
-        };
+        let (wm, hm) = self.size_mbs();
         // Every macroblock of the picture writes its reconstruction, so a
         // reused buffer needs no clearing.
         let mut recon = std::mem::take(&mut self.recon);
@@ -455,6 +488,34 @@ fn pad_frame_into(out: &mut YuvFrame, src: &YuvFrame, pw: usize, ph: usize) {
     pad_plane_into(&mut out.v, &src.v, pw / 2, ph / 2);
 }
 
+/// Pads a frame whose width is already whole macroblocks to `ph` rows in
+/// place, as [`pad_frame`] would (the rows below repeat the last one), and
+/// says so; leaves any other frame as it is and returns false.
+pub fn pad_rows_in_place(f: &mut YuvFrame, ph: usize) -> bool {
+    let (w, h) = (f.width(), f.height());
+    let whole = w % 16 == 0
+        && w > 0
+        && h > 0
+        && h <= ph
+        && ph.is_multiple_of(16)
+        && ph - h < 16
+        && (f.u.width, f.u.height) == (w / 2, h.div_ceil(2))
+        && (f.v.width, f.v.height) == (w / 2, h.div_ceil(2));
+    if !whole {
+        return false;
+    }
+    for (plane, rows) in [(&mut f.y, ph), (&mut f.u, ph / 2), (&mut f.v, ph / 2)] {
+        let width = plane.width;
+        plane.data.truncate(width * plane.height);
+        let last = plane.data.len() - width;
+        for _ in plane.height..rows {
+            plane.data.extend_from_within(last..last + width);
+        }
+        plane.height = rows;
+    }
+    true
+}
+
 fn pad_plane_into(out: &mut Plane, p: &Plane, pw: usize, ph: usize) {
     out.width = pw;
     out.height = ph;
@@ -657,5 +718,52 @@ mod tests {
         assert_eq!(p.y.at(0, 15), 7);
         assert_eq!(p.y.at(15, 15), 9);
         assert_eq!(p.u.width, 8);
+    }
+
+    #[test]
+    fn padding_rows_in_place_equals_padding_a_copy() {
+        for (w, h) in [(32, 17), (16, 1), (48, 31), (32, 32), (64, 23)] {
+            let src = noise(w, h, (w * 100 + h) as u32);
+            let ph = h.div_ceil(16) * 16;
+            let mut f = src.clone();
+            // A plane longer than its rows (as reused buffers are) too.
+            f.y.data.extend_from_slice(&[7; 40]);
+            assert!(pad_rows_in_place(&mut f, ph), "{w}x{h}");
+            assert_eq!(f, pad_frame(&src, w, ph), "{w}x{h}");
+        }
+        // Widths of partial macroblocks, and row counts it cannot reach.
+        for (w, h, ph) in [(33, 16, 16), (50, 30, 32), (32, 17, 48), (32, 17, 24)] {
+            let src = noise(w, h, 3);
+            let mut f = src.clone();
+            assert!(!pad_rows_in_place(&mut f, ph), "{w}x{h} to {ph}");
+            assert_eq!(f, src);
+        }
+    }
+
+    /// A source padded in place gives the bytes of one padded by the encoder;
+    /// a source of any other size is an error, not a panic.
+    #[test]
+    fn encode_padded_equals_encode() {
+        let (w, h) = (32, 20);
+        let settings = EncoderSettings {
+            gop: 3,
+            ..EncoderSettings::default()
+        };
+        let mut plain = Encoder::new(params(w as u32, h as u32), settings);
+        let mut padded = Encoder::new(params(w as u32, h as u32), settings);
+        for i in 0..5u32 {
+            let f = noise(w, h, 40 + i);
+            let mut p = f.clone();
+            assert!(pad_rows_in_place(&mut p, 32));
+            let a = plain.encode(&f, 26).expect("encodes");
+            let b = padded.encode_padded(&p, 26).expect("encodes");
+            assert_eq!(a.nals, b.nals, "picture {i}");
+            assert_eq!(a.recon, b.recon, "picture {i}");
+        }
+        let err = padded.encode_padded(&noise(w, h, 1), 26).unwrap_err();
+        assert!(
+            matches!(err, AvcError::FrameSize { want_h: 32, .. }),
+            "{err}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use avc::encoder::{EncodedFrame, Encoder as CoreEncoder, EncoderSettings};
+use avc::encoder::{pad_rows_in_place, EncodedFrame, Encoder as CoreEncoder, EncoderSettings};
 use avc::frame::YuvFrame;
 use avc::me::MeParams;
 use avc::params::{ColourSpace, StreamParams};
@@ -250,10 +250,14 @@ impl Encoder {
     /// again at a higher qp if it would overflow the VBV buffer.
     fn code_picture(&mut self) -> Result<(EncodedFrame, u8)> {
         let idr = self.core.next_is_idr();
+        // Padding in place is a few rows; the core's own padding copies all.
+        let rows = (self.config.height as usize).div_ceil(16) * 16;
+        let padded = pad_rows_in_place(&mut self.scratch, rows);
         let mut picture = CpuPicture {
             core: &mut self.core,
             pool: &self.pool,
             frame: &self.scratch,
+            padded,
         };
         code_within_vbv(&mut self.rate, idr, &mut picture)
     }
@@ -287,6 +291,8 @@ struct CpuPicture<'a> {
     core: &'a mut CoreEncoder,
     pool: &'a rayon::ThreadPool,
     frame: &'a YuvFrame,
+    /// Whether `frame` is padded to whole macroblocks already.
+    padded: bool,
 }
 
 impl Recoder for CpuPicture<'_> {
@@ -303,7 +309,12 @@ impl Recoder for CpuPicture<'_> {
 
     fn code(&mut self, qp: u8) -> Result<EncodedFrame> {
         let (core, frame) = (&mut *self.core, self.frame);
-        Ok(self.pool.install(|| core.encode(frame, qp))?)
+        let coded = if self.padded {
+            self.pool.install(|| core.encode_padded(frame, qp))
+        } else {
+            self.pool.install(|| core.encode(frame, qp))
+        };
+        Ok(coded?)
     }
 }
 
