@@ -8,6 +8,7 @@
 //! the block and converted once, with a single rounding at the end.
 
 use avc::frame::{Plane, YuvFrame};
+use rayon::prelude::*;
 
 use crate::config::{ColourMatrix, ColourRange, PixelFormat, MAX_DIMENSION};
 use crate::error::{Error, Result};
@@ -268,20 +269,25 @@ fn pair_sum(p: &[u8]) -> i32 {
 }
 
 /// Converts RGB to `out` (already shaped): luma row by row, then each
-/// chroma sample from the sums of its 2×2 block.
-fn convert_rgb<S: RgbSource>(k: &Coefficients, src: &S, out: &mut YuvFrame) {
+/// chroma sample from the sums of its 2×2 block; rows in parallel (in the
+/// caller's rayon pool).
+fn convert_rgb<S: RgbSource + Sync>(k: &Coefficients, src: &S, out: &mut YuvFrame) {
     let (w, h, cw) = (out.y.width, out.y.height, out.u.width);
-    for (y, dst) in out.y.data.chunks_exact_mut(w).enumerate() {
-        for (d, p) in dst.iter_mut().zip(src.row(y)) {
-            *d = k.luma(p);
-        }
-    }
+    out.y
+        .data
+        .par_chunks_exact_mut(w)
+        .enumerate()
+        .for_each(|(y, dst)| {
+            for (d, p) in dst.iter_mut().zip(src.row(y)) {
+                *d = k.luma(p);
+            }
+        });
     let rows = out
         .u
         .data
-        .chunks_exact_mut(cw)
-        .zip(out.v.data.chunks_exact_mut(cw));
-    for (cy, (u, v)) in rows.enumerate() {
+        .par_chunks_exact_mut(cw)
+        .zip(out.v.data.par_chunks_exact_mut(cw));
+    rows.enumerate().for_each(|(cy, (u, v))| {
         // A missing bottom row repeats the top one; with the right column
         // handled the same way in `pairs`, every block sums four samples
         // and its mean is the mean of the samples that exist.
@@ -290,17 +296,27 @@ fn convert_rgb<S: RgbSource>(k: &Coefficients, src: &S, out: &mut YuvFrame) {
         for ((cb, cr), (t, b)) in u.iter_mut().zip(v.iter_mut()).zip(blocks) {
             (*cb, *cr) = k.chroma(add(t, b));
         }
-    }
+    });
 }
 
-/// Copies yuv420p bytes (length already checked) into the planes.
+/// Copies yuv420p bytes (length already checked) into the planes, in bands
+/// of rows in parallel.
 fn split_i420(data: &[u8], out: &mut YuvFrame) {
     let (y, rest) = data.split_at(out.y.data.len());
     let (u, v) = rest.split_at(out.u.data.len());
-    out.y.data.copy_from_slice(y);
-    out.u.data.copy_from_slice(u);
-    out.v.data.copy_from_slice(v);
+    for (to, from) in [
+        (&mut out.y.data, y),
+        (&mut out.u.data, u),
+        (&mut out.v.data, v),
+    ] {
+        to.par_chunks_mut(COPY_BAND)
+            .zip(from.par_chunks(COPY_BAND))
+            .for_each(|(t, f)| t.copy_from_slice(f));
+    }
 }
+
+/// Bytes per task of a parallel copy.
+const COPY_BAND: usize = 1 << 16;
 
 /// Copies NV12 bytes (length already checked) into the planes, splitting UV.
 fn split_nv12(data: &[u8], out: &mut YuvFrame) {

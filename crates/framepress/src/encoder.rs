@@ -136,15 +136,19 @@ impl Encoder {
                 detail: format!("{}x{} {}", c.width, c.height, c.pixel_format.name()),
             });
         }
-        to_yuv420_into(
-            c.pixel_format,
-            c.matrix,
-            c.range,
-            c.width,
-            c.height,
-            frame,
-            &mut self.scratch,
-        )?;
+        // Converted by the encoder's threads (rows in parallel).
+        let scratch = &mut self.scratch;
+        self.pool.install(|| {
+            to_yuv420_into(
+                c.pixel_format,
+                c.matrix,
+                c.range,
+                c.width,
+                c.height,
+                frame,
+                scratch,
+            )
+        })?;
         self.next_index += 1;
         if let Some(cuda) = self.cuda.as_mut().map(cuda_mut) {
             if matches!(self.rate.mode(), RateMode::Bitrate { .. }) {
