@@ -8,7 +8,7 @@
 use crate::frame::Plane;
 use crate::intra::{
     chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16_u8, predict4x4,
-    predict_chroma, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE, I16_VERTICAL,
+    predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE, I16_VERTICAL,
 };
 use crate::pixel::{satd_8x8_pair, satd_i32, satd_u8};
 
@@ -136,7 +136,10 @@ pub fn best_chroma_mode(src: [&[u8]; 2], stride: usize, edge: [&EdgeN<8>; 2]) ->
         if !chroma_mode_allowed(mode, edge[0].avail) {
             continue;
         }
-        let pred = [0, 1].map(|c| predict_chroma(mode, edge[c]).map(|v| v as u8));
+        let pred = [
+            predict_chroma_u8(mode, edge[0]),
+            predict_chroma_u8(mode, edge[1]),
+        ];
         let cost = satd_8x8_pair(src, stride, [&pred[0], &pred[1]]);
         if cost < best.1 {
             best = (mode, cost);

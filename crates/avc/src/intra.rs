@@ -419,17 +419,24 @@ pub fn chroma_mode_allowed(mode: u8, a: Availability) -> bool {
 
 /// Chroma prediction of an 8×8 block for 4:2:0 (8.3.4), raster order.
 pub fn predict_chroma(mode: u8, e: &EdgeN<8>) -> [i32; 64] {
-    let mut p = [0i32; 64];
+    predict_chroma_u8(mode, e).map(i32::from)
+}
+
+/// [`predict_chroma`] as 8-bit samples (every mode's samples lie in
+/// 0..=255: edge samples, their means, or clipped plane values).
+pub fn predict_chroma_u8(mode: u8, e: &EdgeN<8>) -> [u8; 64] {
+    let mut p = [0u8; 64];
     match mode {
         CHROMA_DC => chroma_dc(e, &mut p),
         CHROMA_HORIZONTAL => {
-            for y in 0..8 {
-                p[y * 8..y * 8 + 8].fill(e.left[y]);
+            for (row, &v) in p.chunks_exact_mut(8).zip(&e.left) {
+                row.fill(v as u8);
             }
         }
         CHROMA_VERTICAL => {
-            for y in 0..8 {
-                p[y * 8..y * 8 + 8].copy_from_slice(&e.top);
+            let top = e.top.map(|v| v as u8);
+            for row in p.chunks_exact_mut(8) {
+                row.copy_from_slice(&top);
             }
         }
         _ => chroma_plane(e, &mut p),
@@ -439,7 +446,7 @@ pub fn predict_chroma(mode: u8, e: &EdgeN<8>) -> [i32; 64] {
 
 /// 8.3.4.1–3: DC per 4×4 chroma block, whose choice of edges depends on the
 /// block's position.
-fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
+fn chroma_dc(e: &EdgeN<8>, p: &mut [u8; 64]) {
     for (bx, by) in [(0usize, 0usize), (1, 0), (0, 1), (1, 1)] {
         let top: i32 = e.top[bx * 4..bx * 4 + 4].iter().sum();
         let left: i32 = e.left[by * 4..by * 4 + 4].iter().sum();
@@ -471,7 +478,7 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
         };
         for y in 0..4 {
             let row = (by * 4 + y) * 8 + bx * 4;
-            p[row..row + 4].fill(value);
+            p[row..row + 4].fill(value as u8);
         }
     }
 }
@@ -480,7 +487,7 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [i32; 64]) {
 /// c·(y − 3) + 16 fits in 16 bits: |a| ≤ 16·510, |b|, |c| ≤
 /// (34·10·255 + 32) >> 6 = 1355, so the magnitude stays below
 /// 8160 + 2·6·1355 + 16 < 2^15.
-fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
+fn chroma_plane(e: &EdgeN<8>, p: &mut [u8; 64]) {
     let h: i32 = (0..4)
         .map(|x| (x + 1) * (top_at(e, 4 + x) - top_at(e, 2 - x)))
         .sum();
@@ -490,9 +497,7 @@ fn chroma_plane(e: &EdgeN<8>, p: &mut [i32; 64]) {
     let a = 16 * (e.left[7] + e.top[7]);
     let b = (34 * h + 32) >> 6;
     let c = (34 * v + 32) >> 6;
-    let mut samples = [0u8; 64];
-    plane_rows::<8>(a - 3 * b - 3 * c + 16, b, c, &mut samples);
-    *p = samples.map(i32::from);
+    plane_rows::<8>(a - 3 * b - 3 * c + 16, b, c, p);
 }
 
 #[cfg(test)]

@@ -303,6 +303,15 @@ impl RefPicture {
             return;
         }
         let (first, second) = self.sources(mx & 3, my & 3);
+        if second.is_none() {
+            // A plain copy of one plane's block (whole and half-sample
+            // positions): its rows one stride apart.
+            let (block, stride) = first.0.block(bx + first.1, by + first.2, w, h);
+            for (dst, row) in out[..w * h].chunks_exact_mut(w).zip(block.chunks(stride)) {
+                copy_row(dst, &row[..w]);
+            }
+            return;
+        }
         for r in 0..h {
             let y = by + r as i32;
             let a = first.0.row(bx + first.1, y + first.2, w);
