@@ -307,8 +307,15 @@ impl RefPicture {
             // A plain copy of one plane's block (whole and half-sample
             // positions): its rows one stride apart.
             let (block, stride) = first.0.block(bx + first.1, by + first.2, w, h);
-            for (dst, row) in out[..w * h].chunks_exact_mut(w).zip(block.chunks(stride)) {
-                copy_row(dst, &row[..w]);
+            if w == 16 {
+                copy_rows::<16>(&mut out[..16 * h], block, stride);
+            } else {
+                for r in 0..h {
+                    copy_row(
+                        &mut out[r * w..r * w + w],
+                        &block[r * stride..r * stride + w],
+                    );
+                }
             }
             return;
         }
@@ -432,6 +439,19 @@ fn fill_full_plane(full: &mut PaddedPlane, pic: &Plane) {
         .par_chunks_mut(stride)
         .enumerate()
         .for_each(|(r, g)| replicate_row(pic, r as isize - MARGIN as isize, MARGIN, g));
+}
+
+/// Copies rows of `W` samples, `stride` apart in `src`, to `dst` (packed).
+#[inline(always)]
+fn copy_rows<const W: usize>(dst: &mut [u8], src: &[u8], stride: usize) {
+    let mut rest = src;
+    for row in dst.chunks_exact_mut(W) {
+        let Some(from) = rest.first_chunk::<W>() else {
+            return;
+        };
+        row.copy_from_slice(from);
+        rest = rest.get(stride..).unwrap_or(&[]);
+    }
 }
 
 /// Copies a row of samples; the common block widths as fixed-size copies
