@@ -10,9 +10,9 @@ use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad, code_chroma_residual,
-    dequant4x4, from_scan, load_block, luma_block_xy, pcm_coding, put4x4, quantised_residual,
-    reconstruct, store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbLevels,
-    MbPos, MB_MAX_BITS,
+    dequant4x4, from_scan, luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct,
+    store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbLevels, MbPos,
+    MB_MAX_BITS,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -159,18 +159,13 @@ fn inter_chroma(
     qp_c: i32,
 ) -> ChromaResult {
     let (stride, at) = (src.u.width, cy0 * src.u.width + cx0);
-    let zero = chroma_zero_sad(qp_c, Deadzone::Inter);
-    let flat = [&src.u, &src.v]
-        .iter()
-        .zip(pred)
-        .all(|(plane, p)| sad_u8(&plane.data[at..], stride, p, 8, 8, 8) <= zero);
-    if flat {
-        return ChromaResult::prediction(pred);
-    }
-    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
-    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
-    let pc: [[i32; 64]; 2] = [pred[0].map(i32::from), pred[1].map(i32::from)];
-    code_chroma_residual([&cb_src, &cr_src], [&pc[0], &pc[1]], qp_c, Deadzone::Inter)
+    code_chroma_residual(
+        [&src.u.data[at..], &src.v.data[at..]],
+        stride,
+        [&pred[0], &pred[1]],
+        qp_c,
+        Deadzone::Inter,
+    )
 }
 
 /// The luma residual of a macroblock against a prediction, block by block:

@@ -10,7 +10,7 @@ use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_M
 use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
-use crate::intra::{predict16x16, predict_chroma, Availability, Edge4, EdgeN};
+use crate::intra::{predict16x16, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::pixel::diff_sums_8x8;
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
@@ -382,13 +382,21 @@ pub(crate) struct ChromaResult {
     pub(crate) valid: bool,
 }
 
-/// Codes both chroma planes of an intra macroblock with one mode (8.3.4, 8.5.11).
-fn code_chroma(src: [&[i32; 64]; 2], edges: [&EdgeN<8>; 2], mode: u8, qp_c: i32) -> ChromaResult {
+/// Codes both chroma planes of an intra macroblock with one mode (8.3.4,
+/// 8.5.11); `src` holds each plane's 8×8 block from its first sample on,
+/// rows `stride` apart.
+fn code_chroma(
+    src: [&[u8]; 2],
+    stride: usize,
+    edges: [&EdgeN<8>; 2],
+    mode: u8,
+    qp_c: i32,
+) -> ChromaResult {
     let pred = [
-        predict_chroma(mode, edges[0]),
-        predict_chroma(mode, edges[1]),
+        predict_chroma_u8(mode, edges[0]),
+        predict_chroma_u8(mode, edges[1]),
     ];
-    code_chroma_residual(src, [&pred[0], &pred[1]], qp_c, Deadzone::Intra)
+    code_chroma_residual(src, stride, [&pred[0], &pred[1]], qp_c, Deadzone::Intra)
 }
 
 /// The largest SAD of an 8×8 chroma residual whose AC and DC levels are
@@ -397,23 +405,14 @@ pub(crate) fn chroma_zero_sad(qp_c: i32, dz: Deadzone) -> u32 {
     zero_levels_sad(qp_c, dz).min(zero_chroma_dc_sad(qp_c, dz))
 }
 
-impl ChromaResult {
-    /// No levels: both planes reconstruct to their prediction.
-    pub(crate) fn prediction(pred: &[[u8; 64]; 2]) -> ChromaResult {
-        ChromaResult {
-            dc: [[0; 4]; 2],
-            ac: [[[0; 16]; 4]; 2],
-            recon: *pred,
-            valid: true,
-        }
-    }
-}
-
 /// Transforms, quantises and reconstructs the chroma residual of both planes
-/// against a prediction (8.5.11).
+/// against a prediction (8.5.11); `src` holds each plane's 8×8 block from
+/// its first sample on, rows `stride` apart. A plane whose SAD proves every
+/// level zero (see [`chroma_zero_sad`]) is settled without the transform.
 pub(crate) fn code_chroma_residual(
-    src: [&[i32; 64]; 2],
-    pred: [&[i32; 64]; 2],
+    src: [&[u8]; 2],
+    stride: usize,
+    pred: [&[u8; 64]; 2],
     qp_c: i32,
     dz: Deadzone,
 ) -> ChromaResult {
@@ -425,17 +424,13 @@ pub(crate) fn code_chroma_residual(
     };
     let zero_plane = chroma_zero_sad(qp_c, dz);
     for c in 0..2 {
-        let sad: u32 = src[c]
-            .iter()
-            .zip(pred[c])
-            .map(|(a, b)| (a - b).unsigned_abs())
-            .sum();
-        if sad <= zero_plane {
+        let sums = diff_sums_8x8(src[c], stride, pred[c]);
+        if sums.1.iter().sum::<u32>() <= zero_plane {
             // Every level of the plane is zero: it reconstructs to the prediction.
-            out.recon[c] = pred[c].map(|v| v as u8);
+            out.recon[c] = *pred[c];
             continue;
         }
-        let plane = code_chroma_plane(src[c], pred[c], qp_c, dz);
+        let plane = code_chroma_plane(src[c], stride, pred[c], sums, (qp_c, dz));
         out.dc[c] = plane.dc;
         out.ac[c] = plane.ac;
         out.recon[c] = plane.recon;
@@ -454,15 +449,22 @@ struct ChromaPlane {
 
 /// Transforms, quantises and reconstructs the residual of one chroma plane:
 /// four 4×4 blocks whose DC coefficients go through the 2×2 transform
-/// (8.5.11).
-fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone) -> ChromaPlane {
+/// (8.5.11). `sums` are the blocks' residual sums and SADs
+/// ([`diff_sums_8x8`]).
+fn code_chroma_plane(
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 64],
+    sums: ([i32; 4], [u32; 4]),
+    (qp_c, dz): (i32, Deadzone),
+) -> ChromaPlane {
     let mut out = ChromaPlane {
         dc: [0; 4],
         ac: [[0; 16]; 4],
         recon: [0; 64],
         valid: true,
     };
-    let (ac_raster, dc) = chroma_plane_levels(src, pred, qp_c, dz);
+    let (ac_raster, dc) = chroma_plane_levels(src, stride, pred, sums, (qp_c, dz));
     out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
     let dc_c = inverse_chroma_dc(&out.dc, qp_c);
     out.valid = dc_c.is_some();
@@ -487,25 +489,25 @@ fn code_chroma_plane(src: &[i32; 64], pred: &[i32; 64], qp_c: i32, dz: Deadzone)
 }
 
 /// The AC levels (raster order, DC position zero) and the DC coefficients
-/// of a chroma plane's four 4×4 blocks.
+/// of a chroma plane's four 4×4 blocks; a block whose SAD proves its AC
+/// levels zero is not transformed (its DC coefficient, the residual's sum,
+/// is in `sums`).
 fn chroma_plane_levels(
-    src: &[i32; 64],
-    pred: &[i32; 64],
-    qp_c: i32,
-    dz: Deadzone,
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 64],
+    (sums, sads): ([i32; 4], [u32; 4]),
+    (qp_c, dz): (i32, Deadzone),
 ) -> ([[i32; 16]; 4], [i32; 4]) {
     let zero_sad = zero_levels_sad(qp_c, dz);
     let mut ac_raster = [[0i32; 16]; 4];
-    let mut dc = [0i32; 4];
+    let mut dc = sums;
     for blk in 0..4 {
-        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let (s, p) = (sub_block(src, 8, bx, by), sub_block(pred, 8, bx, by));
-        if sad4x4(&s, &p) <= zero_sad {
-            // Every AC level is zero; the DC coefficient of the forward
-            // transform is the residual's sum.
-            dc[blk] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
+        if sads[blk] <= zero_sad {
             continue;
         }
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let (s, p) = (sub_block(src, stride, bx, by), sub_block(pred, 8, bx, by));
         let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
         ac_raster[blk] = levels;
         ac_raster[blk][0] = 0;
@@ -622,8 +624,6 @@ pub fn code_intra_mb_with(
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let avail = mb_availability(pos);
     let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
-    let cb_src: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
-    let cr_src: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
 
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
     let at = y0 * src.y.width + x0;
@@ -650,7 +650,13 @@ pub fn code_intra_mb_with(
         [&edge_cb, &edge_cr],
     );
     let qp_c = chroma_qp(qp);
-    let chroma = code_chroma([&cb_src, &cr_src], [&edge_cb, &edge_cr], chroma_mode, qp_c);
+    let chroma = code_chroma(
+        [&src.u.data[c_at..], &src.v.data[c_at..]],
+        src.u.width,
+        [&edge_cb, &edge_cr],
+        chroma_mode,
+        qp_c,
+    );
 
     let i4_first = i4.cost <= i16_cost;
     let mut chosen = None;
