@@ -10,7 +10,7 @@ use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_M
 use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
 use crate::frame::{Plane, YuvFrame};
-use crate::intra::{predict16x16, predict_chroma_u8, Availability, Edge4, EdgeN};
+use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::pixel::diff_sums_8x8;
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
@@ -204,12 +204,6 @@ pub(crate) fn sub_block<T: Copy + Into<i32>>(
     out
 }
 
-/// Sum of absolute differences of two 4×4 blocks.
-#[inline]
-pub(crate) fn sad4x4(a: &[i32; 16], b: &[i32; 16]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).unsigned_abs()).sum()
-}
-
 pub(crate) fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
     for y in 0..n {
         let row = (y0 + y) * plane.width + x0;
@@ -329,25 +323,34 @@ struct I16Result {
     valid: bool,
 }
 
-/// Codes the luma as Intra16x16 with `mode` (8.3.3, 8.5.10).
-fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
-    let pred = predict16x16(mode, edge);
+/// Codes the luma as Intra16x16 with `mode` (8.3.3, 8.5.10); `src` holds
+/// the macroblock's samples from its first one on, rows `stride` apart.
+fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
+    let pred = predict16x16_u8(mode, edge);
     let zero_sad = zero_levels_sad(qp, Deadzone::Intra);
     let mut ac_raster = [[0i32; 16]; 16];
     let mut dc_spatial = [0i32; 16];
-    for (blk, ac) in ac_raster.iter_mut().enumerate() {
-        let (bx, by) = luma_block_xy(blk);
-        let s = sub_block(src, 16, bx, by);
-        let p = sub_block(&pred, 16, bx, by);
-        if sad4x4(&s, &p) <= zero_sad {
-            // Every AC level is zero; the DC coefficient is the residual's sum.
-            dc_spatial[(by / 4) * 4 + bx / 4] = s.iter().sum::<i32>() - p.iter().sum::<i32>();
-            continue;
+    // Each 8×8 quarter's four blocks are luma4x4BlkIdx 4q..4q + 4 in raster
+    // order, as diff_sums_8x8 gives them.
+    for q in 0..4 {
+        let (qx, qy) = ((q % 2) * 8, (q / 2) * 8);
+        let (sums, sads) = diff_sums_8x8(&src[qy * stride + qx..], stride, &quarter(&pred, q));
+        for k in 0..4 {
+            let blk = 4 * q + k;
+            let (bx, by) = luma_block_xy(blk);
+            let at = (by / 4) * 4 + bx / 4;
+            if sads[k] <= zero_sad {
+                // Every AC level is zero; the DC coefficient is the residual's sum.
+                dc_spatial[at] = sums[k];
+                continue;
+            }
+            let s = sub_block(src, stride, bx, by);
+            let p = sub_block(&pred, 16, bx, by);
+            let (levels, dc) = quantised_residual(&s, &p, qp, true, Deadzone::Intra);
+            ac_raster[blk] = levels;
+            ac_raster[blk][0] = 0;
+            dc_spatial[at] = dc;
         }
-        let (levels, dc) = quantised_residual(&s, &p, qp, true, Deadzone::Intra);
-        *ac = levels;
-        ac[0] = 0;
-        dc_spatial[(by / 4) * 4 + bx / 4] = dc;
     }
     let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
     let mut out = I16Result {
@@ -370,6 +373,16 @@ fn code_i16(src: &[i32; 256], edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result 
         });
         put4x4(&mut out.recon, 16, bx, by, &samples);
         out.ac[blk] = to_scan(ac);
+    }
+    out
+}
+
+/// The 8×8 quarter `q` (raster order) of a 16×16 block, as its own block.
+fn quarter(block: &[u8; 256], q: usize) -> [u8; 64] {
+    let (qx, qy) = ((q % 2) * 8, (q / 2) * 8);
+    let mut out = [0u8; 64];
+    for (r, row) in out.chunks_exact_mut(8).enumerate() {
+        row.copy_from_slice(&block[(qy + r) * 16 + qx..][..8]);
     }
     out
 }
@@ -623,14 +636,13 @@ pub fn code_intra_mb_with(
 ) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     let avail = mb_availability(pos);
-    let luma_src: [i32; 256] = load_block(&src.y, x0, y0, 16);
 
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
     let at = y0 * src.y.width + x0;
     let (i16_mode, i16_cost) = best_i16_mode(&src.y.data[at..], src.y.width, &edge16, lambda(qp));
     let use_i4 = i4;
     let i4 = if use_i4 {
-        code_i4(&luma_src, &mut recon.y, pos, qp)
+        code_i4(&load_block(&src.y, x0, y0, 16), &mut recon.y, pos, qp)
     } else {
         I4Result {
             modes: [0; 16],
@@ -664,7 +676,13 @@ pub fn code_intra_mb_with(
         let candidate = if try_i4 {
             i4_candidate(&i4, &chroma, chroma_mode)
         } else {
-            i16_candidate(&luma_src, &edge16, i16_mode, qp, &chroma, chroma_mode)
+            i16_candidate(
+                (&src.y.data[at..], src.y.width),
+                &edge16,
+                i16_mode,
+                qp,
+                (&chroma, chroma_mode),
+            )
         };
         if let Some(c) = candidate {
             chosen = Some(c);
@@ -721,14 +739,13 @@ fn i4_candidate(
 }
 
 fn i16_candidate(
-    src: &[i32; 256],
+    (src, stride): (&[u8], usize),
     edge: &EdgeN<16>,
     mode: u8,
     qp: i32,
-    ch: &ChromaResult,
-    chroma_mode: u8,
+    (ch, chroma_mode): (&ChromaResult, u8),
 ) -> Option<(MbCoding, [u8; 256])> {
-    let r = code_i16(src, edge, mode, qp);
+    let r = code_i16(src, stride, edge, mode, qp);
     let cbp_luma = if r.ac.iter().any(|b| any_nonzero(&b[1..])) {
         15
     } else {
