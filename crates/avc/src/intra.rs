@@ -224,14 +224,15 @@ impl<const N: usize> EdgeN<N> {
         let mut left = [128i32; N];
         let mut corner = 128;
         if avail.top {
-            let row = (y0 - 1) * stride + x0;
-            for (x, t) in top.iter_mut().enumerate() {
-                *t = i32::from(plane[row + x]);
+            let at = (y0 - 1) * stride + x0;
+            for (t, &v) in top.iter_mut().zip(&plane[at..at + N]) {
+                *t = i32::from(v);
             }
         }
         if avail.left {
-            for (y, l) in left.iter_mut().enumerate() {
-                *l = i32::from(plane[(y0 + y) * stride + x0 - 1]);
+            let column = plane[y0 * stride + x0 - 1..].iter().step_by(stride);
+            for (l, &v) in left.iter_mut().zip(column) {
+                *l = i32::from(v);
             }
         }
         if avail.top_left {
