@@ -203,9 +203,10 @@ fn wait_for(progress: &AtomicUsize, at_least: usize) {
 /// and one row above, clipped to the picture, so that the availability the
 /// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
 /// the picture. Only what intra coding reads is copied (the rest is left as
-/// the previous macroblock had it): the macroblock's source samples, and the reconstructed row above it
-/// (top-left, top and top-right samples) and column left of it (8.3.1.2,
-/// 8.3.3, 8.3.4). Its planes are reused from one macroblock to the next.
+/// the previous macroblock had it): the macroblock's source samples, and
+/// the reconstructed row above it (top-left, top and top-right samples) and
+/// column left of it (8.3.1.2, 8.3.3, 8.3.4). Its planes are reused from one
+/// macroblock to the next.
 #[derive(Default)]
 struct Neighbourhood {
     src: YuvFrame,

@@ -46,8 +46,8 @@ where
 
 /// Encodes `frame` and every frame `next` reads after it. Each frame is read
 /// on this thread while the one before it is encoded on another, so reading
-/// and converting the input costs the encoder no time; signals are still
-/// handled on this thread, whose read they cut short.
+/// the input costs the encoder no time; signals are still handled on this
+/// thread, whose read they cut short.
 fn encode_rest<F>(
     writer: &mut MediaWriter,
     video: StreamId,
