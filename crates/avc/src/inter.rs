@@ -10,15 +10,14 @@ use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad, code_chroma_residual,
-    dequant4x4, from_scan, luma_block_xy, pcm_coding, put4x4, quantised_residual, reconstruct,
-    store_block, sub_block, to_scan, ChromaResult, LumaPred, MbCoding, MbLevels, MbPos,
-    MB_MAX_BITS,
+    dequant4x4, from_scan, luma_block_xy, pcm_coding, put4x4, reconstruct, store_block, sub_block,
+    to_scan, ChromaResult, LumaPred, MbCoding, MbLevels, MbPos, MB_MAX_BITS,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::pixel::{sad_4x4_blocks, sad_u8};
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, zero_levels_sad, Deadzone};
+use crate::transform::{chroma_qp, forward_quant_u8, zero_levels_sad, Deadzone};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -200,10 +199,10 @@ impl<'a> LumaResidual<'a> {
         if self.sads[by + bx / 4] <= self.zero_sad {
             return None;
         }
-        let s = sub_block(self.src, self.stride, bx, by);
-        let p = sub_block(self.pred, 16, bx, by);
+        let src = (&self.src[by * self.stride + bx..], self.stride);
+        let pred = (&self.pred[by * 16 + bx..], 16);
         Some(to_scan(
-            &quantised_residual(&s, &p, self.qp, false, Deadzone::Inter).0,
+            &forward_quant_u8(src, pred, self.qp, false, Deadzone::Inter).0,
         ))
     }
 }

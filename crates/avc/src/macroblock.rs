@@ -17,9 +17,9 @@ use crate::syntax::{
 };
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
-    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, zero_chroma_dc_sad, zero_levels_sad,
-    Deadzone, ZIGZAG_4X4,
+    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc,
+    forward_quant_u8, inverse4x4, inverse_add_small, inverse_chroma_dc, inverse_luma_dc,
+    zero_chroma_dc_sad, zero_levels_sad, Deadzone, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -344,9 +344,11 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
                 dc_spatial[at] = sums[k];
                 continue;
             }
-            let s = sub_block(src, stride, bx, by);
-            let p = sub_block(&pred, 16, bx, by);
-            let (levels, dc) = quantised_residual(&s, &p, qp, true, Deadzone::Intra);
+            let (s, p) = (
+                (&src[by * stride + bx..], stride),
+                (&pred[by * 16 + bx..], 16),
+            );
+            let (levels, dc) = forward_quant_u8(s, p, qp, true, Deadzone::Intra);
             ac_raster[blk] = levels;
             ac_raster[blk][0] = 0;
             dc_spatial[at] = dc;
@@ -520,8 +522,11 @@ fn chroma_plane_levels(
             continue;
         }
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let (s, p) = (sub_block(src, stride, bx, by), sub_block(pred, 8, bx, by));
-        let (levels, d) = quantised_residual(&s, &p, qp_c, true, dz);
+        let (s, p) = (
+            (&src[by * stride + bx..], stride),
+            (&pred[by * 8 + bx..], 8),
+        );
+        let (levels, d) = forward_quant_u8(s, p, qp_c, true, dz);
         ac_raster[blk] = levels;
         ac_raster[blk][0] = 0;
         dc[blk] = d;
@@ -551,8 +556,11 @@ pub(crate) fn chroma_plane_is_bare(
             return true;
         }
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let (s, p) = (sub_block(src, stride, bx, by), sub_block(pred, 8, bx, by));
-        let mut levels = quantised_residual(&s, &p, qp_c, true, dz).0;
+        let (s, p) = (
+            (&src[by * stride + bx..], stride),
+            (&pred[by * 8 + bx..], 8),
+        );
+        let mut levels = forward_quant_u8(s, p, qp_c, true, dz).0;
         levels[0] = 0;
         !any_nonzero(&levels)
     })
