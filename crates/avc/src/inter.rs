@@ -17,7 +17,7 @@ use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::pixel::{sad_4x4_blocks, sad_u8};
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, forward_quant_u8, zero_levels_sad, Deadzone};
+use crate::transform::{chroma_qp, zero_levels_sad, Deadzone, Quantiser};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -174,7 +174,8 @@ struct LumaResidual<'a> {
     src: &'a [u8],
     stride: usize,
     pred: &'a [u8; 256],
-    qp: i32,
+    /// The quantiser, made only where some block is to be transformed.
+    quant: Option<Quantiser>,
     zero_sad: u32,
     sads: [u32; 16],
 }
@@ -183,27 +184,33 @@ impl<'a> LumaResidual<'a> {
     fn new(src: &'a YuvFrame, pos: MbPos, pred: &'a [u8; 256], qp: i32) -> Self {
         let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
         let src = &src.y.data[at..];
+        let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
+        let sads = sad_4x4_blocks(src, stride, pred);
+        let quant = sads
+            .iter()
+            .any(|&sad| sad > zero_sad)
+            .then(|| Quantiser::new(qp, Deadzone::Inter));
         LumaResidual {
             src,
             stride,
             pred,
-            qp,
-            zero_sad: zero_levels_sad(qp, Deadzone::Inter),
-            sads: sad_4x4_blocks(src, stride, pred),
+            quant,
+            zero_sad,
+            sads,
         }
     }
 
     /// Block `blk` (luma4x4BlkIdx).
+    #[inline(always)]
     fn block(&self, blk: usize) -> Option<[i32; 16]> {
         let (bx, by) = luma_block_xy(blk);
+        let quant = self.quant.as_ref()?;
         if self.sads[by + bx / 4] <= self.zero_sad {
             return None;
         }
         let src = (&self.src[by * self.stride + bx..], self.stride);
         let pred = (&self.pred[by * 16 + bx..], 16);
-        Some(to_scan(
-            &forward_quant_u8(src, pred, self.qp, false, Deadzone::Inter).0,
-        ))
+        Some(to_scan(&quant.residual_u8(src, pred, false).0))
     }
 }
 

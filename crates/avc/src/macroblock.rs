@@ -17,9 +17,9 @@ use crate::syntax::{
 };
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
-    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc,
-    forward_quant_u8, inverse4x4, inverse_add_small, inverse_chroma_dc, inverse_luma_dc,
-    zero_chroma_dc_sad, zero_levels_sad, Deadzone, ZIGZAG_4X4,
+    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
+    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, zero_chroma_dc_sad, zero_levels_sad,
+    Deadzone, Quantiser, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -328,6 +328,7 @@ struct I16Result {
 fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
     let pred = predict16x16_u8(mode, edge);
     let zero_sad = zero_levels_sad(qp, Deadzone::Intra);
+    let quant = Quantiser::new(qp, Deadzone::Intra);
     let mut ac_raster = [[0i32; 16]; 16];
     let mut dc_spatial = [0i32; 16];
     // Each 8×8 quarter's four blocks are luma4x4BlkIdx 4q..4q + 4 in raster
@@ -348,7 +349,7 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
                 (&src[by * stride + bx..], stride),
                 (&pred[by * 16 + bx..], 16),
             );
-            let (levels, dc) = forward_quant_u8(s, p, qp, true, Deadzone::Intra);
+            let (levels, dc) = quant.residual_u8(s, p, true);
             ac_raster[blk] = levels;
             ac_raster[blk][0] = 0;
             dc_spatial[at] = dc;
@@ -515,6 +516,7 @@ fn chroma_plane_levels(
     (qp_c, dz): (i32, Deadzone),
 ) -> ([[i32; 16]; 4], [i32; 4]) {
     let zero_sad = zero_levels_sad(qp_c, dz);
+    let quant = Quantiser::new(qp_c, dz);
     let mut ac_raster = [[0i32; 16]; 4];
     let mut dc = sums;
     for blk in 0..4 {
@@ -526,7 +528,7 @@ fn chroma_plane_levels(
             (&src[by * stride + bx..], stride),
             (&pred[by * 8 + bx..], 8),
         );
-        let (levels, d) = forward_quant_u8(s, p, qp_c, true, dz);
+        let (levels, d) = quant.residual_u8(s, p, true);
         ac_raster[blk] = levels;
         ac_raster[blk][0] = 0;
         dc[blk] = d;
@@ -551,6 +553,7 @@ pub(crate) fn chroma_plane_is_bare(
         return false;
     }
     let zero_sad = zero_levels_sad(qp_c, dz);
+    let quant = Quantiser::new(qp_c, dz);
     (0..4).all(|blk| {
         if sads[blk] <= zero_sad {
             return true;
@@ -560,7 +563,7 @@ pub(crate) fn chroma_plane_is_bare(
             (&src[by * stride + bx..], stride),
             (&pred[by * 8 + bx..], 8),
         );
-        let mut levels = forward_quant_u8(s, p, qp_c, true, dz).0;
+        let mut levels = quant.residual_u8(s, p, true).0;
         levels[0] = 0;
         !any_nonzero(&levels)
     })

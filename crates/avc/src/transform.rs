@@ -222,6 +222,7 @@ mod x86 {
     /// blocks of 8-bit samples, widened to 32-bit lanes row by row. Caller:
     /// SSE2 (always on x86-64); both blocks readable as 4 rows of 4 samples,
     /// `ss` and `ps` apart.
+    #[inline(always)]
     pub(super) unsafe fn forward_quant_u8(
         (src, ss): (*const u8, usize),
         (pred, ps): (*const u8, usize),
@@ -438,37 +439,61 @@ pub fn forward_quant4x4(
     }
 }
 
-/// [`forward_quant4x4`] of the residual `src − pred` between two 4×4
-/// blocks of 8-bit samples given from their first samples, rows `ss` and
-/// `ps` apart.
-pub fn forward_quant_u8(
-    (src, ss): (&[u8], usize),
-    (pred, ps): (&[u8], usize),
+/// The quantiser of 4×4 residual blocks at one qp and dead zone (8.5.12's
+/// inverse, as encoders use it): MF by raster position, rounding offset
+/// and shift.
+#[derive(Debug, Clone, Copy)]
+pub struct Quantiser {
     qp: i32,
-    skip_dc: bool,
     dz: Deadzone,
-) -> ([i32; 16], i32) {
-    #[cfg(target_arch = "x86_64")]
-    if ss >= 4 && ps >= 4 && src.len() >= 3 * ss + 4 && pred.len() >= 3 * ps + 4 {
+    mf: &'static [i32; 16],
+    offset: i32,
+    qbits: u32,
+}
+
+impl Quantiser {
+    pub fn new(qp: i32, dz: Deadzone) -> Quantiser {
+        let qp = qp.clamp(0, 51);
         let qbits = 15 + (qp / 6) as u32;
-        let mf = &QUANT_MF_4X4[(qp % 6) as usize];
-        // SAFETY: SSE2 is part of x86-64; both blocks lie inside their
-        // slices (checked above).
-        return unsafe {
-            x86::forward_quant_u8(
-                (src.as_ptr(), ss),
-                (pred.as_ptr(), ps),
-                mf,
-                (dz.offset(qbits), qbits),
-                skip_dc,
-            )
-        };
+        Quantiser {
+            qp,
+            dz,
+            mf: &QUANT_MF_4X4[(qp % 6) as usize],
+            offset: dz.offset(qbits),
+            qbits,
+        }
     }
-    let residual: [i32; 16] = std::array::from_fn(|i| {
-        let (r, c) = (i / 4, i % 4);
-        i32::from(src[r * ss + c]) - i32::from(pred[r * ps + c])
-    });
-    forward_quant4x4(&residual, qp, skip_dc, dz)
+
+    /// [`forward_quant4x4`] of the residual `src − pred` between two 4×4
+    /// blocks of 8-bit samples given from their first samples, rows `ss`
+    /// and `ps` apart.
+    #[inline]
+    pub fn residual_u8(
+        &self,
+        (src, ss): (&[u8], usize),
+        (pred, ps): (&[u8], usize),
+        skip_dc: bool,
+    ) -> ([i32; 16], i32) {
+        #[cfg(target_arch = "x86_64")]
+        if ss >= 4 && ps >= 4 && src.len() >= 3 * ss + 4 && pred.len() >= 3 * ps + 4 {
+            // SAFETY: SSE2 is part of x86-64; both blocks lie inside their
+            // slices (checked above).
+            return unsafe {
+                x86::forward_quant_u8(
+                    (src.as_ptr(), ss),
+                    (pred.as_ptr(), ps),
+                    self.mf,
+                    (self.offset, self.qbits),
+                    skip_dc,
+                )
+            };
+        }
+        let residual: [i32; 16] = std::array::from_fn(|i| {
+            let (r, c) = (i / 4, i % 4);
+            i32::from(src[r * ss + c]) - i32::from(pred[r * ps + c])
+        });
+        forward_quant4x4(&residual, self.qp, skip_dc, self.dz)
+    }
 }
 
 /// The portable [`forward_quant4x4`].
@@ -1001,7 +1026,7 @@ mod tests {
                 for dz in [Deadzone::Intra, Deadzone::Inter] {
                     for skip_dc in [false, true] {
                         assert_eq!(
-                            forward_quant_u8((&src, ss), (&pred, ps), qp, skip_dc, dz),
+                            Quantiser::new(qp, dz).residual_u8((&src, ss), (&pred, ps), skip_dc),
                             forward_quant_portable(&residual, qp, skip_dc, dz),
                             "case {case} qp {qp}"
                         );
