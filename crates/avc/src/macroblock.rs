@@ -252,7 +252,7 @@ pub(crate) fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
 /// Adds a reconstructed residual to a prediction; `None` if the residual
 /// broke the range rule of 8.5.12.
 pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32; 16]) -> Option<[u8; 16]> {
-    if d[1..].iter().all(|&v| v == 0) && d[0].unsigned_abs() <= 2600 {
+    if d[1..].iter().all(|&v| v == 0) && d[0].unsigned_abs() <= DC_ONLY_MAX {
         // A DC-only block: both passes of 8.5.12.2 spread d[0] unchanged, so
         // every residual sample is (d[0] + 32) >> 6, within range for |d[0]|
         // up to 2600 (as [`inverse4x4`] finds).
@@ -367,8 +367,15 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     let dc_y = dc_y.unwrap_or([0; 16]);
     for (blk, ac) in ac_raster.iter().enumerate() {
         let (bx, by) = luma_block_xy(blk);
+        let dc = dc_y[(by / 4) * 4 + bx / 4];
+        if !any_nonzero(ac) && dc.unsigned_abs() <= DC_ONLY_MAX {
+            // No AC levels: every residual sample is (dc + 32) >> 6, as in
+            // [`reconstruct`] (the AC scan stays all zero).
+            add_dc::<16>(&mut out.recon, &pred, (bx, by), (dc + 32) >> 6);
+            continue;
+        }
         let mut d = dequant4x4(ac, qp, true);
-        d[0] = dc_y[(by / 4) * 4 + bx / 4];
+        d[0] = dc;
         let p = sub_block(&pred, 16, bx, by);
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
             out.valid = false;
@@ -378,6 +385,21 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
         out.ac[blk] = to_scan(ac);
     }
     out
+}
+
+/// The largest |d[0]| of a block without AC coefficients whose residual
+/// [`reconstruct`] takes as (d[0] + 32) >> 6 for every sample.
+const DC_ONLY_MAX: u32 = 2600;
+
+/// Writes the 4×4 block at (bx, by) of an `N`-wide prediction plus `r`,
+/// clipped to 8 bits, into `recon` (8.5.14).
+fn add_dc<const N: usize>(recon: &mut [u8], pred: &[u8], (bx, by): (usize, usize), r: i32) {
+    for y in by..by + 4 {
+        let row = y * N + bx;
+        for (o, &p) in recon[row..row + 4].iter_mut().zip(&pred[row..row + 4]) {
+            *o = clip_pixel(i32::from(p) + r);
+        }
+    }
 }
 
 /// The 8×8 quarter `q` (raster order) of a 16×16 block, as its own block.
@@ -487,17 +509,20 @@ fn code_chroma_plane(
     let dc_c = dc_c.unwrap_or([0; 4]);
     for blk in 0..4 {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let dc = dc_c[blk];
+        if !any_nonzero(&ac_raster[blk]) && dc.unsigned_abs() <= DC_ONLY_MAX {
+            // No AC levels: the residual is (dc + 32) >> 6 everywhere, as in
+            // [`reconstruct`] (zero for dc = 0: the prediction).
+            add_dc::<8>(&mut out.recon, pred, (bx, by), (dc + 32) >> 6);
+            continue;
+        }
         let p = sub_block(pred, 8, bx, by);
-        let samples = if dc_c[blk] == 0 && !any_nonzero(&ac_raster[blk]) {
-            p.map(|v| v as u8)
-        } else {
-            let mut d = dequant4x4(&ac_raster[blk], qp_c, true);
-            d[0] = dc_c[blk];
-            reconstruct(&d, &p).unwrap_or_else(|| {
-                out.valid = false;
-                [0; 16]
-            })
-        };
+        let mut d = dequant4x4(&ac_raster[blk], qp_c, true);
+        d[0] = dc;
+        let samples = reconstruct(&d, &p).unwrap_or_else(|| {
+            out.valid = false;
+            [0; 16]
+        });
         put4x4(&mut out.recon, 8, bx, by, &samples);
         out.ac[blk] = to_scan(&ac_raster[blk]);
     }
@@ -835,6 +860,24 @@ impl MbCoding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The DC-only shortcut writes what [`reconstruct`] makes of a block
+    /// whose only coefficient is d[0], over the whole allowed range and
+    /// predictions at both ends of the sample range.
+    #[test]
+    fn dc_only_blocks_reconstruct_as_the_transform_does() {
+        let pred: [u8; 256] = std::array::from_fn(|i| [0, 255, 17, 240, 128][i % 5]);
+        for dc in (-(DC_ONLY_MAX as i32)..=DC_ONLY_MAX as i32).step_by(37) {
+            for (bx, by) in [(0, 0), (4, 8), (12, 12)] {
+                let mut out = [0u8; 256];
+                add_dc::<16>(&mut out, &pred, (bx, by), (dc + 32) >> 6);
+                let mut d = [0i32; 16];
+                d[0] = dc;
+                let want = reconstruct(&d, &sub_block(&pred, 16, bx, by)).expect("in range");
+                assert_eq!(sub_block(&out, 16, bx, by), want.map(i32::from), "dc {dc}");
+            }
+        }
+    }
 
     #[test]
     fn block_positions_round_trip() {
