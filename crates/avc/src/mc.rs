@@ -479,6 +479,15 @@ fn chroma_block_inside(
 ) {
     let stride = p.width;
     let weights = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy].map(|v| v as u16);
+    #[cfg(target_arch = "x86_64")]
+    if (w, h) == (8, 8) && out.len() >= 64 && (by + 8) * stride + bx + 9 <= p.data.len() {
+        // SAFETY: the 9 rows of 9 samples the block reads lie inside the
+        // plane (checked above) and `out` holds 64 samples.
+        unsafe {
+            x86::chroma_block8(p.data.as_ptr().add(by * stride + bx), stride, weights, out);
+        }
+        return;
+    }
     for (r, dst) in out.chunks_exact_mut(w).take(h).enumerate() {
         let top = &p.data[(by + r) * stride + bx..][..w + 1];
         let below = &p.data[(by + r + 1) * stride + bx..][..w + 1];
@@ -536,6 +545,35 @@ mod x86 {
         v = _mm_srli_epi16::<6>(_mm_add_epi16(v, _mm_set1_epi16(32)));
         _mm_storel_epi64(dst.as_mut_ptr() as *mut __m128i, _mm_packus_epi16(v, zero));
     }
+
+    /// [`super::chroma_row_portable`] for the 8 rows of an 8×8 block, each
+    /// row's widened samples reused as the next row's top. Caller: `src`
+    /// readable as 9 rows of 9 samples `stride` apart, `out` 64 samples.
+    pub(super) unsafe fn chroma_block8(src: *const u8, stride: usize, w: [u16; 4], out: &mut [u8]) {
+        let zero = _mm_setzero_si128();
+        let widen = |r: usize, at: usize| {
+            _mm_unpacklo_epi8(
+                _mm_loadl_epi64(src.add(r * stride + at) as *const __m128i),
+                zero,
+            )
+        };
+        let weight = |v: u16| _mm_set1_epi16(v as i16);
+        let (w0, w1, w2, w3) = (weight(w[0]), weight(w[1]), weight(w[2]), weight(w[3]));
+        let round = _mm_set1_epi16(32);
+        let (mut a, mut b) = (widen(0, 0), widen(0, 1));
+        for r in 0..8 {
+            let (c, d) = (widen(r + 1, 0), widen(r + 1, 1));
+            let mut v = _mm_add_epi16(_mm_mullo_epi16(a, w0), _mm_mullo_epi16(b, w1));
+            v = _mm_add_epi16(v, _mm_mullo_epi16(c, w2));
+            v = _mm_add_epi16(v, _mm_mullo_epi16(d, w3));
+            v = _mm_srli_epi16::<6>(_mm_add_epi16(v, round));
+            _mm_storel_epi64(
+                out.as_mut_ptr().add(8 * r) as *mut __m128i,
+                _mm_packus_epi16(v, zero),
+            );
+            (a, b) = (c, d);
+        }
+    }
 }
 
 /// The luma sample at integer position (x, y) plus quarter fractions
@@ -587,6 +625,37 @@ pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chroma_blocks_match_portable_rows() {
+        let mut state = 11u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        };
+        let plane = Plane {
+            width: 24,
+            height: 20,
+            data: (0..24 * 20)
+                .map(|i| if i % 7 == 0 { 255 } else { next() })
+                .collect(),
+        };
+        for case in 0..64 {
+            let (fx, fy) = (case % 8, case / 8);
+            // The block's last read row and column at the plane's edge too.
+            for (bx, by) in [(0, 0), (3, 5), (15, 11)] {
+                let mut got = [0u8; 64];
+                chroma_block_inside(&plane, (bx, by), (8, 8), (fx, fy), &mut got);
+                let w = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy];
+                let mut want = [0u8; 64];
+                for (r, dst) in want.chunks_exact_mut(8).enumerate() {
+                    let row = |y: usize| &plane.data[y * 24 + bx..][..9];
+                    chroma_row_portable(dst, row(by + r), row(by + r + 1), w.map(|v| v as u16));
+                }
+                assert_eq!(got, want, "({fx}, {fy}) at ({bx}, {by})");
+            }
+        }
+    }
 
     #[test]
     fn chroma_rows_match_portable() {
