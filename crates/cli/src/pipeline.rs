@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use framepress::{EncoderConfig, Error, MediaWriter, Result, StreamId};
@@ -45,9 +46,10 @@ where
 }
 
 /// Encodes `frame` and every frame `next` reads after it. Each frame is read
-/// on this thread while the one before it is encoded on another, so reading
-/// the input costs the encoder no time; signals are still handled on this
-/// thread, whose read they cut short.
+/// on this thread while the one before it is encoded on another (one
+/// encoding thread for the whole loop, handed each frame's buffer and
+/// handing it back), so reading the input costs the encoder no time;
+/// signals are still handled on this thread, whose read they cut short.
 fn encode_rest<F>(
     writer: &mut MediaWriter,
     video: StreamId,
@@ -59,30 +61,47 @@ where
     F: FnMut(&mut Vec<u8>) -> Result<bool>,
 {
     let mut ahead = Vec::with_capacity(frame.capacity());
-    loop {
-        let (encoded, more) = std::thread::scope(|s| {
-            let job = s.spawn(|| writer.encode_frame(video, frame));
-            let more = next(&mut ahead);
-            (job.join(), more)
+    std::thread::scope(|s| {
+        let (to_encoder, frames) = mpsc::sync_channel::<Vec<u8>>(1);
+        let (to_reader, encoded) = mpsc::sync_channel::<(Vec<u8>, Result<()>)>(1);
+        s.spawn(move || {
+            for buf in frames {
+                let result = writer.encode_frame(video, &buf);
+                let failed = result.is_err();
+                if to_reader.send((buf, result)).is_err() || failed {
+                    return;
+                }
+            }
         });
-        match encoded {
-            Ok(result) => result?,
-            Err(panic) => std::panic::resume_unwind(panic),
+        let mut sent = std::mem::take(frame);
+        loop {
+            if to_encoder.send(sent).is_err() {
+                return Err(encoder_gone());
+            }
+            let more = next(&mut ahead);
+            let (buf, result) = encoded.recv().map_err(|_| encoder_gone())?;
+            result?;
+            bar.inc(1);
+            // After SIGINT/SIGTERM: stop reading (a frame read or cut short
+            // meanwhile is dropped) and let the caller finish the output.
+            if let Some(signal) = interrupt::requested() {
+                eprintln!(
+                    "interrupted by signal {signal}: finishing the output with the frames so far"
+                );
+                return Ok(());
+            }
+            if !more? {
+                return Ok(());
+            }
+            sent = std::mem::replace(&mut ahead, buf);
         }
-        bar.inc(1);
-        // After SIGINT/SIGTERM: stop reading (a frame read or cut short
-        // meanwhile is dropped) and let the caller finish the output.
-        if let Some(signal) = interrupt::requested() {
-            eprintln!(
-                "interrupted by signal {signal}: finishing the output with the frames so far"
-            );
-            return Ok(());
-        }
-        if !more? {
-            return Ok(());
-        }
-        std::mem::swap(frame, &mut ahead);
-    }
+    })
+}
+
+/// The encoding thread stopped without a result: it panicked, which the
+/// end of the thread scope reports.
+fn encoder_gone() -> Error {
+    Error::InvalidState
 }
 
 /// A bar (or a counter, when the length is unknown) on stderr, shown only
