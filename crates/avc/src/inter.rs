@@ -320,13 +320,7 @@ pub fn code_inter_mb(
         chroma_mode: 0,
         cbp_luma,
         cbp_chroma: chroma_cbp(&chroma),
-        levels: MbLevels {
-            luma: levels,
-            luma_dc: [0; 16],
-            chroma_dc: chroma.dc,
-            chroma_ac: chroma.ac,
-        }
-        .held(),
+        levels: MbLevels::held_without_dc(levels, chroma.dc, chroma.ac),
         pcm: None,
         mvs: block_vectors(motion),
     };

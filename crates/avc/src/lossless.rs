@@ -173,13 +173,7 @@ pub fn code_intra_mb_lossless(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) 
         chroma_mode,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels {
-            luma: levels,
-            luma_dc: [0; 16],
-            chroma_dc: dc,
-            chroma_ac: ac,
-        }
-        .held(),
+        levels: MbLevels::held_without_dc(levels, dc, ac),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -220,13 +214,7 @@ pub fn code_inter_mb_lossless(
         chroma_mode: 0,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels {
-            luma: levels,
-            luma_dc: [0; 16],
-            chroma_dc: dc,
-            chroma_ac: ac,
-        }
-        .held(),
+        levels: MbLevels::held_without_dc(levels, dc, ac),
         pcm: None,
         mvs: crate::inter::block_vectors(motion),
     };

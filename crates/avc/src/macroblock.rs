@@ -97,6 +97,21 @@ impl MbLevels {
     pub fn held(self) -> Option<Box<MbLevels>> {
         (!self.is_zero()).then(|| Box::new(self))
     }
+
+    /// [`MbLevels::held`] of a macroblock without Intra16x16 DC levels.
+    pub fn held_without_dc(
+        luma: [[i32; 16]; 16],
+        chroma_dc: [[i32; 4]; 2],
+        chroma_ac: [[[i32; 16]; 4]; 2],
+    ) -> Option<Box<MbLevels>> {
+        MbLevels {
+            luma,
+            luma_dc: [0; 16],
+            chroma_dc,
+            chroma_ac,
+        }
+        .held()
+    }
 }
 
 impl MbCoding {
@@ -761,13 +776,7 @@ fn i4_candidate(
         chroma_mode,
         cbp_luma,
         cbp_chroma: chroma_cbp(ch),
-        levels: MbLevels {
-            luma: i4.levels,
-            luma_dc: [0; 16],
-            chroma_dc: ch.dc,
-            chroma_ac: ch.ac,
-        }
-        .held(),
+        levels: MbLevels::held_without_dc(i4.levels, ch.dc, ch.ac),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
