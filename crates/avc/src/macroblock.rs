@@ -364,10 +364,7 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
                 (&src[by * stride + bx..], stride),
                 (&pred[by * 16 + bx..], 16),
             );
-            let (levels, dc) = quant.residual_u8(s, p, true);
-            ac_raster[blk] = levels;
-            ac_raster[blk][0] = 0;
-            dc_spatial[at] = dc;
+            (ac_raster[blk], dc_spatial[at]) = quant.ac_levels_u8(s, p);
         }
     }
     let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
@@ -568,10 +565,7 @@ fn chroma_plane_levels(
             (&src[by * stride + bx..], stride),
             (&pred[by * 8 + bx..], 8),
         );
-        let (levels, d) = quant.residual_u8(s, p, true);
-        ac_raster[blk] = levels;
-        ac_raster[blk][0] = 0;
-        dc[blk] = d;
+        (ac_raster[blk], dc[blk]) = quant.ac_levels_u8(s, p);
     }
     (ac_raster, dc)
 }
@@ -603,9 +597,7 @@ pub(crate) fn chroma_plane_is_bare(
             (&src[by * stride + bx..], stride),
             (&pred[by * 8 + bx..], 8),
         );
-        let mut levels = quant.residual_u8(s, p, true).0;
-        levels[0] = 0;
-        !any_nonzero(&levels)
+        !any_nonzero(&quant.ac_levels_u8(s, p).0)
     })
 }
 

@@ -203,8 +203,7 @@ mod x86 {
     pub(super) unsafe fn forward_quant(
         residual: &[i32; 16],
         mf: &[i32; 16],
-        offset: i32,
-        qbits: u32,
+        (offset, qbits): (i32, u32),
         skip_dc: bool,
     ) -> ([i32; 16], i32) {
         let load =
@@ -215,10 +214,10 @@ mod x86 {
             load(residual, 2),
             load(residual, 3),
         ];
-        transform_quant(rows, mf, offset, qbits, skip_dc)
+        transform_quant(rows, mf, (offset, qbits), skip_dc)
     }
 
-    /// [`super::forward_quant_u8`]: the residual `src − pred` of two 4×4
+    /// [`super::Quantiser::residual_u8`]: the residual `src − pred` of two 4×4
     /// blocks of 8-bit samples, widened to 32-bit lanes row by row. Caller:
     /// SSE2 (always on x86-64); both blocks readable as 4 rows of 4 samples,
     /// `ss` and `ps` apart.
@@ -237,7 +236,7 @@ mod x86 {
         };
         let rows: [__m128i; 4] =
             std::array::from_fn(|r| _mm_sub_epi32(widen(src.add(r * ss)), widen(pred.add(r * ps))));
-        transform_quant(rows, mf, offset, qbits, skip_dc)
+        transform_quant(rows, mf, (offset, qbits), skip_dc)
     }
 
     /// The forward transform and quantiser of a residual held as four rows.
@@ -245,8 +244,7 @@ mod x86 {
     unsafe fn transform_quant(
         rows: [__m128i; 4],
         mf: &[i32; 16],
-        offset: i32,
-        qbits: u32,
+        (offset, qbits): (i32, u32),
         skip_dc: bool,
     ) -> ([i32; 16], i32) {
         let load =
@@ -426,17 +424,7 @@ pub fn forward_quant4x4(
     skip_dc: bool,
     dz: Deadzone,
 ) -> ([i32; 16], i32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let qbits = 15 + (qp / 6) as u32;
-        let mf = &QUANT_MF_4X4[(qp % 6) as usize];
-        // SAFETY: SSE2 is part of x86-64; the arrays hold 16 values each.
-        unsafe { x86::forward_quant(residual, mf, dz.offset(qbits), qbits, skip_dc) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        forward_quant_portable(residual, qp, skip_dc, dz)
-    }
+    Quantiser::new(qp, dz).residual(residual, skip_dc)
 }
 
 /// The quantiser of 4×4 residual blocks at one qp and dead zone (8.5.12's
@@ -444,7 +432,10 @@ pub fn forward_quant4x4(
 /// and shift.
 #[derive(Debug, Clone, Copy)]
 pub struct Quantiser {
+    // The portable transform's inputs; x86-64 uses the three below.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     qp: i32,
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     dz: Deadzone,
     mf: &'static [i32; 16],
     offset: i32,
@@ -452,6 +443,7 @@ pub struct Quantiser {
 }
 
 impl Quantiser {
+    /// The quantiser at `qp` (clamped to 0..=51) with dead zone `dz`.
     pub fn new(qp: i32, dz: Deadzone) -> Quantiser {
         let qp = qp.clamp(0, 51);
         let qbits = 15 + (qp / 6) as u32;
@@ -461,6 +453,20 @@ impl Quantiser {
             mf: &QUANT_MF_4X4[(qp % 6) as usize],
             offset: dz.offset(qbits),
             qbits,
+        }
+    }
+
+    /// [`forward_quant4x4`] of a residual with this quantiser.
+    #[inline]
+    pub fn residual(&self, residual: &[i32; 16], skip_dc: bool) -> ([i32; 16], i32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of x86-64; the arrays hold 16 values each.
+            unsafe { x86::forward_quant(residual, self.mf, (self.offset, self.qbits), skip_dc) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            forward_quant_portable(residual, self.qp, skip_dc, self.dz)
         }
     }
 
@@ -492,7 +498,18 @@ impl Quantiser {
             let (r, c) = (i / 4, i % 4);
             i32::from(src[r * ss + c]) - i32::from(pred[r * ps + c])
         });
-        forward_quant4x4(&residual, self.qp, skip_dc, self.dz)
+        self.residual(&residual, skip_dc)
+    }
+
+    /// The AC levels (raster order, the DC position zero) and the DC
+    /// coefficient before quantisation of the residual `src − pred`, as
+    /// [`Quantiser::residual_u8`] takes them: for blocks whose DC goes
+    /// through a second transform (Intra16x16, chroma; 8.5.10, 8.5.11).
+    #[inline]
+    pub fn ac_levels_u8(&self, src: (&[u8], usize), pred: (&[u8], usize)) -> ([i32; 16], i32) {
+        let (mut levels, dc) = self.residual_u8(src, pred, true);
+        levels[0] = 0;
+        (levels, dc)
     }
 }
 
