@@ -88,6 +88,11 @@ FP_CUDA = ["--device", "cuda"]
 X264 = ["-c:v", "libx264", "-threads", "{threads}"]
 ENCODERS = [
     Encoder("framepress-cpu-ultrafast", "framepress", FP_CPU + ["--preset", "ultrafast", "--qp", "{q}"]),
+    Encoder("framepress-cpu-ultrafast-nodeblock", "framepress",
+            FP_CPU + ["--preset", "ultrafast", "--no-deblock", "--qp", "{q}"], default=False),
+    Encoder("framepress-cpu-superfast", "framepress", FP_CPU + ["--preset", "superfast", "--qp", "{q}"], default=False),
+    Encoder("framepress-cpu-superfast-nodeblock", "framepress",
+            FP_CPU + ["--preset", "superfast", "--no-deblock", "--qp", "{q}"], default=False),
     Encoder("framepress-cpu-veryfast", "framepress", FP_CPU + ["--preset", "veryfast", "--qp", "{q}"]),
     Encoder("framepress-cpu-medium", "framepress", FP_CPU + ["--preset", "medium", "--qp", "{q}"], required=True,
             note="the CLI's default preset"),

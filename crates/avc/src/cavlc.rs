@@ -125,6 +125,83 @@ fn coded_bits_bound(
     Ok(counter.bits as u32 + u32::from(token))
 }
 
+/// Largest |level| that [`QuickBound`] accepts.
+const QUICK_LEVEL_MAX: u32 = 15;
+
+/// A bound on the bits of several residual blocks that is cheaper to find
+/// than [`residual_block_bits_bound`] of each, for the macroblock size check
+/// (whether a macroblock fits its bound needs no exact count when it fits
+/// easily). It holds for any coeff_token table while every level lies
+/// within ±[`QUICK_LEVEL_MAX`]; beyond that it gives nothing.
+///
+/// A block without levels is coeff_token alone: at most 16 bits (Table 9-5).
+/// A block with n > 0 levels takes at most 41 + Σ (2 + L) bits over its
+/// levels (9.2): coeff_token at most 16, trailing_ones_sign_flag at most 3,
+/// total_zeros at most 9 (Tables 9-7, 9-8), and the at most n − 1
+/// run_before at most 3 bits each plus their runs beyond 6 (Table 9-10),
+/// in all ≤ 3(n − 1) + total_zeros ≤ 2n + 13 as total_zeros ≤ 16 − n. L,
+/// the level's own bits whatever its suffixLength (9.2.2.1, levelCode ≤
+/// 2|level| − 1): ≤ 7 for |level| ≤ 3, ≤ 14 for ≤ 7 and ≤ 19 (level_prefix
+/// 14 with a 4-bit suffix) for ≤ 15; never the escape (level_prefix 15), so
+/// every such level is codable.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QuickBound {
+    bits: u32,
+    /// Some level lies beyond ±QUICK_LEVEL_MAX.
+    large: bool,
+}
+
+impl QuickBound {
+    /// Counts one block of levels (any length up to 16). Levels in
+    /// positions the block does not code (index 0 of an AC block) may be
+    /// passed too: counting more levels only raises the bound.
+    #[inline]
+    pub fn add(&mut self, coeffs: &[i32]) {
+        let (bits, large) = quick_block_bits(coeffs);
+        self.bits += bits;
+        self.large |= large;
+    }
+
+    /// The bound on the bits of the blocks counted, `None` where a level is too large for it.
+    pub fn bits(&self) -> Option<u32> {
+        (!self.large).then_some(self.bits)
+    }
+}
+
+/// One block's [`QuickBound`] and whether a level lies beyond
+/// ±QUICK_LEVEL_MAX: with SSE2 on x86-64 for 16 levels, else one at a time.
+#[inline(always)]
+fn quick_block_bits(coeffs: &[i32]) -> (u32, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(block) = <&[i32; 16]>::try_from(coeffs) {
+        // SAFETY: SSE2 is part of x86-64; the loads read the 16 levels.
+        let counts = unsafe { x86::magnitude_counts(block) };
+        return quick_bits_from_counts(counts);
+    }
+    let mut counts = [0u32; 4];
+    for &c in coeffs {
+        let m = c.unsigned_abs();
+        for (n, t) in counts.iter_mut().zip(QUICK_STEPS) {
+            *n += u32::from(m > t);
+        }
+    }
+    quick_bits_from_counts(counts)
+}
+
+/// Magnitudes at which a level's share of [`QuickBound`] steps up (the last: too large).
+const QUICK_STEPS: [u32; 4] = [0, 3, 7, QUICK_LEVEL_MAX];
+
+/// [`QuickBound`] of a block from its numbers of levels beyond each of [`QUICK_STEPS`]:
+/// per level 2 + L, so 9 from magnitude 1, 16 from 4, 21 from 8.
+fn quick_bits_from_counts([nonzero, above3, above7, large]: [u32; 4]) -> (u32, bool) {
+    let bits = if nonzero == 0 {
+        16
+    } else {
+        41 + 9 * nonzero + 7 * above3 + 5 * above7
+    };
+    (bits, large != 0)
+}
+
 /// Length of coeff_token: the longest over the four nC ≥ 0 columns of Table 9-5
 /// for those tables, the exact one for ChromaDc.
 fn token_len_bound(table: CoeffTokenTable, total_coeff: u32, trailing_ones: u32) -> u8 {
@@ -512,6 +589,21 @@ mod x86 {
     //! SSE2 versions of [`super::scan_lanes`] (SSE2 is part of x86-64).
     use super::{Lanes, MAX_ALWAYS_CODABLE_LEVEL};
     use std::arch::x86_64::*;
+
+    /// The numbers of the 16 levels whose magnitude exceeds each of
+    /// [`super::QUICK_STEPS`] (levels are narrowed to 16 bits with signed
+    /// saturation, which keeps every magnitude above 15 above it).
+    #[inline(always)]
+    pub(super) unsafe fn magnitude_counts(coeffs: &[i32; 16]) -> [u32; 4] {
+        let p = coeffs.as_ptr() as *const __m128i;
+        let low = _mm_packs_epi32(_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+        let high = _mm_packs_epi32(_mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3)));
+        super::QUICK_STEPS.map(|t| {
+            let (above, below) = (_mm_set1_epi16(t as i16), _mm_set1_epi16(-(t as i16)));
+            let beyond = |v| _mm_or_si128(_mm_cmpgt_epi16(v, above), _mm_cmplt_epi16(v, below));
+            (_mm_movemask_epi8(_mm_packs_epi16(beyond(low), beyond(high))) as u32).count_ones()
+        })
+    }
 
     /// Lanes of 13 to 16 levels, read as four groups of four at 0, 4, 8 and
     /// len − 4. Caller: 13 ≤ `coeffs.len()` ≤ 16.
@@ -1330,6 +1422,64 @@ mod tests {
         assert_eq!(
             residual_block_bits_bound(&[0; 16], CoeffTokenTable::Nc(0)),
             Ok(6)
+        );
+    }
+
+    /// The quick bound of `coeffs` if it gives one, checked against the
+    /// exact bound of the coded part (`coeffs[from..]`) under `table`.
+    fn check_quick_bound(coeffs: &[i32], from: usize, table: CoeffTokenTable) -> Option<u32> {
+        let mut quick = QuickBound::default();
+        quick.add(coeffs);
+        let large = coeffs.iter().any(|c| c.unsigned_abs() > QUICK_LEVEL_MAX);
+        assert_eq!(quick.bits().is_none(), large, "{coeffs:?}");
+        let q = quick.bits()?;
+        let exact = residual_block_bits_bound(&coeffs[from..], table);
+        assert!(exact.is_ok_and(|b| b <= q), "{coeffs:?}: {exact:?} > {q}");
+        Some(q)
+    }
+
+    #[test]
+    fn quick_bound_covers_the_exact_bound() {
+        let mut rng = Rng(777);
+        let mut bounded = 0;
+        for _ in 0..30_000 {
+            let len = [16, 15, 4][rng.below(3) as usize];
+            let mut block = random_block(&mut rng, len);
+            // Magnitudes up to 40: on both sides of the quick bound's limit.
+            for c in block.iter_mut().filter(|c| c.unsigned_abs() > 40) {
+                *c = c.signum() * (1 + (c.unsigned_abs() % 40) as i32);
+            }
+            let table = match len {
+                4 => CoeffTokenTable::ChromaDc,
+                _ => NC_TABLES[rng.below(4) as usize],
+            };
+            bounded += usize::from(check_quick_bound(&block, 0, table).is_some());
+            if len == 15 {
+                // As held: a 16-level array whose first level is not coded.
+                let mut held = vec![random_level(&mut rng, 1)];
+                held.extend(&block);
+                check_quick_bound(&held, 1, table);
+            }
+        }
+        assert!(bounded > 10_000, "{bounded}");
+        // The worst blocks within the limit, and the first level beyond it.
+        for m in [1, 3, 4, 7, 8, 15] {
+            for sign in [1, -1] {
+                assert!(check_quick_bound(&[m * sign; 16], 0, CoeffTokenTable::Nc(0)).is_some());
+                let alternating: Vec<i32> = (0..16).map(|i| [m, -m][i % 2] * sign).collect();
+                check_quick_bound(&alternating, 0, CoeffTokenTable::Nc(8));
+                check_quick_bound(&[m * sign; 4], 0, CoeffTokenTable::ChromaDc);
+            }
+        }
+        let mut last_big = [0; 16];
+        last_big[15] = 16;
+        assert_eq!(
+            check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
+            None
+        );
+        assert_eq!(
+            check_quick_bound(&[0; 16], 0, CoeffTokenTable::Nc(0)),
+            Some(16)
         );
     }
 

@@ -5,7 +5,7 @@
 //! all of a picture's inter macroblocks can be coded at once.
 
 use crate::bits::{se_len, ue_len};
-use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
+use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
@@ -30,36 +30,65 @@ pub fn max_mvd(w: usize, h: usize) -> i32 {
 /// neighbours (their vectors and coefficient counts); `None` if a level
 /// cannot be coded with CAVLC.
 pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Option<u32> {
-    let nc = CoeffTokenTable::Nc(0);
-    let lv = mb.levels();
+    let mut bits = Some(inter_header_bits(mb, part, mvd_max));
+    for_each_inter_block(mb, |levels, from, table| {
+        let block = &levels[from..];
+        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(block, table).ok()?));
+    });
+    bits
+}
+
+/// Whether [`inter_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
+/// counting each block exactly where the [`QuickBound`] settles it.
+pub fn inter_mb_fits(mb: &MbCoding, part: Partition, mvd_max: i32) -> bool {
+    let mut quick = QuickBound::default();
+    for_each_inter_block(mb, |levels, _, _| quick.add(levels));
+    let header = inter_header_bits(mb, part, mvd_max);
+    if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
+        return true;
+    }
+    inter_mb_bits_bound(mb, part, mvd_max).is_some_and(|b| b <= MB_MAX_BITS)
+}
+
+/// Worst-case bits of an inter macroblock_layer before its residual blocks:
+/// mb_type, sub_mb_types, vector differences of at most `mvd_max`,
+/// coded_block_pattern and mb_qp_delta (7.3.5).
+fn inter_header_bits(mb: &MbCoding, part: Partition, mvd_max: i32) -> u32 {
     let mut bits = ue_len(part.mb_type());
     if part == Partition::P8x8 {
         bits += 4 * ue_len(0);
     }
     bits += part.count() as u32 * 2 * se_len(mvd_max);
     bits += ue_len(inter_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
-    if mb.cbp_luma == 0 && mb.cbp_chroma == 0 {
-        return Some(bits);
+    if mb.cbp_luma != 0 || mb.cbp_chroma != 0 {
+        bits += 1; // mb_qp_delta
     }
-    bits += 1; // mb_qp_delta
+    bits
+}
+
+/// Calls `f` with each residual block an inter macroblock codes (7.3.5.3)
+/// (the levels as held, from the first one coded) and the table its bound
+/// is taken with.
+fn for_each_inter_block(mb: &MbCoding, mut f: impl FnMut(&[i32], usize, CoeffTokenTable)) {
+    let nc = CoeffTokenTable::Nc(0);
+    let lv = mb.levels();
     for blk in 0..16 {
         if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-            bits += residual_block_bits_bound(&lv.luma[blk], nc).ok()?;
+            f(&lv.luma[blk], 0, nc);
         }
     }
     if mb.cbp_chroma > 0 {
         for c in 0..2 {
-            bits += residual_block_bits_bound(&lv.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+            f(&lv.chroma_dc[c], 0, CoeffTokenTable::ChromaDc);
         }
     }
     if mb.cbp_chroma == 2 {
         for c in 0..2 {
             for blk in 0..4 {
-                bits += residual_block_bits_bound(&lv.chroma_ac[c][blk][1..], nc).ok()?;
+                f(&lv.chroma_ac[c][blk], 1, nc);
             }
         }
     }
-    Some(bits)
 }
 
 /// The motion-compensated prediction of a macroblock: luma 16×16 and both
@@ -325,9 +354,7 @@ pub fn code_inter_mb(
         mvs: block_vectors(motion),
     };
     let mvd_max = max_mvd(src.y.width, src.y.height);
-    let fits = valid
-        && chroma.valid
-        && inter_mb_bits_bound(&mb, motion.partition, mvd_max).is_some_and(|b| b <= MB_MAX_BITS);
+    let fits = valid && chroma.valid && inter_mb_fits(&mb, motion.partition, mvd_max);
     if !fits {
         let mb = pcm_coding(src, pos);
         let samples = mb.pcm.as_deref().copied().unwrap_or([0; 384]);

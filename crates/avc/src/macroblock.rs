@@ -8,7 +8,7 @@
 
 use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_MB_BITS};
 use crate::bits::ue_len;
-use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable};
+use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::pixel::diff_sums_8x8;
@@ -622,44 +622,82 @@ pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
 /// slice type (mb_type is counted as in a P slice, where intra values are 5
 /// higher, Table 7-13); `None` if a level cannot be coded with CAVLC.
 pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
-    let nc = CoeffTokenTable::Nc(0);
-    let lv = mb.levels();
+    let mut bits = Some(intra_header_bits(mb)?);
+    for_each_intra_block(mb, |levels, from, table| {
+        let block = &levels[from..];
+        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(block, table).ok()?));
+    });
+    bits
+}
+
+/// Whether [`intra_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
+/// counting each block exactly where the [`QuickBound`] settles it.
+pub fn intra_mb_fits(mb: &MbCoding) -> bool {
+    let Some(header) = intra_header_bits(mb) else {
+        return false;
+    };
+    let mut quick = QuickBound::default();
+    for_each_intra_block(mb, |levels, _, _| quick.add(levels));
+    if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
+        return true;
+    }
+    intra_mb_bits_bound(mb).is_some_and(|b| b <= MB_MAX_BITS)
+}
+
+/// Worst-case bits of an intra macroblock_layer other than its residual
+/// blocks (7.3.5, 7.3.5.1; I_PCM: all of it); `None` for an inter one.
+fn intra_header_bits(mb: &MbCoding) -> Option<u32> {
     let mut bits = ue_len(u32::from(mb.chroma_mode)) + 1; // intra_chroma_pred_mode, mb_qp_delta
     match mb.luma {
         LumaPred::I4(_) => {
             bits += ue_len(MB_TYPE_I_NXN + P_SLICE_INTRA_OFFSET) + 16 * 4;
             bits += ue_len(intra_cbp_code_num(mb.cbp_luma | (mb.cbp_chroma << 4)));
-            for blk in 0..16 {
-                if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                    bits += residual_block_bits_bound(&lv.luma[blk], nc).ok()?;
-                }
-            }
         }
         LumaPred::I16(mode) => {
             bits += ue_len(i16_mb_type(mode, mb.cbp_luma, mb.cbp_chroma) + P_SLICE_INTRA_OFFSET);
-            bits += residual_block_bits_bound(&lv.luma_dc, nc).ok()?;
-            if mb.cbp_luma != 0 {
-                for blk in 0..16 {
-                    bits += residual_block_bits_bound(&lv.luma[blk][1..], nc).ok()?;
-                }
-            }
         }
         LumaPred::Pcm => return Some(ue_len(MB_TYPE_I_PCM + P_SLICE_INTRA_OFFSET) + 7 + 384 * 8),
         LumaPred::Inter(_) => return None,
     }
+    Some(bits)
+}
+
+/// Calls `f` with each residual block an intra macroblock codes (7.3.5.3;
+/// none for I_PCM): the levels as held, from the first one coded, and the
+/// table its bound is taken with.
+fn for_each_intra_block(mb: &MbCoding, mut f: impl FnMut(&[i32], usize, CoeffTokenTable)) {
+    let nc = CoeffTokenTable::Nc(0);
+    let lv = mb.levels();
+    match mb.luma {
+        LumaPred::I4(_) => {
+            for blk in 0..16 {
+                if mb.cbp_luma & (1 << (blk / 4)) != 0 {
+                    f(&lv.luma[blk], 0, nc);
+                }
+            }
+        }
+        LumaPred::I16(_) => {
+            f(&lv.luma_dc, 0, nc);
+            if mb.cbp_luma != 0 {
+                for blk in 0..16 {
+                    f(&lv.luma[blk], 1, nc);
+                }
+            }
+        }
+        LumaPred::Pcm | LumaPred::Inter(_) => return,
+    }
     if mb.cbp_chroma > 0 {
         for c in 0..2 {
-            bits += residual_block_bits_bound(&lv.chroma_dc[c], CoeffTokenTable::ChromaDc).ok()?;
+            f(&lv.chroma_dc[c], 0, CoeffTokenTable::ChromaDc);
         }
     }
     if mb.cbp_chroma == 2 {
         for c in 0..2 {
             for blk in 0..4 {
-                bits += residual_block_bits_bound(&lv.chroma_ac[c][blk][1..], nc).ok()?;
+                f(&lv.chroma_ac[c][blk], 1, nc);
             }
         }
     }
-    Some(bits)
 }
 
 /// Codes one intra macroblock of `src` (padded to whole macroblocks),
@@ -748,8 +786,7 @@ pub(crate) fn accept(mb: MbCoding, recon: [u8; 256], valid: bool) -> Option<(MbC
     if !valid {
         return None;
     }
-    let bits = intra_mb_bits_bound(&mb)?;
-    (bits <= MB_MAX_BITS).then_some((mb, recon))
+    intra_mb_fits(&mb).then_some((mb, recon))
 }
 
 fn i4_candidate(
