@@ -38,18 +38,8 @@ impl<M: Motion> MotionField<'_, M> {
     /// The partition covering luma location (x, y) relative to the top-left
     /// of macroblock `addr` (6.4.11.7, 6.4.12), as seen while decoding
     /// partition `part_idx` of a macroblock partitioned as `part`.
-    fn neighbour(
-        &self,
-        addr: usize,
-        part: Partition,
-        part_idx: usize,
-        x: i32,
-        y: i32,
-    ) -> Neighbour {
-        let (mb_x, mb_y) = (
-            (addr % self.width_mbs) as i32,
-            (addr / self.width_mbs) as i32,
-        );
+    fn neighbour(&self, at: At, part: Partition, part_idx: usize, x: i32, y: i32) -> Neighbour {
+        let At { addr, mb_x, mb_y } = at;
         let inside_x = (0..16).contains(&x);
         let inside_y = (0..16).contains(&y);
         if inside_x && inside_y {
@@ -81,13 +71,26 @@ impl<M: Motion> MotionField<'_, M> {
 
     /// mvpLX of partition `idx` of macroblock `addr` (8.4.1.3), refIdx 0.
     pub fn predict(&self, addr: usize, part: Partition, idx: usize) -> [i16; 2] {
+        self.predict_at(self.at(addr), part, idx)
+    }
+
+    /// Macroblock `addr` with its column and row, found once per prediction.
+    fn at(&self, addr: usize) -> At {
+        At {
+            addr,
+            mb_x: (addr % self.width_mbs) as i32,
+            mb_y: (addr / self.width_mbs) as i32,
+        }
+    }
+
+    fn predict_at(&self, at: At, part: Partition, idx: usize) -> [i16; 2] {
         let (x, y, w, _) = part.rect(idx);
         let (x, y, w) = (x as i32, y as i32, w as i32);
-        let a = self.neighbour(addr, part, idx, x - 1, y);
-        let b = self.neighbour(addr, part, idx, x, y - 1);
+        let a = self.neighbour(at, part, idx, x - 1, y);
+        let b = self.neighbour(at, part, idx, x, y - 1);
         let c = self
-            .neighbour(addr, part, idx, x + w, y - 1)
-            .or_else(|| self.neighbour(addr, part, idx, x - 1, y - 1));
+            .neighbour(at, part, idx, x + w, y - 1)
+            .or_else(|| self.neighbour(at, part, idx, x - 1, y - 1));
         // 8.4.1.3: B and C missing, A present → both take A.
         let (b, c) = if b.is_none() && c.is_none() && a.is_some() {
             (a, a)
@@ -108,14 +111,23 @@ impl<M: Motion> MotionField<'_, M> {
 
     /// The motion vector of P_Skip (8.4.1.1).
     pub fn skip_vector(&self, addr: usize) -> [i16; 2] {
-        let a = self.neighbour(addr, Partition::P16x16, 0, -1, 0);
-        let b = self.neighbour(addr, Partition::P16x16, 0, 0, -1);
+        let at = self.at(addr);
+        let a = self.neighbour(at, Partition::P16x16, 0, -1, 0);
+        let b = self.neighbour(at, Partition::P16x16, 0, 0, -1);
         match (a, b) {
             (None, _) | (_, None) => [0, 0],
             (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
-            _ => self.predict(addr, Partition::P16x16, 0),
+            _ => self.predict_at(at, Partition::P16x16, 0),
         }
     }
+}
+
+/// A macroblock address with its column and row.
+#[derive(Clone, Copy)]
+struct At {
+    addr: usize,
+    mb_x: i32,
+    mb_y: i32,
 }
 
 /// Index of the partition of `part` that holds luma sample (x, y).
