@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use framepress::{Device, Result};
+use framepress::{Device, InputFrame, PixelFormat, Result};
 
 use crate::output::OutputArgs;
 use crate::pipeline::encode_all;
@@ -32,7 +32,21 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     let info = source.info().clone();
     let config = args.source.config(&info, &args.quality, args.device);
     let total = expected_frames(&args.input, &info);
-    encode_all(&args.output, &args.container, &config, total, |buf| {
-        source.read_frame(buf)
-    })
+    if info.pixel_format == PixelFormat::Yuv420p {
+        // Read straight into the encoder's frames: no copy from a buffer.
+        return encode_all(
+            &args.output,
+            &args.container,
+            &config,
+            total,
+            |frame: &mut InputFrame| source.read_input_frame(frame),
+        );
+    }
+    encode_all(
+        &args.output,
+        &args.container,
+        &config,
+        total,
+        |buf: &mut Vec<u8>| source.read_frame(buf),
+    )
 }

@@ -6,16 +6,48 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use framepress::{EncoderConfig, Error, MediaWriter, Result, StreamId};
+use framepress::{EncoderConfig, Error, InputFrame, MediaWriter, Result, StreamId};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::interrupt;
 use crate::output::OutputArgs;
 
+/// A buffer that the encode loop fills with one frame on one thread and
+/// encodes on another: packed bytes in the configured pixel format, or an
+/// [`InputFrame`] read in place.
+pub trait FrameBuffer: Send {
+    /// An empty buffer for frames of `config`.
+    fn for_config(config: &EncoderConfig) -> Self;
+
+    /// Encodes the frame the buffer holds into video stream `video`.
+    fn encode(&mut self, writer: &mut MediaWriter, video: StreamId) -> Result<()>;
+}
+
+impl FrameBuffer for Vec<u8> {
+    fn for_config(config: &EncoderConfig) -> Self {
+        Vec::with_capacity(config.frame_bytes())
+    }
+
+    fn encode(&mut self, writer: &mut MediaWriter, video: StreamId) -> Result<()> {
+        writer.encode_frame(video, self)
+    }
+}
+
+impl FrameBuffer for InputFrame {
+    fn for_config(config: &EncoderConfig) -> Self {
+        InputFrame::new(config.width, config.height)
+    }
+
+    /// Swaps the frame for the encoder's previous one (of the same size).
+    fn encode(&mut self, writer: &mut MediaWriter, video: StreamId) -> Result<()> {
+        writer.encode_input_frame(video, self)
+    }
+}
+
 /// Encodes every frame `next` yields (it fills the buffer and returns
 /// `false` at the end) to `output` ('-' for standard output); `total` is the
 /// expected frame count, if known, for the progress bar.
-pub fn encode_all<F>(
+pub fn encode_all<B, F>(
     output: &Path,
     output_args: &OutputArgs,
     config: &EncoderConfig,
@@ -23,9 +55,10 @@ pub fn encode_all<F>(
     mut next: F,
 ) -> Result<()>
 where
-    F: FnMut(&mut Vec<u8>) -> Result<bool>,
+    B: FrameBuffer,
+    F: FnMut(&mut B) -> Result<bool>,
 {
-    let mut frame = Vec::with_capacity(config.frame_bytes());
+    let mut frame = B::for_config(config);
     // Read the first frame before creating anything, so a bad or empty
     // input fails without touching the output.
     if !next(&mut frame)? {
@@ -36,7 +69,7 @@ where
     let video = writer.add_video(config)?;
     let bar = progress_bar(total);
     let looped =
-        interrupt::deferred(|| encode_rest(&mut writer, video, &mut frame, &bar, &mut next));
+        interrupt::deferred(|| encode_rest(&mut writer, video, config, frame, &bar, &mut next));
     bar.finish_and_clear();
     looped?;
     let summary = writer.finish()?;
@@ -50,30 +83,32 @@ where
 /// encoding thread for the whole loop, handed each frame's buffer and
 /// handing it back), so reading the input costs the encoder no time;
 /// signals are still handled on this thread, whose read they cut short.
-fn encode_rest<F>(
+fn encode_rest<B, F>(
     writer: &mut MediaWriter,
     video: StreamId,
-    frame: &mut Vec<u8>,
+    config: &EncoderConfig,
+    frame: B,
     bar: &ProgressBar,
     next: &mut F,
 ) -> Result<()>
 where
-    F: FnMut(&mut Vec<u8>) -> Result<bool>,
+    B: FrameBuffer,
+    F: FnMut(&mut B) -> Result<bool>,
 {
-    let mut ahead = Vec::with_capacity(frame.capacity());
+    let mut ahead = B::for_config(config);
     std::thread::scope(|s| {
-        let (to_encoder, frames) = mpsc::sync_channel::<Vec<u8>>(1);
-        let (to_reader, encoded) = mpsc::sync_channel::<(Vec<u8>, Result<()>)>(1);
+        let (to_encoder, frames) = mpsc::sync_channel::<B>(1);
+        let (to_reader, encoded) = mpsc::sync_channel::<(B, Result<()>)>(1);
         s.spawn(move || {
-            for buf in frames {
-                let result = writer.encode_frame(video, &buf);
+            for mut buf in frames {
+                let result = buf.encode(writer, video);
                 let failed = result.is_err();
                 if to_reader.send((buf, result)).is_err() || failed {
                     return;
                 }
             }
         });
-        let mut sent = std::mem::take(frame);
+        let mut sent = frame;
         loop {
             if to_encoder.send(sent).is_err() {
                 return Err(encoder_gone());

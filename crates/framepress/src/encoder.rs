@@ -41,6 +41,37 @@ impl Packet {
     }
 }
 
+/// A frame in the encoder's own layout, to be filled in place: the I420
+/// planes (Y, then U, then V) of the configured size, which is the layout
+/// of a packed yuv420p frame split where its planes meet. Sending one with
+/// [`Encoder::send_input_frame`] saves the copy that
+/// [`Encoder::send_frame`] makes from a packed buffer.
+#[derive(Debug, Clone, Default)]
+pub struct InputFrame {
+    frame: YuvFrame,
+}
+
+impl InputFrame {
+    /// A frame of `width`×`height` luma samples, every sample 0.
+    pub fn new(width: u32, height: u32) -> InputFrame {
+        InputFrame {
+            frame: YuvFrame::new(width as usize, height as usize),
+        }
+    }
+
+    /// Its size in luma samples.
+    pub fn size(&self) -> (u32, u32) {
+        (self.frame.y.width as u32, self.frame.y.height as u32)
+    }
+
+    /// The Y, U and V planes, each its rows one after another (chroma planes
+    /// are half the size, rounded up).
+    pub fn planes_mut(&mut self) -> [&mut [u8]; 3] {
+        let f = &mut self.frame;
+        [&mut f.y.data, &mut f.u.data, &mut f.v.data]
+    }
+}
+
 /// An H.264 encoder on the CPU.
 pub struct Encoder {
     config: EncoderConfig,
@@ -149,6 +180,44 @@ impl Encoder {
                 scratch,
             )
         })?;
+        self.code_scratch()
+    }
+
+    /// Encodes a frame given in the encoder's own layout (I420 samples,
+    /// whatever the configured pixel format), swapping it for the encoder's
+    /// buffer: afterwards `frame` holds a frame of the same size to fill
+    /// with the next picture (its samples are left over from earlier ones).
+    pub fn send_input_frame(&mut self, frame: &mut InputFrame) -> Result<()> {
+        if self.broken {
+            return Err(Error::InvalidState);
+        }
+        let c = &self.config;
+        if frame.size() != (c.width, c.height) {
+            let (w, h) = frame.size();
+            return Err(Error::FrameSize {
+                index: self.next_index,
+                got: c.pixel_format.frame_bytes(w, h),
+                expected: c.frame_bytes(),
+                detail: format!(
+                    "an input frame of {w}x{h} for a {}x{} stream (make it with Encoder::input_frame)",
+                    c.width, c.height
+                ),
+            });
+        }
+        std::mem::swap(&mut frame.frame, &mut self.scratch);
+        // The picture coded before may have been padded in place: give the
+        // buffer handed back its visible size again.
+        unpad(&mut frame.frame, c.width as usize, c.height as usize);
+        self.code_scratch()
+    }
+
+    /// A frame of the configured size for [`Encoder::send_input_frame`].
+    pub fn input_frame(&self) -> InputFrame {
+        InputFrame::new(self.config.width, self.config.height)
+    }
+
+    /// Codes the frame in `scratch` (on the device, or here) and queues its packets.
+    fn code_scratch(&mut self) -> Result<()> {
         self.next_index += 1;
         if let Some(cuda) = self.cuda.as_mut().map(cuda_mut) {
             if matches!(self.rate.mode(), RateMode::Bitrate { .. }) {
@@ -345,6 +414,17 @@ fn stream_params(c: &EncoderConfig) -> StreamParams {
             ColourMatrix::Bt709 => ColourSpace::Bt709,
         },
         full_range: c.range == ColourRange::Full,
+    }
+}
+
+/// Gives a frame padded in place ([`pad_rows_in_place`]) its visible
+/// `w`×`h` size again: the rows below are dropped, the buffers kept.
+fn unpad(f: &mut YuvFrame, w: usize, h: usize) {
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    for (plane, pw, ph) in [(&mut f.y, w, h), (&mut f.u, cw, ch), (&mut f.v, cw, ch)] {
+        plane.width = pw;
+        plane.height = ph;
+        plane.data.resize(pw * ph, 0);
     }
 }
 

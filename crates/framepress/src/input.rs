@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use crate::config::{ColourMatrix, ColourRange, PixelFormat, Rational, MAX_DIMENSION};
+use crate::encoder::InputFrame;
 use crate::error::{Error, Result};
 
 /// The first bytes of every YUV4MPEG2 stream.
@@ -57,6 +58,30 @@ pub trait FrameSource {
     /// Reads the next frame into `buf`, resizing it to the frame size.
     /// Returns `Ok(false)` at a clean end of the stream.
     fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool>;
+
+    /// Reads the next frame straight into an encoder's input frame of the
+    /// source's size (see [`InputFrame`]), saving the copy from a packed
+    /// buffer; only for yuv420p sources, whose frames are the input frame's
+    /// planes back to back. Returns `Ok(false)` at a clean end of the stream.
+    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool>;
+}
+
+/// Refuses an input frame that a source's frames do not fill exactly.
+fn check_input_frame(info: &SourceInfo, frame: &InputFrame) -> Result<()> {
+    if info.pixel_format != PixelFormat::Yuv420p {
+        return Err(Error::InvalidInput(format!(
+            "{} frames cannot be read into an input frame (only yuv420p): read them with read_frame",
+            info.pixel_format.name()
+        )));
+    }
+    let (w, h) = frame.size();
+    if (w, h) != (info.width, info.height) {
+        return Err(Error::InvalidInput(format!(
+            "an input frame of {w}x{h} cannot hold the source's {}x{} frames",
+            info.width, info.height
+        )));
+    }
+    Ok(())
 }
 
 /// Parses a frame size written `WxH`, e.g. `1920x1080`.
@@ -157,6 +182,20 @@ fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usi
     Ok(filled)
 }
 
+/// [`read_full`] into each of `parts` in turn, stopping where the stream
+/// ends; returns the bytes read in all.
+fn read_full_parts<R: Read + ?Sized>(reader: &mut R, parts: &mut [&mut [u8]]) -> io::Result<usize> {
+    let mut total = 0;
+    for part in parts.iter_mut() {
+        let got = read_full(reader, part)?;
+        total += got;
+        if got < part.len() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// Headerless frames of a fixed size, back to back.
 pub struct RawReader<R> {
     reader: R,
@@ -191,9 +230,22 @@ impl<R: Read> FrameSource for RawReader<R> {
     }
 
     fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
-        let expected = self.info.frame_bytes();
-        buf.resize(expected, 0);
-        let got = read_full(&mut self.reader, buf).map_err(|e| Error::io("read", &self.name, e))?;
+        buf.resize(self.info.frame_bytes(), 0);
+        self.read_parts(&mut [buf])
+    }
+
+    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool> {
+        check_input_frame(&self.info, frame)?;
+        self.read_parts(&mut frame.planes_mut())
+    }
+}
+
+impl<R: Read> RawReader<R> {
+    /// Reads one frame into `parts` (together the frame's size).
+    fn read_parts(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
+        let expected = parts.iter().map(|p| p.len()).sum();
+        let got = read_full_parts(&mut self.reader, parts)
+            .map_err(|e| Error::io("read", &self.name, e))?;
         if got == 0 {
             return Ok(false);
         }
@@ -244,13 +296,27 @@ impl<R: BufRead> FrameSource for Y4mReader<R> {
     }
 
     fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.resize(self.info.frame_bytes(), 0);
+        self.read_parts(&mut [buf])
+    }
+
+    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool> {
+        check_input_frame(&self.info, frame)?;
+        self.read_parts(&mut frame.planes_mut())
+    }
+}
+
+impl<R: BufRead> Y4mReader<R> {
+    /// Reads one frame (its FRAME line, then its samples into `parts`,
+    /// together the frame's size).
+    fn read_parts(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
         let Some(line) = read_line(&mut self.reader, &self.name)? else {
             return Ok(false);
         };
         check_frame_header(&line, self.frames)?;
-        let expected = self.info.frame_bytes();
-        buf.resize(expected, 0);
-        let got = read_full(&mut self.reader, buf).map_err(|e| Error::io("read", &self.name, e))?;
+        let expected: usize = parts.iter().map(|p| p.len()).sum();
+        let got = read_full_parts(&mut self.reader, parts)
+            .map_err(|e| Error::io("read", &self.name, e))?;
         if got < expected {
             return Err(Error::InvalidInput(format!(
                 "y4m frame {} is truncated: got {got} of {expected} bytes",
@@ -686,6 +752,72 @@ mod tests {
             let r = RawReader::new(&[][..], PixelFormat::Rgb24, w, h, "x");
             assert!(matches!(r.err(), Some(Error::InvalidDimension { .. })));
         }
+    }
+
+    /// Every frame of `source` read into one reused input frame, its planes
+    /// joined (the packed layout).
+    fn read_all_input(source: &mut dyn FrameSource) -> Result<Vec<Vec<u8>>> {
+        let info = source.info().clone();
+        let mut frame = InputFrame::new(info.width, info.height);
+        let mut frames = Vec::new();
+        while source.read_input_frame(&mut frame)? {
+            frames.push(frame.planes_mut().concat());
+        }
+        Ok(frames)
+    }
+
+    #[test]
+    fn input_frames_hold_what_read_frame_reads() {
+        // Odd sizes: chroma planes of 3×2 for 5×3.
+        let frames = [frame(5, 3, 0), frame(5, 3, 9), frame(5, 3, 200)];
+        let packed = frames.concat();
+        let mut raw =
+            RawReader::new(&packed[..], PixelFormat::Yuv420p, 5, 3, "x.yuv").expect("raw");
+        assert_eq!(read_all_input(&mut raw).expect("raw frames"), frames);
+        let mut trickle =
+            RawReader::new(Trickle(&packed), PixelFormat::Yuv420p, 5, 3, "-").expect("pipe");
+        assert_eq!(read_all_input(&mut trickle).expect("piped frames"), frames);
+        let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+        let bytes = y4m("YUV4MPEG2 W5 H3 F25:1", &refs);
+        let mut r = open_y4m(&bytes).expect("y4m");
+        assert_eq!(read_all_input(&mut r).expect("y4m frames"), frames);
+    }
+
+    #[test]
+    fn input_frames_refuse_short_frames_other_formats_and_sizes() {
+        // A frame cut off inside its chroma planes.
+        let fb = PixelFormat::Yuv420p.frame_bytes(4, 4);
+        let data = vec![7u8; fb + 18];
+        let mut r = RawReader::new(&data[..], PixelFormat::Yuv420p, 4, 4, "x.yuv").expect("raw");
+        let err = read_all_input(&mut r).expect_err("short frame");
+        assert!(
+            matches!(
+                err,
+                Error::FrameSize {
+                    index: 1,
+                    got: 18,
+                    expected: 24,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let bytes = y4m("YUV4MPEG2 W4 H4", &[&data[..3]]);
+        let err = err_text(read_all_input(&mut open_y4m(&bytes).expect("y4m")));
+        assert!(err.contains("truncated: got 3 of 24 bytes"), "{err}");
+        let rgb = vec![0u8; PixelFormat::Rgb24.frame_bytes(4, 4)];
+        let mut r = RawReader::new(&rgb[..], PixelFormat::Rgb24, 4, 4, "x.rgb").expect("raw");
+        let err = err_text(r.read_input_frame(&mut InputFrame::new(4, 4)));
+        assert!(
+            err.contains("rgb24 frames cannot be read into an input frame"),
+            "{err}"
+        );
+        let mut r = RawReader::new(&data[..], PixelFormat::Yuv420p, 4, 4, "x.yuv").expect("raw");
+        let err = err_text(r.read_input_frame(&mut InputFrame::new(6, 4)));
+        assert!(
+            err.contains("an input frame of 6x4 cannot hold the source's 4x4 frames"),
+            "{err}"
+        );
     }
 
     /// Reads from a slice in tiny pieces, as a pipe may.

@@ -19,7 +19,7 @@ pub mod input;
 
 pub use colour::{to_yuv420, to_yuv420_into};
 pub use cuda::DeviceFrame;
-pub use encoder::{max_access_unit_bytes, Encoder, Packet};
+pub use encoder::{max_access_unit_bytes, Encoder, InputFrame, Packet};
 pub use input::{open_input, parse_size, FrameSource, RawReader, SourceInfo, Y4mReader};
 pub mod audio;
 pub mod batch;

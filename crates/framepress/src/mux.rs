@@ -37,7 +37,7 @@ use container::{AudioPacket as ContainerAudioPacket, MuxOptions, Muxer, Track, V
 
 use crate::audio::{AudioConfig, AudioEncoder};
 use crate::config::{EncoderConfig, Rational};
-use crate::encoder::{Encoder, Packet};
+use crate::encoder::{Encoder, InputFrame, Packet};
 use crate::error::{Error, Result};
 
 /// The container formats: MP4, MOV, Matroska, Annex B.
@@ -366,6 +366,23 @@ impl MediaWriter {
     /// Encodes one frame (in the stream's configured pixel format) of a
     /// stream added with [`MediaWriter::add_video`].
     pub fn encode_frame(&mut self, id: StreamId, frame: &[u8]) -> Result<()> {
+        self.encode_with(id, |encoder| encoder.send_frame(frame))
+    }
+
+    /// Encodes one frame given in the encoder's own layout
+    /// ([`Encoder::send_input_frame`]: I420 samples, swapped for a buffer to
+    /// fill next) of a stream added with [`MediaWriter::add_video`].
+    pub fn encode_input_frame(&mut self, id: StreamId, frame: &mut InputFrame) -> Result<()> {
+        self.encode_with(id, |encoder| encoder.send_input_frame(frame))
+    }
+
+    /// Hands one frame to the encoder of video stream `id` with `send` and
+    /// writes the packets it finishes.
+    fn encode_with(
+        &mut self,
+        id: StreamId,
+        send: impl FnOnce(&mut Encoder) -> Result<()>,
+    ) -> Result<()> {
         match self.streams.get(id.0) {
             Some(Stream::Video {
                 encoder: Some(_),
@@ -381,7 +398,7 @@ impl MediaWriter {
                 ..
             }) = w.streams.get_mut(id.0)
             {
-                encoder.send_frame(frame)?;
+                send(encoder)?;
             }
             w.drain_video(id)
         })

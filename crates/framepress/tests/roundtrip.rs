@@ -252,3 +252,47 @@ fn colour_description_is_signalled() {
         assert_eq!(p.color_range.as_deref(), Some(range_name));
     }
 }
+
+/// Every packet of the encoder, in order.
+fn drain(enc: &mut framepress::Encoder) -> Vec<framepress::Packet> {
+    std::iter::from_fn(|| enc.receive_packet()).collect()
+}
+
+#[test]
+fn input_frames_code_as_packed_frames_do() {
+    // 64x40 is padded in place, 50x34 (width not whole macroblocks) by a copy.
+    for (w, h) in [(64, 40), (50, 34)] {
+        let frames = i420_frames(Content::Natural, w, h, 5);
+        let mut cfg = config(w, h, 24, PixelFormat::Yuv420p);
+        cfg.threads = 2;
+        let mut packed = framepress::Encoder::new(cfg.clone()).expect("packed encoder");
+        let mut planar = framepress::Encoder::new(cfg).expect("planar encoder");
+        let mut input = planar.input_frame();
+        for (i, f) in frames.iter().enumerate() {
+            packed.send_frame(f).expect("packed frame");
+            let mut rest = &f[..];
+            for plane in input.planes_mut() {
+                let (this, next) = rest.split_at(plane.len());
+                plane.copy_from_slice(this);
+                rest = next;
+            }
+            assert!(rest.is_empty());
+            if i == 2 {
+                // A frame of another size is refused and changes nothing.
+                let err = planar
+                    .send_input_frame(&mut framepress::InputFrame::new(w + 2, h))
+                    .expect_err("wrong size");
+                assert!(err.to_string().contains("Encoder::input_frame"), "{err}");
+            }
+            planar.send_input_frame(&mut input).expect("input frame");
+            // The frame handed back is one of the stream's size to fill next.
+            assert_eq!(input.size(), (w, h));
+        }
+        let (a, b) = (drain(&mut packed), drain(&mut planar));
+        assert_eq!(a.len(), frames.len());
+        for (p, q) in a.iter().zip(&b) {
+            assert_eq!((p.index, &p.nals, &p.recon), (q.index, &q.nals, &q.recon));
+        }
+        assert_eq!(a.len(), b.len());
+    }
+}
