@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::frame::{Plane, YuvFrame};
+use crate::frame::{prefetch, Plane, YuvFrame};
 
 /// Samples of margin around the reference picture in which predictions may
 /// read; motion vectors are limited so a block with its filter taps stays
@@ -54,6 +54,20 @@ impl PaddedPlane {
     pub fn block(&self, x: i32, y: i32, w: usize, h: usize) -> (&[u8], usize) {
         let i = self.index(x, y);
         (&self.data[i..i + (h - 1) * self.stride + w], self.stride)
+    }
+
+    /// [`Plane::prefetch_rows`] for the samples at column `x` (which may
+    /// lie in the margin) of rows `y0..y0 + rows` that the plane holds.
+    #[inline]
+    pub fn prefetch_rows(&self, x: i32, y0: i32, rows: usize) {
+        let margin = MARGIN as i32;
+        let x = x.clamp(-margin, self.width as i32 + margin - 1);
+        let end = y0.saturating_add(rows as i32);
+        for y in y0.max(-margin)..end.min(self.height as i32 + margin) {
+            if let Some(sample) = self.data.get(self.index(x, y)) {
+                prefetch(sample);
+            }
+        }
     }
 
     #[inline]
@@ -204,6 +218,17 @@ impl RefPicture {
     /// whole-sample vectors (fractional ones still work, more slowly).
     /// [`RefPicture::new_full_sample`] of `pic`, reusing this reference's
     /// buffers where the sizes allow.
+    /// Asks for the reference samples around macroblock (mb_x, mb_y) ahead
+    /// of its motion compensation: the co-located luma rows with four more
+    /// above and below (short vectors), and the co-located chroma rows.
+    pub fn prefetch_mb(&self, mb_x: usize, mb_y: usize) {
+        let (x, y) = (mb_x * 16, mb_y * 16);
+        self.full.prefetch_rows(x as i32, y as i32 - 4, 24);
+        for plane in [&self.cb, &self.cr] {
+            plane.prefetch_rows(x / 2, y / 2, 8);
+        }
+    }
+
     pub fn refill_full_sample(mut self, pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
         let fits = self.full.width == w && self.full.height == h && !self.has_half;
@@ -625,6 +650,28 @@ pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefetching_any_macroblock_leaves_the_reference_as_it_was() {
+        // Corners, the last whole macroblock and positions past every edge.
+        let mut pic = YuvFrame::new(48, 32);
+        pic.y
+            .data
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = i as u8);
+        let refp = RefPicture::new_full_sample(&pic);
+        let before = (refp.full.data.clone(), refp.cb.clone(), refp.cr.clone());
+        for (x, y) in [(0, 0), (2, 1), (3, 0), (0, 2), (9, 9), (usize::MAX / 64, 1)] {
+            refp.prefetch_mb(x, y);
+            pic.y.prefetch_rows(x.saturating_mul(16), y * 16, 16);
+        }
+        pic.y.prefetch_rows(usize::MAX, usize::MAX - 1, 16);
+        for (x, y) in [(-100, -100), (-48, -52), (47 + 48, 31 + 48), (1000, 1000)] {
+            refp.full.prefetch_rows(x, y, 24);
+        }
+        assert_eq!((refp.full.data, refp.cb, refp.cr), before);
+    }
 
     #[test]
     fn chroma_blocks_match_portable_rows() {
