@@ -55,15 +55,25 @@ impl SourceInfo {
 pub trait FrameSource {
     fn info(&self) -> &SourceInfo;
 
+    /// Reads the next frame's bytes into `parts` in turn (together the
+    /// frame's size). Returns `Ok(false)` at a clean end of the stream.
+    fn read_into(&mut self, parts: &mut [&mut [u8]]) -> Result<bool>;
+
     /// Reads the next frame into `buf`, resizing it to the frame size.
     /// Returns `Ok(false)` at a clean end of the stream.
-    fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool>;
+    fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.resize(self.info().frame_bytes(), 0);
+        self.read_into(&mut [buf])
+    }
 
     /// Reads the next frame straight into an encoder's input frame of the
     /// source's size (see [`InputFrame`]), saving the copy from a packed
     /// buffer; only for yuv420p sources, whose frames are the input frame's
     /// planes back to back. Returns `Ok(false)` at a clean end of the stream.
-    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool>;
+    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool> {
+        check_input_frame(self.info(), frame)?;
+        self.read_into(&mut frame.planes_mut())
+    }
 }
 
 /// Refuses an input frame that a source's frames do not fill exactly.
@@ -229,20 +239,7 @@ impl<R: Read> FrameSource for RawReader<R> {
         &self.info
     }
 
-    fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
-        buf.resize(self.info.frame_bytes(), 0);
-        self.read_parts(&mut [buf])
-    }
-
-    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool> {
-        check_input_frame(&self.info, frame)?;
-        self.read_parts(&mut frame.planes_mut())
-    }
-}
-
-impl<R: Read> RawReader<R> {
-    /// Reads one frame into `parts` (together the frame's size).
-    fn read_parts(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
+    fn read_into(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
         let expected = parts.iter().map(|p| p.len()).sum();
         let got = read_full_parts(&mut self.reader, parts)
             .map_err(|e| Error::io("read", &self.name, e))?;
@@ -295,21 +292,8 @@ impl<R: BufRead> FrameSource for Y4mReader<R> {
         &self.info
     }
 
-    fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<bool> {
-        buf.resize(self.info.frame_bytes(), 0);
-        self.read_parts(&mut [buf])
-    }
-
-    fn read_input_frame(&mut self, frame: &mut InputFrame) -> Result<bool> {
-        check_input_frame(&self.info, frame)?;
-        self.read_parts(&mut frame.planes_mut())
-    }
-}
-
-impl<R: BufRead> Y4mReader<R> {
-    /// Reads one frame (its FRAME line, then its samples into `parts`,
-    /// together the frame's size).
-    fn read_parts(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
+    /// Reads the FRAME line, then the samples.
+    fn read_into(&mut self, parts: &mut [&mut [u8]]) -> Result<bool> {
         let Some(line) = read_line(&mut self.reader, &self.name)? else {
             return Ok(false);
         };
