@@ -395,10 +395,13 @@ impl IntraMode {
 
 /// Candidate vectors for a macroblock from the previous picture: its
 /// co-located vector first (also the predictor of vector costs), then zero
-/// and the co-located vectors of its four neighbours.
-fn seeds(prev: &[[i16; 2]], addr: usize, wm: usize, hm: usize) -> Vec<[i16; 2]> {
+/// and the co-located vectors of its four neighbours (each once).
+fn seeds(prev: &[[i16; 2]], addr: usize, wm: usize, hm: usize) -> Seeds {
     let (x, y) = (addr % wm, addr / wm);
-    let mut out = vec![prev[addr], [0, 0]];
+    let mut out = Seeds {
+        mvs: [prev[addr], [0, 0], [0, 0], [0, 0], [0, 0], [0, 0]],
+        len: 2,
+    };
     let around = [
         (x > 0).then(|| addr - 1),
         (y > 0).then(|| addr - wm),
@@ -406,11 +409,24 @@ fn seeds(prev: &[[i16; 2]], addr: usize, wm: usize, hm: usize) -> Vec<[i16; 2]> 
         (y + 1 < hm).then(|| addr + wm),
     ];
     for n in around.into_iter().flatten() {
-        if !out.contains(&prev[n]) {
-            out.push(prev[n]);
+        if !out.as_slice().contains(&prev[n]) {
+            out.mvs[out.len] = prev[n];
+            out.len += 1;
         }
     }
     out
+}
+
+/// The at most six seeds of [`seeds`], kept without an allocation.
+struct Seeds {
+    mvs: [[i16; 2]; 6],
+    len: usize,
+}
+
+impl Seeds {
+    fn as_slice(&self) -> &[[i16; 2]] {
+        &self.mvs[..self.len]
+    }
 }
 
 /// What a P picture is predicted from and how it is coded.
@@ -521,7 +537,10 @@ pub fn decide_p_mb(
         width_mbs: wm,
     };
     let lam = lambda(qp);
-    let search = || search_mb(&src.y, refp, x, y, &seeds(prev_mvs, addr, wm, hm), lam, me);
+    let search = || {
+        let seeds = seeds(prev_mvs, addr, wm, hm);
+        search_mb(&src.y, refp, x, y, seeds.as_slice(), lam, me)
+    };
     let mut searched = None;
     if !lossless {
         let skip = predicted_skip_vector(prev_field, addr, wm);
