@@ -70,18 +70,19 @@ impl Plane {
     }
 }
 
-/// Asks the CPU to bring the cache line holding `sample` into its caches.
+/// Asks the CPU to bring the cache line holding the start of `value` into
+/// its caches.
 #[inline(always)]
-pub(crate) fn prefetch(sample: &u8) {
+pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE (part of x86-64) has the instruction; a prefetch reads
-    // nothing the program sees, and `sample` is a valid reference.
+    // nothing the program sees, and `value` is a valid reference.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((sample as *const u8).cast());
+        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = sample;
+    let _ = value;
 }
 
 /// A YUV 4:2:0 frame: luma `width`×`height`, chroma ⌈width/2⌉×⌈height/2⌉.
