@@ -168,6 +168,15 @@ pub struct InterMb {
 }
 
 impl InterMb {
+    /// A macroblock to code into: P_Skip-like, samples zero.
+    pub(crate) fn empty() -> InterMb {
+        InterMb {
+            mb: MbCoding::without_levels(LumaPred::Inter(Partition::P16x16), [[0; 2]; 16]),
+            luma: [0; 256],
+            chroma: [[0; 64]; 2],
+        }
+    }
+
     /// Writes the reconstruction into the picture.
     pub fn store(&self, recon: &mut YuvFrame, pos: MbPos) {
         let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
@@ -272,27 +281,44 @@ pub fn code_bare_16x16(
     qp: i32,
     mv: [i16; 2],
 ) -> Option<InterMb> {
+    let mut out = InterMb::empty();
+    code_bare_16x16_into(src, refp, pos, qp, mv, &mut out).then_some(out)
+}
+
+/// [`code_bare_16x16`] into `out` (whose contents are left undefined when
+/// the answer is false), so that the macroblock is not moved about.
+pub(crate) fn code_bare_16x16_into(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    pos: MbPos,
+    qp: i32,
+    mv: [i16; 2],
+    out: &mut InterMb,
+) -> bool {
     let (x0, y0) = (pos.mb_x as i32 * 16, pos.mb_y as i32 * 16);
     let within = |v: i16, (lo, hi): (i32, i32)| (lo..=hi).contains(&i32::from(v));
     if !within(mv[0], mv_limits(x0, 16, refp.full.width as i32))
         || !within(mv[1], mv_limits(y0, 16, refp.full.height as i32))
     {
-        return None;
+        return false;
     }
-    let mut luma = [0u8; 256];
-    refp.predict_luma(x0, y0, 16, 16, mv, &mut luma);
-    if !luma_is_bare(src, pos, &luma, qp) {
-        return None;
+    refp.predict_luma(x0, y0, 16, 16, mv, &mut out.luma);
+    if !luma_is_bare(src, pos, &out.luma, qp) {
+        return false;
     }
-    let mut chroma = [[0u8; 64]; 2];
-    for (c, plane) in chroma.iter_mut().enumerate() {
+    for (c, plane) in out.chroma.iter_mut().enumerate() {
         refp.predict_chroma(c, (x0 / 2, y0 / 2), (8, 8), mv, plane);
     }
-    if !inter_chroma_is_bare(src, (pos.mb_x * 8, pos.mb_y * 8), &chroma, chroma_qp(qp)) {
-        return None;
+    if !inter_chroma_is_bare(
+        src,
+        (pos.mb_x * 8, pos.mb_y * 8),
+        &out.chroma,
+        chroma_qp(qp),
+    ) {
+        return false;
     }
-    let mb = MbCoding::without_levels(LumaPred::Inter(Partition::P16x16), [mv; 16]);
-    Some(InterMb { mb, luma, chroma })
+    out.mb = MbCoding::without_levels(LumaPred::Inter(Partition::P16x16), [mv; 16]);
+    true
 }
 
 /// Whether [`inter_chroma`] would find no levels in either plane.
@@ -322,12 +348,26 @@ pub fn code_inter_mb(
     qp: i32,
     motion: &MbMotion,
 ) -> InterMb {
+    let mut out = InterMb::empty();
+    code_inter_mb_into(src, refp, pos, qp, motion, &mut out);
+    out
+}
+
+/// [`code_inter_mb`] into `out`, so that the macroblock is not moved about.
+pub(crate) fn code_inter_mb_into(
+    src: &YuvFrame,
+    refp: &RefPicture,
+    pos: MbPos,
+    qp: i32,
+    motion: &MbMotion,
+    out: &mut InterMb,
+) {
     let (cx0, cy0) = (pos.mb_x * 8, pos.mb_y * 8);
     let (pred_luma, pred_chroma) = predict_mb(refp, pos, motion);
     // Blocks whose levels are all zero reconstruct to the prediction (8.5.12:
     // zero coefficients give a zero residual), so the reconstruction starts
     // as the prediction and only blocks with levels are reconstructed.
-    let mut luma_recon = pred_luma;
+    out.luma = pred_luma;
     let levels = luma_levels(src, pos, &pred_luma, qp);
     let mut valid = true;
     let mut cbp_luma = 0u8;
@@ -339,12 +379,12 @@ pub fn code_inter_mb(
         let (bx, by) = luma_block_xy(blk);
         let p = sub_block(&pred_luma, 16, bx, by);
         match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
-            Some(samples) => put4x4(&mut luma_recon, 16, bx, by, &samples),
+            Some(samples) => put4x4(&mut out.luma, 16, bx, by, &samples),
             None => valid = false,
         }
     }
     let chroma = inter_chroma(src, (cx0, cy0), &pred_chroma, chroma_qp(qp));
-    let mb = MbCoding {
+    out.mb = MbCoding {
         luma: LumaPred::Inter(motion.partition),
         chroma_mode: 0,
         cbp_luma,
@@ -353,21 +393,14 @@ pub fn code_inter_mb(
         pcm: None,
         mvs: block_vectors(motion),
     };
+    out.chroma = chroma.recon;
     let mvd_max = max_mvd(src.y.width, src.y.height);
-    let fits = valid && chroma.valid && inter_mb_fits(&mb, motion.partition, mvd_max);
+    let fits = valid && chroma.valid && inter_mb_fits(&out.mb, motion.partition, mvd_max);
     if !fits {
-        let mb = pcm_coding(src, pos);
-        let samples = mb.pcm.as_deref().copied().unwrap_or([0; 384]);
-        let mut luma = [0u8; 256];
-        luma.copy_from_slice(&samples[..256]);
-        let mut chroma = [[0u8; 64]; 2];
-        chroma[0].copy_from_slice(&samples[256..320]);
-        chroma[1].copy_from_slice(&samples[320..384]);
-        return InterMb { mb, luma, chroma };
-    }
-    InterMb {
-        mb,
-        luma: luma_recon,
-        chroma: chroma.recon,
+        out.mb = pcm_coding(src, pos);
+        let samples = out.mb.pcm.as_deref().copied().unwrap_or([0; 384]);
+        out.luma.copy_from_slice(&samples[..256]);
+        out.chroma[0].copy_from_slice(&samples[256..320]);
+        out.chroma[1].copy_from_slice(&samples[320..384]);
     }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::inter::{code_bare_16x16, code_inter_mb, InterMb};
+use crate::inter::{code_bare_16x16_into, code_inter_mb_into, InterMb};
 use crate::lossless::{code_inter_mb_lossless, code_intra_mb_lossless};
 use crate::macroblock::{code_intra_mb_with, MbCoding, MbPos};
 use crate::mc::RefPicture;
@@ -466,18 +466,18 @@ pub fn code_p_picture(
         .zip(mbs.par_chunks_mut(wm).zip(todo.par_chunks_mut(wm)))
         .enumerate()
         .for_each(|(y, (((ly, u), v), (row, intra)))| {
+            let mut c = InterMb::empty();
             for x in 0..wm {
                 if x % PREFETCH_MBS == 0 {
                     prefetch_mb(src, ctx, x + 2 * PREFETCH_MBS, (y, wm));
                 }
-                match decide_p_mb(src, ctx, y * wm + x, (wm, hm)) {
-                    Some(c) => {
-                        put_block(ly, yw, x * 16, 16, &c.luma);
-                        put_block(u, cw, x * 8, 8, &c.chroma[0]);
-                        put_block(v, cw, x * 8, 8, &c.chroma[1]);
-                        row[x] = c.mb;
-                    }
-                    None => intra[x] = true,
+                if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), &mut c) {
+                    put_block(ly, yw, x * 16, 16, &c.luma);
+                    put_block(u, cw, x * 8, 8, &c.chroma[0]);
+                    put_block(v, cw, x * 8, 8, &c.chroma[1]);
+                    row[x] = std::mem::replace(&mut c.mb, MbCoding::i_pcm(None));
+                } else {
+                    intra[x] = true;
                 }
             }
         });
@@ -529,8 +529,21 @@ pub fn decide_p_mb(
     src: &YuvFrame,
     ctx: &PContext,
     addr: usize,
-    (wm, hm): (usize, usize),
+    dims: (usize, usize),
 ) -> Option<InterMb> {
+    let mut out = InterMb::empty();
+    decide_p_mb_into(src, ctx, addr, dims, &mut out).then_some(out)
+}
+
+/// [`decide_p_mb`] into `out`: true for an inter macroblock (coded into
+/// `out`), false for intra (`out` left undefined).
+fn decide_p_mb_into(
+    src: &YuvFrame,
+    ctx: &PContext,
+    addr: usize,
+    (wm, hm): (usize, usize),
+    out: &mut InterMb,
+) -> bool {
     let PContext {
         refp,
         prev_mvs,
@@ -554,25 +567,26 @@ pub fn decide_p_mb(
     let mut searched = None;
     if !lossless {
         let skip = predicted_skip_vector(prev_field, addr, wm);
-        if let Some(bare) = code_bare_16x16(src, refp, pos, qp, skip) {
+        if code_bare_16x16_into(src, refp, pos, qp, skip, out) {
             let at = y * 16 * src.y.width + x * 16;
-            let cost = satd_u8(&src.y.data[at..], src.y.width, &bare.luma, 16, 16, 16);
+            let cost = satd_u8(&src.y.data[at..], src.y.width, &out.luma, 16, 16, 16);
             let motion = (!me.early_skip).then(search);
             if motion.is_none_or(|m| cost <= m.cost) {
-                return (!intra_estimate_below(&src.y, x, y, lam, cost)).then_some(bare);
+                return !intra_estimate_below(&src.y, x, y, lam, cost);
             }
             searched = motion;
         }
     }
     let motion = searched.unwrap_or_else(search);
     if intra_estimate_below(&src.y, x, y, lam, motion.cost) {
-        return None;
+        return false;
     }
-    Some(if lossless {
-        code_inter_mb_lossless(src, refp, pos, &motion)
+    if lossless {
+        *out = code_inter_mb_lossless(src, refp, pos, &motion);
     } else {
-        code_inter_mb(src, refp, pos, qp, &motion)
-    })
+        code_inter_mb_into(src, refp, pos, qp, &motion, out);
+    }
+    true
 }
 
 /// Writes an `n`×`n` block at column `x0` of a band of rows `stride` wide.
