@@ -92,7 +92,7 @@ fn check_input(format: PixelFormat, width: u32, height: u32, data: &[u8]) -> Res
 }
 
 /// Gives `out` the plane sizes of a `w`×`h` I420 frame, reusing its buffers.
-fn shape(out: &mut YuvFrame, w: usize, h: usize) {
+pub(crate) fn shape(out: &mut YuvFrame, w: usize, h: usize) {
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     for (plane, pw, ph) in [
         (&mut out.y, w, h),

@@ -11,8 +11,10 @@ use avc::me::MeParams;
 use avc::params::{ColourSpace, StreamParams};
 use avc::ratecontrol::{RateControl as RateController, RateMode};
 
-use crate::colour::to_yuv420_into;
-use crate::config::{ColourMatrix, ColourRange, Device, EncoderConfig, Preset, RateControl};
+use crate::colour::{shape, to_yuv420_into};
+use crate::config::{
+    ColourMatrix, ColourRange, Device, EncoderConfig, PixelFormat, Preset, RateControl,
+};
 use crate::cuda::{CudaBackend, DeviceFrame};
 use crate::error::{Error, Result};
 use crate::vbv::{code_within_vbv, Recoder};
@@ -194,10 +196,11 @@ impl Encoder {
         let c = &self.config;
         if frame.size() != (c.width, c.height) {
             let (w, h) = frame.size();
+            let i420 = PixelFormat::Yuv420p;
             return Err(Error::FrameSize {
                 index: self.next_index,
-                got: c.pixel_format.frame_bytes(w, h),
-                expected: c.frame_bytes(),
+                got: i420.frame_bytes(w, h),
+                expected: i420.frame_bytes(c.width, c.height),
                 detail: format!(
                     "an input frame of {w}x{h} for a {}x{} stream (make it with Encoder::input_frame)",
                     c.width, c.height
@@ -206,8 +209,8 @@ impl Encoder {
         }
         std::mem::swap(&mut frame.frame, &mut self.scratch);
         // The picture coded before may have been padded in place: give the
-        // buffer handed back its visible size again.
-        unpad(&mut frame.frame, c.width as usize, c.height as usize);
+        // buffer handed back its visible size again (the rows below go).
+        shape(&mut frame.frame, c.width as usize, c.height as usize);
         self.code_scratch()
     }
 
@@ -414,17 +417,6 @@ fn stream_params(c: &EncoderConfig) -> StreamParams {
             ColourMatrix::Bt709 => ColourSpace::Bt709,
         },
         full_range: c.range == ColourRange::Full,
-    }
-}
-
-/// Gives a frame padded in place ([`pad_rows_in_place`]) its visible
-/// `w`×`h` size again: the rows below are dropped, the buffers kept.
-fn unpad(f: &mut YuvFrame, w: usize, h: usize) {
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    for (plane, pw, ph) in [(&mut f.y, w, h), (&mut f.u, cw, ch), (&mut f.v, cw, ch)] {
-        plane.width = pw;
-        plane.height = ph;
-        plane.data.resize(pw * ph, 0);
     }
 }
 
