@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::frame::{Plane, YuvFrame};
+use crate::frame::{Plane, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::transform::chroma_qp;
 
 /// What the filter needs to know of each macroblock (8.7.2.1).
@@ -979,33 +979,19 @@ pub fn deblock_picture(
     }
     if rayon::current_num_threads() < WAVEFRONT_MIN_THREADS {
         for addr in 0..count {
-            if addr % PREFETCH_MBS == 0 {
-                let ahead = addr + 2 * PREFETCH_MBS;
-                prefetch_mb(frame, ahead % width_mbs, ahead / width_mbs);
+            // The rows of the group of macroblocks after next (the filter
+            // streams the picture with 16 rows advancing together, an order
+            // the CPU does not foresee; a hint only, 1080p: ~12 % less time),
+            // with the 4 rows above that the top edges read.
+            if addr % MBS_PER_CACHE_LINE == 0 {
+                let ahead = addr + 2 * MBS_PER_CACHE_LINE;
+                frame.prefetch_mb(ahead % width_mbs, ahead / width_mbs, 4);
             }
             let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
             filter_mb(frame, &site, luma, chroma, &params);
         }
     } else {
         deblock_wavefront(frame, &mbs[..count], width_mbs, &params);
-    }
-}
-
-/// Macroblocks whose samples share cache lines (64 bytes hold a row of four
-/// luma macroblocks): [`deblock_picture`] asks for the lines of the next
-/// such group but one every as many macroblocks.
-const PREFETCH_MBS: usize = 4;
-
-/// Asks for the rows the filtering of macroblock (mb_x, mb_y) reads, ahead
-/// of it: the picture streams through the filter once, from caches the
-/// coding passes left it in, in an order the CPU does not foresee (16
-/// luma rows advancing together). A hint only (1080p: ~12 % less time).
-fn prefetch_mb(frame: &YuvFrame, mb_x: usize, mb_y: usize) {
-    frame
-        .y
-        .prefetch_rows(mb_x * 16, (mb_y * 16).saturating_sub(4), 20);
-    for plane in [&frame.u, &frame.v] {
-        plane.prefetch_rows(mb_x * 8, (mb_y * 8).saturating_sub(4), 12);
     }
 }
 

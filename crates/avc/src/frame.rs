@@ -93,7 +93,22 @@ pub struct YuvFrame {
     pub v: Plane,
 }
 
+/// Macroblocks of a row whose luma samples share one 64-byte cache line:
+/// prefetching asks for a group's lines once (see [`YuvFrame::prefetch_mb`]).
+pub(crate) const MBS_PER_CACHE_LINE: usize = 4;
+
 impl YuvFrame {
+    /// [`Plane::prefetch_rows`] for macroblock (mb_x, mb_y) of each plane,
+    /// from `above` rows above it (luma and chroma alike) to its last row.
+    #[inline]
+    pub fn prefetch_mb(&self, mb_x: usize, mb_y: usize, above: usize) {
+        self.y
+            .prefetch_rows(mb_x * 16, (mb_y * 16).saturating_sub(above), 16 + above);
+        for plane in [&self.u, &self.v] {
+            plane.prefetch_rows(mb_x * 8, (mb_y * 8).saturating_sub(above), 8 + above);
+        }
+    }
+
     /// A mid-grey frame of the given luma size.
     pub fn new(width: usize, height: usize) -> YuvFrame {
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));

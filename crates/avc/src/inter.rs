@@ -5,13 +5,14 @@
 //! all of a picture's inter macroblocks can be coded at once.
 
 use crate::bits::{se_len, ue_len};
-use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
+use crate::cavlc::CoeffTokenTable;
 use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad, code_chroma_residual,
-    dequant4x4, from_scan, luma_block_xy, pcm_coding, put4x4, reconstruct, store_block, sub_block,
-    to_scan, ChromaResult, LumaPred, MbCoding, MbLevels, MbPos, MB_MAX_BITS,
+    any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad,
+    code_chroma_residual, dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_xy,
+    pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult,
+    LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -30,24 +31,15 @@ pub fn max_mvd(w: usize, h: usize) -> i32 {
 /// neighbours (their vectors and coefficient counts); `None` if a level
 /// cannot be coded with CAVLC.
 pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Option<u32> {
-    let mut bits = Some(inter_header_bits(mb, part, mvd_max));
-    for_each_inter_block(mb, |levels, from, table| {
-        let block = &levels[from..];
-        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(block, table).ok()?));
-    });
-    bits
+    let header = inter_header_bits(mb, part, mvd_max);
+    bits_bound_with(header, |f| for_each_inter_block(mb, f))
 }
 
 /// Whether [`inter_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
-/// counting each block exactly where the [`QuickBound`] settles it.
+/// counting each block exactly where the quick bound settles it.
 pub fn inter_mb_fits(mb: &MbCoding, part: Partition, mvd_max: i32) -> bool {
-    let mut quick = QuickBound::default();
-    for_each_inter_block(mb, |levels, _, _| quick.add(levels));
     let header = inter_header_bits(mb, part, mvd_max);
-    if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
-        return true;
-    }
-    inter_mb_bits_bound(mb, part, mvd_max).is_some_and(|b| b <= MB_MAX_BITS)
+    fits_with(header, |f| for_each_inter_block(mb, f))
 }
 
 /// Worst-case bits of an inter macroblock_layer before its residual blocks:
@@ -66,29 +58,16 @@ fn inter_header_bits(mb: &MbCoding, part: Partition, mvd_max: i32) -> u32 {
     bits
 }
 
-/// Calls `f` with each residual block an inter macroblock codes (7.3.5.3)
-/// (the levels as held, from the first one coded) and the table its bound
-/// is taken with.
-fn for_each_inter_block(mb: &MbCoding, mut f: impl FnMut(&[i32], usize, CoeffTokenTable)) {
-    let nc = CoeffTokenTable::Nc(0);
+/// Calls `f` with each residual block an inter macroblock codes (7.3.5.3),
+/// as [`BlockVisit`] says.
+fn for_each_inter_block(mb: &MbCoding, f: BlockVisit) {
     let lv = mb.levels();
     for blk in 0..16 {
         if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-            f(&lv.luma[blk], 0, nc);
+            f(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
         }
     }
-    if mb.cbp_chroma > 0 {
-        for c in 0..2 {
-            f(&lv.chroma_dc[c], 0, CoeffTokenTable::ChromaDc);
-        }
-    }
-    if mb.cbp_chroma == 2 {
-        for c in 0..2 {
-            for blk in 0..4 {
-                f(&lv.chroma_ac[c][blk], 1, nc);
-            }
-        }
-    }
+    for_each_chroma_block(mb, f);
 }
 
 /// The motion-compensated prediction of a macroblock: luma 16×16 and both

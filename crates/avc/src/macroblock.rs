@@ -622,26 +622,58 @@ pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
 /// slice type (mb_type is counted as in a P slice, where intra values are 5
 /// higher, Table 7-13); `None` if a level cannot be coded with CAVLC.
 pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
-    let mut bits = Some(intra_header_bits(mb)?);
-    for_each_intra_block(mb, |levels, from, table| {
-        let block = &levels[from..];
-        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(block, table).ok()?));
+    let header = intra_header_bits(mb)?;
+    bits_bound_with(header, |f| for_each_intra_block(mb, f))
+}
+
+/// Whether [`intra_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
+/// counting each block exactly where the quick bound settles it.
+pub fn intra_mb_fits(mb: &MbCoding) -> bool {
+    intra_header_bits(mb).is_some_and(|header| fits_with(header, |f| for_each_intra_block(mb, f)))
+}
+
+/// Receives each residual block a macroblock codes: its levels as held
+/// (index 0 of an AC block is not coded), the index of the first level
+/// coded, and the coeff_token table its bound is taken with.
+pub(crate) type BlockVisit<'a> = &'a mut dyn FnMut(&[i32], usize, CoeffTokenTable);
+
+/// `header` plus the worst-case bits of every residual block that `blocks`
+/// visits ([`residual_block_bits_bound`]); `None` if a level cannot be
+/// coded with CAVLC.
+pub(crate) fn bits_bound_with(header: u32, blocks: impl Fn(BlockVisit)) -> Option<u32> {
+    let mut bits = Some(header);
+    blocks(&mut |levels, from, table| {
+        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(&levels[from..], table).ok()?));
     });
     bits
 }
 
-/// Whether [`intra_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
-/// counting each block exactly where the [`QuickBound`] settles it.
-pub fn intra_mb_fits(mb: &MbCoding) -> bool {
-    let Some(header) = intra_header_bits(mb) else {
-        return false;
-    };
+/// Whether [`bits_bound_with`] is at most [`MB_MAX_BITS`]: the blocks'
+/// [`QuickBound`] first, the exact count only where that does not settle it.
+pub(crate) fn fits_with(header: u32, blocks: impl Fn(BlockVisit)) -> bool {
     let mut quick = QuickBound::default();
-    for_each_intra_block(mb, |levels, _, _| quick.add(levels));
+    blocks(&mut |levels, _, _| quick.add(levels));
     if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
         return true;
     }
-    intra_mb_bits_bound(mb).is_some_and(|b| b <= MB_MAX_BITS)
+    bits_bound_with(header, blocks).is_some_and(|b| b <= MB_MAX_BITS)
+}
+
+/// Calls `f` with the chroma residual blocks a macroblock codes (7.3.5.3):
+/// both DC blocks where coded_block_pattern has chroma, the eight AC blocks
+/// where it has chroma AC.
+pub(crate) fn for_each_chroma_block(mb: &MbCoding, f: BlockVisit) {
+    let lv = mb.levels();
+    if mb.cbp_chroma > 0 {
+        for dc in &lv.chroma_dc {
+            f(dc, 0, CoeffTokenTable::ChromaDc);
+        }
+    }
+    if mb.cbp_chroma == 2 {
+        for ac in lv.chroma_ac.iter().flatten() {
+            f(ac, 1, CoeffTokenTable::Nc(0));
+        }
+    }
 }
 
 /// Worst-case bits of an intra macroblock_layer other than its residual
@@ -663,9 +695,8 @@ fn intra_header_bits(mb: &MbCoding) -> Option<u32> {
 }
 
 /// Calls `f` with each residual block an intra macroblock codes (7.3.5.3;
-/// none for I_PCM): the levels as held, from the first one coded, and the
-/// table its bound is taken with.
-fn for_each_intra_block(mb: &MbCoding, mut f: impl FnMut(&[i32], usize, CoeffTokenTable)) {
+/// none for I_PCM), as [`BlockVisit`] says.
+fn for_each_intra_block(mb: &MbCoding, f: BlockVisit) {
     let nc = CoeffTokenTable::Nc(0);
     let lv = mb.levels();
     match mb.luma {
@@ -686,18 +717,7 @@ fn for_each_intra_block(mb: &MbCoding, mut f: impl FnMut(&[i32], usize, CoeffTok
         }
         LumaPred::Pcm | LumaPred::Inter(_) => return,
     }
-    if mb.cbp_chroma > 0 {
-        for c in 0..2 {
-            f(&lv.chroma_dc[c], 0, CoeffTokenTable::ChromaDc);
-        }
-    }
-    if mb.cbp_chroma == 2 {
-        for c in 0..2 {
-            for blk in 0..4 {
-                f(&lv.chroma_ac[c][blk], 1, nc);
-            }
-        }
-    }
+    for_each_chroma_block(mb, f);
 }
 
 /// Codes one intra macroblock of `src` (padded to whole macroblocks),

@@ -651,6 +651,12 @@ pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
 mod tests {
     use super::*;
 
+    /// A small deterministic generator (LCG): the next byte.
+    fn next_byte(state: &mut u32) -> u8 {
+        *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (*state >> 24) as u8
+    }
+
     #[test]
     fn prefetching_any_macroblock_leaves_the_reference_as_it_was() {
         // Corners, the last whole macroblock and positions past every edge.
@@ -676,10 +682,7 @@ mod tests {
     #[test]
     fn chroma_blocks_match_portable_rows() {
         let mut state = 11u32;
-        let mut next = || {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        };
+        let mut next = || next_byte(&mut state);
         let plane = Plane {
             width: 24,
             height: 20,
@@ -707,10 +710,7 @@ mod tests {
     #[test]
     fn chroma_rows_match_portable() {
         let mut state = 5u32;
-        let mut next = || {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        };
+        let mut next = || next_byte(&mut state);
         for case in 0..500 {
             let (top, below): (Vec<u8>, Vec<u8>) = if case == 0 {
                 (vec![255; 9], vec![255; 9])

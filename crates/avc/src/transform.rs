@@ -167,6 +167,12 @@ mod x86 {
         ]
     }
 
+    /// Row `r` (four 32-bit values) of a 4×4 block in raster order.
+    #[inline(always)]
+    unsafe fn load_row(p: &[i32; 16], r: usize) -> __m128i {
+        _mm_loadu_si128(p.as_ptr().add(4 * r) as *const __m128i)
+    }
+
     /// One-dimensional inverse of 8.5.12.2 on four lanes at once: `x[k]`
     /// holds input k of each lane's transform.
     #[inline(always)]
@@ -206,14 +212,7 @@ mod x86 {
         (offset, qbits): (i32, u32),
         skip_dc: bool,
     ) -> ([i32; 16], i32) {
-        let load =
-            |p: &[i32; 16], r: usize| _mm_loadu_si128(p.as_ptr().add(4 * r) as *const __m128i);
-        let rows = [
-            load(residual, 0),
-            load(residual, 1),
-            load(residual, 2),
-            load(residual, 3),
-        ];
+        let rows = std::array::from_fn(|r| load_row(residual, r));
         transform_quant(rows, mf, (offset, qbits), skip_dc)
     }
 
@@ -247,8 +246,6 @@ mod x86 {
         (offset, qbits): (i32, u32),
         skip_dc: bool,
     ) -> ([i32; 16], i32) {
-        let load =
-            |p: &[i32; 16], r: usize| _mm_loadu_si128(p.as_ptr().add(4 * r) as *const __m128i);
         // Row transforms (columns as registers), then column transforms
         // (rows as registers): the result is in raster rows.
         let f = forward_1d(transpose(rows));
@@ -259,7 +256,7 @@ mod x86 {
             let sign = _mm_srai_epi32(*c, 31);
             let magnitude = _mm_sub_epi32(_mm_xor_si128(*c, sign), sign);
             // Each 32-bit lane is (|c|, 0) and (MF, 0) as 16-bit pairs.
-            let product = _mm_madd_epi16(magnitude, load(mf, r));
+            let product = _mm_madd_epi16(magnitude, load_row(mf, r));
             let level = _mm_srl_epi32(_mm_add_epi32(product, bias), shift);
             let signed = _mm_sub_epi32(_mm_xor_si128(level, sign), sign);
             _mm_storeu_si128(out.as_mut_ptr().add(4 * r) as *mut __m128i, signed);
@@ -273,9 +270,7 @@ mod x86 {
 
     /// [`super::inverse_add_small`]. Caller: SSE2 (always on x86-64).
     pub(super) unsafe fn inverse_add(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
-        let load =
-            |p: &[i32; 16], r: usize| _mm_loadu_si128(p.as_ptr().add(4 * r) as *const __m128i);
-        let rows = [load(d, 0), load(d, 1), load(d, 2), load(d, 3)];
+        let rows = std::array::from_fn(|r| load_row(d, r));
         // Row transforms: columns as registers, one lane per row.
         let f = inverse_1d(transpose(rows));
         // Column transforms: rows of f as registers, one lane per column.
@@ -283,7 +278,7 @@ mod x86 {
         let bias = _mm_set1_epi32(32);
         let out: [__m128i; 4] = std::array::from_fn(|r| {
             let res = _mm_srai_epi32(_mm_add_epi32(g[r], bias), 6);
-            _mm_add_epi32(res, load(pred, r))
+            _mm_add_epi32(res, load_row(pred, r))
         });
         let words = [
             _mm_packs_epi32(out[0], out[1]),
@@ -854,10 +849,8 @@ mod tests {
     #[test]
     fn banded_satd_equals_block_satd() {
         let mut s = 3u32;
-        let mut next = || {
-            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (s >> 24) as u8
-        };
+        // The generator's top byte.
+        let mut next = || (lcg(&mut s) >> 8) as u8;
         let a: Vec<u8> = (0..40 * 20).map(|_| next()).collect();
         let b: Vec<u8> = (0..16 * 16).map(|_| next()).collect();
         for (w, h) in [(16, 16), (16, 8), (8, 16), (8, 8)] {
