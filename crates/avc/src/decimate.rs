@@ -22,21 +22,82 @@ pub const MB_MIN: u32 = 6;
 /// level towards DC, each ±1 level adds 3, 2, 2, 1, 1, 1 or 0 by the number
 /// of zeros before it (0, 1, … 6 or more); any larger level makes the block
 /// 9, which keeps it.
+#[inline]
 pub fn block_score(scan: &[i32; 16]) -> u32 {
-    let mut rest = match scan.iter().rposition(|&v| v != 0) {
-        Some(last) => &scan[..=last],
-        None => return 0,
-    };
+    let (nonzero, large) = level_masks(scan);
+    if large != 0 {
+        return KEEP;
+    }
+    score_of_ones(nonzero)
+}
+
+/// The score of ±1 levels at the set bits of `nonzero` (bit i: scan
+/// position i): each level's run is the distance down to the next lower
+/// level, or to DC.
+#[inline(always)]
+fn score_of_ones(nonzero: u32) -> u32 {
     let mut score = 0;
-    while let Some((&level, before)) = rest.split_last() {
-        if level.unsigned_abs() > 1 {
-            return KEEP;
-        }
-        let run = before.iter().rev().take_while(|&&v| v == 0).count();
-        score += RUN_SCORE[run];
-        rest = &before[..before.len() - run];
+    let mut rest = nonzero;
+    while rest != 0 {
+        let pos = 31 - rest.leading_zeros();
+        rest ^= 1 << pos;
+        // One past the next lower level's position (0 when none is left).
+        let floor = 32 - rest.leading_zeros();
+        score += RUN_SCORE[(pos - floor) as usize];
     }
     score
+}
+
+/// Bit i of the first mask is set where level i is nonzero, of the second
+/// where |level i| exceeds 1: with SSE2 on x86-64, else one level at a time.
+#[inline(always)]
+fn level_masks(scan: &[i32; 16]) -> (u32, u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of x86-64; the four loads read the 16 levels.
+        unsafe { x86::level_masks(scan) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        level_masks_portable(scan)
+    }
+}
+
+/// The portable [`level_masks`].
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // the reference for the SSE2 one
+fn level_masks_portable(scan: &[i32; 16]) -> (u32, u32) {
+    scan.iter()
+        .enumerate()
+        .fold((0, 0), |(nonzero, large), (i, &v)| {
+            (
+                nonzero | u32::from(v != 0) << i,
+                large | u32::from(v.unsigned_abs() > 1) << i,
+            )
+        })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// [`super::level_masks_portable`] with SSE2: the lane tests packed to
+    /// bytes, one movemask each.
+    ///
+    /// # Safety
+    /// None beyond SSE2, which every x86-64 CPU has.
+    #[inline(always)]
+    pub(super) unsafe fn level_masks(scan: &[i32; 16]) -> (u32, u32) {
+        let p = scan.as_ptr().cast::<__m128i>();
+        let v = [0, 1, 2, 3].map(|k| _mm_loadu_si128(p.add(k)));
+        let (zero, one, minus_one) = (_mm_setzero_si128(), _mm_set1_epi32(1), _mm_set1_epi32(-1));
+        let is_zero = v.map(|x| _mm_cmpeq_epi32(x, zero));
+        let large = v.map(|x| _mm_or_si128(_mm_cmpgt_epi32(x, one), _mm_cmplt_epi32(x, minus_one)));
+        let to_bits = |m: [__m128i; 4]| {
+            let bytes = _mm_packs_epi16(_mm_packs_epi32(m[0], m[1]), _mm_packs_epi32(m[2], m[3]));
+            _mm_movemask_epi8(bytes) as u32
+        };
+        (!to_bits(is_zero) & 0xffff, to_bits(large))
+    }
 }
 
 /// Drops the levels of an inter macroblock's luma blocks (luma4x4BlkIdx
@@ -86,6 +147,49 @@ mod tests {
             b[i] = v;
         }
         b
+    }
+
+    /// The score walked level by level, as the definition reads.
+    fn block_score_walked(scan: &[i32; 16]) -> u32 {
+        let mut rest = match scan.iter().rposition(|&v| v != 0) {
+            Some(last) => &scan[..=last],
+            None => return 0,
+        };
+        let mut score = 0;
+        while let Some((&level, before)) = rest.split_last() {
+            if level.unsigned_abs() > 1 {
+                return KEEP;
+            }
+            let run = before.iter().rev().take_while(|&&v| v == 0).count();
+            score += RUN_SCORE[run];
+            rest = &before[..before.len() - run];
+        }
+        score
+    }
+
+    #[test]
+    fn scores_from_masks_equal_the_walk() {
+        let mut state = 11u32;
+        for case in 0..20_000 {
+            let mut scan = [0i32; 16];
+            for v in scan.iter_mut() {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *v = match state >> 27 {
+                    0..=2 => 1,
+                    3..=5 => -1,
+                    6 if case % 4 == 0 => [2, -2, i32::MAX, i32::MIN][case % 16 / 4],
+                    _ => 0,
+                };
+            }
+            assert_eq!(block_score(&scan), block_score_walked(&scan), "{scan:?}");
+            assert_eq!(level_masks(&scan), level_masks_portable(&scan), "{scan:?}");
+        }
+        for pos in 0..16 {
+            for level in [1, -1, 2, -2] {
+                let scan = block(&[(pos, level)]);
+                assert_eq!(block_score(&scan), block_score_walked(&scan));
+            }
+        }
     }
 
     #[test]
