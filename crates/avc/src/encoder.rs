@@ -289,13 +289,17 @@ impl Encoder {
         };
         // The slice data depends on the decisions alone and the in-loop
         // filter on the reconstruction alone: they run side by side (the
-        // filter's wavefront leaves cores free).
+        // filter's wavefront leaves cores free). Both read which blocks hold
+        // levels, counted once.
+        let syntax = PictureSyntax::new(&mbs, wm);
         let (nal, ()) = rayon::join(
-            || write_slice_nal(&header, &mbs, wm),
+            || write_slice_nal(&header, &syntax),
             || {
                 if deblock {
-                    let infos: Vec<MbDeblockInfo> =
-                        mbs.par_iter().map(|mb| deblock_info(mb, qp)).collect();
+                    let infos: Vec<MbDeblockInfo> = (0..mbs.len())
+                        .into_par_iter()
+                        .map(|addr| deblock_info(&mbs[addr], syntax.coded_luma_blocks(addr), qp))
+                        .collect();
                     deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
                 }
             },
@@ -411,15 +415,8 @@ impl IntraEncoder {
 }
 
 /// Deblocking inputs of a macroblock (8.7.2.1); I_PCM has QPY 0 (7.4.5).
-fn deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
+fn deblock_info(mb: &MbCoding, coded_blocks: u16, qp: i32) -> MbDeblockInfo {
     let intra = mb.luma.is_intra();
-    let mut nonzero = 0u16;
-    let luma = mb.levels.as_deref().map_or(&[[0; 16]; 16], |lv| &lv.luma);
-    for (blk, levels) in luma.iter().enumerate() {
-        if mb.cbp_luma & (1 << (blk / 4)) != 0 && levels.iter().any(|&v| v != 0) {
-            nonzero |= 1 << blk;
-        }
-    }
     MbDeblockInfo {
         intra,
         qp: if matches!(mb.luma, LumaPred::Pcm) {
@@ -427,16 +424,17 @@ fn deblock_info(mb: &MbCoding, qp: i32) -> MbDeblockInfo {
         } else {
             qp
         },
-        nonzero,
+        // Read for inter macroblocks only: an edge with an intra side has
+        // bS 3 or 4 whatever the levels (8.7.2.1).
+        nonzero: coded_blocks,
         mv: mb.mvs,
         ref_idx: if intra { [-1; 4] } else { [0; 4] },
     }
 }
 
 /// slice_layer_without_partitioning_rbsp (7.3.2.8) in an IDR NAL unit.
-fn write_slice_nal(header: &SliceHeader, mbs: &[MbCoding], wm: usize) -> Result<Vec<u8>, AvcError> {
-    let mut w = BitWriter::with_capacity(mbs.len() * 64);
-    let syntax = PictureSyntax::new(mbs, wm);
+fn write_slice_nal(header: &SliceHeader, syntax: &PictureSyntax) -> Result<Vec<u8>, AvcError> {
+    let mut w = BitWriter::with_capacity(syntax.mbs.len() * 64);
     if header.idr {
         write_i_slice_header(&mut w, header);
         syntax.write_slice_data_by_rows(&mut w, false)?;

@@ -30,14 +30,25 @@ pub struct PictureSyntax<'a> {
 
 impl<'a> PictureSyntax<'a> {
     pub fn new(mbs: &'a [MbCoding], width_mbs: usize) -> Self {
-        let luma_counts = mbs.par_iter().map(luma_counts).collect();
-        let chroma_counts = mbs.par_iter().map(chroma_counts).collect();
+        let (luma_counts, chroma_counts) = mbs
+            .par_iter()
+            .map(|mb| (luma_counts(mb), chroma_counts(mb)))
+            .unzip();
         PictureSyntax {
             mbs,
             width_mbs,
             luma_counts,
             chroma_counts,
         }
+    }
+
+    /// The luma blocks of macroblock `addr` with nonzero levels (bit
+    /// luma4x4BlkIdx); every block of an I_PCM macroblock counts.
+    pub fn coded_luma_blocks(&self, addr: usize) -> u16 {
+        self.luma_counts[addr]
+            .iter()
+            .enumerate()
+            .fold(0, |bits, (blk, &n)| bits | u16::from(n != 0) << blk)
     }
 
     fn left(&self, addr: usize) -> Option<usize> {
