@@ -39,8 +39,14 @@ pub fn code_i_picture_with(
     intra: IntraMode,
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let all_intra = |_: &mut (), row: RowStart| row.todo.fill(true);
-    code_rows(src, recon, (wm, hm), (qp, intra), &mut mbs, &all_intra);
+    code_intra_rows(
+        src,
+        recon,
+        (wm, hm),
+        (qp, intra),
+        &vec![true; wm * hm],
+        &mut mbs,
+    );
     mbs
 }
 
@@ -49,23 +55,19 @@ fn uncoded() -> MbCoding {
     MbCoding::i_pcm(None)
 }
 
-/// Codes a picture row by row: a row's worker first calls `start` on it
-/// (which may code macroblocks into the row and marks in `todo` those left
-/// to intra coding), then codes the marked macroblocks as intra, each after
-/// its left, top-left, top and top-right neighbours (the only reconstructed
-/// samples intra prediction reads, 8.3.1.2, 8.3.3, 8.3.4), so the result
-/// equals raster order for any thread count. `start` must read nothing of
-/// the picture being coded but its own row. Each intra macroblock is coded
-/// in its own [`Neighbourhood`]; the reconstruction is shared as one lock
-/// per macroblock row, held only to copy edges out and samples in (and by
-/// `start` for its row).
-fn code_rows<T: Default>(
+/// Codes every macroblock marked in `todo` as intra, each after its left,
+/// top-left, top and top-right neighbours (the only reconstructed samples
+/// intra prediction reads, 8.3.1.2, 8.3.3, 8.3.4), so the result equals
+/// raster order for any thread count. Each macroblock is coded in its own
+/// [`Neighbourhood`]; the reconstruction is shared as one lock per
+/// macroblock row, held only to copy edges out and samples in.
+fn code_intra_rows(
     src: &YuvFrame,
     recon: &mut YuvFrame,
     (wm, hm): (usize, usize),
     (qp, intra): (i32, IntraMode),
+    todo: &[bool],
     mbs: &mut [MbCoding],
-    start: &(impl Fn(&mut T, RowStart) + Sync),
 ) {
     let widths = (recon.y.width, recon.u.width);
     let bands: Vec<Mutex<Band>> = recon
@@ -84,77 +86,43 @@ fn code_rows<T: Default>(
         wm,
         coding: (qp, intra),
     };
-    wavefront(
-        wm,
-        hm,
-        &|(_, own): &mut (Neighbourhood, T), y, todo: &mut [bool]| {
-            let (mut band, mut row) = (lock(&bands[y]), lock(&rows[y]));
-            let (band, row) = (&mut *band, &mut **row);
-            start(
-                own,
-                RowStart {
-                    y,
-                    widths,
-                    band,
-                    row,
-                    todo,
-                },
-            );
-        },
-        &|(n, _): &mut (Neighbourhood, T), x, y| {
-            let mb = rows_of.code(n, x, y);
-            lock(&rows[y])[x] = mb;
-        },
-    );
+    wavefront(wm, hm, todo, &|n: &mut Neighbourhood, x, y| {
+        let mb = rows_of.code(n, x, y);
+        lock(&rows[y])[x] = mb;
+    });
 }
 
-/// One macroblock row as [`code_rows`] hands it to its `start`.
-struct RowStart<'r, 'b> {
-    /// The row's index.
-    y: usize,
-    /// Luma and chroma plane widths (the band's row strides).
-    widths: (usize, usize),
-    band: &'r mut Band<'b>,
-    row: &'r mut [MbCoding],
-    /// One flag per macroblock of the row: to be coded as intra.
-    todo: &'r mut [bool],
-}
-
-/// Visits every macroblock that `start` marks in its row's `todo` after its
-/// left, top-left, top and top-right neighbours have been visited (or
-/// passed over), so the result equals a visit in raster order for any
-/// thread count.
+/// Visits every macroblock marked in `todo` after its left, top-left, top
+/// and top-right neighbours have been visited (or passed over), so the
+/// result equals a visit in raster order for any thread count.
 ///
-/// Workers take macroblock rows in order, call `start` on a row (without
-/// waiting for any other) and then visit it from left to right, with a
-/// state of their own; before a macroblock, a worker waits until the row
-/// above has got past the macroblock to its top-right (a wavefront without
-/// a barrier per step).
+/// Workers take macroblock rows in order and visit each row from left to
+/// right with a state of their own; before a macroblock, a worker waits
+/// until the row above has got past the macroblock to its top-right (a
+/// wavefront without a barrier per step).
 ///
 /// Rows are claimed in order, so a worker only waits for a row that a
-/// running worker holds. That needs `start` and `visit` never to enter
-/// rayon: a worker waiting inside rayon could pick up another row's task
-/// beneath its own and wait on itself.
+/// running worker holds. That needs `visit` never to enter rayon: a worker
+/// waiting inside rayon could pick up another row's task beneath its own
+/// and wait on itself.
 fn wavefront<S: Default>(
     wm: usize,
     hm: usize,
-    start: &(impl Fn(&mut S, usize, &mut [bool]) + Sync),
+    todo: &[bool],
     visit: &(impl Fn(&mut S, usize, usize) + Sync),
 ) {
     let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
     let next_row = AtomicUsize::new(0);
     let work = || {
         let mut state = S::default();
-        let mut todo = vec![false; wm];
         loop {
             let y = next_row.fetch_add(1, Ordering::Relaxed);
             if y >= hm {
                 return;
             }
             let _finished = RowFinished(&progress[y]);
-            start(&mut state, y, &mut todo);
-            for (x, &intra) in todo.iter().enumerate() {
-                if intra {
+            for x in 0..wm {
+                if todo[y * wm + x] {
                     if y > 0 {
                         wait_for(&progress[y - 1], (x + 2).min(wm));
                     }
@@ -179,7 +147,7 @@ struct Band<'a> {
     v: &'a mut [u8],
 }
 
-/// What the row workers of [`code_rows`] share.
+/// What the row workers of [`code_intra_rows`] share.
 struct RowWork<'a, 'b> {
     src: &'a YuvFrame,
     bands: &'a [Mutex<Band<'b>>],
@@ -483,46 +451,39 @@ pub fn code_p_picture(
     hm: usize,
     ctx: &PContext,
 ) -> Vec<MbCoding> {
+    // Pass 1: each macroblock's decision and, for inter macroblocks, its
+    // coding — each on its own, so in parallel (by macroblock rows, each
+    // writing its inter macroblocks' reconstruction in place).
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    // Pass 1 of a row: each macroblock's decision and, for inter
-    // macroblocks, its coding, each on its own (reading only the source,
-    // the reference and the previous picture), the reconstruction written
-    // in place. Pass 2, the row's intra macroblocks in wavefront order,
-    // follows at once, while the row's samples are at hand.
-    let inter_row = |c: &mut InterBuffer, row: RowStart| {
-        let (y, (yw, cw)) = (row.y, row.widths);
-        for x in 0..wm {
-            if x % MBS_PER_CACHE_LINE == 0 {
-                prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
+    let mut todo = vec![false; wm * hm];
+    let (yw, cw) = (recon.y.width, recon.u.width);
+    recon
+        .y
+        .data
+        .par_chunks_mut(16 * yw)
+        .zip(recon.u.data.par_chunks_mut(8 * cw))
+        .zip(recon.v.data.par_chunks_mut(8 * cw))
+        .zip(mbs.par_chunks_mut(wm).zip(todo.par_chunks_mut(wm)))
+        .enumerate()
+        .for_each(|(y, (((ly, u), v), (row, intra)))| {
+            let mut c = InterMb::empty();
+            for x in 0..wm {
+                if x % MBS_PER_CACHE_LINE == 0 {
+                    prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
+                }
+                if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), &mut c) {
+                    put_block(ly, yw, x * 16, 16, &c.luma);
+                    put_block(u, cw, x * 8, 8, &c.chroma[0]);
+                    put_block(v, cw, x * 8, 8, &c.chroma[1]);
+                    row[x] = std::mem::replace(&mut c.mb, MbCoding::i_pcm(None));
+                } else {
+                    intra[x] = true;
+                }
             }
-            let coded = decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), &mut c.0);
-            if coded {
-                put_block(row.band.y, yw, x * 16, 16, &c.0.luma);
-                put_block(row.band.u, cw, x * 8, 8, &c.0.chroma[0]);
-                put_block(row.band.v, cw, x * 8, 8, &c.0.chroma[1]);
-                row.row[x] = std::mem::replace(&mut c.0.mb, MbCoding::i_pcm(None));
-            }
-            row.todo[x] = !coded;
-        }
-    };
-    code_rows(
-        src,
-        recon,
-        (wm, hm),
-        (ctx.qp, ctx.intra),
-        &mut mbs,
-        &inter_row,
-    );
+        });
+    // Pass 2: intra macroblocks in wavefront order.
+    code_intra_rows(src, recon, (wm, hm), (ctx.qp, ctx.intra), &todo, &mut mbs);
     mbs
-}
-
-/// The buffer pass 1 codes each macroblock of a row into.
-struct InterBuffer(InterMb);
-
-impl Default for InterBuffer {
-    fn default() -> InterBuffer {
-        InterBuffer(InterMb::empty())
-    }
 }
 
 /// Asks for the source and reference samples that the decision of
