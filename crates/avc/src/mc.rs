@@ -435,7 +435,26 @@ impl RefPicture {
         let (pw, ph) = (p.width as i32, p.height as i32);
         let inside = bx >= 0 && by >= 0 && bx + (w as i32) < pw && by + (h as i32) < ph;
         if inside {
-            chroma_block_inside(p, (bx as usize, by as usize), (w, h), (fx, fy), out);
+            chroma_block_inside(
+                (&p.data, p.width),
+                (bx as usize, by as usize),
+                (w, h),
+                (fx, fy),
+                out,
+            );
+            return;
+        }
+        if (w, h) == (8, 8) && pw > 0 && ph > 0 {
+            // The 9×9 samples the block reads, each position clamped into
+            // the plane (8.4.2.2.2), then filtered as a block inside.
+            let mut near = [0u8; 81];
+            for (r, row) in near.chunks_exact_mut(9).enumerate() {
+                let from = p.row((by + r as i32).clamp(0, ph - 1) as usize);
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = from[(bx + c as i32).clamp(0, pw - 1) as usize];
+                }
+            }
+            chroma_block_inside((&near, 9), (0, 0), (w, h), (fx, fy), out);
             return;
         }
         let at = |x: i32, y: i32| -> i32 {
@@ -496,26 +515,34 @@ fn copy_row(dst: &mut [u8], src: &[u8]) {
 /// the weighted mean of each sample and its right, lower and lower-right
 /// neighbours with eighth-sample fractions (fx, fy).
 fn chroma_block_inside(
-    p: &Plane,
+    (data, stride): (&[u8], usize),
     (bx, by): (usize, usize),
     (w, h): (usize, usize),
     (fx, fy): (i32, i32),
     out: &mut [u8],
 ) {
-    let stride = p.width;
     let weights = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy].map(|v| v as u16);
     #[cfg(target_arch = "x86_64")]
-    if (w, h) == (8, 8) && out.len() >= 64 && (by + 8) * stride + bx + 9 <= p.data.len() {
+    if (w, h) == (8, 8) && out.len() >= 64 && (by + 8) * stride + bx + 9 <= data.len() {
+        let src = data[by * stride + bx..].as_ptr();
         // SAFETY: the 9 rows of 9 samples the block reads lie inside the
         // plane (checked above) and `out` holds 64 samples.
         unsafe {
-            x86::chroma_block8(p.data.as_ptr().add(by * stride + bx), stride, weights, out);
+            match (fx, fy) {
+                (0, 0) => x86::chroma_block8_copy(src, stride, out),
+                // Half-way between two samples (a full-sample luma vector,
+                // every one of the fastest presets): 8-266 with weights 32
+                // and 32 is (32a + 32b + 32) >> 6 = (a + b + 1) >> 1.
+                (4, 0) => x86::chroma_block8_average(src, 1, stride, out),
+                (0, 4) => x86::chroma_block8_average(src, stride, stride, out),
+                _ => x86::chroma_block8(src, stride, weights, out),
+            }
         }
         return;
     }
     for (r, dst) in out.chunks_exact_mut(w).take(h).enumerate() {
-        let top = &p.data[(by + r) * stride + bx..][..w + 1];
-        let below = &p.data[(by + r + 1) * stride + bx..][..w + 1];
+        let top = &data[(by + r) * stride + bx..][..w + 1];
+        let below = &data[(by + r + 1) * stride + bx..][..w + 1];
         if fx == 0 && fy == 0 {
             copy_row(dst, &top[..w]);
         } else {
@@ -569,6 +596,39 @@ mod x86 {
         v = _mm_add_epi16(v, _mm_mullo_epi16(load(below, 1), weight(w[3])));
         v = _mm_srli_epi16::<6>(_mm_add_epi16(v, _mm_set1_epi16(32)));
         _mm_storel_epi64(dst.as_mut_ptr() as *mut __m128i, _mm_packus_epi16(v, zero));
+    }
+
+    /// The 8×8 block at `src` (rows `stride` apart): the bilinear
+    /// prediction (8-266) at a sample, weight 64. Caller: the block readable,
+    /// `out` 64 samples.
+    pub(super) unsafe fn chroma_block8_copy(src: *const u8, stride: usize, out: &mut [u8]) {
+        for r in 0..8 {
+            let row = _mm_loadl_epi64(src.add(r * stride) as *const __m128i);
+            _mm_storel_epi64(out.as_mut_ptr().add(8 * r) as *mut __m128i, row);
+        }
+    }
+
+    /// The 8×8 block whose samples are the rounded averages of the samples
+    /// at `src` and at `src + apart` (rows `stride` apart): the bilinear
+    /// prediction (8-266) half-way between two samples. Caller: both blocks
+    /// readable as 8 rows of 8 samples, `out` 64 samples.
+    pub(super) unsafe fn chroma_block8_average(
+        src: *const u8,
+        apart: usize,
+        stride: usize,
+        out: &mut [u8],
+    ) {
+        let two_rows = |at: *const u8| {
+            _mm_unpacklo_epi64(
+                _mm_loadl_epi64(at as *const __m128i),
+                _mm_loadl_epi64(at.add(stride) as *const __m128i),
+            )
+        };
+        for r in (0..8).step_by(2) {
+            let at = src.add(r * stride);
+            let avg = _mm_avg_epu8(two_rows(at), two_rows(at.add(apart)));
+            _mm_storeu_si128(out.as_mut_ptr().add(8 * r) as *mut __m128i, avg);
+        }
     }
 
     /// [`super::chroma_row_portable`] for the 8 rows of an 8×8 block, each
@@ -695,7 +755,7 @@ mod tests {
             // The block's last read row and column at the plane's edge too.
             for (bx, by) in [(0, 0), (3, 5), (15, 11)] {
                 let mut got = [0u8; 64];
-                chroma_block_inside(&plane, (bx, by), (8, 8), (fx, fy), &mut got);
+                chroma_block_inside((&plane.data, 24), (bx, by), (8, 8), (fx, fy), &mut got);
                 let w = [(8 - fx) * (8 - fy), fx * (8 - fy), (8 - fx) * fy, fx * fy];
                 let mut want = [0u8; 64];
                 for (r, dst) in want.chunks_exact_mut(8).enumerate() {
@@ -703,6 +763,52 @@ mod tests {
                     chroma_row_portable(dst, row(by + r), row(by + r + 1), w.map(|v| v as u16));
                 }
                 assert_eq!(got, want, "({fx}, {fy}) at ({bx}, {by})");
+            }
+        }
+    }
+
+    #[test]
+    fn chroma_blocks_anywhere_match_the_clamped_formula() {
+        // Chroma 16×12: 8×8 blocks inside, across every edge and far out,
+        // at every eighth-sample fraction (8-266 with clamped positions,
+        // 8.4.2.2.2).
+        let pic = picture(32, 24);
+        let r = RefPicture::new_full_sample(&pic);
+        let mut got = [0u8; 64];
+        for (cx, cy) in [(0, 0), (4, 2), (8, 4)] {
+            for (dx, dy) in [
+                (0, 0),
+                (-3, 0),
+                (0, -5),
+                (5, 3),
+                (-20, 30),
+                (40, -9),
+                (7, 7),
+            ] {
+                for frac in 0..64 {
+                    let mv = [(dx * 8 + frac % 8) as i16, (dy * 8 + frac / 8) as i16];
+                    for (c, plane) in [&pic.u, &pic.v].into_iter().enumerate() {
+                        r.predict_chroma(c, (cx, cy), (8, 8), mv, &mut got);
+                        let at = |x: i32, y: i32| {
+                            let x = x.clamp(0, plane.width as i32 - 1) as usize;
+                            let y = y.clamp(0, plane.height as i32 - 1) as usize;
+                            i32::from(plane.at(x, y))
+                        };
+                        let (fx, fy) = (frac % 8, frac / 8);
+                        for (i, &g) in got.iter().enumerate() {
+                            let (x, y) = (cx + dx + (i % 8) as i32, cy + dy + (i / 8) as i32);
+                            let v = (8 - fx) * (8 - fy) * at(x, y)
+                                + fx * (8 - fy) * at(x + 1, y)
+                                + (8 - fx) * fy * at(x, y + 1)
+                                + fx * fy * at(x + 1, y + 1);
+                            assert_eq!(
+                                i32::from(g),
+                                (v + 32) >> 6,
+                                "mv {mv:?} at ({cx},{cy}) plane {c} i {i}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }
