@@ -292,7 +292,10 @@ impl Encoder {
         // filter's wavefront leaves cores free). Both read which blocks hold
         // levels, counted once.
         let syntax = PictureSyntax::new(&mbs, wm);
-        let (nal, ()) = rayon::join(
+        // The next picture's reference takes the filtered picture beside the
+        // slice writing too, so that a core done with the slice helps.
+        let reusable = self.reusable_reference(&recon);
+        let (nal, filled) = rayon::join(
             || write_slice_nal(&header, &syntax),
             || {
                 if deblock {
@@ -302,11 +305,12 @@ impl Encoder {
                         .collect();
                     deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
                 }
+                reusable.map(|r| r.refill_full_sample(&recon))
             },
         );
         let nal = nal?;
         self.check_bound(&nal)?;
-        self.advance(idr, &mbs, &recon);
+        self.advance(idr, &mbs, &recon, filled);
         let (dw, dh) = self.params.coded_display_size();
         let (dw, dh) = (dw as usize, dh as usize);
         let recon = if !self.keep_recon {
@@ -333,22 +337,49 @@ impl Encoder {
         Ok(())
     }
 
-    /// Moves the GOP state on and keeps the picture as the next reference.
-    fn advance(&mut self, idr: bool, mbs: &[MbCoding], recon: &YuvFrame) {
+    /// The reference whose buffers will take the picture being coded
+    /// ([`RefPicture::refill_full_sample`]), taken out of the state: the
+    /// next picture is a P picture predicted from full samples. `None`
+    /// otherwise (the reference stays for [`Encoder::advance`]).
+    fn reusable_reference(&mut self, recon: &YuvFrame) -> Option<RefPicture> {
+        let gop = self.settings.gop;
+        let next_is_p = gop > 1 && !(self.gop_pos + 1).is_multiple_of(gop);
+        let full_sample = self.settings.me.subpel_rounds == 0;
+        let fits = self.reference.as_ref().is_some_and(|r| r.refillable(recon));
+        if next_is_p && full_sample && fits {
+            self.reference.take()
+        } else {
+            None
+        }
+    }
+
+    /// Moves the GOP state on and keeps the picture as the next reference:
+    /// `filled` when the picture has been taken into one already.
+    fn advance(
+        &mut self,
+        idr: bool,
+        mbs: &[MbCoding],
+        recon: &YuvFrame,
+        filled: Option<RefPicture>,
+    ) {
         if idr {
             self.idr_count = self.idr_count.wrapping_add(1);
         }
         self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
         self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
         if self.settings.gop > 1 && self.gop_pos != 0 {
-            self.reference = Some(
-                match (self.reference.take(), self.settings.me.subpel_rounds) {
-                    // The previous reference's buffers take the new picture.
-                    (Some(old), 0) => old.refill_full_sample(recon),
-                    (None, 0) => RefPicture::new_full_sample(recon),
-                    _ => RefPicture::new(recon),
-                },
-            );
+            let reference = match (filled, self.reference.take()) {
+                (Some(done), _) => done,
+                // The previous reference's buffers take the new picture.
+                (None, Some(old)) if self.settings.me.subpel_rounds == 0 => {
+                    old.refill_full_sample(recon)
+                }
+                (None, _) if self.settings.me.subpel_rounds == 0 => {
+                    RefPicture::new_full_sample(recon)
+                }
+                (None, _) => RefPicture::new(recon),
+            };
+            self.reference = Some(reference);
             self.prev_mvs = picture_vectors(mbs);
             self.prev_field = mbs.iter().map(MbVectors::of).collect();
         } else {

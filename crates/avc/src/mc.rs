@@ -229,10 +229,16 @@ impl RefPicture {
         }
     }
 
+    /// Whether [`RefPicture::refill_full_sample`] reuses this reference's
+    /// buffers for `pic`: a full-sample reference of its size.
+    pub fn refillable(&self, pic: &YuvFrame) -> bool {
+        (self.full.width, self.full.height) == (pic.y.width, pic.y.height) && !self.has_half
+    }
+
+    /// [`RefPicture::new_full_sample`] of `pic` in this reference's buffers
+    /// where it is [`RefPicture::refillable`].
     pub fn refill_full_sample(mut self, pic: &YuvFrame) -> RefPicture {
-        let (w, h) = (pic.y.width, pic.y.height);
-        let fits = self.full.width == w && self.full.height == h && !self.has_half;
-        if !fits {
+        if !self.refillable(pic) {
             return RefPicture::new_full_sample(pic);
         }
         fill_full_plane(&mut self.full, &pic.y);
