@@ -153,37 +153,47 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// The sixteen 4×4 SADs of a 16×16 block against a packed 16×16 block:
-    /// per row, the absolute differences summed over bytes 0–3 and 8–11
-    /// (low halves of the 64-bit lanes) and 4–7 and 12–15 (high halves).
-    /// Caller: `a` readable as 16 rows `sa` apart, `b` as 256 samples.
+    /// two rows at a time, interleaved by 4 samples so that each 64-bit lane
+    /// of `psadbw` covers one block's samples of both rows. Caller: `a`
+    /// readable as 16 rows `sa` apart, `b` as 256 samples.
     pub(super) unsafe fn sad_4x4_blocks(a: *const u8, sa: usize, b: *const u8) -> [u32; 16] {
-        let low_words = _mm_set_epi32(0, -1, 0, -1);
         let zero = _mm_setzero_si128();
         let mut out = [0u32; 16];
         for band in 0..4 {
+            // Rows r and r + 1 interleaved by 4 samples: `lo` gathers blocks
+            // 0 and 1 of the band (one per lane), `hi` blocks 2 and 3.
             let (mut lo, mut hi) = (zero, zero);
-            for r in band * 4..band * 4 + 4 {
-                let x = _mm_loadu_si128(a.add(r * sa) as *const __m128i);
-                let y = _mm_loadu_si128(b.add(r * 16) as *const __m128i);
-                let d = _mm_or_si128(_mm_subs_epu8(x, y), _mm_subs_epu8(y, x));
-                lo = _mm_add_epi64(lo, _mm_sad_epu8(_mm_and_si128(d, low_words), zero));
-                hi = _mm_add_epi64(hi, _mm_sad_epu8(_mm_srli_epi64::<32>(d), zero));
+            for r in (band * 4..band * 4 + 4).step_by(2) {
+                let row = |p: *const u8, stride: usize, r: usize| {
+                    _mm_loadu_si128(p.add(r * stride) as *const __m128i)
+                };
+                let (x0, x1) = (row(a, sa, r), row(a, sa, r + 1));
+                let (y0, y1) = (row(b, 16, r), row(b, 16, r + 1));
+                lo = _mm_add_epi64(
+                    lo,
+                    _mm_sad_epu8(_mm_unpacklo_epi32(x0, x1), _mm_unpacklo_epi32(y0, y1)),
+                );
+                hi = _mm_add_epi64(
+                    hi,
+                    _mm_sad_epu8(_mm_unpackhi_epi32(x0, x1), _mm_unpackhi_epi32(y0, y1)),
+                );
             }
             let mut l = [0u64; 2];
             let mut h = [0u64; 2];
             _mm_storeu_si128(l.as_mut_ptr() as *mut __m128i, lo);
             _mm_storeu_si128(h.as_mut_ptr() as *mut __m128i, hi);
             out[band * 4] = l[0] as u32;
-            out[band * 4 + 1] = h[0] as u32;
-            out[band * 4 + 2] = l[1] as u32;
+            out[band * 4 + 1] = l[1] as u32;
+            out[band * 4 + 2] = h[0] as u32;
             out[band * 4 + 3] = h[1] as u32;
         }
         out
     }
 
-    /// [`super::diff_sums_portable`]: per row, byte sums of the low and
-    /// high 4 samples of `a`, of `b` and of |a − b| (psadbw against zero
-    /// after masking). Caller: `a` readable as 8 rows of 8 `sa` apart, `b`
+    /// [`super::diff_sums_portable`]: two rows at a time, interleaved by 4
+    /// samples so that each 64-bit lane holds one 4×4 block's samples of
+    /// both rows; `psadbw` against zero sums `a` and `b`, against each other
+    /// gives the SAD. Caller: `a` readable as 8 rows of 8 `sa` apart, `b`
     /// as 64 samples.
     pub(super) unsafe fn diff_sums_8x8(
         a: *const u8,
@@ -191,23 +201,24 @@ mod x86 {
         b: *const u8,
     ) -> ([i32; 4], [u32; 4]) {
         let zero = _mm_setzero_si128();
-        // Lane 0: the row's samples 0–3; lane 1: samples 4–7.
-        let split = |v: __m128i| {
-            let lo = _mm_and_si128(v, _mm_set_epi32(0, 0, 0, -1));
-            let hi = _mm_and_si128(_mm_srli_epi64::<32>(v), _mm_set_epi32(0, 0, 0, -1));
-            _mm_unpacklo_epi64(lo, hi)
+        // Two rows r, r + 1 in one register: samples 0–3 of both in lane 0,
+        // samples 4–7 of both in lane 1.
+        let rows = |p: *const u8, stride: usize, r: usize| {
+            _mm_unpacklo_epi32(
+                _mm_loadl_epi64(p.add(r * stride) as *const __m128i),
+                _mm_loadl_epi64(p.add((r + 1) * stride) as *const __m128i),
+            )
         };
         let mut sums = [0i32; 4];
         let mut sads = [0u32; 4];
         for band in 0..2 {
             let (mut sa_acc, mut sb_acc, mut d_acc) = (zero, zero, zero);
-            for r in band * 4..band * 4 + 4 {
-                let x = split(_mm_loadl_epi64(a.add(r * sa) as *const __m128i));
-                let y = split(_mm_loadl_epi64(b.add(r * 8) as *const __m128i));
-                let d = _mm_or_si128(_mm_subs_epu8(x, y), _mm_subs_epu8(y, x));
+            for r in (band * 4..band * 4 + 4).step_by(2) {
+                let x = rows(a, sa, r);
+                let y = rows(b, 8, r);
                 sa_acc = _mm_add_epi64(sa_acc, _mm_sad_epu8(x, zero));
                 sb_acc = _mm_add_epi64(sb_acc, _mm_sad_epu8(y, zero));
-                d_acc = _mm_add_epi64(d_acc, _mm_sad_epu8(d, zero));
+                d_acc = _mm_add_epi64(d_acc, _mm_sad_epu8(x, y));
             }
             let mut va = [0u64; 2];
             let mut vb = [0u64; 2];
