@@ -1470,6 +1470,45 @@ mod tests {
     }
 
     #[test]
+    fn strengths_follow_the_per_edge_rule() {
+        // Every bS of a macroblock against boundary_strength edge by edge,
+        // half of them one-vector inter macroblocks with levels (whose
+        // internal edges are 2 or 0 by the levels alone).
+        let mut rng = Rng(0x5eed);
+        for round in 0..3000 {
+            let mut cur = random_mb(&mut rng);
+            if round % 2 == 0 {
+                cur.intra = false;
+                cur.ref_idx = [0; 4];
+                cur.mv = [cur.mv[0]; 16];
+                cur.nonzero = (rng.next() as u16) | 1 << rng.below(16);
+            }
+            let (left, top) = (random_mb(&mut rng), random_mb(&mut rng));
+            let got = strengths(&cur, Some(&left), Some(&top));
+            for e in 0..4 {
+                for i in 0..4 {
+                    let (v, h) = if e == 0 {
+                        (
+                            boundary_strength(&left, (3, i), &cur, (0, i), true),
+                            boundary_strength(&top, (i, 3), &cur, (i, 0), true),
+                        )
+                    } else {
+                        (
+                            boundary_strength(&cur, (e - 1, i), &cur, (e, i), false),
+                            boundary_strength(&cur, (i, e - 1), &cur, (i, e), false),
+                        )
+                    };
+                    assert_eq!(got.v[e][i], v, "round {round}: vertical edge {e} line {i}");
+                    assert_eq!(
+                        got.h[e][i], h,
+                        "round {round}: horizontal edge {e} line {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn block_indices_follow_luma4x4blkidx() {
         assert_eq!(blk_idx(0, 0), 0);
         assert_eq!(blk_idx(1, 0), 1);
