@@ -450,34 +450,27 @@ impl RefPicture {
             );
             return;
         }
-        if (w, h) == (8, 8) && pw > 0 && ph > 0 {
-            // The 9×9 samples the block reads, each position clamped into
-            // the plane (8.4.2.2.2), then filtered as a block inside.
-            let mut near = [0u8; 81];
-            for (r, row) in near.chunks_exact_mut(9).enumerate() {
-                let from = p.row((by + r as i32).clamp(0, ph - 1) as usize);
-                for (c, v) in row.iter_mut().enumerate() {
-                    *v = from[(bx + c as i32).clamp(0, pw - 1) as usize];
-                }
-            }
-            chroma_block_inside((&near, 9), (0, 0), (w, h), (fx, fy), out);
-            return;
+        if pw == 0 || ph == 0 {
+            return; // no samples to predict from
         }
-        let at = |x: i32, y: i32| -> i32 {
-            let xc = x.clamp(0, pw - 1) as usize;
-            let yc = y.clamp(0, ph - 1) as usize;
-            i32::from(p.data[yc * p.width + xc])
+        // The (w + 1)×(h + 1) samples the block reads, each position clamped
+        // into the plane (8.4.2.2.2), then filtered as a block inside.
+        let (nw, nh) = (w + 1, h + 1);
+        let mut small = [0u8; 81];
+        let mut large = Vec::new();
+        let near: &mut [u8] = if nw * nh <= small.len() {
+            &mut small[..nw * nh]
+        } else {
+            large.resize(nw * nh, 0);
+            &mut large
         };
-        for r in 0..h as i32 {
-            for c in 0..w as i32 {
-                let (x, y) = (bx + c, by + r);
-                let v = (8 - fx) * (8 - fy) * at(x, y)
-                    + fx * (8 - fy) * at(x + 1, y)
-                    + (8 - fx) * fy * at(x, y + 1)
-                    + fx * fy * at(x + 1, y + 1);
-                out[(r * w as i32 + c) as usize] = ((v + 32) >> 6) as u8;
+        for (r, row) in near.chunks_exact_mut(nw).enumerate() {
+            let from = p.row((by + r as i32).clamp(0, ph - 1) as usize);
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = from[(bx + c as i32).clamp(0, pw - 1) as usize];
             }
         }
+        chroma_block_inside((near, nw), (0, 0), (w, h), (fx, fy), out);
     }
 }
 
@@ -775,12 +768,18 @@ mod tests {
 
     #[test]
     fn chroma_blocks_anywhere_match_the_clamped_formula() {
-        // Chroma 16×12: 8×8 blocks inside, across every edge and far out,
-        // at every eighth-sample fraction (8-266 with clamped positions,
-        // 8.4.2.2.2).
+        // Chroma 16×12: blocks of every partition's chroma size inside,
+        // across every edge and far out, at every eighth-sample fraction
+        // (8-266 with clamped positions, 8.4.2.2.2).
         let pic = picture(32, 24);
         let r = RefPicture::new_full_sample(&pic);
-        let mut got = [0u8; 64];
+        for (bw, bh) in [(8, 8), (8, 4), (4, 8), (4, 4)] {
+            check_chroma_blocks(&pic, &r, (bw, bh));
+        }
+    }
+
+    fn check_chroma_blocks(pic: &YuvFrame, r: &RefPicture, (bw, bh): (usize, usize)) {
+        let mut got = vec![0u8; bw * bh];
         for (cx, cy) in [(0, 0), (4, 2), (8, 4)] {
             for (dx, dy) in [
                 (0, 0),
@@ -794,7 +793,7 @@ mod tests {
                 for frac in 0..64 {
                     let mv = [(dx * 8 + frac % 8) as i16, (dy * 8 + frac / 8) as i16];
                     for (c, plane) in [&pic.u, &pic.v].into_iter().enumerate() {
-                        r.predict_chroma(c, (cx, cy), (8, 8), mv, &mut got);
+                        r.predict_chroma(c, (cx, cy), (bw, bh), mv, &mut got);
                         let at = |x: i32, y: i32| {
                             let x = x.clamp(0, plane.width as i32 - 1) as usize;
                             let y = y.clamp(0, plane.height as i32 - 1) as usize;
@@ -802,7 +801,7 @@ mod tests {
                         };
                         let (fx, fy) = (frac % 8, frac / 8);
                         for (i, &g) in got.iter().enumerate() {
-                            let (x, y) = (cx + dx + (i % 8) as i32, cy + dy + (i / 8) as i32);
+                            let (x, y) = (cx + dx + (i % bw) as i32, cy + dy + (i / bw) as i32);
                             let v = (8 - fx) * (8 - fy) * at(x, y)
                                 + fx * (8 - fy) * at(x + 1, y)
                                 + (8 - fx) * fy * at(x, y + 1)
@@ -810,7 +809,7 @@ mod tests {
                             assert_eq!(
                                 i32::from(g),
                                 (v + 32) >> 6,
-                                "mv {mv:?} at ({cx},{cy}) plane {c} i {i}"
+                                "{bw}x{bh} mv {mv:?} at ({cx},{cy}) plane {c} i {i}"
                             );
                         }
                     }
