@@ -156,7 +156,8 @@ impl Thresholds {
     }
 
     /// Thresholds for an edge between macroblocks of QP `qp_p` and `qp_q`
-    /// (qPav, 8.7.2.2).
+    /// (qPav, 8.7.2.2); the filter looks them up in a [`ThresholdTable`].
+    #[cfg(test)]
     fn between(qp_p: i32, qp_q: i32, params: &DeblockParams) -> Thresholds {
         Thresholds::new((qp_p + qp_q + 1) >> 1, params)
     }
@@ -170,6 +171,29 @@ impl Thresholds {
     #[cfg(test)]
     fn tc0_for(&self, bs: u8) -> i32 {
         i32::from(self.tc0[usize::from(bs.clamp(1, 3)) - 1])
+    }
+}
+
+/// The [`Thresholds`] of every qPav (0..=51) for one set of filter
+/// offsets, so that each edge looks its thresholds up (8.7.2.2).
+struct ThresholdTable {
+    by_qp_av: [Thresholds; 52],
+    chroma_qp_offset: i32,
+}
+
+impl ThresholdTable {
+    fn new(params: &DeblockParams) -> ThresholdTable {
+        ThresholdTable {
+            by_qp_av: std::array::from_fn(|q| Thresholds::new(q as i32, params)),
+            chroma_qp_offset: params.chroma_qp_offset,
+        }
+    }
+
+    /// [`Thresholds::between`] macroblocks of QP `qp_p` and `qp_q`, both in
+    /// 0..=51.
+    #[inline(always)]
+    fn between(&self, qp_p: i32, qp_q: i32) -> &Thresholds {
+        &self.by_qp_av[((qp_p + qp_q + 1) >> 1).clamp(0, 51) as usize]
     }
 }
 
@@ -509,7 +533,7 @@ fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
 /// one register and three-operand SSE instructions.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{DeblockParams, MbSite, SiteQp, Thresholds, Window, YuvFrame};
+    use super::{MbSite, SiteQp, ThresholdTable, Thresholds, Window, YuvFrame};
 
     /// Whether the CPU has AVX2 (detected once, then cached by std).
     #[inline(always)]
@@ -545,9 +569,9 @@ mod avx2 {
         site: &MbSite,
         luma: SiteQp,
         chroma: SiteQp,
-        params: &DeblockParams,
+        table: &ThresholdTable,
     ) {
-        super::filter_mb_portable(frame, site, luma, chroma, params);
+        super::filter_mb_portable(frame, site, luma, chroma, table);
     }
 }
 
@@ -611,35 +635,122 @@ fn transpose_scalar(m: &Square) -> Square {
 mod sse2 {
     use super::{Square, LANES};
     use std::arch::x86_64::{
-        __m128i, _mm_loadu_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+        __m128i, _mm_cvtsi32_si128, _mm_loadu_si128, _mm_storeu_si128, _mm_unpackhi_epi16,
+        _mm_unpackhi_epi8, _mm_unpacklo_epi16, _mm_unpacklo_epi8,
     };
 
-    /// Four rounds of interleaving the bytes of lines i and i + 8 into lines
-    /// 2i and 2i + 1: each round rotates the 8-bit index (line, sample) of
-    /// every byte left by one bit, so four swap line and sample.
+    /// `m` transposed.
     #[inline(always)]
     pub(super) fn transpose(m: &Square) -> Square {
         let mut out = [[0u8; LANES]; LANES];
         // SAFETY: SSE2 is part of the x86_64 baseline; every load reads one
         // 16-byte line of `m` and every store writes one line of `out`.
         unsafe {
-            let mut v: [__m128i; LANES] =
-                std::array::from_fn(|r| _mm_loadu_si128(m[r].as_ptr().cast()));
-            for _ in 0..4 {
-                v = std::array::from_fn(|i| {
-                    let (a, b) = (v[i / 2], v[i / 2 + 8]);
-                    if i % 2 == 0 {
-                        _mm_unpacklo_epi8(a, b)
-                    } else {
-                        _mm_unpackhi_epi8(a, b)
-                    }
-                });
-            }
-            for (line, x) in out.iter_mut().zip(v) {
-                _mm_storeu_si128(line.as_mut_ptr().cast(), x);
-            }
+            let v = std::array::from_fn(|r| _mm_loadu_si128(m[r].as_ptr().cast()));
+            store_lines(&mut out, transpose_regs(v));
         }
         out
+    }
+
+    /// Four rounds of interleaving the bytes of lines i and i + 8 into lines
+    /// 2i and 2i + 1: each round rotates the 8-bit index (line, sample) of
+    /// every byte left by one bit, so four swap line and sample.
+    #[inline(always)]
+    unsafe fn transpose_regs(mut v: [__m128i; LANES]) -> [__m128i; LANES] {
+        for _ in 0..4 {
+            v = std::array::from_fn(|i| {
+                let (a, b) = (v[i / 2], v[i / 2 + 8]);
+                if i % 2 == 0 {
+                    _mm_unpacklo_epi8(a, b)
+                } else {
+                    _mm_unpackhi_epi8(a, b)
+                }
+            });
+        }
+        v
+    }
+
+    #[inline(always)]
+    unsafe fn store_lines(lines: &mut [[u8; LANES]], v: [__m128i; LANES]) {
+        for (line, x) in lines.iter_mut().zip(v) {
+            _mm_storeu_si128(line.as_mut_ptr().cast(), x);
+        }
+    }
+
+    /// The 16 samples from each of `rows` on, transposed into `lines`: line
+    /// c holds sample c of every row. Caller: 16 bytes readable at each row
+    /// pointer; `lines` has 16 entries.
+    #[inline(always)]
+    pub(super) unsafe fn load_columns16(rows: [*const u8; LANES], lines: &mut [[u8; LANES]]) {
+        let v = rows.map(|p| _mm_loadu_si128(p.cast()));
+        store_lines(lines, transpose_regs(v));
+    }
+
+    /// Inverse of [`load_columns16`]: sample r of line c goes to byte c of
+    /// row r. Caller: 16 bytes writable at each row pointer; `lines` has 16
+    /// entries.
+    #[inline(always)]
+    pub(super) unsafe fn store_columns16(lines: &[[u8; LANES]], rows: [*mut u8; LANES]) {
+        let v = std::array::from_fn(|c| _mm_loadu_si128(lines[c].as_ptr().cast()));
+        for (p, x) in rows.into_iter().zip(transpose_regs(v)) {
+            _mm_storeu_si128(p.cast(), x);
+        }
+    }
+
+    /// The 4 samples from each of the 16 rows at `p`, `stride` apart,
+    /// transposed into 4 lines: [`transpose_regs`] with only the rounds'
+    /// lines that hold samples (a byte's sample index has two bits, so after
+    /// round k only the lines whose k low bits are zero, or after round 3
+    /// lines 0, 1, 8 and 9, hold any). Caller: the rows are readable.
+    #[inline(always)]
+    pub(super) unsafe fn load_columns4(p: *const u8, stride: usize, lines: &mut [[u8; LANES]]) {
+        let l: [__m128i; LANES] = std::array::from_fn(|r| {
+            _mm_cvtsi32_si128(p.add(r * stride).cast::<i32>().read_unaligned())
+        });
+        let v1: [__m128i; 8] = std::array::from_fn(|j| _mm_unpacklo_epi8(l[j], l[j + 8]));
+        let v2: [__m128i; 4] = std::array::from_fn(|j| _mm_unpacklo_epi8(v1[j], v1[j + 4]));
+        let (v3_0, v3_1) = (
+            _mm_unpacklo_epi8(v2[0], v2[2]),
+            _mm_unpackhi_epi8(v2[0], v2[2]),
+        );
+        let (v3_8, v3_9) = (
+            _mm_unpacklo_epi8(v2[1], v2[3]),
+            _mm_unpackhi_epi8(v2[1], v2[3]),
+        );
+        let v4 = [
+            _mm_unpacklo_epi8(v3_0, v3_8),
+            _mm_unpackhi_epi8(v3_0, v3_8),
+            _mm_unpacklo_epi8(v3_1, v3_9),
+            _mm_unpackhi_epi8(v3_1, v3_9),
+        ];
+        for (line, x) in lines.iter_mut().zip(v4) {
+            _mm_storeu_si128(line.as_mut_ptr().cast(), x);
+        }
+    }
+
+    /// Inverse of [`load_columns4`]: lines 0..4 become 4 samples of each of
+    /// the 16 rows at `p`. Pairs of lines are interleaved by bytes, then the
+    /// pairs by 16 bits, which leaves each row's four samples side by side.
+    /// Caller: the rows are writable.
+    #[inline(always)]
+    pub(super) unsafe fn store_columns4(lines: &[[u8; LANES]], p: *mut u8, stride: usize) {
+        let c: [__m128i; 4] = std::array::from_fn(|k| _mm_loadu_si128(lines[k].as_ptr().cast()));
+        let (p0, p1) = (_mm_unpacklo_epi8(c[0], c[1]), _mm_unpackhi_epi8(c[0], c[1]));
+        let (q0, q1) = (_mm_unpacklo_epi8(c[2], c[3]), _mm_unpackhi_epi8(c[2], c[3]));
+        let quads = [
+            _mm_unpacklo_epi16(p0, q0),
+            _mm_unpackhi_epi16(p0, q0),
+            _mm_unpacklo_epi16(p1, q1),
+            _mm_unpackhi_epi16(p1, q1),
+        ];
+        for (j, quad) in quads.into_iter().enumerate() {
+            let rows: [i32; 4] = std::mem::transmute(quad);
+            for (k, row) in rows.into_iter().enumerate() {
+                p.add((4 * j + k) * stride)
+                    .cast::<i32>()
+                    .write_unaligned(row);
+            }
+        }
     }
 }
 
@@ -661,6 +772,20 @@ fn read_square<const LEN: usize>(
     if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
     }
+    if let Some(start) = square_start(data.len(), (stride, x, y0), sq.len(), LEN) {
+        for (r, line) in sq.iter_mut().enumerate() {
+            // SAFETY: `square_start` checked that every row's LEN samples
+            // lie in `data`, and lane0 + LEN ≤ LANES above.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr().add(start + r * stride),
+                    line.as_mut_ptr().add(lane0),
+                    LEN,
+                );
+            }
+        }
+        return Some(());
+    }
     let mut rest = data.get(y0.checked_mul(stride)?..)?;
     for line in sq.iter_mut() {
         // Split off whole rows, so that the column check above covers them.
@@ -670,6 +795,24 @@ fn read_square<const LEN: usize>(
         rest = tail;
     }
     Some(())
+}
+
+/// The offset of sample (x, y0) when `rows` rows of `len` samples from it
+/// on, `stride` apart, all lie in a plane of `data_len` samples (and at
+/// least one row is asked for); `None` otherwise.
+#[inline(always)]
+fn square_start(
+    data_len: usize,
+    (stride, x, y0): SquareAt,
+    rows: usize,
+    len: usize,
+) -> Option<usize> {
+    let start = y0.checked_mul(stride)?.checked_add(x)?;
+    let last = rows
+        .checked_sub(1)?
+        .checked_mul(stride)?
+        .checked_add(start)?;
+    (last.checked_add(len)? <= data_len).then_some(start)
 }
 
 /// Inverse of [`read_square`]: copies lanes `lane0..lane0 + LEN` of the
@@ -684,6 +827,19 @@ fn write_square<const LEN: usize>(
 ) -> Option<()> {
     if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
+    }
+    if let Some(start) = square_start(data.len(), (stride, x, y0), sq.len(), LEN) {
+        for (r, line) in sq.iter().enumerate() {
+            // SAFETY: as in `read_square`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    line.as_ptr().add(lane0),
+                    data.as_mut_ptr().add(start + r * stride),
+                    LEN,
+                );
+            }
+        }
+        return Some(());
     }
     let mut rest = data.get_mut(y0.checked_mul(stride)?..)?;
     for line in sq {
@@ -701,6 +857,28 @@ fn write_square<const LEN: usize>(
 /// of it.
 #[inline(always)]
 fn gather_luma_columns(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some((start, left)) = luma_strip_start(data.len(), at) {
+        // SAFETY: `luma_strip_start` checked that the 16 rows of 16
+        // samples from `start` on, and with `left` the 4 samples before
+        // each, lie in `data`.
+        unsafe {
+            let p = data.as_ptr().add(start);
+            let rows = std::array::from_fn(|r| p.add(r * at.stride));
+            sse2::load_columns16(rows, &mut strip[4..]);
+            if left {
+                sse2::load_columns4(p.sub(4), at.stride, &mut strip[..4]);
+            }
+        }
+        return;
+    }
+    gather_luma_columns_by_rows(strip, data, at);
+}
+
+/// [`gather_luma_columns`] row by row through squares, for any CPU and
+/// for strips that reach the plane's end.
+#[inline(always)]
+fn gather_luma_columns_by_rows(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
     let mut sq = [[0; LANES]; LANES];
     if read_square::<LANES>(&mut sq, data, (at.stride, at.x0, at.y0), 0).is_none() {
         return;
@@ -718,6 +896,26 @@ fn gather_luma_columns(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
 /// with a left neighbour, its last four columns.
 #[inline(always)]
 fn scatter_luma_columns(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some((start, left)) = luma_strip_start(data.len(), at) {
+        // SAFETY: as in `gather_luma_columns`.
+        unsafe {
+            let p = data.as_mut_ptr().add(start);
+            let rows = std::array::from_fn(|r| p.add(r * at.stride));
+            sse2::store_columns16(&strip[4..], rows);
+            if left {
+                sse2::store_columns4(&strip[..4], p.sub(4), at.stride);
+            }
+        }
+        return;
+    }
+    scatter_luma_columns_by_rows(strip, data, at);
+}
+
+/// [`scatter_luma_columns`] row by row, the inverse of
+/// [`gather_luma_columns_by_rows`].
+#[inline(always)]
+fn scatter_luma_columns_by_rows(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
     let mut sq: Square = [[0; LANES]; LANES];
     sq.copy_from_slice(&strip[4..]);
     write_square::<LANES>(&transpose(&sq), data, (at.stride, at.x0, at.y0), 0);
@@ -729,12 +927,73 @@ fn scatter_luma_columns(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
     }
 }
 
+/// Where the strip of [`gather_luma_columns`] starts when its rows can be
+/// moved whole with 16-sample loads and stores: the offset of the
+/// macroblock's first sample, and whether the 4 columns left of it are in
+/// the strip (with a filtered left edge, as in the row-by-row copies).
+/// `None` where some row is not whole in the plane.
+#[inline(always)]
+fn luma_strip_start(len: usize, at: &StripAt) -> Option<(usize, bool)> {
+    let left = at.k0 == 0 && at.x0 >= LANES;
+    let before = if left { 4 } else { 0 };
+    if at.x0.checked_add(LANES)? > at.stride {
+        return None;
+    }
+    let start = square_start(
+        len,
+        (at.stride, at.x0 - before, at.y0),
+        LANES,
+        LANES + before,
+    )?;
+    Some((start + before, left))
+}
+
+/// Where the 8 Cb and 8 Cr rows of the chroma strip start when each can be
+/// moved whole as 16 samples from column x0 − 4 (with a left neighbour) or
+/// x0 on, the samples past entry 12 carried along unchanged; `None` where
+/// some row does not lie whole in its plane.
+#[inline(always)]
+fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]> {
+    let before = if chroma_left(at[0]).is_some() { 4 } else { 0 };
+    let start = |len: usize, a: &StripAt| {
+        if a.x0.checked_add(8)? > a.stride {
+            return None;
+        }
+        square_start(len, (a.stride, a.x0.checked_sub(before)?, a.y0), 8, LANES)
+    };
+    Some([start(lens[0], at[0])?, start(lens[1], at[1])?])
+}
+
 /// Vertical chroma edges (8.7.1): lines 0..8 are rows of Cb, lines 8..16
 /// rows of Cr, transposed together. With a left neighbour the square starts
 /// 8 columns left of the macroblock (entry k is its line k + 4), else at the
-/// macroblock, half filled (entry k is its line k − 4).
+/// macroblock, half filled (entry k is its line k − 4). Where whole rows can
+/// be moved, entries 0..16 (with a left neighbour) or 4..20 are 16 columns
+/// from x0 − 4 or x0 on, of which those past entry 12 only travel along.
 #[inline(always)]
-fn gather_chroma_columns(strip: &mut Strip<12>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
+fn gather_chroma_columns(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
+        // SAFETY: `chroma_strip_starts` checked that the 8 rows of 16
+        // samples from `su` in `u` and from `sv` in `v` lie in the planes.
+        unsafe {
+            let (pu, pv) = (u.as_ptr().add(su), v.as_ptr().add(sv));
+            let rows = std::array::from_fn(|r| match r {
+                0..8 => pu.add(r * at[0].stride),
+                _ => pv.add((r - 8) * at[1].stride),
+            });
+            let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
+            sse2::load_columns16(rows, &mut strip[k..k + LANES]);
+        }
+        return;
+    }
+    gather_chroma_columns_by_rows(strip, u, v, at);
+}
+
+/// [`gather_chroma_columns`] row by row through a square, for any CPU and
+/// near the planes' ends: entries 0..12 or 4..12 only.
+#[inline(always)]
+fn gather_chroma_columns_by_rows(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
     let mut sq = [[0; LANES]; LANES];
     let (top, bottom) = sq.split_at_mut(8);
     let (read_u, read_v) = match chroma_left(at[0]) {
@@ -752,25 +1011,52 @@ fn gather_chroma_columns(strip: &mut Strip<12>, u: &[u8], v: &[u8], at: [&StripA
     }
     let t = transpose(&sq);
     if chroma_left(at[0]).is_some() {
-        strip.copy_from_slice(&t[4..]);
+        strip[..12].copy_from_slice(&t[4..]);
     } else {
-        strip[4..].copy_from_slice(&t[..8]);
+        strip[4..12].copy_from_slice(&t[..8]);
     }
 }
 
 /// Inverse of [`gather_chroma_columns`]: writes columns x0 − 4..x0 + 8 with
 /// a left neighbour, else x0..x0 + 8.
 #[inline(always)]
-fn scatter_chroma_columns(strip: &Strip<12>, u: &mut [u8], v: &mut [u8], at: [&StripAt; 2]) {
+fn scatter_chroma_columns(strip: &Strip<20>, u: &mut [u8], v: &mut [u8], at: [&StripAt; 2]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
+        // SAFETY: as in `gather_chroma_columns`; the samples written past
+        // entry 12 are those read there.
+        unsafe {
+            let (pu, pv) = (u.as_mut_ptr().add(su), v.as_mut_ptr().add(sv));
+            let rows = std::array::from_fn(|r| match r {
+                0..8 => pu.add(r * at[0].stride),
+                _ => pv.add((r - 8) * at[1].stride),
+            });
+            let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
+            sse2::store_columns16(&strip[k..k + LANES], rows);
+        }
+        return;
+    }
+    scatter_chroma_columns_by_rows(strip, u, v, at);
+}
+
+/// [`scatter_chroma_columns`] row by row, the inverse of
+/// [`gather_chroma_columns_by_rows`].
+#[inline(always)]
+fn scatter_chroma_columns_by_rows(
+    strip: &Strip<20>,
+    u: &mut [u8],
+    v: &mut [u8],
+    at: [&StripAt; 2],
+) {
     let mut sq: Square = [[0; LANES]; LANES];
     let (au, av) = (at[0], at[1]);
     if chroma_left(au).is_some() {
-        sq[4..].copy_from_slice(strip);
+        sq[4..].copy_from_slice(&strip[..12]);
         let t = transpose(&sq);
         write_square::<12>(&t[..8], u, (au.stride, au.x0 - 4, au.y0), 4);
         write_square::<12>(&t[8..], v, (av.stride, av.x0 - 4, av.y0), 4);
     } else {
-        sq[..8].copy_from_slice(&strip[4..]);
+        sq[..8].copy_from_slice(&strip[4..12]);
         let t = transpose(&sq);
         write_square::<8>(&t[..8], u, (au.stride, au.x0, au.y0), 0);
         write_square::<8>(&t[8..], v, (av.stride, av.x0, av.y0), 0);
@@ -829,19 +1115,18 @@ struct SiteQp {
 /// Thresholds of one component's edges of a macroblock (8.7.2.2): inside
 /// it, and towards its left and top neighbours where those edges are
 /// filtered.
-struct SiteThresholds {
-    inner: Thresholds,
-    left: Option<Thresholds>,
-    top: Option<Thresholds>,
+struct SiteThresholds<'a> {
+    inner: &'a Thresholds,
+    left: Option<&'a Thresholds>,
+    top: Option<&'a Thresholds>,
 }
 
-impl SiteThresholds {
+impl<'a> SiteThresholds<'a> {
     #[inline(always)]
-    fn new(site: &MbSite, qp: SiteQp, params: &DeblockParams) -> SiteThresholds {
-        let across =
-            |has: bool, qp_nb: i32| has.then(|| Thresholds::between(qp_nb, qp.cur, params));
+    fn new(site: &MbSite, qp: SiteQp, table: &'a ThresholdTable) -> SiteThresholds<'a> {
+        let across = |has: bool, qp_nb: i32| has.then(|| table.between(qp_nb, qp.cur));
         SiteThresholds {
-            inner: Thresholds::between(qp.cur, qp.cur, params),
+            inner: table.between(qp.cur, qp.cur),
             left: across(site.has_left, qp.left),
             top: across(site.has_top, qp.top),
         }
@@ -854,13 +1139,13 @@ impl SiteThresholds {
 #[inline(always)]
 fn edge_plan<'a>(
     site: &MbSite,
-    th: &'a SiteThresholds,
+    th: &SiteThresholds<'a>,
     vertical: bool,
 ) -> [Option<&'a Thresholds>; 4] {
-    let nb = if vertical { &th.left } else { &th.top };
+    let nb = if vertical { th.left } else { th.top };
     let rows = site.bs(vertical);
     std::array::from_fn(|e| {
-        let t = if e == 0 { nb.as_ref()? } else { &th.inner };
+        let t = if e == 0 { nb? } else { th.inner };
         (!t.filters_nothing() && rows[e] != [0; 4]).then_some(t)
     })
 }
@@ -911,7 +1196,7 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
 fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresholds) {
     let [e0, _, e2, _] = edge_plan(site, th, true);
     if e0.is_some() || e2.is_some() {
-        let mut strip: Strip<12> = [[0; LANES]; 12];
+        let mut strip: Strip<20> = [[0; LANES]; 20];
         let (au, av) = (
             site.strip_at(u.width, 8, e0.is_some()),
             site.strip_at(v.width, 8, e0.is_some()),
@@ -977,6 +1262,7 @@ pub fn deblock_picture(
     if count == 0 {
         return;
     }
+    let table = ThresholdTable::new(&params);
     if rayon::current_num_threads() < WAVEFRONT_MIN_THREADS {
         for addr in 0..count {
             // The rows of the group of macroblocks after next (the filter
@@ -987,11 +1273,11 @@ pub fn deblock_picture(
                 let ahead = addr + 2 * MBS_PER_CACHE_LINE;
                 frame.prefetch_mb(ahead % width_mbs, ahead / width_mbs, 4);
             }
-            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
-            filter_mb(frame, &site, luma, chroma, &params);
+            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
+            filter_mb(frame, &site, luma, chroma, &table);
         }
     } else {
-        deblock_wavefront(frame, &mbs[..count], width_mbs, &params);
+        deblock_wavefront(frame, &mbs[..count], width_mbs, &table);
     }
 }
 
@@ -1017,7 +1303,7 @@ fn deblock_wavefront(
     frame: &mut YuvFrame,
     mbs: &[MbDeblockInfo],
     width_mbs: usize,
-    params: &DeblockParams,
+    table: &ThresholdTable,
 ) {
     let rows = mbs.len().div_ceil(width_mbs);
     let segments = width_mbs.div_ceil(SEGMENT_MBS);
@@ -1033,8 +1319,9 @@ fn deblock_wavefront(
                 let x1 = (x0 + SEGMENT_MBS).min(width_mbs);
                 let mut cut = Cutout::take(frame, (x0, x1), y);
                 for addr in y * width_mbs + x0..(y * width_mbs + x1).min(mbs.len()) {
-                    let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, params);
-                    cut.filter(site, luma, chroma, params);
+                    let (site, luma, chroma) =
+                        mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
+                    cut.filter(site, luma, chroma, table);
                 }
                 cut
             })
@@ -1073,13 +1360,13 @@ impl Cutout {
     }
 
     /// Filters one macroblock of the segment, given its site in the picture.
-    fn filter(&mut self, site: MbSite, luma: SiteQp, chroma: SiteQp, params: &DeblockParams) {
+    fn filter(&mut self, site: MbSite, luma: SiteQp, chroma: SiteQp, table: &ThresholdTable) {
         let local = MbSite {
             mb_x: site.mb_x - self.origin.0,
             mb_y: site.mb_y - self.origin.1,
             ..site
         };
-        filter_mb(&mut self.frame, &local, luma, chroma, params);
+        filter_mb(&mut self.frame, &local, luma, chroma, table);
     }
 
     /// Copies back the samples the filtering may have changed: the
@@ -1114,7 +1401,7 @@ fn mb_site(
     mbs: &[MbDeblockInfo],
     addr: usize,
     width_mbs: usize,
-    params: &DeblockParams,
+    chroma_qp_offset: i32,
 ) -> (MbSite, SiteQp, SiteQp) {
     let cur = &mbs[addr];
     let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
@@ -1128,9 +1415,9 @@ fn mb_site(
         bs: strengths(cur, left, top),
     };
     let qps = |f: fn(&MbDeblockInfo, i32) -> i32| SiteQp {
-        cur: f(cur, params.chroma_qp_offset),
-        left: left.map_or(0, |m| f(m, params.chroma_qp_offset)),
-        top: top.map_or(0, |m| f(m, params.chroma_qp_offset)),
+        cur: f(cur, chroma_qp_offset),
+        left: left.map_or(0, |m| f(m, chroma_qp_offset)),
+        top: top.map_or(0, |m| f(m, chroma_qp_offset)),
     };
     (site, qps(luma_qp), qps(chroma_qp_of))
 }
@@ -1142,15 +1429,15 @@ fn filter_mb(
     site: &MbSite,
     luma: SiteQp,
     chroma: SiteQp,
-    params: &DeblockParams,
+    table: &ThresholdTable,
 ) {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         // SAFETY: the CPU has AVX2.
-        unsafe { avx2::filter_mb(frame, site, luma, chroma, params) };
+        unsafe { avx2::filter_mb(frame, site, luma, chroma, table) };
         return;
     }
-    filter_mb_portable(frame, site, luma, chroma, params);
+    filter_mb_portable(frame, site, luma, chroma, table);
 }
 
 /// [`filter_mb`] for any CPU.
@@ -1160,11 +1447,11 @@ fn filter_mb_portable(
     site: &MbSite,
     luma: SiteQp,
     chroma: SiteQp,
-    params: &DeblockParams,
+    table: &ThresholdTable,
 ) {
-    let luma = SiteThresholds::new(site, luma, params);
+    let luma = SiteThresholds::new(site, luma, table);
     filter_mb_luma(&mut frame.y, site, &luma);
-    let chroma = SiteThresholds::new(site, chroma, params);
+    let chroma = SiteThresholds::new(site, chroma, table);
     filter_mb_chroma(&mut frame.u, &mut frame.v, site, &chroma);
 }
 
@@ -1363,7 +1650,7 @@ mod reference {
             .min(plane_mb_rows(&frame.v, width_mbs, 8));
         let count = mbs.len().min(rows * width_mbs);
         for addr in 0..count {
-            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, &params);
+            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, params.chroma_qp_offset);
             filter_mb_plane(&mut frame.y, &site, luma, &params, false);
             filter_mb_plane(&mut frame.u, &site, chroma, &params, true);
             filter_mb_plane(&mut frame.v, &site, chroma, &params, true);
@@ -1862,6 +2149,84 @@ mod tests {
         mb
     }
 
+    /// Random samples for the planes of a `w`×`h` picture, `cut` rows short
+    /// of whole macroblock rows in every plane.
+    fn noise_planes(w: usize, h: usize, cut: usize, rng: &mut Rng) -> [Vec<u8>; 3] {
+        let mut plane = |len: usize| (0..len).map(|_| rng.below(256) as u8).collect::<Vec<u8>>();
+        [
+            plane(w * (h - cut)),
+            plane(w / 2 * (h / 2 - cut)),
+            plane(w / 2 * (h / 2 - cut)),
+        ]
+    }
+
+    /// The whole-row moves of the vertical-edge strips (16-sample loads and
+    /// stores, transposed in registers) give the strips and planes of the
+    /// row-by-row copies, at every macroblock position with and without a
+    /// left edge, in planes cut short so that the row-by-row copies run too.
+    #[test]
+    fn strip_moves_match_the_row_by_row_copies() {
+        let mut rng = Rng(0x0dd_ba11);
+        let (mut whole, mut short) = (0, 0);
+        for round in 0..400 {
+            let (wm, hm) = (1 + rng.below(5) as usize, 1 + rng.below(3) as usize);
+            let (w, h) = (wm * 16, hm * 16);
+            let cut = if rng.below(4) == 0 {
+                rng.below(4) as usize
+            } else {
+                0
+            };
+            let [y, u, v] = noise_planes(w, h, cut, &mut rng);
+            let (mb_x, mb_y) = (rng.below(wm as u32) as usize, rng.below(hm as u32) as usize);
+            let site = MbSite {
+                mb_x,
+                mb_y,
+                has_left: mb_x > 0,
+                has_top: mb_y > 0,
+                bs: Strengths::default(),
+            };
+            let left_live = rng.below(2) == 0;
+            let (ay, au, av) = (
+                site.strip_at(w, 16, left_live),
+                site.strip_at(w / 2, 8, left_live),
+                site.strip_at(w / 2, 8, left_live),
+            );
+            let what = format!("round {round}: {wm}x{hm} MBs, cut {cut}, MB ({mb_x}, {mb_y})");
+            match luma_strip_start(y.len(), &ay) {
+                Some(_) => whole += 1,
+                None => short += 1,
+            }
+
+            let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
+            gather_luma_columns(&mut fast, &y, &ay);
+            gather_luma_columns_by_rows(&mut rows, &y, &ay);
+            assert_eq!(fast, rows, "luma gather, {what}");
+            for line in &mut fast[ay.k0..] {
+                line.fill_with(|| rng.below(256) as u8);
+            }
+            let (mut y_fast, mut y_rows) = (y.clone(), y.clone());
+            scatter_luma_columns(&fast, &mut y_fast, &ay);
+            scatter_luma_columns_by_rows(&fast, &mut y_rows, &ay);
+            assert_eq!(y_fast, y_rows, "luma scatter, {what}");
+
+            let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
+            gather_chroma_columns(&mut fast, &u, &v, [&au, &av]);
+            gather_chroma_columns_by_rows(&mut rows, &u, &v, [&au, &av]);
+            let k = if chroma_left(&au).is_some() { 0 } else { 4 };
+            assert_eq!(fast[k..12], rows[k..12], "chroma gather, {what}");
+            // The filter changes entries k..12 at most; the rest travels along.
+            for line in &mut fast[k..12] {
+                line.fill_with(|| rng.below(256) as u8);
+            }
+            let (mut u_fast, mut v_fast, mut u_rows, mut v_rows) =
+                (u.clone(), v.clone(), u.clone(), v.clone());
+            scatter_chroma_columns(&fast, &mut u_fast, &mut v_fast, [&au, &av]);
+            scatter_chroma_columns_by_rows(&fast, &mut u_rows, &mut v_rows, [&au, &av]);
+            assert_eq!((u_fast, v_fast), (u_rows, v_rows), "chroma scatter, {what}");
+        }
+        assert!(whole > 200 && short > 20, "{whole} whole, {short} short");
+    }
+
     #[test]
     fn strip_filter_matches_the_line_by_line_reference() {
         let mut rng = Rng(0x1234_5678);
@@ -1913,8 +2278,8 @@ mod tests {
             };
             let (mut fast, mut slow) = (src.clone(), src.clone());
             for addr in 0..mbs.len() {
-                let (site, luma, chroma) = mb_site(&mbs, addr, wm, &p);
-                filter_mb_portable(&mut fast, &site, luma, chroma, &p);
+                let (site, luma, chroma) = mb_site(&mbs, addr, wm, p.chroma_qp_offset);
+                filter_mb_portable(&mut fast, &site, luma, chroma, &ThresholdTable::new(&p));
             }
             reference::deblock_picture(&mut slow, &mbs, wm, p);
             assert_eq!(fast, slow, "round {round}: {wm}x{hm} MBs, {p:?}");
