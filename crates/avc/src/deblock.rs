@@ -2,7 +2,9 @@
 //! picture coded as one slice with disable_deblocking_filter_idc = 0 and
 //! transform_size_8x8_flag = 0.
 //!
-//! Macroblocks are filtered in raster order (8.7). Within a macroblock the
+//! Macroblocks are filtered in raster order (8.7), or with the same result
+//! by rows side by side in wavefront order on several threads, in place.
+//! Within a macroblock the
 //! luma vertical edges go left to right, then the horizontal edges top to
 //! bottom; then each chroma plane the same way. The filter works in place,
 //! so samples filtered at one edge feed the next, as in a decoder. Luma and
@@ -19,9 +21,8 @@
 //! with AVX2 the same code runs compiled for AVX2 (a run-time check); the
 //! tests hold both builds to the line-by-line reference.
 
-use rayon::prelude::*;
-
-use crate::frame::{Plane, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::picture::wavefront;
 use crate::transform::chroma_qp;
 
 /// What the filter needs to know of each macroblock (8.7.2.1).
@@ -533,7 +534,7 @@ fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
 /// one register and three-operand SSE instructions.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{MbSite, SiteQp, ThresholdTable, Thresholds, Window, YuvFrame};
+    use super::{FrameView, MbSite, SiteQp, ThresholdTable, Thresholds, Window};
 
     /// Whether the CPU has AVX2 (detected once, then cached by std).
     #[inline(always)]
@@ -565,7 +566,7 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn filter_mb(
-        frame: &mut YuvFrame,
+        frame: FrameView,
         site: &MbSite,
         luma: SiteQp,
         chroma: SiteQp,
@@ -754,6 +755,114 @@ mod sse2 {
     }
 }
 
+/// The samples of one plane, reached through a pointer so that the rows of
+/// macroblocks of a picture can be filtered by several threads at once
+/// ([`deblock_rows_in_parallel`]); every access is bounds-checked against
+/// `len`. Made from an exclusive borrow and neither `Send` nor `Sync`: only
+/// [`SharedFrame`] hands it to other threads.
+#[derive(Clone, Copy)]
+struct Samples<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _plane: std::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> Samples<'a> {
+    fn of(data: &'a mut [u8]) -> Samples<'a> {
+        Samples {
+            ptr: data.as_mut_ptr(),
+            len: data.len(),
+            _plane: std::marker::PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn len(self) -> usize {
+        self.len
+    }
+
+    /// Copies the samples from offset `at` on into `dst`.
+    #[inline(always)]
+    fn copy_out(self, at: usize, dst: &mut [u8]) {
+        assert!(at <= self.len && dst.len() <= self.len - at);
+        // SAFETY: the range lies in the plane (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(at), dst.as_mut_ptr(), dst.len()) }
+    }
+
+    /// Copies `src` to the samples from offset `at` on.
+    #[inline(always)]
+    fn copy_in(self, at: usize, src: &[u8]) {
+        assert!(at <= self.len && src.len() <= self.len - at);
+        // SAFETY: the range lies in the plane (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(at), src.len()) }
+    }
+
+    /// The first sample, for loads and stores checked by the caller.
+    #[inline(always)]
+    fn ptr(self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// [`Plane::prefetch_rows`] for a plane `stride` wide.
+    #[inline(always)]
+    fn prefetch_rows(self, stride: usize, x: usize, y0: usize, rows: usize) {
+        for y in y0..y0.saturating_add(rows) {
+            match y.checked_mul(stride).and_then(|i| i.checked_add(x)) {
+                // SAFETY: the sample lies in the plane.
+                Some(i) if i < self.len => prefetch(unsafe { &*self.ptr.add(i) }),
+                _ => return,
+            }
+        }
+    }
+}
+
+/// A plane to filter: its samples and its width (the stride).
+#[derive(Clone, Copy)]
+struct PlaneView<'a> {
+    data: Samples<'a>,
+    width: usize,
+}
+
+impl<'a> PlaneView<'a> {
+    fn of(plane: &'a mut Plane) -> PlaneView<'a> {
+        PlaneView {
+            width: plane.width,
+            data: Samples::of(&mut plane.data),
+        }
+    }
+}
+
+/// The three planes of a picture to filter.
+#[derive(Clone, Copy)]
+struct FrameView<'a> {
+    y: PlaneView<'a>,
+    u: PlaneView<'a>,
+    v: PlaneView<'a>,
+}
+
+impl<'a> FrameView<'a> {
+    fn of(frame: &'a mut YuvFrame) -> FrameView<'a> {
+        FrameView {
+            y: PlaneView::of(&mut frame.y),
+            u: PlaneView::of(&mut frame.u),
+            v: PlaneView::of(&mut frame.v),
+        }
+    }
+
+    /// [`YuvFrame::prefetch_mb`] for the macroblock's rows and the 4 rows
+    /// above it that its top edges read.
+    #[inline(always)]
+    fn prefetch_mb(self, mb_x: usize, mb_y: usize) {
+        let y = self.y;
+        y.data
+            .prefetch_rows(y.width, mb_x * 16, (mb_y * 16).saturating_sub(4), 20);
+        for c in [self.u, self.v] {
+            c.data
+                .prefetch_rows(c.width, mb_x * 8, (mb_y * 8).saturating_sub(4), 12);
+        }
+    }
+}
+
 /// Where the lines of a square lie in a plane: the plane's stride, the
 /// column of the first sample copied and the row of the first line (a row
 /// of the plane, so `y0 * stride` does not overflow).
@@ -765,36 +874,45 @@ type SquareAt = (usize, usize, usize);
 #[inline(always)]
 fn read_square<const LEN: usize>(
     sq: &mut [[u8; LANES]],
-    data: &[u8],
+    data: Samples,
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
     if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
     }
-    if let Some(start) = square_start(data.len(), (stride, x, y0), sq.len(), LEN) {
+    if let Some(start) = whole_rows(data.len(), stride, y0, sq.len()) {
         for (r, line) in sq.iter_mut().enumerate() {
-            // SAFETY: `square_start` checked that every row's LEN samples
-            // lie in `data`, and lane0 + LEN ≤ LANES above.
+            // SAFETY: the rows lie whole in the plane and x + LEN ≤ stride
+            // (checked above); lane0 + LEN ≤ LANES.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    data.as_ptr().add(start + r * stride),
-                    line.as_mut_ptr().add(lane0),
-                    LEN,
-                );
+                let from = data.ptr().add(start + r * stride + x);
+                std::ptr::copy_nonoverlapping(from, line.as_mut_ptr().add(lane0), LEN);
             }
         }
         return Some(());
     }
-    let mut rest = data.get(y0.checked_mul(stride)?..)?;
-    for line in sq.iter_mut() {
-        // Split off whole rows, so that the column check above covers them.
-        let (row, tail) = rest.split_at_checked(stride)?;
-        let dst: &mut [u8; LEN] = line.get_mut(lane0..)?.first_chunk_mut()?;
-        *dst = *row.get(x..)?.first_chunk()?;
-        rest = tail;
+    for (r, line) in sq.iter_mut().enumerate() {
+        let row = whole_row(data.len(), stride, y0.checked_add(r)?)?;
+        data.copy_out(row + x, &mut line[lane0..lane0 + LEN]);
     }
     Some(())
+}
+
+/// The offset of row `y0` when rows `y0..y0 + rows` lie whole in a plane of
+/// `len` samples `stride` wide.
+#[inline(always)]
+fn whole_rows(len: usize, stride: usize, y0: usize, rows: usize) -> Option<usize> {
+    let end = y0.checked_add(rows)?.checked_mul(stride)?;
+    (end <= len).then_some(y0 * stride)
+}
+
+/// The offset of row `y` of a plane `stride` wide when the plane holds the
+/// whole row.
+#[inline(always)]
+fn whole_row(len: usize, stride: usize, y: usize) -> Option<usize> {
+    let start = y.checked_mul(stride)?;
+    (start.checked_add(stride)? <= len).then_some(start)
 }
 
 /// The offset of sample (x, y0) when `rows` rows of `len` samples from it
@@ -821,32 +939,26 @@ fn square_start(
 #[inline(always)]
 fn write_square<const LEN: usize>(
     sq: &[[u8; LANES]],
-    data: &mut [u8],
+    data: Samples,
     (stride, x, y0): SquareAt,
     lane0: usize,
 ) -> Option<()> {
     if x.checked_add(LEN)? > stride || lane0 + LEN > LANES {
         return None;
     }
-    if let Some(start) = square_start(data.len(), (stride, x, y0), sq.len(), LEN) {
+    if let Some(start) = whole_rows(data.len(), stride, y0, sq.len()) {
         for (r, line) in sq.iter().enumerate() {
             // SAFETY: as in `read_square`.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    line.as_ptr().add(lane0),
-                    data.as_mut_ptr().add(start + r * stride),
-                    LEN,
-                );
+                let to = data.ptr().add(start + r * stride + x);
+                std::ptr::copy_nonoverlapping(line.as_ptr().add(lane0), to, LEN);
             }
         }
         return Some(());
     }
-    let mut rest = data.get_mut(y0.checked_mul(stride)?..)?;
-    for line in sq {
-        let (row, tail) = rest.split_at_mut_checked(stride)?;
-        let dst: &mut [u8; LEN] = row.get_mut(x..)?.first_chunk_mut()?;
-        *dst = *line.get(lane0..)?.first_chunk()?;
-        rest = tail;
+    for (r, line) in sq.iter().enumerate() {
+        let row = whole_row(data.len(), stride, y0.checked_add(r)?)?;
+        data.copy_in(row + x, &line[lane0..lane0 + LEN]);
     }
     Some(())
 }
@@ -856,14 +968,14 @@ fn write_square<const LEN: usize>(
 /// a left neighbour entries 0..4 are the last four lines of the square left
 /// of it.
 #[inline(always)]
-fn gather_luma_columns(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
+fn gather_luma_columns(strip: &mut Strip<20>, data: Samples, at: &StripAt) {
     #[cfg(target_arch = "x86_64")]
     if let Some((start, left)) = luma_strip_start(data.len(), at) {
         // SAFETY: `luma_strip_start` checked that the 16 rows of 16
         // samples from `start` on, and with `left` the 4 samples before
         // each, lie in `data`.
         unsafe {
-            let p = data.as_ptr().add(start);
+            let p = data.ptr().add(start).cast_const();
             let rows = std::array::from_fn(|r| p.add(r * at.stride));
             sse2::load_columns16(rows, &mut strip[4..]);
             if left {
@@ -878,7 +990,7 @@ fn gather_luma_columns(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
 /// [`gather_luma_columns`] row by row through squares, for any CPU and
 /// for strips that reach the plane's end.
 #[inline(always)]
-fn gather_luma_columns_by_rows(strip: &mut Strip<20>, data: &[u8], at: &StripAt) {
+fn gather_luma_columns_by_rows(strip: &mut Strip<20>, data: Samples, at: &StripAt) {
     let mut sq = [[0; LANES]; LANES];
     if read_square::<LANES>(&mut sq, data, (at.stride, at.x0, at.y0), 0).is_none() {
         return;
@@ -895,12 +1007,12 @@ fn gather_luma_columns_by_rows(strip: &mut Strip<20>, data: &[u8], at: &StripAt)
 /// Inverse of [`gather_luma_columns`]: writes the macroblock's columns and,
 /// with a left neighbour, its last four columns.
 #[inline(always)]
-fn scatter_luma_columns(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
+fn scatter_luma_columns(strip: &Strip<20>, data: Samples, at: &StripAt) {
     #[cfg(target_arch = "x86_64")]
     if let Some((start, left)) = luma_strip_start(data.len(), at) {
         // SAFETY: as in `gather_luma_columns`.
         unsafe {
-            let p = data.as_mut_ptr().add(start);
+            let p = data.ptr().add(start);
             let rows = std::array::from_fn(|r| p.add(r * at.stride));
             sse2::store_columns16(&strip[4..], rows);
             if left {
@@ -915,7 +1027,7 @@ fn scatter_luma_columns(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
 /// [`scatter_luma_columns`] row by row, the inverse of
 /// [`gather_luma_columns_by_rows`].
 #[inline(always)]
-fn scatter_luma_columns_by_rows(strip: &Strip<20>, data: &mut [u8], at: &StripAt) {
+fn scatter_luma_columns_by_rows(strip: &Strip<20>, data: Samples, at: &StripAt) {
     let mut sq: Square = [[0; LANES]; LANES];
     sq.copy_from_slice(&strip[4..]);
     write_square::<LANES>(&transpose(&sq), data, (at.stride, at.x0, at.y0), 0);
@@ -950,16 +1062,20 @@ fn luma_strip_start(len: usize, at: &StripAt) -> Option<(usize, bool)> {
 
 /// Where the 8 Cb and 8 Cr rows of the chroma strip start when each can be
 /// moved whole as 16 samples from column x0 − 4 (with a left neighbour) or
-/// x0 on, the samples past entry 12 carried along unchanged; `None` where
-/// some row does not lie whole in its plane.
+/// x0 on, the samples past entry 12 (columns of the macroblock to the
+/// right) carried along unchanged; `None` where those 16 samples reach past
+/// the end of a row (they would carry along samples of the next row, which
+/// another worker of [`deblock_rows_in_parallel`] may be filtering) or of
+/// the plane.
 #[inline(always)]
 fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]> {
     let before = if chroma_left(at[0]).is_some() { 4 } else { 0 };
     let start = |len: usize, a: &StripAt| {
-        if a.x0.checked_add(8)? > a.stride {
+        let x = a.x0.checked_sub(before)?;
+        if x.checked_add(LANES)? > a.stride {
             return None;
         }
-        square_start(len, (a.stride, a.x0.checked_sub(before)?, a.y0), 8, LANES)
+        square_start(len, (a.stride, x, a.y0), 8, LANES)
     };
     Some([start(lens[0], at[0])?, start(lens[1], at[1])?])
 }
@@ -971,13 +1087,13 @@ fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]
 /// be moved, entries 0..16 (with a left neighbour) or 4..20 are 16 columns
 /// from x0 − 4 or x0 on, of which those past entry 12 only travel along.
 #[inline(always)]
-fn gather_chroma_columns(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
+fn gather_chroma_columns(strip: &mut Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
     #[cfg(target_arch = "x86_64")]
     if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
         // SAFETY: `chroma_strip_starts` checked that the 8 rows of 16
         // samples from `su` in `u` and from `sv` in `v` lie in the planes.
         unsafe {
-            let (pu, pv) = (u.as_ptr().add(su), v.as_ptr().add(sv));
+            let (pu, pv) = (u.ptr().add(su).cast_const(), v.ptr().add(sv).cast_const());
             let rows = std::array::from_fn(|r| match r {
                 0..8 => pu.add(r * at[0].stride),
                 _ => pv.add((r - 8) * at[1].stride),
@@ -993,7 +1109,7 @@ fn gather_chroma_columns(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: [&StripA
 /// [`gather_chroma_columns`] row by row through a square, for any CPU and
 /// near the planes' ends: entries 0..12 or 4..12 only.
 #[inline(always)]
-fn gather_chroma_columns_by_rows(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: [&StripAt; 2]) {
+fn gather_chroma_columns_by_rows(strip: &mut Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
     let mut sq = [[0; LANES]; LANES];
     let (top, bottom) = sq.split_at_mut(8);
     let (read_u, read_v) = match chroma_left(at[0]) {
@@ -1020,13 +1136,13 @@ fn gather_chroma_columns_by_rows(strip: &mut Strip<20>, u: &[u8], v: &[u8], at: 
 /// Inverse of [`gather_chroma_columns`]: writes columns x0 − 4..x0 + 8 with
 /// a left neighbour, else x0..x0 + 8.
 #[inline(always)]
-fn scatter_chroma_columns(strip: &Strip<20>, u: &mut [u8], v: &mut [u8], at: [&StripAt; 2]) {
+fn scatter_chroma_columns(strip: &Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
     #[cfg(target_arch = "x86_64")]
     if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
         // SAFETY: as in `gather_chroma_columns`; the samples written past
         // entry 12 are those read there.
         unsafe {
-            let (pu, pv) = (u.as_mut_ptr().add(su), v.as_mut_ptr().add(sv));
+            let (pu, pv) = (u.ptr().add(su), v.ptr().add(sv));
             let rows = std::array::from_fn(|r| match r {
                 0..8 => pu.add(r * at[0].stride),
                 _ => pv.add((r - 8) * at[1].stride),
@@ -1042,12 +1158,7 @@ fn scatter_chroma_columns(strip: &Strip<20>, u: &mut [u8], v: &mut [u8], at: [&S
 /// [`scatter_chroma_columns`] row by row, the inverse of
 /// [`gather_chroma_columns_by_rows`].
 #[inline(always)]
-fn scatter_chroma_columns_by_rows(
-    strip: &Strip<20>,
-    u: &mut [u8],
-    v: &mut [u8],
-    at: [&StripAt; 2],
-) {
+fn scatter_chroma_columns_by_rows(strip: &Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
     let mut sq: Square = [[0; LANES]; LANES];
     let (au, av) = (at[0], at[1]);
     if chroma_left(au).is_some() {
@@ -1159,18 +1270,18 @@ fn window<const K: usize>(strip: &mut Strip<K>, k: usize) -> Option<&mut Window>
 /// Luma edges of one macroblock (8.7): vertical edges left to right through
 /// a transposed strip, then horizontal edges top to bottom in place.
 #[inline(always)]
-fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
+fn filter_mb_luma(y: PlaneView, site: &MbSite, th: &SiteThresholds) {
     let plan = edge_plan(site, th, true);
     if plan.iter().any(Option::is_some) {
         let mut strip: Strip<20> = [[0; LANES]; 20];
         let at = site.strip_at(y.width, 16, plan[0].is_some());
-        gather_luma_columns(&mut strip, &y.data, &at);
+        gather_luma_columns(&mut strip, y.data, &at);
         for (e, t) in plan.iter().enumerate() {
             if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
                 filter_luma_lanes(w, t, &site.bs.v[e]);
             }
         }
-        scatter_luma_columns(&strip, &mut y.data, &at);
+        scatter_luma_columns(&strip, y.data, &at);
     }
     let (x0, y0) = (site.mb_x * 16, site.mb_y * 16);
     for (e, t) in edge_plan(site, th, false).iter().enumerate() {
@@ -1179,10 +1290,10 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
             continue;
         };
         let mut w: Window = [[0; LANES]; 8];
-        if read_square::<LANES>(&mut w, &y.data, (y.width, x0, p3), 0).is_some() {
+        if read_square::<LANES>(&mut w, y.data, (y.width, x0, p3), 0).is_some() {
             filter_luma_lanes(&mut w, t, &site.bs.h[e]);
             // Only p2..q2 change (8.7.2.3, 8.7.2.4).
-            write_square::<LANES>(&w[1..7], &mut y.data, (y.width, x0, p3 + 1), 0);
+            write_square::<LANES>(&w[1..7], y.data, (y.width, x0, p3 + 1), 0);
         }
     }
 }
@@ -1193,7 +1304,7 @@ fn filter_mb_luma(y: &mut Plane, site: &MbSite, th: &SiteThresholds) {
 /// 8, two chroma lines per luma bS. Vertical edges go through a transposed
 /// strip, horizontal ones are filtered in place.
 #[inline(always)]
-fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresholds) {
+fn filter_mb_chroma(u: PlaneView, v: PlaneView, site: &MbSite, th: &SiteThresholds) {
     let [e0, _, e2, _] = edge_plan(site, th, true);
     if e0.is_some() || e2.is_some() {
         let mut strip: Strip<20> = [[0; LANES]; 20];
@@ -1201,13 +1312,13 @@ fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresh
             site.strip_at(u.width, 8, e0.is_some()),
             site.strip_at(v.width, 8, e0.is_some()),
         );
-        gather_chroma_columns(&mut strip, &u.data, &v.data, [&au, &av]);
+        gather_chroma_columns(&mut strip, u.data, v.data, [&au, &av]);
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
                 filter_chroma_lanes(w, t, &site.bs.v[luma_edge]);
             }
         }
-        scatter_chroma_columns(&strip, &mut u.data, &mut v.data, [&au, &av]);
+        scatter_chroma_columns(&strip, u.data, v.data, [&au, &av]);
     }
     let [e0, _, e2, _] = edge_plan(site, th, false);
     let (x0, y0) = (site.mb_x * 8, site.mb_y * 8);
@@ -1217,13 +1328,13 @@ fn filter_mb_chroma(u: &mut Plane, v: &mut Plane, site: &MbSite, th: &SiteThresh
             continue;
         };
         let mut w: Window = [[0; LANES]; 8];
-        let read_u = read_square::<8>(&mut w, &u.data, (u.width, x0, p3), 0);
-        let read_v = read_square::<8>(&mut w, &v.data, (v.width, x0, p3), 8);
+        let read_u = read_square::<8>(&mut w, u.data, (u.width, x0, p3), 0);
+        let read_v = read_square::<8>(&mut w, v.data, (v.width, x0, p3), 8);
         if read_u.is_some() && read_v.is_some() {
             filter_chroma_lanes(&mut w, t, &site.bs.h[luma_edge]);
             // Only p0 and q0 change (8.7.2.3, 8.7.2.4).
-            write_square::<8>(&w[3..5], &mut u.data, (u.width, x0, p3 + 3), 0);
-            write_square::<8>(&w[3..5], &mut v.data, (v.width, x0, p3 + 3), 8);
+            write_square::<8>(&w[3..5], u.data, (u.width, x0, p3 + 3), 0);
+            write_square::<8>(&w[3..5], v.data, (v.width, x0, p3 + 3), 8);
         }
     }
 }
@@ -1263,137 +1374,78 @@ pub fn deblock_picture(
         return;
     }
     let table = ThresholdTable::new(&params);
-    if rayon::current_num_threads() < WAVEFRONT_MIN_THREADS {
+    let frame = FrameView::of(frame);
+    if rayon::current_num_threads() < 2 {
         for addr in 0..count {
-            // The rows of the group of macroblocks after next (the filter
-            // streams the picture with 16 rows advancing together, an order
-            // the CPU does not foresee; a hint only, 1080p: ~12 % less time),
-            // with the 4 rows above that the top edges read.
             if addr % MBS_PER_CACHE_LINE == 0 {
                 let ahead = addr + 2 * MBS_PER_CACHE_LINE;
-                frame.prefetch_mb(ahead % width_mbs, ahead / width_mbs, 4);
+                frame.prefetch_mb(ahead % width_mbs, ahead / width_mbs);
             }
-            let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
-            filter_mb(frame, &site, luma, chroma, &table);
+            filter_mb_at(frame, mbs, addr, width_mbs, &table);
         }
     } else {
-        deblock_wavefront(frame, &mbs[..count], width_mbs, &table);
+        deblock_rows_in_parallel(frame, &mbs[..count], width_mbs, &table);
     }
 }
 
-/// The fewest threads for which [`deblock_wavefront`] is worth its cut-outs
-/// and steps: with fewer, filtering in raster order on one thread is faster,
-/// the more so as the encoder writes the slice data beside it.
-const WAVEFRONT_MIN_THREADS: usize = 4;
+/// Filters macroblock `addr` of the picture. The caller asks ahead for the
+/// rows of the group of macroblocks after next (the filter streams the
+/// picture with 16 rows advancing together, an order the CPU does not
+/// foresee; a hint only, 1080p: ~12 % less time).
+#[inline(always)]
+fn filter_mb_at(
+    frame: FrameView,
+    mbs: &[MbDeblockInfo],
+    addr: usize,
+    width_mbs: usize,
+    table: &ThresholdTable,
+) {
+    let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
+    filter_mb(frame, &site, luma, chroma, table);
+}
 
-/// Macroblocks per segment of a row in [`deblock_wavefront`].
-const SEGMENT_MBS: usize = 4;
+/// A picture that the row workers of [`deblock_rows_in_parallel`] filter
+/// in place side by side.
+struct SharedFrame<'a>(FrameView<'a>);
 
-/// Filters the macroblocks in wavefront order, with the result of raster
-/// order. Rows are cut into segments of [`SEGMENT_MBS`] macroblocks; step
-/// `t` holds segment `s` of row `y` where `s + 2y = t`. A macroblock's
-/// filtering reads and writes its own samples, four columns of its left
-/// neighbour (reading eight) and four rows of its top neighbour; the samples
-/// it reads were last written by its left, top and top-right neighbours
-/// (the top-right one filters its left edge into the top neighbour), all in
-/// earlier steps or earlier in its own segment, and the segments of one step
-/// touch disjoint samples. The segments of a step are filtered in parallel,
-/// each in a [`Cutout`].
-fn deblock_wavefront(
-    frame: &mut YuvFrame,
+// SAFETY: the workers filter each macroblock once, after its left, top and
+// top-right neighbours ([`wavefront`]: a row waits for the row above to get
+// two macroblocks ahead, and publishes its progress with release / acquire
+// ordering). Filtering macroblock (x, y) reads and writes its own samples,
+// four columns of (x − 1, y) and four rows of (x, y − 1) (8.7.1, at most p3
+// to q3 across an edge), and the chroma strip rewrites unchanged up to eight
+// columns of (x + 1, y), which the same worker filters later (never past
+// the end of a row: `chroma_strip_starts`); the macroblocks filtered
+// meanwhile lie two or more columns right of it in the rows above, or left
+// of it in the rows below, so no sample is written by one thread while
+// another reads or writes it.
+unsafe impl Sync for SharedFrame<'_> {}
+
+/// Filters the macroblocks in place, rows side by side on the pool's
+/// threads in wavefront order ([`wavefront`]), with the result of raster
+/// order: a macroblock's filtering reads the samples last written by its
+/// left, top and top-right neighbours (the top-right one filters its left
+/// edge into the top neighbour). A core that is busy elsewhere when the
+/// filter starts (the encoder writes the slice beside it) joins in for
+/// the rows not yet taken when it is free.
+fn deblock_rows_in_parallel(
+    frame: FrameView,
     mbs: &[MbDeblockInfo],
     width_mbs: usize,
     table: &ThresholdTable,
 ) {
     let rows = mbs.len().div_ceil(width_mbs);
-    let segments = width_mbs.div_ceil(SEGMENT_MBS);
-    for t in 0..segments + 2 * (rows - 1) {
-        let step: Vec<(usize, usize)> = (0..rows)
-            .filter(|&y| t >= 2 * y && t - 2 * y < segments)
-            .map(|y| (y, t - 2 * y))
-            .collect();
-        let done: Vec<Cutout> = step
-            .into_par_iter()
-            .map(|(y, s)| {
-                let x0 = s * SEGMENT_MBS;
-                let x1 = (x0 + SEGMENT_MBS).min(width_mbs);
-                let mut cut = Cutout::take(frame, (x0, x1), y);
-                for addr in y * width_mbs + x0..(y * width_mbs + x1).min(mbs.len()) {
-                    let (site, luma, chroma) =
-                        mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
-                    cut.filter(site, luma, chroma, table);
-                }
-                cut
-            })
-            .collect();
-        for cut in &done {
-            cut.paste(frame);
+    let todo: Vec<bool> = (0..rows * width_mbs).map(|a| a < mbs.len()).collect();
+    let shared = SharedFrame(frame);
+    let shared = &shared;
+    wavefront(width_mbs, rows, &todo, &|_: &mut (), x, y| {
+        let frame = shared.0;
+        let ahead = x + 2 * MBS_PER_CACHE_LINE;
+        if x % MBS_PER_CACHE_LINE == 0 && ahead < width_mbs {
+            frame.prefetch_mb(ahead, y);
         }
-    }
-}
-
-/// Macroblocks `x0..x1` of row `y` with their left and top neighbours
-/// (where present), cut out of the picture to be filtered on their own.
-struct Cutout {
-    frame: YuvFrame,
-    /// The cut-out's top-left macroblock in the picture.
-    origin: (usize, usize),
-    /// The segment's first and end macroblock columns and its row.
-    xs: (usize, usize),
-    y: usize,
-}
-
-impl Cutout {
-    fn take(frame: &YuvFrame, (x0, x1): (usize, usize), y: usize) -> Cutout {
-        let (ox, oy) = (x0.saturating_sub(1), y.saturating_sub(1));
-        let (w, h) = (x1 - ox, y + 1 - oy);
-        Cutout {
-            frame: YuvFrame {
-                y: frame.y.cut(ox * 16, oy * 16, w * 16, h * 16),
-                u: frame.u.cut(ox * 8, oy * 8, w * 8, h * 8),
-                v: frame.v.cut(ox * 8, oy * 8, w * 8, h * 8),
-            },
-            origin: (ox, oy),
-            xs: (x0, x1),
-            y,
-        }
-    }
-
-    /// Filters one macroblock of the segment, given its site in the picture.
-    fn filter(&mut self, site: MbSite, luma: SiteQp, chroma: SiteQp, table: &ThresholdTable) {
-        let local = MbSite {
-            mb_x: site.mb_x - self.origin.0,
-            mb_y: site.mb_y - self.origin.1,
-            ..site
-        };
-        filter_mb(&mut self.frame, &local, luma, chroma, table);
-    }
-
-    /// Copies back the samples the filtering may have changed: the
-    /// segment's macroblocks, four columns of the macroblock left of it and
-    /// four rows of the macroblocks above it.
-    fn paste(&self, frame: &mut YuvFrame) {
-        self.paste_plane(&mut frame.y, &self.frame.y, 16);
-        self.paste_plane(&mut frame.u, &self.frame.u, 8);
-        self.paste_plane(&mut frame.v, &self.frame.v, 8);
-    }
-
-    fn paste_plane(&self, to: &mut Plane, from: &Plane, n: usize) {
-        let (x0, x1) = (self.xs.0 * n, self.xs.1 * n);
-        let (ox, oy) = (self.origin.0 * n, self.origin.1 * n);
-        let y0 = self.y * n;
-        let left = if x0 > 0 { 4 } else { 0 };
-        let width = x1 - x0;
-        to.copy_rect(
-            (x0 - left, y0),
-            from,
-            (x0 - left - ox, y0 - oy),
-            (width + left, n),
-        );
-        if y0 > 0 {
-            to.copy_rect((x0, y0 - 4), from, (x0 - ox, y0 - 4 - oy), (width, 4));
-        }
-    }
+        filter_mb_at(frame, mbs, y * width_mbs + x, width_mbs, table);
+    });
 }
 
 /// The site of macroblock `addr` and the QPs of its luma and chroma edges.
@@ -1425,7 +1477,7 @@ fn mb_site(
 /// All edges of one macroblock: luma, then both chroma planes (8.7); the
 /// AVX2 build where the CPU has it.
 fn filter_mb(
-    frame: &mut YuvFrame,
+    frame: FrameView,
     site: &MbSite,
     luma: SiteQp,
     chroma: SiteQp,
@@ -1443,16 +1495,16 @@ fn filter_mb(
 /// [`filter_mb`] for any CPU.
 #[inline(always)]
 fn filter_mb_portable(
-    frame: &mut YuvFrame,
+    frame: FrameView,
     site: &MbSite,
     luma: SiteQp,
     chroma: SiteQp,
     table: &ThresholdTable,
 ) {
     let luma = SiteThresholds::new(site, luma, table);
-    filter_mb_luma(&mut frame.y, site, &luma);
+    filter_mb_luma(frame.y, site, &luma);
     let chroma = SiteThresholds::new(site, chroma, table);
-    filter_mb_chroma(&mut frame.u, &mut frame.v, site, &chroma);
+    filter_mb_chroma(frame.u, frame.v, site, &chroma);
 }
 
 /// QPY of a macroblock, clamped to 0..=51 (the second argument is unused).
@@ -2176,7 +2228,7 @@ mod tests {
             } else {
                 0
             };
-            let [y, u, v] = noise_planes(w, h, cut, &mut rng);
+            let [mut y, mut u, mut v] = noise_planes(w, h, cut, &mut rng);
             let (mb_x, mb_y) = (rng.below(wm as u32) as usize, rng.below(hm as u32) as usize);
             let site = MbSite {
                 mb_x,
@@ -2198,20 +2250,21 @@ mod tests {
             }
 
             let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
-            gather_luma_columns(&mut fast, &y, &ay);
-            gather_luma_columns_by_rows(&mut rows, &y, &ay);
+            gather_luma_columns(&mut fast, Samples::of(&mut y), &ay);
+            gather_luma_columns_by_rows(&mut rows, Samples::of(&mut y), &ay);
             assert_eq!(fast, rows, "luma gather, {what}");
             for line in &mut fast[ay.k0..] {
                 line.fill_with(|| rng.below(256) as u8);
             }
             let (mut y_fast, mut y_rows) = (y.clone(), y.clone());
-            scatter_luma_columns(&fast, &mut y_fast, &ay);
-            scatter_luma_columns_by_rows(&fast, &mut y_rows, &ay);
+            scatter_luma_columns(&fast, Samples::of(&mut y_fast), &ay);
+            scatter_luma_columns_by_rows(&fast, Samples::of(&mut y_rows), &ay);
             assert_eq!(y_fast, y_rows, "luma scatter, {what}");
 
             let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
-            gather_chroma_columns(&mut fast, &u, &v, [&au, &av]);
-            gather_chroma_columns_by_rows(&mut rows, &u, &v, [&au, &av]);
+            let (su, sv) = (Samples::of(&mut u), Samples::of(&mut v));
+            gather_chroma_columns(&mut fast, su, sv, [&au, &av]);
+            gather_chroma_columns_by_rows(&mut rows, su, sv, [&au, &av]);
             let k = if chroma_left(&au).is_some() { 0 } else { 4 };
             assert_eq!(fast[k..12], rows[k..12], "chroma gather, {what}");
             // The filter changes entries k..12 at most; the rest travels along.
@@ -2220,8 +2273,10 @@ mod tests {
             }
             let (mut u_fast, mut v_fast, mut u_rows, mut v_rows) =
                 (u.clone(), v.clone(), u.clone(), v.clone());
-            scatter_chroma_columns(&fast, &mut u_fast, &mut v_fast, [&au, &av]);
-            scatter_chroma_columns_by_rows(&fast, &mut u_rows, &mut v_rows, [&au, &av]);
+            let fast_planes = (Samples::of(&mut u_fast), Samples::of(&mut v_fast));
+            scatter_chroma_columns(&fast, fast_planes.0, fast_planes.1, [&au, &av]);
+            let row_planes = (Samples::of(&mut u_rows), Samples::of(&mut v_rows));
+            scatter_chroma_columns_by_rows(&fast, row_planes.0, row_planes.1, [&au, &av]);
             assert_eq!((u_fast, v_fast), (u_rows, v_rows), "chroma scatter, {what}");
         }
         assert!(whole > 200 && short > 20, "{whole} whole, {short} short");
@@ -2279,7 +2334,8 @@ mod tests {
             let (mut fast, mut slow) = (src.clone(), src.clone());
             for addr in 0..mbs.len() {
                 let (site, luma, chroma) = mb_site(&mbs, addr, wm, p.chroma_qp_offset);
-                filter_mb_portable(&mut fast, &site, luma, chroma, &ThresholdTable::new(&p));
+                let table = ThresholdTable::new(&p);
+                filter_mb_portable(FrameView::of(&mut fast), &site, luma, chroma, &table);
             }
             reference::deblock_picture(&mut slow, &mbs, wm, p);
             assert_eq!(fast, slow, "round {round}: {wm}x{hm} MBs, {p:?}");
@@ -2289,7 +2345,7 @@ mod tests {
     #[test]
     fn wavefront_equals_raster_for_any_thread_count() {
         let mut rng = Rng(0x9e37_79b9);
-        let n = WAVEFRONT_MIN_THREADS;
+        let n = 4;
         let pools: Vec<rayon::ThreadPool> = [1, 2, n, n + 1]
             .iter()
             .map(|&n| {
@@ -2311,6 +2367,37 @@ mod tests {
                 let mut fast = src.clone();
                 pool.install(|| deblock_picture(&mut fast, &mbs, wm, params()));
                 assert_eq!(fast, slow, "round {round}: {wm}x{hm}, {count} MBs");
+            }
+        }
+    }
+
+    /// Pictures large enough for the row workers to run side by side for a
+    /// while (the small ones above are mostly done by the first worker
+    /// before the next starts) equal the raster order's, row ends included.
+    #[test]
+    fn rows_filtered_side_by_side_equal_raster_order() {
+        let mut rng = Rng(0x7a11_0c8e);
+        let pools: Vec<rayon::ThreadPool> = [2, 3]
+            .iter()
+            .map(|&n| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .expect("pool")
+            })
+            .collect();
+        for round in 0..6 {
+            let (wm, hm) = (40 + rng.below(30) as usize, 16 + rng.below(8) as usize);
+            let src = random_frame(wm * 16, hm * 16, &mut rng);
+            let mbs: Vec<MbDeblockInfo> = (0..wm * hm).map(|_| random_mb(&mut rng)).collect();
+            let mut slow = src.clone();
+            reference::deblock_picture(&mut slow, &mbs, wm, params());
+            for pool in &pools {
+                for _ in 0..3 {
+                    let mut fast = src.clone();
+                    pool.install(|| deblock_picture(&mut fast, &mbs, wm, params()));
+                    assert!(fast == slow, "round {round}: {wm}x{hm}");
+                }
             }
         }
     }

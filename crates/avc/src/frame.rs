@@ -41,19 +41,6 @@ impl Plane {
         }
     }
 
-    /// The `w`×`h` rectangle at (x, y) as a plane of its own.
-    pub fn cut(&self, x: usize, y: usize, w: usize, h: usize) -> Plane {
-        let mut data = Vec::with_capacity(w * h);
-        for row in y..y + h {
-            data.extend_from_slice(&self.row(row)[x..x + w]);
-        }
-        Plane {
-            width: w,
-            height: h,
-            data,
-        }
-    }
-
     /// Copies the `w`×`h` rectangle of `from` at `(fx, fy)` to `(tx, ty)`.
     pub fn copy_rect(
         &mut self,

@@ -105,7 +105,7 @@ fn code_intra_rows(
 /// running worker holds. That needs `visit` never to enter rayon: a worker
 /// waiting inside rayon could pick up another row's task beneath its own
 /// and wait on itself.
-fn wavefront<S: Default>(
+pub(crate) fn wavefront<S: Default>(
     wm: usize,
     hm: usize,
     todo: &[bool],
