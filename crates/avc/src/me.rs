@@ -7,7 +7,7 @@
 use crate::bits::se_len;
 use crate::frame::Plane;
 use crate::mc::{mv_limits, RefPicture};
-use crate::pixel::{sad_u8, satd_u8};
+use crate::pixel::{sad_16x16_x4, sad_u8, satd_u8};
 use crate::syntax::Partition;
 
 /// Effort settings of the search.
@@ -97,6 +97,49 @@ impl Block<'_> {
         sad + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4])
     }
 
+    /// [`Block::sad_cost`] of each of `cands` (at most [`PATTERN_MAX`]),
+    /// for 16×16 blocks in groups of three or four with the source rows
+    /// loaded once.
+    fn sad_costs(&self, cands: &[[i32; 2]]) -> [u32; PATTERN_MAX] {
+        let mut costs = [0; PATTERN_MAX];
+        if (self.w, self.h) != (16, 16) {
+            for (c, &cand) in costs.iter_mut().zip(cands) {
+                *c = self.sad_cost(cand);
+            }
+            return costs;
+        }
+        let at = self.y as usize * self.src.width + self.x as usize;
+        for (group, out) in cands.chunks(4).zip(costs.chunks_mut(4)) {
+            if group.len() < 3 {
+                // Two SADs cost about what four together do.
+                for (c, &cand) in out.iter_mut().zip(group) {
+                    *c = self.sad_cost(cand);
+                }
+                continue;
+            }
+            // A group of three repeats its first candidate.
+            let pick = |k: usize| group.get(k).copied().unwrap_or(group[0]);
+            let blocks: [(&[u8], usize); 4] = std::array::from_fn(|k| {
+                let full = pick(k);
+                self.refp
+                    .full
+                    .block(self.x + full[0], self.y + full[1], 16, 16)
+            });
+            let stride = blocks[0].1;
+            let sads = sad_16x16_x4(
+                &self.src.data[at..],
+                self.src.width,
+                blocks.map(|b| b.0),
+                stride,
+            );
+            for (k, c) in out.iter_mut().enumerate().take(group.len()) {
+                let full = group[k];
+                *c = sads[k] + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4]);
+            }
+        }
+        costs
+    }
+
     /// SAD of the block, `W` samples wide, at an integer vector.
     fn sad<const W: usize>(&self, full: [i32; 2]) -> u32 {
         let at = self.y as usize * self.src.width + self.x as usize;
@@ -155,44 +198,62 @@ impl Block<'_> {
         };
         let mut visited = Visited::default();
         let mut best = to_full(seeds[0]);
-        let mut best_cost = self.sad_cost(best);
+        // Any cost is below u32::MAX: the first seed is taken first.
+        let mut best_cost = u32::MAX;
+        let mut cands = [best; PATTERN_MAX];
+        let mut n = 1;
         visited.first_visit(best);
         for &s in &seeds[1..] {
             let cand = to_full(s);
             if !visited.first_visit(cand) {
                 continue;
             }
-            let c = self.sad_cost(cand);
-            if c < best_cost {
-                best = cand;
-                best_cost = c;
+            if n == PATTERN_MAX {
+                self.take_cheapest(&cands[..n], (&mut best, &mut best_cost));
+                n = 0;
             }
+            cands[n] = cand;
+            n += 1;
         }
+        self.take_cheapest(&cands[..n], (&mut best, &mut best_cost));
         // Hexagon of radius 2 until it stops moving, then a unit diamond (x264-style).
         let hexagon = [[-2, 0], [-1, -2], [1, -2], [2, 0], [1, 2], [-1, 2]];
         let diamond = [[0, -1], [-1, 0], [1, 0], [0, 1]];
         for pattern in [&hexagon[..], &diamond[..]] {
             for _ in 0..steps {
                 let centre = best;
+                // The candidates of a step depend on the centre alone, so
+                // they are costed together, then compared in order.
+                let mut cands = [[0; 2]; PATTERN_MAX];
+                let mut n = 0;
                 for d in pattern {
                     let cand = [centre[0] + d[0], centre[1] + d[1]];
-                    if self.clamp([cand[0] * 4, cand[1] * 4]) != [cand[0] * 4, cand[1] * 4]
-                        || !visited.first_visit(cand)
+                    if self.clamp([cand[0] * 4, cand[1] * 4]) == [cand[0] * 4, cand[1] * 4]
+                        && visited.first_visit(cand)
                     {
-                        continue;
-                    }
-                    let c = self.sad_cost(cand);
-                    if c < best_cost {
-                        best = cand;
-                        best_cost = c;
+                        cands[n] = cand;
+                        n += 1;
                     }
                 }
+                self.take_cheapest(&cands[..n], (&mut best, &mut best_cost));
                 if best == centre {
                     break;
                 }
             }
         }
         [best[0] * 4, best[1] * 4]
+    }
+
+    /// Moves `best` to each of `cands` in turn that costs strictly less than
+    /// the best so far (ties keep the earlier vector), costing them together.
+    fn take_cheapest(&self, cands: &[[i32; 2]], (best, best_cost): (&mut [i32; 2], &mut u32)) {
+        let costs = self.sad_costs(cands);
+        for (&cand, &c) in cands.iter().zip(&costs) {
+            if c < *best_cost {
+                *best = cand;
+                *best_cost = c;
+            }
+        }
     }
 
     /// Half- then quarter-sample refinement around `mv` with SATD costs.
@@ -234,6 +295,9 @@ impl Block<'_> {
         ([mv[0] as i16, mv[1] as i16], cost)
     }
 }
+
+/// The most candidates of one step of the integer search (the hexagon's).
+const PATTERN_MAX: usize = 6;
 
 /// The vectors a search has costed. A vector costed before can never win
 /// again (a candidate wins only with a cost strictly below the best so far,

@@ -32,6 +32,17 @@ pub fn sad_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h:
     sad_portable(a, a_stride, b, b_stride, w, h)
 }
 
+/// [`sad_u8`] of one 16×16 block against each of four others (rows
+/// `b_stride` apart): the block's rows are loaded once for all four.
+pub fn sad_16x16_x4(a: &[u8], a_stride: usize, b: [&[u8]; 4], b_stride: usize) -> [u32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 16, 16) && b.iter().all(|b| fits(b.len(), b_stride, 16, 16)) {
+        // SAFETY: all five blocks lie inside their slices (checked above).
+        return unsafe { x86::sad_16x16_x4(a.as_ptr(), a_stride, b.map(<[u8]>::as_ptr), b_stride) };
+    }
+    b.map(|b| sad_u8(a, a_stride, b, b_stride, 16, 16))
+}
+
 /// The portable [`sad_u8`].
 pub fn sad_portable(
     a: &[u8],
@@ -261,6 +272,25 @@ mod x86 {
             acc[r % 2] = _mm_add_epi64(acc[r % 2], _mm_sad_epu8(x, y));
         }
         sum_u64x2(_mm_add_epi64(acc[0], acc[1]))
+    }
+
+    /// [`super::sad_16x16_x4`]: each source row loaded once, one
+    /// accumulator per candidate. Caller: all five blocks readable.
+    pub(super) unsafe fn sad_16x16_x4(
+        a: *const u8,
+        sa: usize,
+        b: [*const u8; 4],
+        sb: usize,
+    ) -> [u32; 4] {
+        let mut acc = [_mm_setzero_si128(); 4];
+        for r in 0..16 {
+            let x = _mm_loadu_si128(a.add(r * sa) as *const __m128i);
+            for (sum, p) in acc.iter_mut().zip(b) {
+                let y = _mm_loadu_si128(p.add(r * sb) as *const __m128i);
+                *sum = _mm_add_epi64(*sum, _mm_sad_epu8(x, y));
+            }
+        }
+        acc.map(|v| sum_u64x2(v))
     }
 
     /// SAD of an 8×`h` block. Caller: both blocks readable.
@@ -521,6 +551,23 @@ mod tests {
                 for (sa, sb, off) in [(40, 40, 0), (40, 24, 3), (16, 40, 1)] {
                     let expected = sad_portable(&a[off..], sa.max(w), &b, sb.max(w), w, h);
                     assert_eq!(sad_u8(&a[off..], sa.max(w), &b, sb.max(w), w, h), expected);
+                }
+            }
+        }
+    }
+
+    /// Four SADs together equal four apart, for blocks at different places
+    /// (and strides), the same block twice and blocks ending at the slice end.
+    #[test]
+    fn four_sads_match_portable() {
+        for (a, b) in cases() {
+            for (sa, sb) in [(40, 40), (16, 24), (24, 16)] {
+                let ends = b.len() - (15 * sb + 16);
+                let offs = [[0, 1, 2, 3], [5, 5, 0, ends], [ends, 7, ends, 1]];
+                for off in offs {
+                    let blocks = off.map(|o| &b[o..]);
+                    let want = blocks.map(|blk| sad_portable(&a[3..], sa, blk, sb, 16, 16));
+                    assert_eq!(sad_16x16_x4(&a[3..], sa, blocks, sb), want, "{off:?}");
                 }
             }
         }
