@@ -4,12 +4,12 @@
 //!
 //! Macroblocks are filtered in raster order (8.7), or with the same result
 //! by rows side by side in wavefront order on several threads, in place.
-//! Within a macroblock the
-//! luma vertical edges go left to right, then the horizontal edges top to
-//! bottom; then each chroma plane the same way. The filter works in place,
-//! so samples filtered at one edge feed the next, as in a decoder. Luma and
-//! the two chroma planes never read each other's samples, so doing the three
-//! planes of one macroblock one after the other is the order of 8.7.
+//! Within a macroblock the luma vertical edges go left to right, then the
+//! horizontal edges top to bottom; then each chroma plane the same way. The
+//! filter works in place, so samples filtered at one edge feed the next, as
+//! in a decoder. Luma and the two chroma planes never read each other's
+//! samples, so doing the three planes of one macroblock one after the other
+//! is the order of 8.7.
 //!
 //! Boundary strengths (8.7.2.1) are derived once per macroblock from luma
 //! 4×4 blocks and shared by the chroma edges that lie on the same luma
@@ -22,8 +22,8 @@
 //! tests hold both builds to the line-by-line reference.
 
 use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
-use crate::picture::wavefront;
 use crate::transform::chroma_qp;
+use crate::wavefront::wavefront;
 
 /// What the filter needs to know of each macroblock (8.7.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

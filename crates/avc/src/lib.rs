@@ -24,3 +24,4 @@ pub mod skip;
 pub mod slice;
 pub mod syntax;
 pub mod transform;
+pub(crate) mod wavefront;
