@@ -2342,11 +2342,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn wavefront_equals_raster_for_any_thread_count() {
-        let mut rng = Rng(0x9e37_79b9);
-        let n = 4;
-        let pools: Vec<rayon::ThreadPool> = [1, 2, n, n + 1]
+    /// Thread pools of the given sizes.
+    fn pools(sizes: &[usize]) -> Vec<rayon::ThreadPool> {
+        sizes
             .iter()
             .map(|&n| {
                 rayon::ThreadPoolBuilder::new()
@@ -2354,7 +2352,13 @@ mod tests {
                     .build()
                     .expect("pool")
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn wavefront_equals_raster_for_any_thread_count() {
+        let mut rng = Rng(0x9e37_79b9);
+        let pools = pools(&[1, 2, 4, 5]);
         for round in 0..40 {
             let (wm, hm) = (1 + rng.below(10) as usize, 1 + rng.below(7) as usize);
             let src = random_frame(wm * 16, hm * 16, &mut rng);
@@ -2377,15 +2381,7 @@ mod tests {
     #[test]
     fn rows_filtered_side_by_side_equal_raster_order() {
         let mut rng = Rng(0x7a11_0c8e);
-        let pools: Vec<rayon::ThreadPool> = [2, 3]
-            .iter()
-            .map(|&n| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .expect("pool")
-            })
-            .collect();
+        let pools = pools(&[2, 3]);
         for round in 0..6 {
             let (wm, hm) = (40 + rng.below(30) as usize, 16 + rng.below(8) as usize);
             let src = random_frame(wm * 16, hm * 16, &mut rng);
