@@ -1355,11 +1355,12 @@ fn plane_mb_rows(plane: &Plane, width_mbs: usize, n: usize) -> usize {
 /// to whole macroblocks, `mbs` is in raster order with `width_mbs` per row.
 ///
 /// Filters the macroblocks that both `mbs` and the frame cover, in raster
-/// order: entries of `mbs` beyond the frame's whole macroblock rows are
-/// ignored, and macroblocks of the frame without an entry are left
-/// unfiltered. Does nothing when `width_mbs` is 0 or a plane is narrower
-/// than `width_mbs` macroblocks. QP values are clamped to 0..=51; it never
-/// panics.
+/// order on one thread, or with its result by rows side by side on the
+/// current rayon pool's threads: entries of `mbs` beyond the frame's whole
+/// macroblock rows are ignored, and macroblocks of the frame without an
+/// entry are left unfiltered. Does nothing when `width_mbs` is 0 or a plane
+/// is narrower than `width_mbs` macroblocks. QP values are clamped to
+/// 0..=51; it never panics.
 pub fn deblock_picture(
     frame: &mut YuvFrame,
     mbs: &[MbDeblockInfo],
