@@ -230,9 +230,20 @@ impl<const N: usize> EdgeN<N> {
             }
         }
         if avail.left {
-            let column = plane[y0 * stride + x0 - 1..].iter().step_by(stride);
-            for (l, &v) in left.iter_mut().zip(column) {
-                *l = i32::from(v);
+            let first = y0 * stride + x0 - 1;
+            match plane.get(first..=first + (N - 1) * stride) {
+                // The usual case, indexed with one range check for all rows.
+                Some(column) => {
+                    for (y, l) in left.iter_mut().enumerate() {
+                        *l = i32::from(column[y * stride]);
+                    }
+                }
+                None => {
+                    let column = plane[first..].iter().step_by(stride);
+                    for (l, &v) in left.iter_mut().zip(column) {
+                        *l = i32::from(v);
+                    }
+                }
             }
         }
         if avail.top_left {
@@ -504,6 +515,26 @@ fn chroma_plane(e: &EdgeN<8>, p: &mut [u8; 64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The left column is gathered down the plane's rows; where the plane
+    /// ends early the rest stays at 128, as the top row does without a top.
+    #[test]
+    fn left_edges_follow_the_column() {
+        let plane: Vec<u8> = (0..32 * 20).map(|i| (i % 251) as u8).collect();
+        let avail = Availability {
+            left: true,
+            ..Availability::default()
+        };
+        let whole = EdgeN::<16>::gather(&plane, 32, 16, 0, avail);
+        assert_eq!(
+            whole.left,
+            std::array::from_fn(|y| ((y * 32 + 15) % 251) as i32)
+        );
+        assert_eq!(whole.top, [128; 16]);
+        let short = EdgeN::<16>::gather(&plane[..32 * 10], 32, 16, 0, avail);
+        let want: [i32; 16] = std::array::from_fn(|y| if y < 10 { whole.left[y] } else { 128 });
+        assert_eq!(short.left, want);
+    }
 
     /// The chroma plane prediction equals Equation 8-141 evaluated sample by
     /// sample, for random and the steepest edges.
