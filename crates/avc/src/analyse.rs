@@ -7,10 +7,11 @@
 
 use crate::frame::Plane;
 use crate::intra::{
-    chroma_mode_allowed, i16_mode_allowed, i4_mode_allowed, predict16x16_u8, predict4x4,
-    predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE, I16_VERTICAL,
+    chroma_mode_allowed, i16_flat_row, i16_mode_allowed, i4_mode_allowed, predict16x16_u8,
+    predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE,
+    I16_VERTICAL,
 };
-use crate::pixel::{satd_8x8_pair, satd_i32, satd_u8};
+use crate::pixel::{satd_16x16_rows, satd_8x8_pair, satd_i32, satd_u8};
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -68,13 +69,21 @@ pub fn best_i16_mode(src: &[u8], stride: usize, edge: &EdgeN<16>, lambda: u32) -
         if !i16_mode_allowed(mode, edge.avail) {
             continue;
         }
-        let pred = predict16x16_u8(mode, edge);
-        let cost = satd_u8(src, stride, &pred, 16, 16, 16) + lambda * I16_MB_BITS;
+        let cost = i16_satd(src, stride, mode, edge) + lambda * I16_MB_BITS;
         if cost < best.1 {
             best = (mode, cost);
         }
     }
     best
+}
+
+/// SATD of the 16×16 source block against Intra16x16 prediction `mode`;
+/// the vertical and DC predictions are read as one repeated row.
+fn i16_satd(src: &[u8], stride: usize, mode: u8, edge: &EdgeN<16>) -> u32 {
+    match i16_flat_row(mode, edge) {
+        Some(row) => satd_16x16_rows(src, stride, &row),
+        None => satd_u8(src, stride, &predict16x16_u8(mode, edge), 16, 16, 16),
+    }
 }
 
 /// An estimate of the cost of coding a macroblock as intra, from source
@@ -122,10 +131,7 @@ pub fn intra_estimate_below(
     [I16_DC, I16_VERTICAL, I16_HORIZONTAL, I16_PLANE]
         .into_iter()
         .filter(|&mode| i16_mode_allowed(mode, edge.avail))
-        .any(|mode| {
-            let pred = predict16x16_u8(mode, &edge);
-            satd_u8(block, src.width, &pred, 16, 16, 16) + threshold < inter_cost
-        })
+        .any(|mode| i16_satd(block, src.width, mode, &edge) + threshold < inter_cost)
 }
 
 /// The best chroma mode over both chroma planes, whose 8×8 source blocks

@@ -311,6 +311,16 @@ pub fn predict16x16_u8(mode: u8, e: &EdgeN<16>) -> [u8; 256] {
     p
 }
 
+/// The one row that every row of an Intra16x16 prediction repeats: the
+/// vertical (8.3.3.1) and DC (8.3.3.3) modes; `None` for the others.
+pub fn i16_flat_row(mode: u8, e: &EdgeN<16>) -> Option<[u8; 16]> {
+    match mode {
+        I16_VERTICAL => Some(e.top.map(|v| v as u8)),
+        I16_DC => Some([dc16x16(e) as u8; 16]),
+        _ => None,
+    }
+}
+
 /// 8.3.3.3
 fn dc16x16(e: &EdgeN<16>) -> i32 {
     let top: i32 = e.top.iter().sum();

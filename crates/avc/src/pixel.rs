@@ -10,6 +10,7 @@ use crate::transform;
 
 /// SAD of a `w`×`h` block between two 8-bit blocks given as slices from
 /// their first sample with row strides.
+#[inline]
 pub fn sad_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if fits(a.len(), a_stride, w, h) && fits(b.len(), b_stride, w, h) {
@@ -124,6 +125,20 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
         return unsafe { x86::satd_u8(a.as_ptr(), a_stride, b.as_ptr(), b_stride, w, h) };
     }
     transform::satd_u8(a, a_stride, b, b_stride, w, h)
+}
+
+/// [`satd_u8`] of a 16×16 block against a prediction whose 16 rows all
+/// equal `row` (vertical and DC Intra16x16), without writing the prediction
+/// out: the kernel reads the one row with a stride of zero.
+pub fn satd_16x16_rows(a: &[u8], a_stride: usize, row: &[u8; 16]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 16, 16) && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the block lies inside `a` (checked by `fits`), every row
+        // read from `row` is its 16 samples, and the processor has AVX2.
+        return unsafe { x86::satd_u8_16_avx2(a.as_ptr(), a_stride, row.as_ptr(), 0, 16) };
+    }
+    let pred: [u8; 256] = std::array::from_fn(|i| row[i % 16]);
+    satd_u8(a, a_stride, &pred, 16, 16, 16)
 }
 
 /// The sum of the SATDs of two 8×8 blocks (`a0` against `b0`, `a1`
@@ -569,6 +584,24 @@ mod tests {
                     let want = blocks.map(|blk| sad_portable(&a[3..], sa, blk, sb, 16, 16));
                     assert_eq!(sad_16x16_x4(&a[3..], sa, blocks, sb), want, "{off:?}");
                 }
+            }
+        }
+    }
+
+    /// The SATD against one repeated row equals the SATD against the whole
+    /// prediction written out.
+    #[test]
+    fn repeated_row_satd_matches_the_written_prediction() {
+        for (a, b) in cases() {
+            let row: [u8; 16] = std::array::from_fn(|i| b[i]);
+            let pred: [u8; 256] = std::array::from_fn(|i| row[i % 16]);
+            for (stride, off) in [(16, 0), (40, 3), (24, 7)] {
+                let want = transform::satd_blocks(&a[off..], stride, &pred, 16, 16, 16);
+                assert_eq!(
+                    satd_16x16_rows(&a[off..], stride, &row),
+                    want,
+                    "stride {stride}"
+                );
             }
         }
     }
