@@ -741,18 +741,7 @@ pub fn code_intra_mb_with(
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
     let at = y0 * src.y.width + x0;
     let (i16_mode, i16_cost) = best_i16_mode(&src.y.data[at..], src.y.width, &edge16, lambda(qp));
-    let use_i4 = i4;
-    let i4 = if use_i4 {
-        code_i4(&load_block(&src.y, x0, y0, 16), &mut recon.y, pos, qp)
-    } else {
-        I4Result {
-            modes: [0; 16],
-            levels: [[0; 16]; 16],
-            recon: [0; 256],
-            cost: u32::MAX,
-            valid: false,
-        }
-    };
+    let i4 = i4.then(|| code_i4(&load_block(&src.y, x0, y0, 16), &mut recon.y, pos, qp));
 
     let edge_cb = EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail);
     let edge_cr = EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail);
@@ -771,11 +760,12 @@ pub fn code_intra_mb_with(
         qp_c,
     );
 
-    let i4_first = i4.cost <= i16_cost;
+    let i4_first = i4.as_ref().is_some_and(|r| r.cost <= i16_cost);
     let mut chosen = None;
     for try_i4 in [i4_first, !i4_first] {
         let candidate = if try_i4 {
-            i4_candidate(&i4, &chroma, chroma_mode)
+            i4.as_ref()
+                .and_then(|r| i4_candidate(r, &chroma, chroma_mode))
         } else {
             i16_candidate(
                 (&src.y.data[at..], src.y.width),
