@@ -915,24 +915,6 @@ fn whole_row(len: usize, stride: usize, y: usize) -> Option<usize> {
     (start.checked_add(stride)? <= len).then_some(start)
 }
 
-/// The offset of sample (x, y0) when `rows` rows of `len` samples from it
-/// on, `stride` apart, all lie in a plane of `data_len` samples (and at
-/// least one row is asked for); `None` otherwise.
-#[inline(always)]
-fn square_start(
-    data_len: usize,
-    (stride, x, y0): SquareAt,
-    rows: usize,
-    len: usize,
-) -> Option<usize> {
-    let start = y0.checked_mul(stride)?.checked_add(x)?;
-    let last = rows
-        .checked_sub(1)?
-        .checked_mul(stride)?
-        .checked_add(start)?;
-    (last.checked_add(len)? <= data_len).then_some(start)
-}
-
 /// Inverse of [`read_square`]: copies lanes `lane0..lane0 + LEN` of the
 /// lines of `sq` to rows `y0..y0 + sq.len()` from column `x` on; stops at
 /// the first row the plane does not hold whole.
@@ -1047,17 +1029,11 @@ fn scatter_luma_columns_by_rows(strip: &Strip<20>, data: Samples, at: &StripAt) 
 #[inline(always)]
 fn luma_strip_start(len: usize, at: &StripAt) -> Option<(usize, bool)> {
     let left = at.k0 == 0 && at.x0 >= LANES;
-    let before = if left { 4 } else { 0 };
     if at.x0.checked_add(LANES)? > at.stride {
         return None;
     }
-    let start = square_start(
-        len,
-        (at.stride, at.x0 - before, at.y0),
-        LANES,
-        LANES + before,
-    )?;
-    Some((start + before, left))
+    let row = whole_rows(len, at.stride, at.y0, LANES)?;
+    Some((row + at.x0, left))
 }
 
 /// Where the 8 Cb and 8 Cr rows of the chroma strip start when each can be
@@ -1065,8 +1041,8 @@ fn luma_strip_start(len: usize, at: &StripAt) -> Option<(usize, bool)> {
 /// x0 on, the samples past entry 12 (columns of the macroblock to the
 /// right) carried along unchanged; `None` where those 16 samples reach past
 /// the end of a row (they would carry along samples of the next row, which
-/// another worker of [`deblock_rows_in_parallel`] may be filtering) or of
-/// the plane.
+/// another worker of [`deblock_rows_in_parallel`] may be filtering) or some
+/// row is not whole in its plane.
 #[inline(always)]
 fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]> {
     let before = if chroma_left(at[0]).is_some() { 4 } else { 0 };
@@ -1075,7 +1051,7 @@ fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]
         if x.checked_add(LANES)? > a.stride {
             return None;
         }
-        square_start(len, (a.stride, x, a.y0), 8, LANES)
+        Some(whole_rows(len, a.stride, a.y0, 8)? + x)
     };
     Some([start(lens[0], at[0])?, start(lens[1], at[1])?])
 }
