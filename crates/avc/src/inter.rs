@@ -10,15 +10,16 @@ use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad,
-    code_chroma_residual, dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_xy,
-    pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult,
-    LumaPred, MbCoding, MbLevels, MbPos,
+    code_chroma_residual, dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_at,
+    luma_block_xy, pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit,
+    ChromaResult, LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
-use crate::pixel::{sad_4x4_blocks, sad_u8};
+use crate::nonzero::nonzero_blocks_16x16;
+use crate::pixel::sad_u8;
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, zero_levels_sad, Deadzone, Quantiser};
+use crate::transform::{chroma_qp, Deadzone, Quantiser};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -184,69 +185,71 @@ fn inter_chroma(
     )
 }
 
-/// The luma residual of a macroblock against a prediction, block by block:
-/// each 4×4 block's quantised levels in scan order, or `None` where the
-/// block's SAD proves every level zero (it is not transformed).
+/// The luma residual of a macroblock against a prediction: which 4×4
+/// blocks have levels (found from the transform alone) and, for those, the
+/// quantised levels in scan order.
 struct LumaResidual<'a> {
     src: &'a [u8],
     stride: usize,
     pred: &'a [u8; 256],
-    /// The quantiser, made only where some block is to be transformed.
-    quant: Option<Quantiser>,
-    zero_sad: u32,
-    sads: [u32; 16],
+    quant: Quantiser,
+    /// Bit 4·row + column set where that block has some level.
+    nonzero: u16,
 }
 
 impl<'a> LumaResidual<'a> {
     fn new(src: &'a YuvFrame, pos: MbPos, pred: &'a [u8; 256], qp: i32) -> Self {
         let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
         let src = &src.y.data[at..];
-        let zero_sad = zero_levels_sad(qp, Deadzone::Inter);
-        let sads = sad_4x4_blocks(src, stride, pred);
-        let quant = sads
-            .iter()
-            .any(|&sad| sad > zero_sad)
-            .then(|| Quantiser::new(qp, Deadzone::Inter));
+        let quant = Quantiser::new(qp, Deadzone::Inter);
+        let nonzero = nonzero_blocks_16x16(&quant, src, stride, pred);
         LumaResidual {
             src,
             stride,
             pred,
             quant,
-            zero_sad,
-            sads,
+            nonzero,
         }
     }
 
-    /// Block `blk` (luma4x4BlkIdx).
-    #[inline(always)]
-    fn block(&self, blk: usize) -> Option<[i32; 16]> {
-        let (bx, by) = luma_block_xy(blk);
-        let quant = self.quant.as_ref()?;
-        if self.sads[by + bx / 4] <= self.zero_sad {
-            return None;
-        }
-        let src = (&self.src[by * self.stride + bx..], self.stride);
-        let pred = (&self.pred[by * 16 + bx..], 16);
-        Some(to_scan(&quant.residual_u8(src, pred, false).0))
+    /// The blocks with levels: luma4x4BlkIdx and levels in scan order, in
+    /// raster order of the blocks.
+    fn coded_blocks(&self) -> impl Iterator<Item = (usize, [i32; 16])> + '_ {
+        let mut rest = self.nonzero;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let at = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let (bx, by) = ((at % 4) * 4, (at / 4) * 4);
+            let src = (&self.src[by * self.stride + bx..], self.stride);
+            let pred = (&self.pred[by * 16 + bx..], 16);
+            let levels = to_scan(&self.quant.residual_u8(src, pred, false).0);
+            Some((luma_block_at(bx, by), levels))
+        })
     }
 }
 
 /// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
 /// residual against a prediction.
 fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
-    let residual = LumaResidual::new(src, pos, pred, qp);
-    let mut levels: [[i32; 16]; 16] =
-        std::array::from_fn(|blk| residual.block(blk).unwrap_or([0; 16]));
+    let mut levels = [[0; 16]; 16];
+    for (blk, scan) in LumaResidual::new(src, pos, pred, qp).coded_blocks() {
+        levels[blk] = scan;
+    }
     decimate_inter_luma(&mut levels);
     levels
 }
 
 /// Whether [`luma_levels`] would be all zero, stopping at the first block
-/// that makes sure it would not.
+/// that makes sure it would not (the tally only grows, so the order of the
+/// blocks does not change the answer).
 fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
-    let residual = LumaResidual::new(src, pos, pred, qp);
     let mut tally = BareTally::default();
-    (0..16).all(|blk| residual.block(blk).is_none_or(|scan| tally.add(blk, &scan)))
+    LumaResidual::new(src, pos, pred, qp)
+        .coded_blocks()
+        .all(|(blk, scan)| tally.add(blk, &scan))
 }
 
 /// The macroblock coded as 16×16 with vector `mv`, if that leaves it no

@@ -16,6 +16,7 @@ pub mod mc;
 pub mod me;
 pub mod mvpred;
 pub mod nal;
+pub mod nonzero;
 pub mod params;
 pub mod picture;
 pub mod pixel;

@@ -30,6 +30,11 @@ const DEQUANT_V: [[i32; 3]; 6] = [
     [18, 29, 23],
 ];
 
+/// MF at qp (0..=51) for raster position `pos` of a 4×4 block.
+pub(crate) const fn quant_mf(qp: usize, pos: usize) -> i32 {
+    QUANT_MF[qp % 6][scale_class(pos)]
+}
+
 /// Which of the three scale classes a raster position belongs to (8.5.9).
 const fn scale_class(pos: usize) -> usize {
     let (x, y) = (pos % 4, pos / 4);
@@ -427,10 +432,9 @@ pub fn forward_quant4x4(
 /// and shift.
 #[derive(Debug, Clone, Copy)]
 pub struct Quantiser {
-    // The portable transform's inputs; x86-64 uses the three below.
-    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    // The portable transform's inputs; x86-64's transform uses the three
+    // below.
     qp: i32,
-    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     dz: Deadzone,
     mf: &'static [i32; 16],
     offset: i32,
@@ -449,6 +453,16 @@ impl Quantiser {
             offset: dz.offset(qbits),
             qbits,
         }
+    }
+
+    /// The qp (0..=51) and dead zone it quantises with.
+    pub fn setting(&self) -> (i32, Deadzone) {
+        (self.qp, self.dz)
+    }
+
+    /// The level of coefficient `coef` at raster position `pos`.
+    pub fn level_at(&self, pos: usize, coef: i32) -> i32 {
+        quant_one(coef, self.mf[pos], self.offset, self.qbits)
     }
 
     /// [`forward_quant4x4`] of a residual with this quantiser.
