@@ -11,7 +11,7 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
-use crate::pixel::diff_sums_8x8;
+use crate::nonzero::{ac_blocks_16x16, ac_blocks_8x8};
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -342,29 +342,19 @@ struct I16Result {
 /// the macroblock's samples from its first one on, rows `stride` apart.
 fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
     let pred = predict16x16_u8(mode, edge);
-    let zero_sad = zero_levels_sad(qp, Deadzone::Intra);
     let quant = Quantiser::new(qp, Deadzone::Intra);
     let mut ac_raster = [[0i32; 16]; 16];
-    let mut dc_spatial = [0i32; 16];
-    // Each 8×8 quarter's four blocks are luma4x4BlkIdx 4q..4q + 4 in raster
-    // order, as diff_sums_8x8 gives them.
-    for q in 0..4 {
-        let (qx, qy) = ((q % 2) * 8, (q / 2) * 8);
-        let (sums, sads) = diff_sums_8x8(&src[qy * stride + qx..], stride, &quarter(&pred, q));
-        for k in 0..4 {
-            let blk = 4 * q + k;
-            let (bx, by) = luma_block_xy(blk);
-            let at = (by / 4) * 4 + bx / 4;
-            if sads[k] <= zero_sad {
-                // Every AC level is zero; the DC coefficient is the residual's sum.
-                dc_spatial[at] = sums[k];
-                continue;
-            }
+    // Blocks without AC levels are not quantised; the DC coefficients (each
+    // block's residual sum) come from the same transform.
+    let (with_ac, dc_spatial) = ac_blocks_16x16(&quant, src, stride, &pred);
+    for (blk, ac) in ac_raster.iter_mut().enumerate() {
+        let (bx, by) = luma_block_xy(blk);
+        if with_ac & 1 << ((by / 4) * 4 + bx / 4) != 0 {
             let (s, p) = (
                 (&src[by * stride + bx..], stride),
                 (&pred[by * 16 + bx..], 16),
             );
-            (ac_raster[blk], dc_spatial[at]) = quant.ac_levels_u8(s, p);
+            *ac = quant.ac_levels_u8(s, p).0;
         }
     }
     let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
@@ -412,16 +402,6 @@ fn add_dc<const N: usize>(recon: &mut [u8], pred: &[u8], (bx, by): (usize, usize
             *o = clip_pixel(i32::from(p) + r);
         }
     }
-}
-
-/// The 8×8 quarter `q` (raster order) of a 16×16 block, as its own block.
-fn quarter(block: &[u8; 256], q: usize) -> [u8; 64] {
-    let (qx, qy) = ((q % 2) * 8, (q / 2) * 8);
-    let mut out = [0u8; 64];
-    for (r, row) in out.chunks_exact_mut(8).enumerate() {
-        row.copy_from_slice(&block[(qy + r) * 16 + qx..][..8]);
-    }
-    out
 }
 
 /// The chroma of a macroblock: levels and reconstruction of both planes.
@@ -472,15 +452,10 @@ pub(crate) fn code_chroma_residual(
         recon: [[0; 64]; 2],
         valid: true,
     };
-    let zero_plane = chroma_zero_sad(qp_c, dz);
+    let quant = Quantiser::new(qp_c, dz);
     for c in 0..2 {
-        let sums = diff_sums_8x8(src[c], stride, pred[c]);
-        if sums.1.iter().sum::<u32>() <= zero_plane {
-            // Every level of the plane is zero: it reconstructs to the prediction.
-            out.recon[c] = *pred[c];
-            continue;
-        }
-        let plane = code_chroma_plane(src[c], stride, pred[c], sums, (qp_c, dz));
+        let blocks = ac_blocks_8x8(&quant, src[c], stride, pred[c]);
+        let plane = code_chroma_plane(src[c], stride, pred[c], blocks, &quant);
         out.dc[c] = plane.dc;
         out.ac[c] = plane.ac;
         out.recon[c] = plane.recon;
@@ -499,82 +474,61 @@ struct ChromaPlane {
 
 /// Transforms, quantises and reconstructs the residual of one chroma plane:
 /// four 4×4 blocks whose DC coefficients go through the 2×2 transform
-/// (8.5.11). `sums` are the blocks' residual sums and SADs
-/// ([`diff_sums_8x8`]).
+/// (8.5.11). `with_ac` and `dc` are [`ac_blocks_8x8`]'s answer: the blocks
+/// with AC levels (only they are quantised) and the DC coefficients.
 fn code_chroma_plane(
     src: &[u8],
     stride: usize,
     pred: &[u8; 64],
-    sums: ([i32; 4], [u32; 4]),
-    (qp_c, dz): (i32, Deadzone),
+    (with_ac, dc): (u8, [i32; 4]),
+    quant: &Quantiser,
 ) -> ChromaPlane {
+    let (qp_c, dz) = quant.setting();
     let mut out = ChromaPlane {
-        dc: [0; 4],
+        dc: forward_quant_chroma_dc_with(&dc, qp_c, dz),
         ac: [[0; 16]; 4],
-        recon: [0; 64],
+        recon: *pred,
         valid: true,
     };
-    let (ac_raster, dc) = chroma_plane_levels(src, stride, pred, sums, (qp_c, dz));
-    out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
+    if with_ac == 0 && !any_nonzero(&out.dc) {
+        // No levels: the plane reconstructs to the prediction (8.5.12).
+        return out;
+    }
     let dc_c = inverse_chroma_dc(&out.dc, qp_c);
     out.valid = dc_c.is_some();
     let dc_c = dc_c.unwrap_or([0; 4]);
     for blk in 0..4 {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
         let dc = dc_c[blk];
-        if !any_nonzero(&ac_raster[blk]) && dc.unsigned_abs() <= DC_ONLY_MAX {
+        let ac_raster = if with_ac & 1 << blk != 0 {
+            let (s, p) = ((&src[by * stride + bx..], stride), (&pred[by * 8 + bx..], 8));
+            quant.ac_levels_u8(s, p).0
+        } else {
+            [0; 16]
+        };
+        if !any_nonzero(&ac_raster) && dc.unsigned_abs() <= DC_ONLY_MAX {
             // No AC levels: the residual is (dc + 32) >> 6 everywhere, as in
             // [`reconstruct`] (zero for dc = 0: the prediction).
             add_dc::<8>(&mut out.recon, pred, (bx, by), (dc + 32) >> 6);
             continue;
         }
         let p = sub_block(pred, 8, bx, by);
-        let mut d = dequant4x4(&ac_raster[blk], qp_c, true);
+        let mut d = dequant4x4(&ac_raster, qp_c, true);
         d[0] = dc;
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
             out.valid = false;
             [0; 16]
         });
         put4x4(&mut out.recon, 8, bx, by, &samples);
-        out.ac[blk] = to_scan(&ac_raster[blk]);
+        out.ac[blk] = to_scan(&ac_raster);
     }
     out
 }
 
-/// The AC levels (raster order, DC position zero) and the DC coefficients
-/// of a chroma plane's four 4×4 blocks; a block whose SAD proves its AC
-/// levels zero is not transformed (its DC coefficient, the residual's sum,
-/// is in `sums`).
-fn chroma_plane_levels(
-    src: &[u8],
-    stride: usize,
-    pred: &[u8; 64],
-    (sums, sads): ([i32; 4], [u32; 4]),
-    (qp_c, dz): (i32, Deadzone),
-) -> ([[i32; 16]; 4], [i32; 4]) {
-    let zero_sad = zero_levels_sad(qp_c, dz);
-    let quant = Quantiser::new(qp_c, dz);
-    let mut ac_raster = [[0i32; 16]; 4];
-    let mut dc = sums;
-    for blk in 0..4 {
-        if sads[blk] <= zero_sad {
-            continue;
-        }
-        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let (s, p) = (
-            (&src[by * stride + bx..], stride),
-            (&pred[by * 8 + bx..], 8),
-        );
-        (ac_raster[blk], dc[blk]) = quant.ac_levels_u8(s, p);
-    }
-    (ac_raster, dc)
-}
-
 /// Whether a chroma plane's residual (source `src`, rows `stride` apart,
 /// against `pred`) has no levels, the answer [`code_chroma_residual`] would
-/// give: the 2×2 DC levels first (each 4×4 block's DC coefficient is the sum
-/// of its residual, 8.5.11.1), then the AC levels of the blocks whose SAD
-/// does not prove them zero.
+/// give: no AC levels in any block, and none in the 2×2 DC transform of the
+/// blocks' DC coefficients (8.5.11.1).
 pub(crate) fn chroma_plane_is_bare(
     src: &[u8],
     stride: usize,
@@ -582,23 +536,8 @@ pub(crate) fn chroma_plane_is_bare(
     qp_c: i32,
     dz: Deadzone,
 ) -> bool {
-    let (dc, sads) = diff_sums_8x8(src, stride, pred);
-    if any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz)) {
-        return false;
-    }
-    let zero_sad = zero_levels_sad(qp_c, dz);
-    let quant = Quantiser::new(qp_c, dz);
-    (0..4).all(|blk| {
-        if sads[blk] <= zero_sad {
-            return true;
-        }
-        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let (s, p) = (
-            (&src[by * stride + bx..], stride),
-            (&pred[by * 8 + bx..], 8),
-        );
-        !any_nonzero(&quant.ac_levels_u8(s, p).0)
-    })
+    let (with_ac, dc) = ac_blocks_8x8(&Quantiser::new(qp_c, dz), src, stride, pred);
+    with_ac == 0 && !any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz))
 }
 
 pub(crate) fn any_nonzero(levels: &[i32]) -> bool {

@@ -1,9 +1,11 @@
-//! Which 4×4 blocks of a 16×16 residual quantise to some nonzero level,
-//! found from the forward transform alone (the encoder's counterpart of
-//! 8.5.12): a level (|c|·MF + offset) >> qbits is nonzero exactly when |c|
-//! reaches ⌈(2^qbits − offset) / MF⌉, so no block needs quantising to tell.
-//! Inter macroblocks use it to transform and quantise only the blocks that
-//! will carry levels.
+//! Which 4×4 blocks of a residual quantise to some nonzero level, found
+//! from the forward transform alone (the encoder's counterpart of 8.5.12):
+//! a level (|c|·MF + offset) >> qbits is nonzero exactly when |c| reaches
+//! ⌈(2^qbits − offset) / MF⌉, so no block needs quantising to tell. Blocks
+//! whose DC coefficient goes through a second transform (Intra16x16 luma,
+//! chroma: 8.5.10, 8.5.11) are asked about their AC levels and hand back
+//! their DC coefficients (each the sum of the block's residual). Macroblocks
+//! use it to quantise only the blocks that will carry levels.
 
 use crate::transform::{Deadzone, Quantiser};
 
@@ -83,16 +85,65 @@ fn table_index(quant: &Quantiser) -> (usize, usize) {
 /// ([`Quantiser::residual_u8`], DC included).
 pub fn nonzero_blocks_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 256]) -> u16 {
     #[cfg(target_arch = "x86_64")]
-    if stride >= 16 && src.len() >= 15 * stride + 16 && std::arch::is_x86_feature_detected!("avx2")
-    {
+    if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
         let (dz, qp) = table_index(quant);
         // SAFETY: AVX2 is present (checked above); the 16 rows of 16 samples
         // lie inside `src` (checked above) and `pred` is 16×16.
         return unsafe {
-            x86::nonzero_blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp])
+            x86::blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp], false).0
         };
     }
     nonzero_blocks_portable(quant, src, stride, pred)
+}
+
+/// For the sixteen 4×4 blocks of a 16×16 residual whose DC coefficients
+/// go through the luma DC transform (Intra16x16, 8.5.10), in raster order
+/// of the blocks: bit `i` set where block `i` has some nonzero AC level
+/// under `quant` ([`Quantiser::ac_levels_u8`]), and each block's DC
+/// coefficient.
+pub fn ac_blocks_16x16(
+    quant: &Quantiser,
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 256],
+) -> (u16, [i32; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
+        let (dz, qp) = table_index(quant);
+        // SAFETY: as in nonzero_blocks_16x16.
+        let (mask, dc) = unsafe {
+            x86::blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp], true)
+        };
+        return (mask, dc.map(i32::from));
+    }
+    ac_blocks_portable::<16>(quant, (src, stride), (pred, 16))
+}
+
+/// [`ac_blocks_16x16`] for the four 4×4 blocks of an 8×8 chroma residual
+/// (8.5.11): `src` rows `stride` apart, `pred` 8×8.
+pub fn ac_blocks_8x8(
+    quant: &Quantiser,
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 64],
+) -> (u8, [i32; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if stride >= 8 && src.len() >= 7 * stride + 8 && std::arch::is_x86_feature_detected!("avx2") {
+        let (dz, qp) = table_index(quant);
+        // SAFETY: AVX2 is present (checked above); the 8 rows of 8 samples
+        // lie inside `src` (checked above) and `pred` is 8×8.
+        let (mask, dc) =
+            unsafe { x86::blocks_8x8(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp]) };
+        return (mask, dc.map(i32::from));
+    }
+    let (mask, dc) = ac_blocks_portable::<4>(quant, (src, stride), (pred, 8));
+    (mask as u8, dc)
+}
+
+/// Whether a 16×16 block with rows `stride` apart lies inside `src`.
+#[cfg(target_arch = "x86_64")]
+fn fits_16x16(src: &[u8], stride: usize) -> bool {
+    stride >= 16 && src.len() >= 15 * stride + 16
 }
 
 /// The portable [`nonzero_blocks_16x16`]: every block quantised.
@@ -113,9 +164,31 @@ pub fn nonzero_blocks_portable(
     })
 }
 
+/// The portable [`ac_blocks_16x16`] (`N` = 16) and [`ac_blocks_8x8`] (`N` =
+/// 4): every block quantised; blocks `N`.isqrt() to a row.
+pub fn ac_blocks_portable<const N: usize>(
+    quant: &Quantiser,
+    (src, stride): (&[u8], usize),
+    (pred, pred_stride): (&[u8], usize),
+) -> (u16, [i32; N]) {
+    let per_row = N.isqrt();
+    let mut dc = [0; N];
+    let mut mask = 0u16;
+    for (i, d) in dc.iter_mut().enumerate() {
+        let (x, y) = ((i % per_row) * 4, (i / per_row) * 4);
+        let (levels, coef) = quant.ac_levels_u8(
+            (&src[y * stride + x..], stride),
+            (&pred[y * pred_stride + x..], pred_stride),
+        );
+        *d = coef;
+        mask |= u16::from(levels.iter().any(|&l| l != 0)) << i;
+    }
+    (mask, dc)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    //! AVX2 kernel (used only where the processor reports AVX2): four 4×4
+    //! AVX2 kernels (used only where the processor reports AVX2): four 4×4
     //! blocks side by side in each register of 16 16-bit lanes.
     use std::arch::x86_64::*;
 
@@ -123,7 +196,8 @@ mod x86 {
     /// counterpart: rows 1 1 1 1, 2 1 −1 −2, 1 −1 −1 1, 1 −2 2 −1) over four
     /// registers, lane by lane. With 8-bit residuals every value fits 16
     /// bits: at most 6·255 after one pass and 6·6·255 after two.
-    #[inline(always)]
+    #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn forward_1d(x: [__m256i; 4]) -> [__m256i; 4] {
         let (s03, s12) = (_mm256_add_epi16(x[0], x[3]), _mm256_add_epi16(x[1], x[2]));
         let (d03, d12) = (_mm256_sub_epi16(x[0], x[3]), _mm256_sub_epi16(x[1], x[2]));
@@ -137,7 +211,8 @@ mod x86 {
 
     /// Transposes the 4×4 words of each 64-bit group across four
     /// registers: register j, group g then holds column j of block g.
-    #[inline(always)]
+    #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn transpose_blocks(r: [__m256i; 4]) -> [__m256i; 4] {
         let t0 = _mm256_unpacklo_epi16(r[0], r[1]);
         let t1 = _mm256_unpackhi_epi16(r[0], r[1]);
@@ -153,44 +228,106 @@ mod x86 {
         ]
     }
 
-    /// [`super::nonzero_blocks_portable`] with AVX2, a band of four blocks
-    /// at a time: vertical transform with rows as registers, a transpose,
-    /// horizontal transform with columns as registers, so that register v
-    /// holds horizontal frequency v and group lane k vertical frequency k.
+    /// The limits of one quantiser as registers; with `dc_apart` the DC
+    /// position never counts (its coefficient goes through a second
+    /// transform).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn limit_registers(limits: &[u64; 4], dc_apart: bool) -> [__m256i; 4] {
+        let mut out = limits.map(|l| _mm256_set1_epi64x(l as i64));
+        if dc_apart {
+            out[0] = _mm256_max_epi16(out[0], _mm256_set1_epi64x(0x7fff));
+        }
+        out
+    }
+
+    /// Four blocks side by side, `rows` their residual rows: one bit per
+    /// 64-bit group (block) with a level, and the coefficients of the
+    /// horizontal frequency 0 (the DC of group g in its lane 4g). Vertical
+    /// transform with rows as registers, a transpose, horizontal transform
+    /// with columns as registers, so that register v holds horizontal
+    /// frequency v and group lane k vertical frequency k.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn band(rows: [__m256i; 4], limits: &[__m256i; 4]) -> (u32, __m256i) {
+        let coef = forward_1d(transpose_blocks(forward_1d(rows)));
+        let mut any = _mm256_setzero_si256();
+        for (c, limit) in coef.iter().zip(limits) {
+            any = _mm256_or_si256(any, _mm256_cmpgt_epi16(_mm256_abs_epi16(*c), *limit));
+        }
+        let empty = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(
+            any,
+            _mm256_setzero_si256(),
+        )));
+        (!(empty as u32) & 0xf, coef[0])
+    }
+
+    /// The DC coefficients of a band's four blocks.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn band_dc(coef0: __m256i) -> [i16; 4] {
+        let mut lanes = [0i16; 16];
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), coef0);
+        [lanes[0], lanes[4], lanes[8], lanes[12]]
+    }
+
+    /// [`super::nonzero_blocks_portable`] (or, with `dc_apart`,
+    /// [`super::ac_blocks_portable`] with the DC coefficients) with AVX2, a
+    /// band of four blocks at a time.
     ///
     /// # Safety
     /// AVX2 must be present; `src` must be readable as 16 rows of 16 samples
     /// `stride` apart and `pred` as 256 samples.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn nonzero_blocks_16x16(
+    pub(super) unsafe fn blocks_16x16(
         src: *const u8,
         stride: usize,
         pred: *const u8,
         limits: &[u64; 4],
-    ) -> u16 {
-        // A level where |c| > least − 1 (least ≥ 1), per position (k, v),
-        // repeated for each block.
-        let limits = limits.map(|l| _mm256_set1_epi64x(l as i64));
-        let zero = _mm256_setzero_si256();
+        dc_apart: bool,
+    ) -> (u16, [i16; 16]) {
+        let limits = limit_registers(limits, dc_apart);
         let mut mask = 0u32;
-        for band in 0..4 {
+        let mut dc = [0i16; 16];
+        for b in 0..4 {
             let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let y = 4 * band + r;
+                let y = 4 * b + r;
                 let s = _mm_loadu_si128(src.add(y * stride).cast());
                 let p = _mm_loadu_si128(pred.add(y * 16).cast());
                 _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
             });
-            let coef = forward_1d(transpose_blocks(forward_1d(rows)));
-            let mut any = zero;
-            for (c, limit) in coef.iter().zip(&limits) {
-                any = _mm256_or_si256(any, _mm256_cmpgt_epi16(_mm256_abs_epi16(*c), *limit));
+            let (m, coef0) = band(rows, &limits);
+            mask |= m << (4 * b);
+            if dc_apart {
+                dc[4 * b..4 * b + 4].copy_from_slice(&band_dc(coef0));
             }
-            // One bit per 64-bit group (block) that holds no level.
-            let empty =
-                _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(any, zero))) as u32;
-            mask |= (!empty & 0xf) << (4 * band);
         }
-        mask as u16
+        (mask as u16, dc)
+    }
+
+    /// [`super::ac_blocks_portable`] for an 8×8 chroma residual with AVX2:
+    /// rows r and r + 4 share a register, so that one band holds all four
+    /// blocks in raster order.
+    ///
+    /// # Safety
+    /// AVX2 must be present; `src` must be readable as 8 rows of 8 samples
+    /// `stride` apart and `pred` as 64 samples.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn blocks_8x8(
+        src: *const u8,
+        stride: usize,
+        pred: *const u8,
+        limits: &[u64; 4],
+    ) -> (u8, [i16; 4]) {
+        let limits = limit_registers(limits, true);
+        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
+        let rows: [__m256i; 4] = std::array::from_fn(|r| {
+            let s = _mm_set_epi64x(row(src, (r + 4) * stride), row(src, r * stride));
+            let p = _mm_set_epi64x(row(pred, (r + 4) * 8), row(pred, r * 8));
+            _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+        });
+        let (mask, coef0) = band(rows, &limits);
+        (mask as u8, band_dc(coef0))
     }
 }
 
@@ -257,6 +394,46 @@ mod tests {
                         nonzero_blocks_16x16(&quant, &src, stride, &pred),
                         nonzero_blocks_portable(&quant, &src, stride, &pred),
                         "case {case} qp {qp} {dz:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The AC answers and DC coefficients equal quantising every block, for
+    /// 16×16 and 8×8 residuals, over the same residuals and settings.
+    #[test]
+    fn ac_blocks_equal_quantising_every_block() {
+        let mut state = 9u32;
+        let stride = 24;
+        for case in 0..300 {
+            let src: Vec<u8> = (0..16 * stride)
+                .map(|i| match case % 4 {
+                    0 => noise(&mut state),
+                    1 => 128u8.wrapping_add(noise(&mut state) >> 5),
+                    2 => [0, 255][(i / stride + i % stride) % 2],
+                    _ => ((i % stride) * 9 + (i / stride) * 5) as u8,
+                })
+                .collect();
+            let pred: [u8; 256] = std::array::from_fn(|i| match case % 3 {
+                0 => noise(&mut state),
+                1 => src[(i / 16) * stride + i % 16].wrapping_add(noise(&mut state) >> 6),
+                _ => 255 - src[(i / 16) * stride + i % 16],
+            });
+            let pred8: [u8; 64] = std::array::from_fn(|i| pred[(i / 8) * 16 + i % 8]);
+            for qp in [0, 1, 6, 12, 18, 22, 27, 32, 37, 42, 47, 51] {
+                for dz in [Deadzone::Intra, Deadzone::Inter] {
+                    let quant = Quantiser::new(qp, dz);
+                    assert_eq!(
+                        ac_blocks_16x16(&quant, &src, stride, &pred),
+                        ac_blocks_portable::<16>(&quant, (&src, stride), (&pred, 16)),
+                        "16x16 case {case} qp {qp} {dz:?}"
+                    );
+                    let (mask, dc) = ac_blocks_portable::<4>(&quant, (&src, stride), (&pred8, 8));
+                    assert_eq!(
+                        ac_blocks_8x8(&quant, &src, stride, &pred8),
+                        (mask as u8, dc),
+                        "8x8 case {case} qp {qp} {dz:?}"
                     );
                 }
             }
