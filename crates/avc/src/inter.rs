@@ -9,15 +9,14 @@ use crate::cavlc::CoeffTokenTable;
 use crate::decimate::{decimate_inter_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, chroma_zero_sad,
-    code_chroma_residual, dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_at,
-    luma_block_xy, pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit,
-    ChromaResult, LumaPred, MbCoding, MbLevels, MbPos,
+    any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, code_chroma_residual,
+    dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_at, luma_block_xy,
+    pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult,
+    LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::nonzero::nonzero_blocks_16x16;
-use crate::pixel::sad_u8;
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, Deadzone, Quantiser};
 
@@ -311,13 +310,10 @@ fn inter_chroma_is_bare(
     qp_c: i32,
 ) -> bool {
     let (stride, at) = (src.u.width, cy0 * src.u.width + cx0);
-    let zero = chroma_zero_sad(qp_c, Deadzone::Inter);
-    [&src.u, &src.v].into_iter().zip(pred).all(|(plane, p)| {
-        if sad_u8(&plane.data[at..], stride, p, 8, 8, 8) <= zero {
-            return true;
-        }
-        chroma_plane_is_bare(&plane.data[at..], stride, p, qp_c, Deadzone::Inter)
-    })
+    [&src.u, &src.v]
+        .into_iter()
+        .zip(pred)
+        .all(|(plane, p)| chroma_plane_is_bare(&plane.data[at..], stride, p, qp_c, Deadzone::Inter))
 }
 
 /// Codes an inter macroblock with the given motion; falls back to I_PCM

@@ -18,8 +18,7 @@ use crate::syntax::{
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
     chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, zero_chroma_dc_sad, zero_levels_sad,
-    Deadzone, Quantiser, ZIGZAG_4X4,
+    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, Deadzone, Quantiser, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -429,16 +428,10 @@ fn code_chroma(
     code_chroma_residual(src, stride, [&pred[0], &pred[1]], qp_c, Deadzone::Intra)
 }
 
-/// The largest SAD of an 8×8 chroma residual whose AC and DC levels are
-/// all zero (see [`zero_levels_sad`] and [`zero_chroma_dc_sad`]).
-pub(crate) fn chroma_zero_sad(qp_c: i32, dz: Deadzone) -> u32 {
-    zero_levels_sad(qp_c, dz).min(zero_chroma_dc_sad(qp_c, dz))
-}
-
 /// Transforms, quantises and reconstructs the chroma residual of both planes
 /// against a prediction (8.5.11); `src` holds each plane's 8×8 block from
-/// its first sample on, rows `stride` apart. A plane whose SAD proves every
-/// level zero (see [`chroma_zero_sad`]) is settled without the transform.
+/// its first sample on, rows `stride` apart. Only blocks with AC levels are
+/// quantised ([`ac_blocks_8x8`]).
 pub(crate) fn code_chroma_residual(
     src: [&[u8]; 2],
     stride: usize,
@@ -497,11 +490,13 @@ fn code_chroma_plane(
     let dc_c = inverse_chroma_dc(&out.dc, qp_c);
     out.valid = dc_c.is_some();
     let dc_c = dc_c.unwrap_or([0; 4]);
-    for blk in 0..4 {
+    for (blk, &dc) in dc_c.iter().enumerate() {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
-        let dc = dc_c[blk];
         let ac_raster = if with_ac & 1 << blk != 0 {
-            let (s, p) = ((&src[by * stride + bx..], stride), (&pred[by * 8 + bx..], 8));
+            let (s, p) = (
+                (&src[by * stride + bx..], stride),
+                (&pred[by * 8 + bx..], 8),
+            );
             quant.ac_levels_u8(s, p).0
         } else {
             [0; 16]

@@ -65,48 +65,6 @@ pub fn sad_portable(
         .sum()
 }
 
-/// The SADs of the sixteen 4×4 blocks of a 16×16 block (raster order of
-/// the blocks: index 4·row + column) between `a` (rows `a_stride` apart)
-/// and the 16×16 block `b`, in one pass.
-pub fn sad_4x4_blocks(a: &[u8], a_stride: usize, b: &[u8; 256]) -> [u32; 16] {
-    #[cfg(target_arch = "x86_64")]
-    if fits(a.len(), a_stride, 16, 16) {
-        // SAFETY: the source block lies inside `a` (checked by `fits`), `b` is 16×16.
-        return unsafe { x86::sad_4x4_blocks(a.as_ptr(), a_stride, b.as_ptr()) };
-    }
-    std::array::from_fn(|i| {
-        let (x, y) = ((i % 4) * 4, (i / 4) * 4);
-        sad_portable(&a[y * a_stride + x..], a_stride, &b[y * 16 + x..], 16, 4, 4)
-    })
-}
-
-/// For each 4×4 block of an 8×8 block (raster order of the blocks) of `a`
-/// (rows `a_stride` apart) against the 8×8 block `b`: the sum of the
-/// differences a − b and the SAD, in one pass.
-pub fn diff_sums_8x8(a: &[u8], a_stride: usize, b: &[u8; 64]) -> ([i32; 4], [u32; 4]) {
-    #[cfg(target_arch = "x86_64")]
-    if fits(a.len(), a_stride, 8, 8) {
-        // SAFETY: the block lies inside `a` (checked by `fits`), `b` is 8×8.
-        return unsafe { x86::diff_sums_8x8(a.as_ptr(), a_stride, b.as_ptr()) };
-    }
-    diff_sums_portable(a, a_stride, b)
-}
-
-/// The portable [`diff_sums_8x8`].
-pub fn diff_sums_portable(a: &[u8], a_stride: usize, b: &[u8; 64]) -> ([i32; 4], [u32; 4]) {
-    let mut sums = [0i32; 4];
-    let mut sads = [0u32; 4];
-    for y in 0..8 {
-        for x in 0..8 {
-            let (p, q) = (a[y * a_stride + x], b[y * 8 + x]);
-            let blk = (y / 4) * 2 + x / 4;
-            sums[blk] += i32::from(p) - i32::from(q);
-            sads[blk] += u32::from(p.abs_diff(q));
-        }
-    }
-    (sums, sads)
-}
-
 /// SATD (the sum over 4×4 blocks of [`transform::satd4x4`]) of a `w`×`h`
 /// block between two 8-bit blocks given as slices with row strides.
 pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h: usize) -> u32 {
@@ -177,88 +135,6 @@ mod x86 {
     //! SSE2 kernels (part of x86-64, so always available) and an AVX2 one
     //! (used only where the processor reports AVX2).
     use std::arch::x86_64::*;
-
-    /// The sixteen 4×4 SADs of a 16×16 block against a packed 16×16 block:
-    /// two rows at a time, interleaved by 4 samples so that each 64-bit lane
-    /// of `psadbw` covers one block's samples of both rows. Caller: `a`
-    /// readable as 16 rows `sa` apart, `b` as 256 samples.
-    pub(super) unsafe fn sad_4x4_blocks(a: *const u8, sa: usize, b: *const u8) -> [u32; 16] {
-        let zero = _mm_setzero_si128();
-        let mut out = [0u32; 16];
-        for band in 0..4 {
-            // Rows r and r + 1 interleaved by 4 samples: `lo` gathers blocks
-            // 0 and 1 of the band (one per lane), `hi` blocks 2 and 3.
-            let (mut lo, mut hi) = (zero, zero);
-            for r in (band * 4..band * 4 + 4).step_by(2) {
-                let row = |p: *const u8, stride: usize, r: usize| {
-                    _mm_loadu_si128(p.add(r * stride) as *const __m128i)
-                };
-                let (x0, x1) = (row(a, sa, r), row(a, sa, r + 1));
-                let (y0, y1) = (row(b, 16, r), row(b, 16, r + 1));
-                lo = _mm_add_epi64(
-                    lo,
-                    _mm_sad_epu8(_mm_unpacklo_epi32(x0, x1), _mm_unpacklo_epi32(y0, y1)),
-                );
-                hi = _mm_add_epi64(
-                    hi,
-                    _mm_sad_epu8(_mm_unpackhi_epi32(x0, x1), _mm_unpackhi_epi32(y0, y1)),
-                );
-            }
-            let mut l = [0u64; 2];
-            let mut h = [0u64; 2];
-            _mm_storeu_si128(l.as_mut_ptr() as *mut __m128i, lo);
-            _mm_storeu_si128(h.as_mut_ptr() as *mut __m128i, hi);
-            out[band * 4] = l[0] as u32;
-            out[band * 4 + 1] = l[1] as u32;
-            out[band * 4 + 2] = h[0] as u32;
-            out[band * 4 + 3] = h[1] as u32;
-        }
-        out
-    }
-
-    /// [`super::diff_sums_portable`]: two rows at a time, interleaved by 4
-    /// samples so that each 64-bit lane holds one 4×4 block's samples of
-    /// both rows; `psadbw` against zero sums `a` and `b`, against each other
-    /// gives the SAD. Caller: `a` readable as 8 rows of 8 `sa` apart, `b`
-    /// as 64 samples.
-    pub(super) unsafe fn diff_sums_8x8(
-        a: *const u8,
-        sa: usize,
-        b: *const u8,
-    ) -> ([i32; 4], [u32; 4]) {
-        let zero = _mm_setzero_si128();
-        // Two rows r, r + 1 in one register: samples 0–3 of both in lane 0,
-        // samples 4–7 of both in lane 1.
-        let rows = |p: *const u8, stride: usize, r: usize| {
-            _mm_unpacklo_epi32(
-                _mm_loadl_epi64(p.add(r * stride) as *const __m128i),
-                _mm_loadl_epi64(p.add((r + 1) * stride) as *const __m128i),
-            )
-        };
-        let mut sums = [0i32; 4];
-        let mut sads = [0u32; 4];
-        for band in 0..2 {
-            let (mut sa_acc, mut sb_acc, mut d_acc) = (zero, zero, zero);
-            for r in (band * 4..band * 4 + 4).step_by(2) {
-                let x = rows(a, sa, r);
-                let y = rows(b, 8, r);
-                sa_acc = _mm_add_epi64(sa_acc, _mm_sad_epu8(x, zero));
-                sb_acc = _mm_add_epi64(sb_acc, _mm_sad_epu8(y, zero));
-                d_acc = _mm_add_epi64(d_acc, _mm_sad_epu8(x, y));
-            }
-            let mut va = [0u64; 2];
-            let mut vb = [0u64; 2];
-            let mut vd = [0u64; 2];
-            _mm_storeu_si128(va.as_mut_ptr() as *mut __m128i, sa_acc);
-            _mm_storeu_si128(vb.as_mut_ptr() as *mut __m128i, sb_acc);
-            _mm_storeu_si128(vd.as_mut_ptr() as *mut __m128i, d_acc);
-            for k in 0..2 {
-                sums[band * 2 + k] = va[k] as i32 - vb[k] as i32;
-                sads[band * 2 + k] = vd[k] as u32;
-            }
-        }
-        (sums, sads)
-    }
 
     /// SAD of a 16×`h` block. Caller: both blocks readable.
     pub(super) unsafe fn sad_16(a: *const u8, sa: usize, b: *const u8, sb: usize, h: usize) -> u32 {
@@ -602,42 +478,6 @@ mod tests {
                     want,
                     "stride {stride}"
                 );
-            }
-        }
-    }
-
-    #[test]
-    fn diff_sums_match_portable() {
-        for (a, b) in cases() {
-            let packed: [u8; 64] = std::array::from_fn(|i| b[i]);
-            for (stride, off) in [(40, 0), (8, 5), (24, 3)] {
-                assert_eq!(
-                    diff_sums_8x8(&a[off..], stride, &packed),
-                    diff_sums_portable(&a[off..], stride, &packed),
-                    "stride {stride}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn block_sads_match_portable() {
-        for (a, b) in cases() {
-            let packed: [u8; 256] = std::array::from_fn(|i| b[i]);
-            for (stride, off) in [(40, 0), (16, 7), (24, 3)] {
-                let got = sad_4x4_blocks(&a[off..], stride, &packed);
-                for (i, &sad) in got.iter().enumerate() {
-                    let (x, y) = ((i % 4) * 4, (i / 4) * 4);
-                    let want = sad_portable(
-                        &a[off + y * stride + x..],
-                        stride,
-                        &packed[y * 16 + x..],
-                        16,
-                        4,
-                        4,
-                    );
-                    assert_eq!(sad, want, "block {i} stride {stride}");
-                }
             }
         }
     }

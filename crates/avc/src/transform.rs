@@ -368,43 +368,6 @@ pub fn quant4x4_with(block: &mut [i32; 16], qp: i32, skip_dc: bool, dz: Deadzone
     }
 }
 
-/// The largest sum of absolute differences of a 4×4 residual that
-/// [`forward4x4`] then [`quant4x4_with`] (at `qp`, dead zone `dz`) turn into
-/// all-zero levels, whatever the residual: a block with a SAD at most this
-/// needs neither transform nor quantisation.
-///
-/// Each output of the one-dimensional forward transform is a sum of the
-/// inputs with weights ±1 (outputs 0 and 2) or ±1, ±2 (outputs 1 and 3), so
-/// the coefficient at row `u`, column `v` is at most g(u)·g(v)·SAD with
-/// g = 1, 2, 1, 2: SAD for scale class 0, 4·SAD for class 1 and 2·SAD for
-/// class 2 (8.5.9). Its level (|c|·MF + offset) >> qbits is zero while
-/// |c|·MF + offset < 2^qbits, so a SAD up to
-/// ⌊(2^qbits − offset − 1) / (g·MF)⌋ for every class leaves every level zero.
-pub fn zero_levels_sad(qp: i32, dz: Deadzone) -> u32 {
-    let qp = qp.clamp(0, 51);
-    let qbits = 15 + (qp / 6) as u32;
-    let room = (1i64 << qbits) - i64::from(dz.offset(qbits)) - 1;
-    let mf = &QUANT_MF[(qp % 6) as usize];
-    let gain = [1i64, 4, 2];
-    (0..3)
-        .map(|k| room / (gain[k] * i64::from(mf[k])))
-        .min()
-        .unwrap_or(0)
-        .max(0) as u32
-}
-
-/// The largest SAD of an 8×8 chroma residual whose 2×2 DC levels
-/// ([`forward_quant_chroma_dc_with`] at `qp_c`, dead zone `dz`) are all zero:
-/// each 4×4 block's DC coefficient is the sum of its residual, and each
-/// output of the 2×2 Hadamard is a ±1 sum of those, so it is at most the
-/// plane's SAD; its level is zero while |f|·MF + offset < 2^qbits.
-pub fn zero_chroma_dc_sad(qp_c: i32, dz: Deadzone) -> u32 {
-    let qp_c = qp_c.clamp(0, 51);
-    let (qbits, mf, offset) = chroma_dc_quant(qp_c, dz);
-    let room = (1i64 << qbits) - i64::from(offset) - 1;
-    (room / i64::from(mf)).max(0) as u32
-}
-
 /// qbits, MF and rounding offset of the chroma DC quantiser (8.5.11.1's
 /// counterpart).
 fn chroma_dc_quant(qp_c: i32, dz: Deadzone) -> (u32, i32, i32) {
@@ -897,77 +860,6 @@ mod tests {
         }
     }
 
-    /// Random residuals with a SAD within [`zero_levels_sad`] quantise to
-    /// zero at every qp and dead zone; the bound is not trivially small.
-    #[test]
-    fn blocks_within_zero_levels_sad_quantise_to_zero() {
-        let mut state = 7u32;
-        for qp in 0..52 {
-            for dz in [Deadzone::Intra, Deadzone::Inter] {
-                let limit = zero_levels_sad(qp, dz) as i32;
-                if qp >= 24 {
-                    assert!(limit >= 8, "qp {qp}: {limit}");
-                }
-                for _ in 0..2000 {
-                    // Spread a random SAD of at most `limit` over random positions and signs.
-                    let mut block = [0i32; 16];
-                    let mut left = lcg(&mut state).rem_euclid(limit + 1);
-                    while left > 0 {
-                        let pos = lcg(&mut state).rem_euclid(16) as usize;
-                        let step = 1 + lcg(&mut state).rem_euclid(left);
-                        let sign = if lcg(&mut state) & 1 == 0 { 1 } else { -1 };
-                        block[pos] += sign * step;
-                        left -= step;
-                    }
-                    let sad: i32 = block.iter().map(|v| v.abs()).sum();
-                    assert!(sad <= limit);
-                    forward4x4(&mut block);
-                    quant4x4_with(&mut block, qp, false, dz);
-                    assert_eq!(block, [0; 16], "qp {qp} {dz:?} sad {sad}");
-                }
-                // The worst block for class 1 (both odd) sits right at the limit.
-                let mut edge = [0i32; 16];
-                edge[0] = limit;
-                forward4x4(&mut edge);
-                quant4x4_with(&mut edge, qp, false, dz);
-                assert_eq!(edge, [0; 16]);
-            }
-        }
-    }
-
-    /// DC sums whose absolute total is within [`zero_chroma_dc_sad`]
-    /// quantise to zero chroma DC levels.
-    #[test]
-    fn chroma_dc_within_zero_sad_quantises_to_zero() {
-        let mut state = 11u32;
-        for qp_c in 0..52 {
-            for dz in [Deadzone::Intra, Deadzone::Inter] {
-                let limit = zero_chroma_dc_sad(qp_c, dz) as i32;
-                for _ in 0..500 {
-                    let mut dc = [0i32; 4];
-                    let mut left = lcg(&mut state).rem_euclid(limit + 1);
-                    while left > 0 {
-                        let k = lcg(&mut state).rem_euclid(4) as usize;
-                        let step = 1 + lcg(&mut state).rem_euclid(left);
-                        dc[k] += if lcg(&mut state) & 1 == 0 {
-                            step
-                        } else {
-                            -step
-                        };
-                        left -= step;
-                    }
-                    assert_eq!(forward_quant_chroma_dc_with(&dc, qp_c, dz), [0; 4]);
-                }
-                let at_limit = forward_quant_chroma_dc_with(&[limit, 0, 0, 0], qp_c, dz);
-                assert_eq!(at_limit, [0; 4], "qp_c {qp_c}");
-                let above = forward_quant_chroma_dc_with(&[limit + 1, 0, 0, 0], qp_c, dz);
-                assert_ne!(above, [0; 4], "the bound is tight for qp_c {qp_c}");
-            }
-        }
-    }
-
-    /// The fast inverse-and-add equals the reference on random and extreme
-    /// coefficients within its range and on every prediction extreme.
     #[test]
     fn inverse_add_matches_reference() {
         let mut state = 99u32;
