@@ -11,7 +11,7 @@ use crate::intra::{
     predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE,
     I16_VERTICAL,
 };
-use crate::pixel::{satd_16x16_rows, satd_8x8_pair, satd_i32, satd_u8};
+use crate::pixel::{satd_16x16_below, satd_8x8_pair, satd_i32};
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -64,25 +64,33 @@ pub fn best_i4_mode(src: &[i32; 16], edge: &Edge4, lambda: u32) -> (u8, u32, [i3
 /// The best Intra16x16 mode for the 16×16 source block `src` (from its
 /// first sample, rows `stride` apart): (mode, cost).
 pub fn best_i16_mode(src: &[u8], stride: usize, edge: &EdgeN<16>, lambda: u32) -> (u8, u32) {
+    // Every mode costs the same bits, so a mode wins on a lower SATD alone
+    // and the search for each stops once it cannot win.
     let mut best = (u8::MAX, u32::MAX);
     for mode in 0..4u8 {
         if !i16_mode_allowed(mode, edge.avail) {
             continue;
         }
-        let cost = i16_satd(src, stride, mode, edge) + lambda * I16_MB_BITS;
-        if cost < best.1 {
-            best = (mode, cost);
+        if let Some(satd) = i16_satd_below(src, stride, mode, edge, best.1) {
+            best = (mode, satd);
         }
     }
-    best
+    (best.0, best.1.saturating_add(lambda * I16_MB_BITS))
 }
 
-/// SATD of the 16×16 source block against Intra16x16 prediction `mode`;
-/// the vertical and DC predictions are read as one repeated row.
-fn i16_satd(src: &[u8], stride: usize, mode: u8, edge: &EdgeN<16>) -> u32 {
+/// SATD of the 16×16 source block against Intra16x16 prediction `mode` if
+/// it is below `bound` ([`satd_16x16_below`]); the vertical and DC
+/// predictions are read as one repeated row.
+fn i16_satd_below(
+    src: &[u8],
+    stride: usize,
+    mode: u8,
+    edge: &EdgeN<16>,
+    bound: u32,
+) -> Option<u32> {
     match i16_flat_row(mode, edge) {
-        Some(row) => satd_16x16_rows(src, stride, &row),
-        None => satd_u8(src, stride, &predict16x16_u8(mode, edge), 16, 16, 16),
+        Some(row) => satd_16x16_below(src, stride, &row, 0, bound),
+        None => satd_16x16_below(src, stride, &predict16x16_u8(mode, edge), 16, bound),
     }
 }
 
@@ -131,7 +139,7 @@ pub fn intra_estimate_below(
     [I16_DC, I16_VERTICAL, I16_HORIZONTAL, I16_PLANE]
         .into_iter()
         .filter(|&mode| i16_mode_allowed(mode, edge.avail))
-        .any(|mode| i16_satd(block, src.width, mode, &edge) + threshold < inter_cost)
+        .any(|mode| i16_satd_below(block, src.width, mode, &edge, inter_cost - threshold).is_some())
 }
 
 /// The best chroma mode over both chroma planes, whose 8×8 source blocks

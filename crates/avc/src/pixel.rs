@@ -85,18 +85,36 @@ pub fn satd_u8(a: &[u8], a_stride: usize, b: &[u8], b_stride: usize, w: usize, h
     transform::satd_u8(a, a_stride, b, b_stride, w, h)
 }
 
-/// [`satd_u8`] of a 16×16 block against a prediction whose 16 rows all
-/// equal `row` (vertical and DC Intra16x16), without writing the prediction
-/// out: the kernel reads the one row with a stride of zero.
-pub fn satd_16x16_rows(a: &[u8], a_stride: usize, row: &[u8; 16]) -> u32 {
+/// [`satd_u8`] of two 16×16 blocks if it is below `bound`, else `None`,
+/// found without finishing the sum once a band of rows has reached the
+/// bound (every 4×4 block adds a nonnegative term). `b_stride` may be 0 (a
+/// prediction of one repeated row).
+pub fn satd_16x16_below(
+    a: &[u8],
+    a_stride: usize,
+    b: &[u8],
+    b_stride: usize,
+    bound: u32,
+) -> Option<u32> {
     #[cfg(target_arch = "x86_64")]
-    if fits(a.len(), a_stride, 16, 16) && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the block lies inside `a` (checked by `fits`), every row
-        // read from `row` is its 16 samples, and the processor has AVX2.
-        return unsafe { x86::satd_u8_16_avx2(a.as_ptr(), a_stride, row.as_ptr(), 0, 16) };
+    if fits(a.len(), a_stride, 16, 16)
+        && b.len() >= 15 * b_stride + 16
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: the source block lies inside `a` (checked by `fits`), the
+        // 16 rows read from `b` lie inside it (checked above), and the
+        // processor has AVX2.
+        return unsafe {
+            x86::satd_16x16_below_avx2(a.as_ptr(), a_stride, b.as_ptr(), b_stride, bound)
+        };
     }
-    let pred: [u8; 256] = std::array::from_fn(|i| row[i % 16]);
-    satd_u8(a, a_stride, &pred, 16, 16, 16)
+    let satd = if b_stride == 0 {
+        let pred: [u8; 256] = std::array::from_fn(|i| b[i % 16]);
+        satd_u8(a, a_stride, &pred, 16, 16, 16)
+    } else {
+        satd_u8(a, a_stride, b, b_stride, 16, 16)
+    };
+    (satd < bound).then_some(satd)
 }
 
 /// The sum of the SATDs of two 8×8 blocks (`a0` against `b0`, `a1`
@@ -329,6 +347,37 @@ mod x86 {
         sum_i32x8(acc)
     }
 
+    /// [`super::satd_16x16_below`] with AVX2: [`satd_u8_16_avx2`] band by
+    /// band, stopping once the running sum reaches `bound`. Caller: both
+    /// blocks readable (16 rows), AVX2 present.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn satd_16x16_below_avx2(
+        a: *const u8,
+        sa: usize,
+        b: *const u8,
+        sb: usize,
+        bound: u32,
+    ) -> Option<u32> {
+        let mut acc = _mm256_setzero_si256();
+        for by in (0..16).step_by(4) {
+            let mut d = [_mm256_setzero_si256(); 4];
+            for (r, row) in d.iter_mut().enumerate() {
+                let x = _mm_loadu_si128(a.add((by + r) * sa) as *const __m128i);
+                let y = _mm_loadu_si128(b.add((by + r) * sb) as *const __m128i);
+                *row = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+            }
+            acc = _mm256_add_epi32(acc, band_half_sums_avx2(d));
+            let sum = sum_i32x8(acc);
+            if sum >= bound {
+                return None;
+            }
+            if by == 12 {
+                return Some(sum);
+            }
+        }
+        None
+    }
+
     /// [`super::satd_8x8_pair`] with AVX2: each row holds eight samples of
     /// each block side by side. Caller: both blocks readable, AVX2 present.
     #[target_feature(enable = "avx2")]
@@ -464,20 +513,30 @@ mod tests {
         }
     }
 
-    /// The SATD against one repeated row equals the SATD against the whole
-    /// prediction written out.
+    /// The bounded SATD is the SATD where it is below the bound and `None`
+    /// from the bound up, against a written prediction and against one
+    /// repeated row (stride 0).
     #[test]
-    fn repeated_row_satd_matches_the_written_prediction() {
+    fn bounded_satd_stops_only_at_the_bound() {
         for (a, b) in cases() {
             let row: [u8; 16] = std::array::from_fn(|i| b[i]);
-            let pred: [u8; 256] = std::array::from_fn(|i| row[i % 16]);
+            let repeated: [u8; 256] = std::array::from_fn(|i| row[i % 16]);
+            let written: [u8; 256] = std::array::from_fn(|i| b[i]);
             for (stride, off) in [(16, 0), (40, 3), (24, 7)] {
-                let want = transform::satd_blocks(&a[off..], stride, &pred, 16, 16, 16);
-                assert_eq!(
-                    satd_16x16_rows(&a[off..], stride, &row),
-                    want,
-                    "stride {stride}"
-                );
+                let a = &a[off..];
+                for (pred, p_stride, flat) in
+                    [(&written[..], 16, &written), (&row[..], 0, &repeated)]
+                {
+                    let want = transform::satd_blocks(a, stride, flat, 16, 16, 16);
+                    for bound in [0, 1, want / 4, want / 2, want, want + 1, u32::MAX] {
+                        let got = satd_16x16_below(a, stride, pred, p_stride, bound);
+                        assert_eq!(
+                            got,
+                            (want < bound).then_some(want),
+                            "stride {stride} bound {bound}"
+                        );
+                    }
+                }
             }
         }
     }
