@@ -1377,8 +1377,34 @@ fn filter_mb_at(
     width_mbs: usize,
     table: &ThresholdTable,
 ) {
+    if every_bs_zero(mbs, addr, width_mbs) {
+        return; // nothing to filter (8.7.2.2: bS 0 filters no sample)
+    }
     let (site, luma, chroma) = mb_site(mbs, addr, width_mbs, table.chroma_qp_offset);
     filter_mb(frame, &site, luma, chroma, table);
+}
+
+/// Whether every edge of macroblock `addr` is sure to have bS 0 (8.7.2.1),
+/// answered for the common case of still macroblocks: it and the left and
+/// top neighbours whose edges are filtered are inter, without levels, with
+/// one reference and one vector each, and the vectors across each edge
+/// differ by less than 4 quarter samples in both components. `false` means
+/// only that the full rule must be asked.
+#[inline(always)]
+fn every_bs_zero(mbs: &[MbDeblockInfo], addr: usize, width_mbs: usize) -> bool {
+    let cur = &mbs[addr];
+    let still = |m: &MbDeblockInfo| {
+        !m.intra && m.nonzero == 0 && m.ref_idx == [m.ref_idx[0]; 4] && m.mv == [m.mv[0]; 16]
+    };
+    let near = |n: &MbDeblockInfo| {
+        let close = |a: i16, b: i16| (i32::from(a) - i32::from(b)).abs() < 4;
+        still(n)
+            && n.ref_idx[0] == cur.ref_idx[0]
+            && close(n.mv[0][0], cur.mv[0][0])
+            && close(n.mv[0][1], cur.mv[0][1])
+    };
+    let (mb_x, mb_y) = (addr % width_mbs, addr / width_mbs);
+    still(cur) && (mb_x == 0 || near(&mbs[addr - 1])) && (mb_y == 0 || near(&mbs[addr - width_mbs]))
 }
 
 /// A picture that the row workers of [`deblock_rows_in_parallel`] filter
@@ -1783,6 +1809,47 @@ mod tests {
             }
             assert_eq!(transpose(&t), m);
         }
+    }
+
+    /// Where the still-macroblock shortcut answers, every bS of the full
+    /// rule is 0, and it answers for a good share of still neighbourhoods
+    /// (it must not be a check that never fires), at every position class.
+    #[test]
+    fn every_bs_zero_only_where_the_rule_gives_zero() {
+        let mut rng = Rng(0xb5_0000);
+        let (wm, hm) = (3, 3);
+        let mut fired = 0;
+        for round in 0..6000 {
+            let mbs: Vec<MbDeblockInfo> = (0..wm * hm)
+                .map(|_| {
+                    let mut mb = random_mb(&mut rng);
+                    if round % 2 == 0 {
+                        // Still macroblocks with nearby vectors, often.
+                        mb.intra = false;
+                        mb.nonzero = 0;
+                        mb.ref_idx = [0; 4];
+                        mb.mv = [[rng.below(7) as i16 - 3, rng.below(7) as i16 - 3]; 16];
+                    }
+                    mb
+                })
+                .collect();
+            for addr in 0..wm * hm {
+                if !every_bs_zero(&mbs, addr, wm) {
+                    continue;
+                }
+                fired += 1;
+                let (site, _, _) = mb_site(&mbs, addr, wm, 0);
+                let zero = site
+                    .bs
+                    .v
+                    .iter()
+                    .chain(&site.bs.h)
+                    .flatten()
+                    .all(|&b| b == 0);
+                assert!(zero, "round {round} addr {addr}: {:?}", site.bs);
+            }
+        }
+        assert!(fired > 5000, "fired {fired} times");
     }
 
     #[test]
