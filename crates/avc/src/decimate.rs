@@ -104,15 +104,31 @@ mod x86 {
 /// order, scan order within a block) that score too little, per quarter
 /// and then per macroblock.
 pub fn decimate_inter_luma(levels: &mut [[i32; 16]; 16]) {
+    let coded = (0..16).fold(0u16, |m, b| m | u16::from(levels[b] != [0; 16]) << b);
+    decimate_coded_luma(levels, coded);
+}
+
+/// [`decimate_inter_luma`] where bit b of `coded` is set for each block b
+/// that holds levels (the others must be all zero: they score nothing and
+/// are not looked at).
+pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) {
     let mut total = 0;
-    for quarter in levels.chunks_exact_mut(4) {
-        let score: u32 = quarter.iter().map(block_score).sum();
+    for q in 0..4 {
+        let in_quarter = coded >> (4 * q) & 0xf;
+        if in_quarter == 0 {
+            continue;
+        }
+        let quarter = &mut levels[4 * q..4 * q + 4];
+        let score: u32 = (0..4)
+            .filter(|b| in_quarter >> b & 1 != 0)
+            .map(|b| block_score(&quarter[b]))
+            .sum();
         if score < QUARTER_MIN {
             quarter.fill([0; 16]);
         }
         total += score;
     }
-    if total < MB_MIN {
+    if total < MB_MIN && coded != 0 {
         levels.fill([0; 16]);
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::bits::{se_len, ue_len};
 use crate::cavlc::CoeffTokenTable;
-use crate::decimate::{decimate_inter_luma, BareTally};
+use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, code_chroma_residual,
@@ -234,10 +234,12 @@ impl<'a> LumaResidual<'a> {
 /// residual against a prediction.
 fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
     let mut levels = [[0; 16]; 16];
+    let mut coded = 0u16;
     for (blk, scan) in LumaResidual::new(src, pos, pred, qp).coded_blocks() {
         levels[blk] = scan;
+        coded |= 1 << blk;
     }
-    decimate_inter_luma(&mut levels);
+    decimate_coded_luma(&mut levels, coded);
     levels
 }
 
