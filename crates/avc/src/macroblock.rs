@@ -332,6 +332,8 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
 /// An Intra16x16 candidate.
 struct I16Result {
     ac: [[i32; 16]; 16],
+    /// Bit 4·row + column set where that block has AC levels.
+    with_ac: u16,
     dc: [i32; 16],
     recon: [u8; 256],
     valid: bool,
@@ -359,6 +361,7 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
     let mut out = I16Result {
         ac: [[0; 16]; 16],
+        with_ac,
         dc: to_scan(&dc_levels),
         recon: [0; 256],
         valid: true,
@@ -368,8 +371,9 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     let dc_y = dc_y.unwrap_or([0; 16]);
     for (blk, ac) in ac_raster.iter().enumerate() {
         let (bx, by) = luma_block_xy(blk);
-        let dc = dc_y[(by / 4) * 4 + bx / 4];
-        if !any_nonzero(ac) && dc.unsigned_abs() <= DC_ONLY_MAX {
+        let at = (by / 4) * 4 + bx / 4;
+        let dc = dc_y[at];
+        if with_ac & 1 << at == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
             // No AC levels: every residual sample is (dc + 32) >> 6, as in
             // [`reconstruct`] (the AC scan stays all zero).
             add_dc::<16>(&mut out.recon, &pred, (bx, by), (dc + 32) >> 6);
@@ -407,6 +411,8 @@ fn add_dc<const N: usize>(recon: &mut [u8], pred: &[u8], (bx, by): (usize, usize
 pub(crate) struct ChromaResult {
     pub(crate) dc: [[i32; 4]; 2],
     pub(crate) ac: [[[i32; 16]; 4]; 2],
+    /// Per plane, bit b set where block b has AC levels.
+    pub(crate) with_ac: [u8; 2],
     pub(crate) recon: [[u8; 64]; 2],
     pub(crate) valid: bool,
 }
@@ -442,12 +448,14 @@ pub(crate) fn code_chroma_residual(
     let mut out = ChromaResult {
         dc: [[0; 4]; 2],
         ac: [[[0; 16]; 4]; 2],
+        with_ac: [0; 2],
         recon: [[0; 64]; 2],
         valid: true,
     };
     let quant = Quantiser::new(qp_c, dz);
     for c in 0..2 {
         let blocks = ac_blocks_8x8(&quant, src[c], stride, pred[c]);
+        out.with_ac[c] = blocks.0;
         let plane = code_chroma_plane(src[c], stride, pred[c], blocks, &quant);
         out.dc[c] = plane.dc;
         out.ac[c] = plane.ac;
@@ -501,7 +509,7 @@ fn code_chroma_plane(
         } else {
             [0; 16]
         };
-        if !any_nonzero(&ac_raster) && dc.unsigned_abs() <= DC_ONLY_MAX {
+        if with_ac & 1 << blk == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
             // No AC levels: the residual is (dc + 32) >> 6 everywhere, as in
             // [`reconstruct`] (zero for dc = 0: the prediction).
             add_dc::<8>(&mut out.recon, pred, (bx, by), (dc + 32) >> 6);
@@ -540,7 +548,7 @@ pub(crate) fn any_nonzero(levels: &[i32]) -> bool {
 }
 
 pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
-    let ac = ch.ac.iter().flatten().any(|b| any_nonzero(&b[1..]));
+    let ac = ch.with_ac != [0; 2];
     let dc = ch.dc.iter().any(|b| any_nonzero(b));
     if ac {
         2
@@ -764,23 +772,23 @@ fn i16_candidate(
     (ch, chroma_mode): (&ChromaResult, u8),
 ) -> Option<(MbCoding, [u8; 256])> {
     let r = code_i16(src, stride, edge, mode, qp);
-    let cbp_luma = if r.ac.iter().any(|b| any_nonzero(&b[1..])) {
-        15
-    } else {
-        0
-    };
+    let cbp_luma = if r.with_ac != 0 { 15 } else { 0 };
+    let cbp_chroma = chroma_cbp(ch);
+    // Levels anywhere: AC (cbp_luma), the luma DC block, or chroma.
+    let any_level = cbp_luma != 0 || cbp_chroma != 0 || any_nonzero(&r.dc);
     let mb = MbCoding {
         luma: LumaPred::I16(mode),
         chroma_mode,
         cbp_luma,
-        cbp_chroma: chroma_cbp(ch),
-        levels: MbLevels {
-            luma: r.ac,
-            luma_dc: r.dc,
-            chroma_dc: ch.dc,
-            chroma_ac: ch.ac,
-        }
-        .held(),
+        cbp_chroma,
+        levels: any_level.then(|| {
+            Box::new(MbLevels {
+                luma: r.ac,
+                luma_dc: r.dc,
+                chroma_dc: ch.dc,
+                chroma_ac: ch.ac,
+            })
+        }),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
