@@ -110,9 +110,10 @@ pub fn decimate_inter_luma(levels: &mut [[i32; 16]; 16]) {
 
 /// [`decimate_inter_luma`] where bit b of `coded` is set for each block b
 /// that holds levels (the others must be all zero: they score nothing and
-/// are not looked at).
-pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) {
+/// are not looked at). Returns the blocks that keep their levels.
+pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) -> u16 {
     let mut total = 0;
+    let mut kept = coded;
     for q in 0..4 {
         let in_quarter = coded >> (4 * q) & 0xf;
         if in_quarter == 0 {
@@ -125,12 +126,15 @@ pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) {
             .sum();
         if score < QUARTER_MIN {
             quarter.fill([0; 16]);
+            kept &= !(0xf << (4 * q));
         }
         total += score;
     }
     if total < MB_MIN && coded != 0 {
         levels.fill([0; 16]);
+        kept = 0;
     }
+    kept
 }
 
 /// Scores of a macroblock's blocks added up as they come, to tell early
@@ -273,6 +277,13 @@ mod tests {
             let mut decimated = levels;
             decimate_inter_luma(&mut decimated);
             assert_eq!(bare, decimated == [[0; 16]; 16], "case {case}");
+            // The blocks said to keep their levels are those left nonzero.
+            let coded = (0..16).fold(0u16, |m, b| m | u16::from(levels[b] != [0; 16]) << b);
+            let mut again = levels;
+            let kept = decimate_coded_luma(&mut again, coded);
+            assert_eq!(again, decimated, "case {case}");
+            let left = (0..16).fold(0u16, |m, b| m | u16::from(decimated[b] != [0; 16]) << b);
+            assert_eq!(kept, left, "case {case}");
         }
     }
 

@@ -9,10 +9,10 @@ use crate::cavlc::CoeffTokenTable;
 use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    any_nonzero, bits_bound_with, chroma_cbp, chroma_plane_is_bare, code_chroma_residual,
-    dequant4x4, fits_with, for_each_chroma_block, from_scan, luma_block_at, luma_block_xy,
-    pcm_coding, put4x4, reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult,
-    LumaPred, MbCoding, MbLevels, MbPos,
+    bits_bound_with, chroma_cbp, chroma_plane_is_bare, code_chroma_residual, dequant4x4, fits_with,
+    for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
+    reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult, LumaPred, MbCoding,
+    MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -231,16 +231,17 @@ impl<'a> LumaResidual<'a> {
 }
 
 /// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
-/// residual against a prediction.
-fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> [[i32; 16]; 16] {
+/// residual against a prediction, and the blocks that hold levels (bit
+/// luma4x4BlkIdx).
+fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> ([[i32; 16]; 16], u16) {
     let mut levels = [[0; 16]; 16];
     let mut coded = 0u16;
     for (blk, scan) in LumaResidual::new(src, pos, pred, qp).coded_blocks() {
         levels[blk] = scan;
         coded |= 1 << blk;
     }
-    decimate_coded_luma(&mut levels, coded);
-    levels
+    let kept = decimate_coded_luma(&mut levels, coded);
+    (levels, kept)
 }
 
 /// Whether [`luma_levels`] would be all zero, stopping at the first block
@@ -348,11 +349,11 @@ pub(crate) fn code_inter_mb_into(
     // zero coefficients give a zero residual), so the reconstruction starts
     // as the prediction and only blocks with levels are reconstructed.
     out.luma = pred_luma;
-    let levels = luma_levels(src, pos, &pred_luma, qp);
+    let (levels, coded) = luma_levels(src, pos, &pred_luma, qp);
     let mut valid = true;
     let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter().enumerate() {
-        if !any_nonzero(scan) {
+        if coded & 1 << blk == 0 {
             continue;
         }
         cbp_luma |= 1 << (blk / 4);
@@ -364,12 +365,14 @@ pub(crate) fn code_inter_mb_into(
         }
     }
     let chroma = inter_chroma(src, (cx0, cy0), &pred_chroma, chroma_qp(qp));
+    let cbp_chroma = chroma_cbp(&chroma);
     out.mb = MbCoding {
         luma: LumaPred::Inter(motion.partition),
         chroma_mode: 0,
         cbp_luma,
-        cbp_chroma: chroma_cbp(&chroma),
-        levels: MbLevels::held_without_dc(levels, chroma.dc, chroma.ac),
+        cbp_chroma,
+        levels: (cbp_luma != 0 || cbp_chroma != 0)
+            .then(|| Box::new(MbLevels::without_dc(levels, chroma.dc, chroma.ac))),
         pcm: None,
         mvs: block_vectors(motion),
     };

@@ -103,13 +103,21 @@ impl MbLevels {
         chroma_dc: [[i32; 4]; 2],
         chroma_ac: [[[i32; 16]; 4]; 2],
     ) -> Option<Box<MbLevels>> {
+        MbLevels::without_dc(luma, chroma_dc, chroma_ac).held()
+    }
+
+    /// The levels of a macroblock without a luma DC block (Intra4x4, inter).
+    pub fn without_dc(
+        luma: [[i32; 16]; 16],
+        chroma_dc: [[i32; 4]; 2],
+        chroma_ac: [[[i32; 16]; 4]; 2],
+    ) -> MbLevels {
         MbLevels {
             luma,
             luma_dc: [0; 16],
             chroma_dc,
             chroma_ac,
         }
-        .held()
     }
 }
 
