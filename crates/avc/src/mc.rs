@@ -484,9 +484,26 @@ fn fill_full_plane(full: &mut PaddedPlane, pic: &Plane) {
         .for_each(|(r, g)| replicate_row(pic, r as isize - MARGIN as isize, MARGIN, g));
 }
 
-/// Copies rows of `W` samples, `stride` apart in `src`, to `dst` (packed).
+/// Copies rows of `W` samples, `stride` apart in `src`, to `dst` (packed);
+/// rows that `src` does not hold in full are left as they were.
 #[inline(always)]
 fn copy_rows<const W: usize>(dst: &mut [u8], src: &[u8], stride: usize) {
+    let rows = dst.len() / W;
+    if rows > 0 && src.len() >= (rows - 1) * stride + W {
+        for r in 0..rows {
+            // SAFETY: row r reads src[r·stride..r·stride + W] and writes
+            // dst[r·W..r·W + W], both inside their slices (checked above),
+            // which cannot overlap (one is borrowed mutably).
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    src.as_ptr().add(r * stride),
+                    dst.as_mut_ptr().add(r * W),
+                    W,
+                );
+            }
+        }
+        return;
+    }
     let mut rest = src;
     for row in dst.chunks_exact_mut(W) {
         let Some(from) = rest.first_chunk::<W>() else {
@@ -709,6 +726,32 @@ pub fn mv_limits(pos: i32, size: i32, dim: i32) -> (i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whole-row copies equal row-by-row copies, and rows the source does
+    /// not hold in full are left as they were.
+    #[test]
+    fn copy_rows_copies_whole_rows_only() {
+        let src: Vec<u8> = (0..40 * 16).map(|i| (i * 7 % 251) as u8).collect();
+        for stride in [16, 24, 40] {
+            for len in [15 * stride + 16, 15 * stride + 15, 3 * stride + 16, 10] {
+                let mut dst = [0xa5u8; 256];
+                copy_rows::<16>(&mut dst, &src[..len.min(src.len())], stride);
+                for r in 0..16 {
+                    let have = r * stride + 16 <= len;
+                    let want: Vec<u8> = if have {
+                        src[r * stride..r * stride + 16].to_vec()
+                    } else {
+                        vec![0xa5; 16]
+                    };
+                    assert_eq!(
+                        dst[r * 16..r * 16 + 16],
+                        want[..],
+                        "stride {stride} len {len} row {r}"
+                    );
+                }
+            }
+        }
+    }
 
     /// A small deterministic generator (LCG): the next byte.
     fn next_byte(state: &mut u32) -> u8 {
