@@ -337,11 +337,10 @@ fn intra_offset(qbits: u32) -> i32 {
 #[inline]
 fn quant_one(coef: i32, mf: i32, offset: i32, qbits: u32) -> i32 {
     let level = ((coef.unsigned_abs() as i64 * mf as i64 + offset as i64) >> qbits) as i32;
-    if coef < 0 {
-        -level
-    } else {
-        level
-    }
+    // The sign of `coef` without a branch: s is 0 or −1, and (l ^ s) − s is
+    // l or −l.
+    let s = coef >> 31;
+    (level ^ s) - s
 }
 
 /// Quantises a transformed 4×4 block in place (raster order). When `skip_dc`
