@@ -235,7 +235,9 @@ impl<const N: usize> EdgeN<N> {
                 // The usual case, indexed with one range check for all rows.
                 Some(column) => {
                     for (y, l) in left.iter_mut().enumerate() {
-                        *l = i32::from(column[y * stride]);
+                        // SAFETY: y·stride ≤ (N − 1)·stride, the column's
+                        // last index.
+                        *l = i32::from(unsafe { *column.get_unchecked(y * stride) });
                     }
                 }
                 None => {
