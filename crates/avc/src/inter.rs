@@ -9,14 +9,14 @@ use crate::cavlc::CoeffTokenTable;
 use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    bits_bound_with, chroma_cbp, chroma_plane_is_bare, code_chroma_residual, dequant4x4, fits_with,
+    bits_bound_with, chroma_cbp, code_chroma_residual, dequant4x4, fits_with,
     for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
     reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult, LumaPred, MbCoding,
     MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
-use crate::nonzero::nonzero_blocks_16x16;
+use crate::nonzero::{chroma_is_bare, nonzero_blocks_16x16};
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, Deadzone, Quantiser};
 
@@ -313,10 +313,13 @@ fn inter_chroma_is_bare(
     qp_c: i32,
 ) -> bool {
     let (stride, at) = (src.u.width, cy0 * src.u.width + cx0);
-    [&src.u, &src.v]
-        .into_iter()
-        .zip(pred)
-        .all(|(plane, p)| chroma_plane_is_bare(&plane.data[at..], stride, p, qp_c, Deadzone::Inter))
+    let quant = Quantiser::new(qp_c, Deadzone::Inter);
+    chroma_is_bare(
+        &quant,
+        [&src.u.data[at..], &src.v.data[at..]],
+        stride,
+        [&pred[0], &pred[1]],
+    )
 }
 
 /// Codes an inter macroblock with the given motion; falls back to I_PCM

@@ -536,21 +536,6 @@ fn code_chroma_plane(
     out
 }
 
-/// Whether a chroma plane's residual (source `src`, rows `stride` apart,
-/// against `pred`) has no levels, the answer [`code_chroma_residual`] would
-/// give: no AC levels in any block, and none in the 2×2 DC transform of the
-/// blocks' DC coefficients (8.5.11.1).
-pub(crate) fn chroma_plane_is_bare(
-    src: &[u8],
-    stride: usize,
-    pred: &[u8; 64],
-    qp_c: i32,
-    dz: Deadzone,
-) -> bool {
-    let (with_ac, dc) = ac_blocks_8x8(&Quantiser::new(qp_c, dz), src, stride, pred);
-    with_ac == 0 && !any_nonzero(&forward_quant_chroma_dc_with(&dc, qp_c, dz))
-}
-
 pub(crate) fn any_nonzero(levels: &[i32]) -> bool {
     levels.iter().any(|&v| v != 0)
 }

@@ -7,7 +7,7 @@
 //! their DC coefficients (each the sum of the block's residual). Macroblocks
 //! use it to quantise only the blocks that will carry levels.
 
-use crate::transform::{Deadzone, Quantiser};
+use crate::transform::{hadamard2x2, Deadzone, Quantiser};
 
 /// The smallest |coefficient| that [`Quantiser`] gives a nonzero level, by
 /// dead zone (intra, inter), qp (0..=51) and raster position of a 4×4 block.
@@ -67,6 +67,49 @@ const fn limits_table() -> [[[u64; 4]; 52]; 2] {
         dz += 1;
     }
     table
+}
+
+/// The smallest |coefficient| after the chroma DC transform that the
+/// chroma DC quantiser ([`crate::transform::forward_quant_chroma_dc_with`])
+/// gives a nonzero level, by dead zone (intra, inter) and QPC (0..=51).
+static MIN_NONZERO_CHROMA_DC: [[i32; 52]; 2] = min_nonzero_chroma_dc_table();
+
+const fn min_nonzero_chroma_dc_table() -> [[i32; 52]; 2] {
+    let mut table = [[0i32; 52]; 2];
+    let mut dz = 0;
+    while dz < 2 {
+        let mut qp = 0;
+        while qp < 52 {
+            // chroma_dc_quant: qbits 16 + qp / 6, MF of position 0, and
+            // twice Deadzone::offset at qbits − 1.
+            let qbits = 16 + qp / 6;
+            let offset = 2 * ((1i64 << (qbits - 1)) / if dz == 0 { 3 } else { 6 });
+            let mf = crate::transform::quant_mf(qp, 0) as i64;
+            table[dz][qp] = (((1i64 << qbits) - offset + mf - 1) / mf) as i32;
+            qp += 1;
+        }
+        dz += 1;
+    }
+    table
+}
+
+/// Whether both chroma planes' residuals (the 8×8 blocks of `src`, rows
+/// `stride` apart, against `pred`) have no levels at all under `quant`: no
+/// block with AC levels ([`ac_blocks_8x8`]) and, after the 2×2 transform
+/// of the blocks' DC coefficients (8.5.11.1), none at or beyond the least
+/// magnitude the chroma DC quantiser keeps.
+pub fn chroma_is_bare(
+    quant: &Quantiser,
+    src: [&[u8]; 2],
+    stride: usize,
+    pred: [&[u8; 64]; 2],
+) -> bool {
+    let (dz, qp) = table_index(quant);
+    let least = MIN_NONZERO_CHROMA_DC[dz][qp];
+    src.into_iter().zip(pred).all(|(s, p)| {
+        let (with_ac, dc) = ac_blocks_8x8(quant, s, stride, p);
+        with_ac == 0 && hadamard2x2(&dc).iter().all(|f| f.abs() < least)
+    })
 }
 
 /// The index of a quantiser's setting in [`MIN_NONZERO`] and [`LIMITS`].
@@ -434,6 +477,55 @@ mod tests {
                         ac_blocks_8x8(&quant, &src, stride, &pred8),
                         (mask as u8, dc),
                         "8x8 case {case} qp {qp} {dz:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The chroma DC thresholds are the least magnitudes the chroma DC
+    /// quantiser keeps, and the bare test equals coding both planes' levels.
+    #[test]
+    fn chroma_bare_test_equals_the_levels() {
+        use crate::transform::forward_quant_chroma_dc_with;
+        for dz in [Deadzone::Intra, Deadzone::Inter] {
+            for qp in 0..52 {
+                let least =
+                    MIN_NONZERO_CHROMA_DC[table_index(&Quantiser::new(qp, dz)).0][qp as usize];
+                let dc_of = |f: i32| {
+                    let dc = [f, 0, 0, 0]; // transforms to [f, f, f, f]
+                    forward_quant_chroma_dc_with(&dc, qp, dz)
+                };
+                assert_eq!(dc_of(least - 1), [0; 4], "qp {qp} {dz:?}");
+                assert_ne!(dc_of(least), [0; 4], "qp {qp} {dz:?}");
+                assert_ne!(dc_of(-least), [0; 4], "qp {qp} {dz:?}");
+            }
+        }
+        let mut state = 3u32;
+        let stride = 24;
+        for case in 0..400 {
+            let spread = [2u8, 4, 7, 40][case % 4];
+            let src: Vec<u8> = (0..8 * stride)
+                .map(|_| 128u8.wrapping_add(noise(&mut state) % spread))
+                .collect();
+            let preds: [[u8; 64]; 2] = std::array::from_fn(|c| {
+                std::array::from_fn(|i| {
+                    src[(i / 8) * stride + i % 8]
+                        .wrapping_add((noise(&mut state) % spread) * c as u8)
+                })
+            });
+            let (u, v) = (&src[..], &src[4..]);
+            for qp in [0, 10, 18, 24, 29, 34, 39, 45, 51] {
+                for dz in [Deadzone::Intra, Deadzone::Inter] {
+                    let quant = Quantiser::new(qp, dz);
+                    let want = [(u, &preds[0]), (v, &preds[1])].into_iter().all(|(s, p)| {
+                        let (mask, dc) = ac_blocks_portable::<4>(&quant, (s, stride), (p, 8));
+                        mask == 0 && forward_quant_chroma_dc_with(&dc, qp, dz) == [0; 4]
+                    });
+                    assert_eq!(
+                        chroma_is_bare(&quant, [u, v], stride, [&preds[0], &preds[1]]),
+                        want,
+                        "case {case} qp {qp}"
                     );
                 }
             }

@@ -606,7 +606,9 @@ pub fn forward_quant_chroma_dc_with(dc: &[i32; 4], qp_c: i32, dz: Deadzone) -> [
     f.map(|v| quant_one(v, mf, offset, qbits))
 }
 
-fn hadamard2x2(c: &[i32; 4]) -> [i32; 4] {
+/// The 2×2 transform of chroma DC coefficients (8.5.11.1; its own inverse
+/// up to scale).
+pub(crate) fn hadamard2x2(c: &[i32; 4]) -> [i32; 4] {
     [
         c[0] + c[1] + c[2] + c[3],
         c[0] - c[1] + c[2] - c[3],
