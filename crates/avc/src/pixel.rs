@@ -117,6 +117,24 @@ pub fn satd_16x16_below(
     (satd < bound).then_some(satd)
 }
 
+/// [`satd_16x16_below`] against a prediction whose row r repeats
+/// `column[r]` (horizontal Intra16x16), without writing the prediction out.
+pub fn satd_16x16_columns_below(
+    a: &[u8],
+    a_stride: usize,
+    column: &[u8; 16],
+    bound: u32,
+) -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 16, 16) && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the block lies inside `a` (checked by `fits`) and the
+        // processor has AVX2.
+        return unsafe { x86::satd_16x16_columns_below_avx2(a.as_ptr(), a_stride, column, bound) };
+    }
+    let pred: [u8; 256] = std::array::from_fn(|i| column[i / 16]);
+    satd_16x16_below(a, a_stride, &pred, 16, bound)
+}
+
 /// The sum of the SATDs of two 8×8 blocks (`a0` against `b0`, `a1`
 /// against `b1`; rows `a_stride` and 8 apart): both chroma planes at once.
 pub fn satd_8x8_pair(a: [&[u8]; 2], a_stride: usize, b: [&[u8; 64]; 2]) -> u32 {
@@ -358,13 +376,41 @@ mod x86 {
         sb: usize,
         bound: u32,
     ) -> Option<u32> {
+        let row = |r: usize| _mm256_cvtepu8_epi16(_mm_loadu_si128(b.add(r * sb) as *const __m128i));
+        satd_16x16_below_rows_avx2(a, sa, row, bound)
+    }
+
+    /// [`super::satd_16x16_columns_below`] with AVX2: prediction row r is
+    /// `column[r]` in every lane. Caller: `a` readable (16 rows), AVX2
+    /// present.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn satd_16x16_columns_below_avx2(
+        a: *const u8,
+        sa: usize,
+        column: &[u8; 16],
+        bound: u32,
+    ) -> Option<u32> {
+        let row = |r: usize| _mm256_set1_epi16(i16::from(column[r]));
+        satd_16x16_below_rows_avx2(a, sa, row, bound)
+    }
+
+    /// The bounded 16×16 SATD of `a` against the prediction rows `pred_row`
+    /// gives (16 lanes of 16 bits each). Caller: `a` readable (16 rows),
+    /// AVX2 present.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn satd_16x16_below_rows_avx2(
+        a: *const u8,
+        sa: usize,
+        pred_row: impl Fn(usize) -> __m256i,
+        bound: u32,
+    ) -> Option<u32> {
         let mut acc = _mm256_setzero_si256();
         for by in (0..16).step_by(4) {
             let mut d = [_mm256_setzero_si256(); 4];
             for (r, row) in d.iter_mut().enumerate() {
                 let x = _mm_loadu_si128(a.add((by + r) * sa) as *const __m128i);
-                let y = _mm_loadu_si128(b.add((by + r) * sb) as *const __m128i);
-                *row = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+                *row = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), pred_row(by + r));
             }
             acc = _mm256_add_epi32(acc, band_half_sums_avx2(d));
             let sum = sum_i32x8(acc);
@@ -508,6 +554,27 @@ mod tests {
                     let blocks = off.map(|o| &b[o..]);
                     let want = blocks.map(|blk| sad_portable(&a[3..], sa, blk, sb, 16, 16));
                     assert_eq!(sad_16x16_x4(&a[3..], sa, blocks, sb), want, "{off:?}");
+                }
+            }
+        }
+    }
+
+    /// The SATD against repeated columns equals the SATD against the
+    /// prediction written out, bounded or not.
+    #[test]
+    fn column_satd_matches_the_written_prediction() {
+        for (a, b) in cases() {
+            let column: [u8; 16] = std::array::from_fn(|i| b[3 * i]);
+            let written: [u8; 256] = std::array::from_fn(|i| column[i / 16]);
+            for (stride, off) in [(16, 0), (40, 3), (24, 7)] {
+                let a = &a[off..];
+                let want = transform::satd_blocks(a, stride, &written, 16, 16, 16);
+                for bound in [0, want / 3, want, want + 1, u32::MAX] {
+                    assert_eq!(
+                        satd_16x16_columns_below(a, stride, &column, bound),
+                        (want < bound).then_some(want),
+                        "stride {stride} bound {bound}"
+                    );
                 }
             }
         }
