@@ -11,7 +11,7 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
-use crate::nonzero::{ac_blocks_16x16, ac_blocks_8x8};
+use crate::nonzero::{ac_blocks_16x16, ac_blocks_chroma};
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -445,7 +445,7 @@ fn code_chroma(
 /// Transforms, quantises and reconstructs the chroma residual of both planes
 /// against a prediction (8.5.11); `src` holds each plane's 8×8 block from
 /// its first sample on, rows `stride` apart. Only blocks with AC levels are
-/// quantised ([`ac_blocks_8x8`]).
+/// quantised ([`ac_blocks_chroma`]).
 pub(crate) fn code_chroma_residual(
     src: [&[u8]; 2],
     stride: usize,
@@ -461,8 +461,8 @@ pub(crate) fn code_chroma_residual(
         valid: true,
     };
     let quant = Quantiser::new(qp_c, dz);
-    for c in 0..2 {
-        let blocks = ac_blocks_8x8(&quant, src[c], stride, pred[c]);
+    let planes = ac_blocks_chroma(&quant, src, stride, pred);
+    for (c, &blocks) in planes.iter().enumerate() {
         out.with_ac[c] = blocks.0;
         let plane = code_chroma_plane(src[c], stride, pred[c], blocks, &quant);
         out.dc[c] = plane.dc;
@@ -483,7 +483,7 @@ struct ChromaPlane {
 
 /// Transforms, quantises and reconstructs the residual of one chroma plane:
 /// four 4×4 blocks whose DC coefficients go through the 2×2 transform
-/// (8.5.11). `with_ac` and `dc` are [`ac_blocks_8x8`]'s answer: the blocks
+/// (8.5.11). `with_ac` and `dc` are [`ac_blocks_chroma`]'s answer: the blocks
 /// with AC levels (only they are quantised) and the DC coefficients.
 fn code_chroma_plane(
     src: &[u8],

@@ -95,7 +95,7 @@ const fn min_nonzero_chroma_dc_table() -> [[i32; 52]; 2] {
 
 /// Whether both chroma planes' residuals (the 8×8 blocks of `src`, rows
 /// `stride` apart, against `pred`) have no levels at all under `quant`: no
-/// block with AC levels ([`ac_blocks_8x8`]) and, after the 2×2 transform
+/// block with AC levels ([`ac_blocks_chroma`]) and, after the 2×2 transform
 /// of the blocks' DC coefficients (8.5.11.1), none at or beyond the least
 /// magnitude the chroma DC quantiser keeps.
 pub fn chroma_is_bare(
@@ -106,10 +106,9 @@ pub fn chroma_is_bare(
 ) -> bool {
     let (dz, qp) = table_index(quant);
     let least = MIN_NONZERO_CHROMA_DC[dz][qp];
-    src.into_iter().zip(pred).all(|(s, p)| {
-        let (with_ac, dc) = ac_blocks_8x8(quant, s, stride, p);
-        with_ac == 0 && hadamard2x2(&dc).iter().all(|f| f.abs() < least)
-    })
+    ac_blocks_chroma(quant, src, stride, pred)
+        .iter()
+        .all(|(with_ac, dc)| *with_ac == 0 && hadamard2x2(dc).iter().all(|f| f.abs() < least))
 }
 
 /// The index of a quantiser's setting in [`MIN_NONZERO`] and [`LIMITS`].
@@ -162,25 +161,38 @@ pub fn ac_blocks_16x16(
     ac_blocks_portable::<16>(quant, (src, stride), (pred, 16))
 }
 
-/// [`ac_blocks_16x16`] for the four 4×4 blocks of an 8×8 chroma residual
-/// (8.5.11): `src` rows `stride` apart, `pred` 8×8.
-pub fn ac_blocks_8x8(
+/// [`ac_blocks_16x16`] for both chroma planes' 8×8 residuals (8.5.11),
+/// each four 4×4 blocks: `src` holds each plane's block from its first
+/// sample on, rows `stride` apart; `pred` the 8×8 predictions.
+pub fn ac_blocks_chroma(
     quant: &Quantiser,
-    src: &[u8],
+    src: [&[u8]; 2],
     stride: usize,
-    pred: &[u8; 64],
-) -> (u8, [i32; 4]) {
+    pred: [&[u8; 64]; 2],
+) -> [(u8, [i32; 4]); 2] {
     #[cfg(target_arch = "x86_64")]
-    if stride >= 8 && src.len() >= 7 * stride + 8 && std::arch::is_x86_feature_detected!("avx2") {
+    if stride >= 8
+        && src.iter().all(|s| s.len() >= 7 * stride + 8)
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
         let (dz, qp) = table_index(quant);
-        // SAFETY: AVX2 is present (checked above); the 8 rows of 8 samples
-        // lie inside `src` (checked above) and `pred` is 8×8.
-        let (mask, dc) =
-            unsafe { x86::blocks_8x8(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp]) };
-        return (mask, dc.map(i32::from));
+        // SAFETY: AVX2 is present (checked above); each plane's 8 rows of 8
+        // samples lie inside its slice (checked above), and each prediction
+        // is 8×8.
+        let planes = unsafe {
+            x86::blocks_chroma(
+                src.map(<[u8]>::as_ptr),
+                stride,
+                pred.map(|p| p.as_ptr()),
+                &LIMITS[dz][qp],
+            )
+        };
+        return planes.map(|(mask, dc)| (mask, dc.map(i32::from)));
     }
-    let (mask, dc) = ac_blocks_portable::<4>(quant, (src, stride), (pred, 8));
-    (mask as u8, dc)
+    std::array::from_fn(|c| {
+        let (mask, dc) = ac_blocks_portable::<4>(quant, (src[c], stride), (pred[c], 8));
+        (mask as u8, dc)
+    })
 }
 
 /// Whether a 16×16 block with rows `stride` apart lies inside `src`.
@@ -207,7 +219,7 @@ pub fn nonzero_blocks_portable(
     })
 }
 
-/// The portable [`ac_blocks_16x16`] (`N` = 16) and [`ac_blocks_8x8`] (`N` =
+/// The portable [`ac_blocks_16x16`] (`N` = 16) and [`ac_blocks_chroma`] (`N` =
 /// 4): every block quantised; blocks `N`.isqrt() to a row.
 pub fn ac_blocks_portable<const N: usize>(
     quant: &Quantiser,
@@ -348,29 +360,31 @@ mod x86 {
         (mask as u16, dc)
     }
 
-    /// [`super::ac_blocks_portable`] for an 8×8 chroma residual with AVX2:
-    /// rows r and r + 4 share a register, so that one band holds all four
-    /// blocks in raster order.
+    /// [`super::ac_blocks_portable`] for both 8×8 chroma residuals with
+    /// AVX2: rows r and r + 4 of a plane share a register, so that one band
+    /// holds a plane's four blocks in raster order.
     ///
     /// # Safety
-    /// AVX2 must be present; `src` must be readable as 8 rows of 8 samples
-    /// `stride` apart and `pred` as 64 samples.
+    /// AVX2 must be present; each `src` must be readable as 8 rows of 8
+    /// samples `stride` apart and each `pred` as 64 samples.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn blocks_8x8(
-        src: *const u8,
+    pub(super) unsafe fn blocks_chroma(
+        src: [*const u8; 2],
         stride: usize,
-        pred: *const u8,
+        pred: [*const u8; 2],
         limits: &[u64; 4],
-    ) -> (u8, [i16; 4]) {
+    ) -> [(u8, [i16; 4]); 2] {
         let limits = limit_registers(limits, true);
         let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
-        let rows: [__m256i; 4] = std::array::from_fn(|r| {
-            let s = _mm_set_epi64x(row(src, (r + 4) * stride), row(src, r * stride));
-            let p = _mm_set_epi64x(row(pred, (r + 4) * 8), row(pred, r * 8));
-            _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-        });
-        let (mask, coef0) = band(rows, &limits);
-        (mask as u8, band_dc(coef0))
+        std::array::from_fn(|c| {
+            let rows: [__m256i; 4] = std::array::from_fn(|r| {
+                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
+                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
+                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+            });
+            let (mask, coef0) = band(rows, &limits);
+            (mask as u8, band_dc(coef0))
+        })
     }
 }
 
@@ -472,10 +486,15 @@ mod tests {
                         ac_blocks_portable::<16>(&quant, (&src, stride), (&pred, 16)),
                         "16x16 case {case} qp {qp} {dz:?}"
                     );
-                    let (mask, dc) = ac_blocks_portable::<4>(&quant, (&src, stride), (&pred8, 8));
+                    let (u, v) = (&src[..], &src[8 * stride..]);
+                    let pred_v: [u8; 64] = std::array::from_fn(|i| pred[128 + i]);
+                    let want = [(u, &pred8), (v, &pred_v)].map(|(s, p)| {
+                        let (mask, dc) = ac_blocks_portable::<4>(&quant, (s, stride), (p, 8));
+                        (mask as u8, dc)
+                    });
                     assert_eq!(
-                        ac_blocks_8x8(&quant, &src, stride, &pred8),
-                        (mask as u8, dc),
+                        ac_blocks_chroma(&quant, [u, v], stride, [&pred8, &pred_v]),
+                        want,
                         "8x8 case {case} qp {qp} {dz:?}"
                     );
                 }
