@@ -84,9 +84,7 @@ pub(crate) fn predict_mb(
         // One partition: the predictions are the macroblock's blocks.
         let mv = motion.mvs[0];
         refp.predict_luma(x0, y0, 16, 16, mv, &mut luma);
-        for (c, plane) in chroma.iter_mut().enumerate() {
-            refp.predict_chroma(c, (x0 / 2, y0 / 2), (8, 8), mv, plane);
-        }
+        refp.predict_chroma_8x8_pair((x0 / 2, y0 / 2), mv, &mut chroma);
         return (luma, chroma);
     }
     let mut part_buf = [0u8; 256];
@@ -290,9 +288,7 @@ pub(crate) fn code_bare_16x16_into(
     if !luma_is_bare(src, pos, &out.luma, qp) {
         return false;
     }
-    for (c, plane) in out.chroma.iter_mut().enumerate() {
-        refp.predict_chroma(c, (x0 / 2, y0 / 2), (8, 8), mv, plane);
-    }
+    refp.predict_chroma_8x8_pair((x0 / 2, y0 / 2), mv, &mut out.chroma);
     if !inter_chroma_is_bare(
         src,
         (pos.mb_x * 8, pos.mb_y * 8),

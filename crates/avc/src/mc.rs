@@ -422,6 +422,34 @@ impl RefPicture {
         }
     }
 
+    /// [`RefPicture::predict_chroma`] of the 8×8 blocks of both chroma
+    /// planes at (cx0, cy0) with one vector: a whole-sample vector whose
+    /// block lies inside the planes (the common case) is a plain copy of
+    /// each plane's block (8-266 with xFracC = yFracC = 0), found once for
+    /// both.
+    pub fn predict_chroma_8x8_pair(
+        &self,
+        origin: (i32, i32),
+        mv: [i16; 2],
+        out: &mut [[u8; 64]; 2],
+    ) {
+        let (mx, my) = (i32::from(mv[0]), i32::from(mv[1]));
+        let (bx, by) = (origin.0 + (mx >> 3), origin.1 + (my >> 3));
+        let whole = mx & 7 == 0 && my & 7 == 0;
+        let same = (self.cb.width, self.cb.height) == (self.cr.width, self.cr.height);
+        let (pw, ph) = (self.cb.width as i32, self.cb.height as i32);
+        if whole && same && bx >= 0 && by >= 0 && bx + 8 <= pw && by + 8 <= ph {
+            let (stride, at) = (self.cb.width, by as usize * self.cb.width + bx as usize);
+            for (plane, block) in [&self.cb, &self.cr].into_iter().zip(out.iter_mut()) {
+                copy_rows::<8>(block, plane.data.get(at..).unwrap_or(&[]), stride);
+            }
+            return;
+        }
+        for (c, block) in out.iter_mut().enumerate() {
+            self.predict_chroma(c, origin, (8, 8), mv, block);
+        }
+    }
+
     /// Chroma prediction of a `w`×`h` chroma block (`size`) at chroma
     /// position (cx0, cy0) (`origin`) for the luma vector `mv` (8.4.2.2.2,
     /// 4:2:0: eighth samples).
@@ -805,6 +833,31 @@ mod tests {
                     chroma_row_portable(dst, row(by + r), row(by + r + 1), w.map(|v| v as u16));
                 }
                 assert_eq!(got, want, "({fx}, {fy}) at ({bx}, {by})");
+            }
+        }
+    }
+
+    /// Both planes' 8×8 blocks at once equal each plane's block alone,
+    /// inside, at every edge (the copy's last column on the plane's last
+    /// one) and beyond, at whole and fractional vectors.
+    #[test]
+    fn chroma_pairs_equal_single_blocks() {
+        let pic = picture(32, 24);
+        let r = RefPicture::new_full_sample(&pic);
+        for (cx, cy) in [(0, 0), (4, 2), (8, 4)] {
+            for dx in -12..12 {
+                for dy in [-9, -1, 0, 3, 4, 5, 9] {
+                    for frac in [(0, 0), (4, 0), (0, 4), (3, 5)] {
+                        let mv = [(dx * 8 + frac.0) as i16, (dy * 8 + frac.1) as i16];
+                        let mut pair = [[0u8; 64]; 2];
+                        r.predict_chroma_8x8_pair((cx, cy), mv, &mut pair);
+                        for (c, got) in pair.iter().enumerate() {
+                            let mut want = [0u8; 64];
+                            r.predict_chroma(c, (cx, cy), (8, 8), mv, &mut want);
+                            assert_eq!(got, &want, "plane {c} at ({cx}, {cy}) mv {mv:?}");
+                        }
+                    }
+                }
             }
         }
     }
