@@ -370,8 +370,16 @@ fn plane16x16(e: &EdgeN<16>, p: &mut [i32; 256]) {
 /// |b|, |c| ≤ (5·36·255 + 32) >> 6 = 717, so the magnitude stays below
 /// 8160 + 2·9·717 + 16 < 2^15.
 fn plane16x16_u8(e: &EdgeN<16>, p: &mut [u8; 256]) {
+    let (start, b, c) = plane16x16_terms(e);
+    plane_rows::<16>(start, b, c, p);
+}
+
+/// The plane Intra16x16 prediction (8.3.3.4) as (start, b, c): sample (x,
+/// y) is Clip1((start + b·x + c·y) >> 5), every such sum within 16 bits
+/// (see [`plane16x16_u8`]).
+pub fn plane16x16_terms(e: &EdgeN<16>) -> (i32, i32, i32) {
     let (a, b, c) = plane16x16_params(e);
-    plane_rows::<16>(a - 7 * b - 7 * c + 16, b, c, p);
+    (a - 7 * b - 7 * c + 16, b, c)
 }
 
 /// The rows of a plane prediction (8.3.3.4, 8.3.4.4), `W` samples wide:

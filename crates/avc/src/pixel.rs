@@ -135,6 +135,31 @@ pub fn satd_16x16_columns_below(
     satd_16x16_below(a, a_stride, &pred, 16, bound)
 }
 
+/// [`satd_16x16_below`] against a plane prediction given by its terms
+/// (start, b, c): sample (x, y) is Clip1((start + b·x + c·y) >> 5), each
+/// sum within 16 bits (plane Intra16x16, 8.3.3.4), rows computed as the
+/// sum needs them instead of written out.
+pub fn satd_16x16_plane_below(
+    a: &[u8],
+    a_stride: usize,
+    (start, b, c): (i32, i32, i32),
+    bound: u32,
+) -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    if fits(a.len(), a_stride, 16, 16) && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the block lies inside `a` (checked by `fits`) and the
+        // processor has AVX2.
+        return unsafe {
+            x86::satd_16x16_plane_below_avx2(a.as_ptr(), a_stride, (start, b, c), bound)
+        };
+    }
+    let pred: [u8; 256] = std::array::from_fn(|i| {
+        let (x, y) = ((i % 16) as i32, (i / 16) as i32);
+        ((start + b * x + c * y) >> 5).clamp(0, 255) as u8
+    });
+    satd_16x16_below(a, a_stride, &pred, 16, bound)
+}
+
 /// The sum of the SATDs of two 8×8 blocks (`a0` against `b0`, `a1`
 /// against `b1`; rows `a_stride` and 8 apart): both chroma planes at once.
 pub fn satd_8x8_pair(a: [&[u8]; 2], a_stride: usize, b: [&[u8; 64]; 2]) -> u32 {
@@ -394,6 +419,30 @@ mod x86 {
         satd_16x16_below_rows_avx2(a, sa, row, bound)
     }
 
+    /// [`super::satd_16x16_plane_below`] with AVX2: row y of the
+    /// prediction is (start + c·y) + b·x in 16-bit lanes, shifted and
+    /// clipped. Caller: `a` readable (16 rows), AVX2 present, every sum
+    /// within 16 bits.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn satd_16x16_plane_below_avx2(
+        a: *const u8,
+        sa: usize,
+        (start, b, c): (i32, i32, i32),
+        bound: u32,
+    ) -> Option<u32> {
+        let xs = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let first = _mm256_add_epi16(
+            _mm256_set1_epi16(start as i16),
+            _mm256_mullo_epi16(xs, _mm256_set1_epi16(b as i16)),
+        );
+        let (zero, max) = (_mm256_setzero_si256(), _mm256_set1_epi16(255));
+        let row = |r: usize| {
+            let sum = _mm256_add_epi16(first, _mm256_set1_epi16((c * r as i32) as i16));
+            _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(sum, 5), zero), max)
+        };
+        satd_16x16_below_rows_avx2(a, sa, row, bound)
+    }
+
     /// The bounded 16×16 SATD of `a` against the prediction rows `pred_row`
     /// gives (16 lanes of 16 bits each). Caller: `a` readable (16 rows),
     /// AVX2 present.
@@ -555,6 +604,47 @@ mod tests {
                     let want = blocks.map(|blk| sad_portable(&a[3..], sa, blk, sb, 16, 16));
                     assert_eq!(sad_16x16_x4(&a[3..], sa, blocks, sb), want, "{off:?}");
                 }
+            }
+        }
+    }
+
+    /// The SATD against plane terms equals the SATD against the plane
+    /// prediction written out, over edges from flat to extreme slopes.
+    #[test]
+    fn plane_satd_matches_the_written_prediction() {
+        use crate::intra::{plane16x16_terms, predict16x16_u8, Availability, EdgeN, I16_PLANE};
+        let mut state = 17u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as i32
+        };
+        for case in 0..300 {
+            let noise: [i32; 32] = std::array::from_fn(|_| next());
+            let ramp = |i: usize| match case % 3 {
+                0 => noise[i],
+                1 => (i as i32 * 17) % 256,
+                _ => [0, 255][i % 2],
+            };
+            let edge = EdgeN::<16> {
+                top: std::array::from_fn(ramp),
+                left: std::array::from_fn(|i| 255 - ramp(i + 16)),
+                corner: noise[31],
+                avail: Availability {
+                    left: true,
+                    top: true,
+                    top_left: true,
+                    top_right: false,
+                },
+            };
+            let written = predict16x16_u8(I16_PLANE, &edge);
+            let src: Vec<u8> = (0..16 * 24).map(|_| next() as u8).collect();
+            let want = transform::satd_blocks(&src, 24, &written, 16, 16, 16);
+            for bound in [0, want / 2, want, want + 1, u32::MAX] {
+                assert_eq!(
+                    satd_16x16_plane_below(&src, 24, plane16x16_terms(&edge), bound),
+                    (want < bound).then_some(want),
+                    "case {case} bound {bound}"
+                );
             }
         }
     }
