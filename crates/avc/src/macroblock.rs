@@ -464,47 +464,47 @@ pub(crate) fn code_chroma_residual(
     let planes = ac_blocks_chroma(&quant, src, stride, pred);
     for (c, &blocks) in planes.iter().enumerate() {
         out.with_ac[c] = blocks.0;
-        let plane = code_chroma_plane(src[c], stride, pred[c], blocks, &quant);
-        out.dc[c] = plane.dc;
-        out.ac[c] = plane.ac;
-        out.recon[c] = plane.recon;
-        out.valid &= plane.valid;
+        let plane = ChromaPlane {
+            dc: &mut out.dc[c],
+            ac: &mut out.ac[c],
+            recon: &mut out.recon[c],
+        };
+        out.valid &= code_chroma_plane(src[c], stride, pred[c], blocks, &quant, plane);
     }
     out
 }
 
-/// The levels and reconstruction of one chroma plane.
-struct ChromaPlane {
-    dc: [i32; 4],
-    ac: [[i32; 16]; 4],
-    recon: [u8; 64],
-    valid: bool,
+/// Where the levels and reconstruction of one chroma plane go (all zero
+/// on entry).
+struct ChromaPlane<'a> {
+    dc: &'a mut [i32; 4],
+    ac: &'a mut [[i32; 16]; 4],
+    recon: &'a mut [u8; 64],
 }
 
 /// Transforms, quantises and reconstructs the residual of one chroma plane:
 /// four 4×4 blocks whose DC coefficients go through the 2×2 transform
 /// (8.5.11). `with_ac` and `dc` are [`ac_blocks_chroma`]'s answer: the blocks
-/// with AC levels (only they are quantised) and the DC coefficients.
+/// with AC levels (only they are quantised) and the DC coefficients. The
+/// result goes to `out`; false where the reconstruction breaks the range
+/// rule (8.5.12).
 fn code_chroma_plane(
     src: &[u8],
     stride: usize,
     pred: &[u8; 64],
     (with_ac, dc): (u8, [i32; 4]),
     quant: &Quantiser,
-) -> ChromaPlane {
+    out: ChromaPlane,
+) -> bool {
     let (qp_c, dz) = quant.setting();
-    let mut out = ChromaPlane {
-        dc: forward_quant_chroma_dc_with(&dc, qp_c, dz),
-        ac: [[0; 16]; 4],
-        recon: *pred,
-        valid: true,
-    };
-    if with_ac == 0 && !any_nonzero(&out.dc) {
+    *out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
+    *out.recon = *pred;
+    if with_ac == 0 && !any_nonzero(out.dc) {
         // No levels: the plane reconstructs to the prediction (8.5.12).
-        return out;
+        return true;
     }
-    let dc_c = inverse_chroma_dc(&out.dc, qp_c);
-    out.valid = dc_c.is_some();
+    let dc_c = inverse_chroma_dc(out.dc, qp_c);
+    let mut valid = dc_c.is_some();
     let dc_c = dc_c.unwrap_or([0; 4]);
     for (blk, &dc) in dc_c.iter().enumerate() {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
@@ -520,20 +520,20 @@ fn code_chroma_plane(
         if with_ac & 1 << blk == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
             // No AC levels: the residual is (dc + 32) >> 6 everywhere, as in
             // [`reconstruct`] (zero for dc = 0: the prediction).
-            add_dc::<8>(&mut out.recon, pred, (bx, by), (dc + 32) >> 6);
+            add_dc::<8>(out.recon, pred, (bx, by), (dc + 32) >> 6);
             continue;
         }
         let p = sub_block(pred, 8, bx, by);
         let mut d = dequant4x4(&ac_raster, qp_c, true);
         d[0] = dc;
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
-            out.valid = false;
+            valid = false;
             [0; 16]
         });
-        put4x4(&mut out.recon, 8, bx, by, &samples);
+        put4x4(out.recon, 8, bx, by, &samples);
         out.ac[blk] = to_scan(&ac_raster);
     }
-    out
+    valid
 }
 
 pub(crate) fn any_nonzero(levels: &[i32]) -> bool {
