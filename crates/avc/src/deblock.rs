@@ -272,10 +272,21 @@ fn inner_uniform(cur: &MbDeblockInfo) -> Option<u8> {
     if cur.intra {
         return Some(3);
     }
-    let r = cur.ref_idx[0];
-    let one_ref = cur.ref_idx == [r; 4];
-    let one_mv = r < 0 || cur.mv == [cur.mv[0]; 16];
-    (cur.nonzero == 0 && one_ref && one_mv).then_some(0)
+    let one_mv = cur.ref_idx[0] < 0 || one_mv(cur);
+    (cur.nonzero == 0 && one_ref(cur) && one_mv).then_some(0)
+}
+
+/// Whether the macroblock's partitions all use one reference index.
+#[inline(always)]
+fn one_ref(m: &MbDeblockInfo) -> bool {
+    m.ref_idx.iter().all(|&r| r == m.ref_idx[0])
+}
+
+/// Whether the macroblock's 4×4 blocks all have one vector (compared
+/// element by element: an array `==` calls the C library here).
+#[inline(always)]
+fn one_mv(m: &MbDeblockInfo) -> bool {
+    m.mv.iter().all(|&v| v == m.mv[0])
 }
 
 /// bS rows of the four edges of one direction (8.7.2.1): `at(e, i)` is the
@@ -1393,9 +1404,7 @@ fn filter_mb_at(
 #[inline(always)]
 fn every_bs_zero(mbs: &[MbDeblockInfo], addr: usize, width_mbs: usize) -> bool {
     let cur = &mbs[addr];
-    let still = |m: &MbDeblockInfo| {
-        !m.intra && m.nonzero == 0 && m.ref_idx == [m.ref_idx[0]; 4] && m.mv == [m.mv[0]; 16]
-    };
+    let still = |m: &MbDeblockInfo| !m.intra && m.nonzero == 0 && one_ref(m) && one_mv(m);
     let near = |n: &MbDeblockInfo| {
         let close = |a: i16, b: i16| (i32::from(a) - i32::from(b)).abs() < 4;
         still(n)
