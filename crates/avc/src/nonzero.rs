@@ -417,39 +417,46 @@ mod tests {
         }
     }
 
+    /// Rows of residual samples `STRIDE` wide (16 rows) and a 16×16
+    /// prediction, from flat to extreme: 300 cases from `seed`.
+    fn residual_cases(seed: u32) -> impl Iterator<Item = (usize, Vec<u8>, [u8; 256])> {
+        let mut state = seed;
+        (0..300).map(move |case| {
+            let src: Vec<u8> = (0..16 * STRIDE)
+                .map(|i| match case % 4 {
+                    0 => noise(&mut state),
+                    1 => 128u8.wrapping_add(noise(&mut state) >> 5),
+                    2 => [0, 255][(i / STRIDE + i % STRIDE) % 2],
+                    _ => ((i % STRIDE) * 9 + (i / STRIDE) * 5) as u8,
+                })
+                .collect();
+            let pred: [u8; 256] = std::array::from_fn(|i| match case % 3 {
+                0 => noise(&mut state),
+                1 => src[(i / 16) * STRIDE + i % 16].wrapping_add(noise(&mut state) >> 6),
+                _ => 255 - src[(i / 16) * STRIDE + i % 16],
+            });
+            (case, src, pred)
+        })
+    }
+
+    /// Row length of [`residual_cases`]: wider than a block.
+    const STRIDE: usize = 24;
+
+    /// The qps the block tests try, from lossless-like to coarse.
+    const QPS: [i32; 12] = [0, 1, 6, 12, 18, 22, 27, 32, 37, 42, 47, 51];
+
     /// The transform-only answer equals quantising every block, over
     /// residuals from flat to extreme, every qp and both dead zones, and
     /// rows wider than the block.
     #[test]
     fn nonzero_blocks_equal_quantising_every_block() {
-        let mut state = 5u32;
-        let stride = 24;
-        for case in 0..300 {
-            let src: Vec<u8> = (0..16 * stride)
-                .map(|i| match case % 4 {
-                    0 => noise(&mut state),
-                    1 => 128u8.wrapping_add(noise(&mut state) >> 5),
-                    2 => {
-                        if (i / stride + i % stride) % 2 == 0 {
-                            255
-                        } else {
-                            0
-                        }
-                    }
-                    _ => ((i % stride) * 9 + (i / stride) * 5) as u8,
-                })
-                .collect();
-            let pred: [u8; 256] = std::array::from_fn(|i| match case % 3 {
-                0 => noise(&mut state),
-                1 => src[(i / 16) * stride + i % 16].wrapping_add(noise(&mut state) >> 6),
-                _ => 255 - src[(i / 16) * stride + i % 16],
-            });
-            for qp in [0, 1, 6, 12, 18, 22, 27, 32, 37, 42, 47, 51] {
+        for (case, src, pred) in residual_cases(5) {
+            for qp in QPS {
                 for dz in [Deadzone::Intra, Deadzone::Inter] {
                     let quant = Quantiser::new(qp, dz);
                     assert_eq!(
-                        nonzero_blocks_16x16(&quant, &src, stride, &pred),
-                        nonzero_blocks_portable(&quant, &src, stride, &pred),
+                        nonzero_blocks_16x16(&quant, &src, STRIDE, &pred),
+                        nonzero_blocks_portable(&quant, &src, STRIDE, &pred),
                         "case {case} qp {qp} {dz:?}"
                     );
                 }
@@ -461,24 +468,10 @@ mod tests {
     /// 16×16 and 8×8 residuals, over the same residuals and settings.
     #[test]
     fn ac_blocks_equal_quantising_every_block() {
-        let mut state = 9u32;
-        let stride = 24;
-        for case in 0..300 {
-            let src: Vec<u8> = (0..16 * stride)
-                .map(|i| match case % 4 {
-                    0 => noise(&mut state),
-                    1 => 128u8.wrapping_add(noise(&mut state) >> 5),
-                    2 => [0, 255][(i / stride + i % stride) % 2],
-                    _ => ((i % stride) * 9 + (i / stride) * 5) as u8,
-                })
-                .collect();
-            let pred: [u8; 256] = std::array::from_fn(|i| match case % 3 {
-                0 => noise(&mut state),
-                1 => src[(i / 16) * stride + i % 16].wrapping_add(noise(&mut state) >> 6),
-                _ => 255 - src[(i / 16) * stride + i % 16],
-            });
+        let stride = STRIDE;
+        for (case, src, pred) in residual_cases(9) {
             let pred8: [u8; 64] = std::array::from_fn(|i| pred[(i / 8) * 16 + i % 8]);
-            for qp in [0, 1, 6, 12, 18, 22, 27, 32, 37, 42, 47, 51] {
+            for qp in QPS {
                 for dz in [Deadzone::Intra, Deadzone::Inter] {
                     let quant = Quantiser::new(qp, dz);
                     assert_eq!(
