@@ -87,13 +87,6 @@ fn code_intra_rows(
         coding: (qp, intra),
     };
     wavefront(wm, hm, todo, &|n: &mut Neighbourhood, x, y| {
-        // The next macroblock of the row to code: its source samples are
-        // asked for now (they were last read in the first pass, long gone
-        // from the nearer caches; a hint only).
-        let row = &todo[y * wm..(y + 1) * wm];
-        if let Some(next) = row[x + 1..].iter().position(|&t| t) {
-            src.prefetch_mb(x + 1 + next, y, 0);
-        }
         let mb = rows_of.code(n, x, y);
         lock(&rows[y])[x] = mb;
     });
