@@ -258,6 +258,9 @@ impl Block<'_> {
 
     /// Half- then quarter-sample refinement around `mv` with SATD costs.
     fn refine(&self, mv: [i32; 2], rounds: u32) -> ([i32; 2], u32) {
+        if rounds == 0 {
+            return (mv, self.satd_cost(mv));
+        }
         let mut visited = Visited::default();
         visited.first_visit(mv);
         let mut best = mv;
