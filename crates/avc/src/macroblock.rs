@@ -407,11 +407,40 @@ const DC_ONLY_MAX: u32 = 2600;
 /// Writes the 4×4 block at (bx, by) of an `N`-wide prediction plus `r`,
 /// clipped to 8 bits, into `recon` (8.5.14).
 fn add_dc<const N: usize>(recon: &mut [u8], pred: &[u8], (bx, by): (usize, usize), r: i32) {
+    #[cfg(target_arch = "x86_64")]
+    if bx + 4 <= N && (by + 3) * N + bx + 4 <= recon.len().min(pred.len()) {
+        let at = by * N + bx;
+        // SAFETY: SSE2 is part of x86-64; the four rows of four samples from
+        // `at` on, N apart, lie inside both slices (checked above).
+        unsafe { add_dc_sse2(recon.as_mut_ptr().add(at), pred.as_ptr().add(at), N, r) };
+        return;
+    }
     for y in by..by + 4 {
         let row = y * N + bx;
         for (o, &p) in recon[row..row + 4].iter_mut().zip(&pred[row..row + 4]) {
             *o = clip_pixel(i32::from(p) + r);
         }
+    }
+}
+
+/// [`add_dc`] in 16-bit SSE2 lanes, four samples a row: the clip to 8 bits
+/// is the saturation of the pack. `r` beyond ±512 clips every sample alike,
+/// so it is narrowed to that range first. Caller: four rows of four samples
+/// readable at `pred` and writable at `out`, `stride` apart.
+#[cfg(target_arch = "x86_64")]
+unsafe fn add_dc_sse2(out: *mut u8, pred: *const u8, stride: usize, r: i32) {
+    use std::arch::x86_64::*;
+    let (zero, add) = (
+        _mm_setzero_si128(),
+        _mm_set1_epi16(r.clamp(-512, 512) as i16),
+    );
+    for y in 0..4 {
+        let p = _mm_cvtsi32_si128(pred.add(y * stride).cast::<i32>().read_unaligned());
+        let sum = _mm_add_epi16(_mm_unpacklo_epi8(p, zero), add);
+        let bytes = _mm_packus_epi16(sum, sum);
+        out.add(y * stride)
+            .cast::<i32>()
+            .write_unaligned(_mm_cvtsi128_si32(bytes));
     }
 }
 
@@ -847,6 +876,41 @@ mod tests {
     /// The DC-only shortcut writes what [`reconstruct`] makes of a block
     /// whose only coefficient is d[0], over the whole allowed range and
     /// predictions at both ends of the sample range.
+    /// The 4×4 DC addition equals the sample-by-sample sum clipped to 8
+    /// bits, for 16- and 8-wide blocks and offsets far beyond the sample
+    /// range.
+    #[test]
+    fn dc_additions_clip_like_the_scalar_sum() {
+        let pred: [u8; 256] = std::array::from_fn(|i| (i * 37 % 256) as u8);
+        for r in [
+            -100_000, -600, -255, -41, -1, 0, 1, 7, 41, 255, 600, 100_000,
+        ] {
+            for (bx, by) in [(0, 0), (4, 4), (12, 12)] {
+                let mut out = [0u8; 256];
+                add_dc::<16>(&mut out, &pred, (bx, by), r);
+                let mut out8 = [0u8; 64];
+                let (bx8, by8) = (bx % 8, by % 8);
+                add_dc::<8>(&mut out8, &pred[..64], (bx8, by8), r);
+                for y in 0..4 {
+                    for x in 0..4 {
+                        let at = (by + y) * 16 + bx + x;
+                        assert_eq!(
+                            out[at],
+                            clip_pixel(i32::from(pred[at]) + r),
+                            "r {r} ({bx}, {by})"
+                        );
+                        let at8 = (by8 + y) * 8 + bx8 + x;
+                        assert_eq!(
+                            out8[at8],
+                            clip_pixel(i32::from(pred[at8]) + r),
+                            "8-wide r {r}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn dc_only_blocks_reconstruct_as_the_transform_does() {
         let pred: [u8; 256] = std::array::from_fn(|i| [0, 255, 17, 240, 128][i % 5]);
