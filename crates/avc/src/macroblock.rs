@@ -227,6 +227,23 @@ pub(crate) fn sub_block<T: Copy + Into<i32>>(
 }
 
 pub(crate) fn store_block(plane: &mut Plane, x0: usize, y0: usize, n: usize, samples: &[u8]) {
+    let w = plane.width;
+    if n > 0
+        && x0 + n <= w
+        && (y0 + n - 1) * w + x0 + n <= plane.data.len()
+        && samples.len() >= n * n
+    {
+        for y in 0..n {
+            // SAFETY: row y0 + y holds columns x0..x0 + n of the plane and
+            // samples y·n..y·n + n exist (both checked above); the two
+            // slices are distinct borrows.
+            unsafe {
+                let to = plane.data.as_mut_ptr().add((y0 + y) * w + x0);
+                std::ptr::copy_nonoverlapping(samples.as_ptr().add(y * n), to, n);
+            }
+        }
+        return;
+    }
     for y in 0..n {
         let row = (y0 + y) * plane.width + x0;
         plane.data[row..row + n].copy_from_slice(&samples[y * n..y * n + n]);
@@ -876,6 +893,30 @@ mod tests {
     /// The DC-only shortcut writes what [`reconstruct`] makes of a block
     /// whose only coefficient is d[0], over the whole allowed range and
     /// predictions at both ends of the sample range.
+    /// A stored block lands at its place, rows of the plane apart, up to the
+    /// plane's last row and column, and nothing else changes.
+    #[test]
+    fn stored_blocks_land_in_place() {
+        for n in [4usize, 8, 16] {
+            let samples: Vec<u8> = (0..n * n).map(|i| (i * 7 % 251) as u8 + 1).collect();
+            for (x0, y0) in [(0, 0), (3, 5), (40 - n, 24 - n)] {
+                let mut plane = Plane::filled(40, 24, 0);
+                store_block(&mut plane, x0, y0, n, &samples);
+                for y in 0..24 {
+                    for x in 0..40 {
+                        let inside = (x0..x0 + n).contains(&x) && (y0..y0 + n).contains(&y);
+                        let want = if inside {
+                            samples[(y - y0) * n + x - x0]
+                        } else {
+                            0
+                        };
+                        assert_eq!(plane.data[y * 40 + x], want, "n {n} at ({x0}, {y0})");
+                    }
+                }
+            }
+        }
+    }
+
     /// The 4×4 DC addition equals the sample-by-sample sum clipped to 8
     /// bits, for 16- and 8-wide blocks and offsets far beyond the sample
     /// range.
