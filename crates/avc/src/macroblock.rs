@@ -143,10 +143,32 @@ pub struct MbPos {
 
 /// Top-left sample of 4×4 luma block `blk` inside its macroblock (6.4.3).
 pub const fn luma_block_xy(blk: usize) -> (usize, usize) {
+    if blk < 16 {
+        let (x, y) = LUMA_BLOCK_XY[blk];
+        return (x as usize, y as usize);
+    }
+    block_xy_of(blk)
+}
+
+/// The position rule of [`luma_block_xy`] worked out.
+const fn block_xy_of(blk: usize) -> (usize, usize) {
     let x = (blk / 4 % 2) * 8 + (blk % 4 % 2) * 4;
     let y = (blk / 4 / 2) * 8 + (blk % 4 / 2) * 4;
     (x, y)
 }
+
+/// [`luma_block_xy`] of each luma4x4BlkIdx, looked up rather than worked out
+/// in the per-block loops.
+const LUMA_BLOCK_XY: [(u8, u8); 16] = {
+    let mut table = [(0u8, 0u8); 16];
+    let mut blk = 0;
+    while blk < 16 {
+        let (x, y) = block_xy_of(blk);
+        table[blk] = (x as u8, y as u8);
+        blk += 1;
+    }
+    table
+};
 
 /// luma4x4BlkIdx of the block whose top-left sample is (x, y) in the macroblock.
 pub const fn luma_block_at(x: usize, y: usize) -> usize {
