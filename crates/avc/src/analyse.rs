@@ -8,8 +8,8 @@
 use crate::frame::Plane;
 use crate::intra::{
     chroma_mode_allowed, i16_flat_row, i16_mode_allowed, i4_mode_allowed, plane16x16_terms,
-    predict16x16_u8, predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC,
-    I16_HORIZONTAL, I16_PLANE, I16_VERTICAL,
+    predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE,
+    I16_VERTICAL,
 };
 use crate::pixel::{
     satd_16x16_below, satd_16x16_columns_below, satd_16x16_plane_below, satd_8x8_pair, satd_i32,
@@ -90,14 +90,14 @@ fn i16_satd_below(
     edge: &EdgeN<16>,
     bound: u32,
 ) -> Option<u32> {
-    match mode {
+    match i16_flat_row(mode, edge) {
+        // 8.3.3.1, 8.3.3.3: one repeated row.
+        Some(row) => satd_16x16_below(src, stride, &row, 0, bound),
         // 8.3.3.2: every row repeats its left neighbour.
-        I16_HORIZONTAL => satd_16x16_columns_below(src, stride, &edge.left.map(|v| v as u8), bound),
-        I16_PLANE => satd_16x16_plane_below(src, stride, plane16x16_terms(edge), bound),
-        _ => match i16_flat_row(mode, edge) {
-            Some(row) => satd_16x16_below(src, stride, &row, 0, bound),
-            None => satd_16x16_below(src, stride, &predict16x16_u8(mode, edge), 16, bound),
-        },
+        None if mode == I16_HORIZONTAL => {
+            satd_16x16_columns_below(src, stride, &edge.left.map(|v| v as u8), bound)
+        }
+        None => satd_16x16_plane_below(src, stride, plane16x16_terms(edge), bound),
     }
 }
 

@@ -7,7 +7,7 @@
 //! their DC coefficients (each the sum of the block's residual). Macroblocks
 //! use it to quantise only the blocks that will carry levels.
 
-use crate::transform::{hadamard2x2, Deadzone, Quantiser};
+use crate::transform::{chroma_dc_quant, hadamard2x2, Deadzone, Quantiser};
 
 /// The smallest |coefficient| that [`Quantiser`] gives a nonzero level, by
 /// dead zone (intra, inter), qp (0..=51) and raster position of a 4×4 block.
@@ -20,8 +20,7 @@ const fn min_nonzero_table() -> [[[i16; 16]; 52]; 2] {
         let mut qp = 0;
         while qp < 52 {
             let qbits = 15 + qp / 6;
-            // Deadzone::offset: 1/3 of the step for intra, 1/6 for inter.
-            let offset = (1i64 << qbits) / if dz == 0 { 3 } else { 6 };
+            let offset = deadzone(dz).offset(qbits as u32) as i64;
             let mut pos = 0;
             while pos < 16 {
                 let mf = crate::transform::quant_mf(qp, pos) as i64;
@@ -80,11 +79,8 @@ const fn min_nonzero_chroma_dc_table() -> [[i32; 52]; 2] {
     while dz < 2 {
         let mut qp = 0;
         while qp < 52 {
-            // chroma_dc_quant: qbits 16 + qp / 6, MF of position 0, and
-            // twice Deadzone::offset at qbits − 1.
-            let qbits = 16 + qp / 6;
-            let offset = 2 * ((1i64 << (qbits - 1)) / if dz == 0 { 3 } else { 6 });
-            let mf = crate::transform::quant_mf(qp, 0) as i64;
+            let (qbits, mf, offset) = chroma_dc_quant(qp as i32, deadzone(dz));
+            let (mf, offset) = (mf as i64, offset as i64);
             table[dz][qp] = (((1i64 << qbits) - offset + mf - 1) / mf) as i32;
             qp += 1;
         }
@@ -109,6 +105,15 @@ pub fn chroma_is_bare(
     ac_blocks_chroma(quant, src, stride, pred)
         .iter()
         .all(|(with_ac, dc)| *with_ac == 0 && hadamard2x2(dc).iter().all(|f| f.abs() < least))
+}
+
+/// The dead zone of the tables' first index (0 intra, 1 inter).
+const fn deadzone(index: usize) -> Deadzone {
+    if index == 0 {
+        Deadzone::Intra
+    } else {
+        Deadzone::Inter
+    }
 }
 
 /// The index of a quantiser's setting in [`MIN_NONZERO`] and [`LIMITS`].

@@ -321,7 +321,7 @@ pub enum Deadzone {
 
 impl Deadzone {
     #[inline]
-    fn offset(self, qbits: u32) -> i32 {
+    pub(crate) const fn offset(self, qbits: u32) -> i32 {
         match self {
             Deadzone::Intra => (1 << qbits) / 3,
             Deadzone::Inter => (1 << qbits) / 6,
@@ -369,7 +369,7 @@ pub fn quant4x4_with(block: &mut [i32; 16], qp: i32, skip_dc: bool, dz: Deadzone
 
 /// qbits, MF and rounding offset of the chroma DC quantiser (8.5.11.1's
 /// counterpart).
-fn chroma_dc_quant(qp_c: i32, dz: Deadzone) -> (u32, i32, i32) {
+pub(crate) const fn chroma_dc_quant(qp_c: i32, dz: Deadzone) -> (u32, i32, i32) {
     let qbits = 16 + (qp_c / 6) as u32;
     let mf = QUANT_MF[(qp_c % 6) as usize][0];
     (qbits, mf, 2 * dz.offset(qbits - 1))
