@@ -305,33 +305,43 @@ const PATTERN_MAX: usize = 6;
 /// The vectors a search has costed. A vector costed before can never win
 /// again (a candidate wins only with a cost strictly below the best so far,
 /// which never rises), so skipping it leaves every decision as it was.
+/// Vectors near the first one are remembered in a grid of bits (searches
+/// move a few steps from their seeds), others in a short list.
+#[derive(Default)]
 struct Visited {
-    points: [[i32; 2]; VISITED_MAX],
-    len: usize,
+    /// The first vector recorded, the grid's centre.
+    origin: Option<[i32; 2]>,
+    /// Bit x + GRID / 2 of row y + GRID / 2: the vector origin + (x, y).
+    grid: [u32; GRID],
+    far: [[i32; 2]; FAR_MAX],
+    far_len: usize,
 }
 
-/// Vectors remembered per search; once full, later ones are costed again
-/// (which is always exact, only slower).
-const VISITED_MAX: usize = 64;
+/// Side of the grid of [`Visited`] (the bits of a `u32` row).
+const GRID: usize = 32;
 
-impl Default for Visited {
-    fn default() -> Self {
-        Visited {
-            points: [[0; 2]; VISITED_MAX],
-            len: 0,
-        }
-    }
-}
+/// Vectors outside the grid remembered per search; once full, later ones
+/// are costed again (which is always exact, only slower).
+const FAR_MAX: usize = 16;
 
 impl Visited {
     /// Records `p`; false if it was recorded before.
     fn first_visit(&mut self, p: [i32; 2]) -> bool {
-        if self.points[..self.len].contains(&p) {
+        let origin = *self.origin.get_or_insert(p);
+        let half = GRID as i32 / 2;
+        let (x, y) = (p[0] - origin[0] + half, p[1] - origin[1] + half);
+        if (0..GRID as i32).contains(&x) && (0..GRID as i32).contains(&y) {
+            let (row, bit) = (&mut self.grid[y as usize], 1u32 << x);
+            let new = *row & bit == 0;
+            *row |= bit;
+            return new;
+        }
+        if self.far[..self.far_len].contains(&p) {
             return false;
         }
-        if self.len < VISITED_MAX {
-            self.points[self.len] = p;
-            self.len += 1;
+        if self.far_len < FAR_MAX {
+            self.far[self.far_len] = p;
+            self.far_len += 1;
         }
         true
     }
@@ -429,6 +439,31 @@ mod tests {
             }
         }
         (a, b)
+    }
+
+    #[test]
+    fn visited_answers_once_per_vector_near_and_far() {
+        let mut v = Visited::default();
+        let points: Vec<[i32; 2]> = (-40..40)
+            .step_by(3)
+            .flat_map(|x| (-20..20).step_by(7).map(move |y| [x + 5, y - 3]))
+            .collect();
+        // The first point is the grid's centre; the grid spans −16..16 around it.
+        let in_grid = |p: [i32; 2]| (0..2).all(|c| (-16..16).contains(&(p[c] - points[0][c])));
+        let mut far_seen = 0;
+        for &p in &points {
+            assert!(v.first_visit(p), "new point {p:?}");
+            let remembered = in_grid(p) || {
+                far_seen += 1;
+                far_seen <= FAR_MAX
+            };
+            assert_eq!(v.first_visit(p), !remembered, "repeat of {p:?}");
+        }
+        assert!(far_seen > FAR_MAX, "the list overflows in this test");
+        // Every grid point is still remembered at the end.
+        for &p in points.iter().filter(|&&p| in_grid(p)) {
+            assert!(!v.first_visit(p), "grid repeat of {p:?}");
+        }
     }
 
     #[test]
