@@ -40,21 +40,6 @@ impl Plane {
             }
         }
     }
-
-    /// Copies the `w`×`h` rectangle of `from` at `(fx, fy)` to `(tx, ty)`.
-    pub fn copy_rect(
-        &mut self,
-        (tx, ty): (usize, usize),
-        from: &Plane,
-        (fx, fy): (usize, usize),
-        (w, h): (usize, usize),
-    ) {
-        for r in 0..h {
-            let f = (fy + r) * from.width + fx;
-            let t = (ty + r) * self.width + tx;
-            self.data[t..t + w].copy_from_slice(&from.data[f..f + w]);
-        }
-    }
 }
 
 /// Asks the CPU to bring the cache line holding the start of `value` into

@@ -117,10 +117,18 @@ fn cbp_luma(levels: &[[i32; 16]; 16]) -> u8 {
 
 /// Codes an intra macroblock losslessly: Intra4x4 with the cheapest mode per
 /// block, chroma with the cheapest mode, or I_PCM when that is smaller than
-/// the 3200-bit bound allows. Writes the reconstruction (= source) into `recon`.
-pub fn code_intra_mb_lossless(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
+/// the 3200-bit bound allows. Writes the reconstruction (= source) into
+/// `recon` at `pos`; the source is read at `src_pos` of `src`
+/// ([`crate::macroblock::code_intra_mb_with`]).
+pub fn code_intra_mb_lossless(
+    src: &YuvFrame,
+    src_pos: MbPos,
+    recon: &mut YuvFrame,
+    pos: MbPos,
+) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
-    let luma: [i32; 256] = load_block(&src.y, x0, y0, 16);
+    let (sx0, sy0) = (src_pos.mb_x * 16, src_pos.mb_y * 16);
+    let luma: [i32; 256] = load_block(&src.y, sx0, sy0, 16);
     let mut modes = [0u8; 16];
     let mut levels = [[0i32; 16]; 16];
     for blk in 0..16 {
@@ -150,8 +158,8 @@ pub fn code_intra_mb_lossless(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) 
         store_block(&mut recon.y, x0 + bx, y0 + by, 4, &block);
     }
     let avail = mb_availability(pos);
-    let cb: [i32; 64] = load_block(&src.u, cx0, cy0, 8);
-    let cr: [i32; 64] = load_block(&src.v, cx0, cy0, 8);
+    let cb: [i32; 64] = load_block(&src.u, sx0 / 2, sy0 / 2, 8);
+    let cr: [i32; 64] = load_block(&src.v, sx0 / 2, sy0 / 2, 8);
     let edges = [
         EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail),
         EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail),
@@ -182,7 +190,7 @@ pub fn code_intra_mb_lossless(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) 
         store_block(&mut recon.v, cx0, cy0, 8, &cr.map(|v| v as u8));
         mb
     } else {
-        pcm_mb(src, recon, pos)
+        pcm_mb(src, src_pos, recon, pos)
     }
 }
 

@@ -726,29 +726,34 @@ fn for_each_intra_block(mb: &MbCoding, f: BlockVisit) {
 /// Codes one intra macroblock of `src` (padded to whole macroblocks),
 /// writing its reconstruction into `recon`.
 pub fn code_intra_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos, qp: i32) -> MbCoding {
-    code_intra_mb_with(src, recon, pos, qp, true)
+    code_intra_mb_with(src, pos, recon, pos, qp, true)
 }
 
 /// [`code_intra_mb`], with Intra4x4 considered only when `i4` is set
-/// (Intra16x16 and I_PCM always are).
+/// (Intra16x16 and I_PCM always are), the source read at `src_pos` of `src`
+/// and the reconstruction at `pos` of `recon` (whose edges give the
+/// neighbours' availability: a cut-out of the picture around the
+/// macroblock, or the picture itself with `pos` = `src_pos`).
 pub fn code_intra_mb_with(
     src: &YuvFrame,
+    src_pos: MbPos,
     recon: &mut YuvFrame,
     pos: MbPos,
     qp: i32,
     i4: bool,
 ) -> MbCoding {
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
+    let (sx0, sy0) = (src_pos.mb_x * 16, src_pos.mb_y * 16);
     let avail = mb_availability(pos);
 
     let edge16 = EdgeN::<16>::gather(&recon.y.data, recon.y.width, x0, y0, avail);
-    let at = y0 * src.y.width + x0;
+    let at = sy0 * src.y.width + sx0;
     let (i16_mode, i16_cost) = best_i16_mode(&src.y.data[at..], src.y.width, &edge16, lambda(qp));
-    let i4 = i4.then(|| code_i4(&load_block(&src.y, x0, y0, 16), &mut recon.y, pos, qp));
+    let i4 = i4.then(|| code_i4(&load_block(&src.y, sx0, sy0, 16), &mut recon.y, pos, qp));
 
     let edge_cb = EdgeN::<8>::gather(&recon.u.data, recon.u.width, cx0, cy0, avail);
     let edge_cr = EdgeN::<8>::gather(&recon.v.data, recon.v.width, cx0, cy0, avail);
-    let c_at = cy0 * src.u.width + cx0;
+    let c_at = (sy0 / 2) * src.u.width + sx0 / 2;
     let chroma_mode = best_chroma_mode(
         [&src.u.data[c_at..], &src.v.data[c_at..]],
         src.u.width,
@@ -790,7 +795,7 @@ pub fn code_intra_mb_with(
             store_block(&mut recon.v, cx0, cy0, 8, &chroma.recon[1]);
             mb
         }
-        None => pcm_mb(src, recon, pos),
+        None => pcm_mb(src, src_pos, recon, pos),
     }
 }
 
@@ -856,9 +861,10 @@ fn i16_candidate(
     accept(mb, r.recon, r.valid && ch.valid)
 }
 
-/// I_PCM (7.3.5): the source samples are the reconstruction.
-pub(crate) fn pcm_mb(src: &YuvFrame, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
-    let mb = pcm_coding(src, pos);
+/// I_PCM (7.3.5): the source samples (at `src_pos` of `src`) are the
+/// reconstruction (at `pos` of `recon`).
+pub(crate) fn pcm_mb(src: &YuvFrame, src_pos: MbPos, recon: &mut YuvFrame, pos: MbPos) -> MbCoding {
+    let mb = pcm_coding(src, src_pos);
     let (x0, y0, cx0, cy0) = (pos.mb_x * 16, pos.mb_y * 16, pos.mb_x * 8, pos.mb_y * 8);
     if let Some(samples) = &mb.pcm {
         store_block(&mut recon.y, x0, y0, 16, &samples[..256]);

@@ -4,7 +4,7 @@
 //! in wavefront order (raster order is one such order).
 
 use crate::analyse::{intra_estimate_below, lambda};
-use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::frame::{prefetch, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::wavefront::wavefront;
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -112,10 +112,14 @@ struct RowWork<'a, 'b> {
 impl RowWork<'_, '_> {
     fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
         let (qp, intra) = self.coding;
-        n.cut_bands(self.src, self.bands, self.widths, (x, y), self.wm);
-        let mb = intra_mb(&n.src, &mut n.recon, n.pos, qp, intra);
-        n.coded_samples()
-            .paste_band(&mut lock(&self.bands[y]), x, self.widths);
+        n.cut_bands(self.bands, self.widths, (x, y), self.wm);
+        let src_pos = MbPos {
+            mb_x: x,
+            mb_y: y,
+            width_mbs: self.wm,
+        };
+        let mb = intra_mb((self.src, src_pos), &mut n.recon, n.pos, qp, intra);
+        n.paste_coded(&mut lock(&self.bands[y]), x, self.widths);
         mb
     }
 }
@@ -126,30 +130,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A macroblock with the neighbours it may predict from, cut out of the
-/// source and the reconstruction: up to one macroblock column each side
-/// and one row above, clipped to the picture, so that the availability the
-/// coding derives from `pos` (6.4.8, 6.4.11) is that of the macroblock in
-/// the picture. Only what intra coding reads is copied (the rest is left as
-/// the previous macroblock had it): the macroblock's source samples, and
-/// the reconstructed row above it (top-left, top and top-right samples) and
-/// column left of it (8.3.1.2, 8.3.3, 8.3.4). Its planes are reused from one
-/// macroblock to the next.
+/// The neighbours a macroblock may predict from, cut out of the
+/// reconstruction: up to one macroblock column each side and one row above,
+/// clipped to the picture, so that the availability the coding derives from
+/// `pos` (6.4.8, 6.4.11) is that of the macroblock in the picture. Only
+/// what intra coding reads is copied (the rest is left as the previous
+/// macroblock had it): the reconstructed row above the macroblock
+/// (top-left, top and top-right samples) and the column left of it
+/// (8.3.1.2, 8.3.3, 8.3.4). The macroblock's source is read in place. Its
+/// planes are reused from one macroblock to the next.
 #[derive(Default)]
 struct Neighbourhood {
-    src: YuvFrame,
     recon: YuvFrame,
     /// The macroblock's position inside the cut-out.
     pos: MbPos,
 }
 
 impl Neighbourhood {
-    /// Cuts the macroblock at (mb_x, mb_y) out of the source and of the
-    /// reconstruction held as macroblock rows: from the latter only the row
-    /// above's last sample row and the column to the left.
+    /// Cuts the neighbours of the macroblock at (mb_x, mb_y) out of the
+    /// reconstruction held as macroblock rows: the row above's last sample
+    /// row and the column to the left.
     fn cut_bands(
         &mut self,
-        src: &YuvFrame,
         bands: &[Mutex<Band>],
         widths: (usize, usize),
         (mb_x, mb_y): (usize, usize),
@@ -162,9 +164,7 @@ impl Neighbourhood {
             mb_y: mb_y - y0,
             width_mbs: x1 - x0,
         };
-        let rect = (x0, y0, x1 - x0, mb_y + 1 - y0);
-        cut_macroblock(&mut self.src, src, rect, (pos.mb_x, pos.mb_y));
-        size_to(&mut self.recon, (rect.2, rect.3));
+        size_to(&mut self.recon, (x1 - x0, mb_y + 1 - y0));
         if mb_y > 0 {
             copy_row_above(&mut self.recon, &lock(&bands[mb_y - 1]), widths, x0);
         }
@@ -174,13 +174,20 @@ impl Neighbourhood {
         self.pos = pos;
     }
 
-    /// The coded macroblock's reconstructed samples.
-    fn coded_samples(&self) -> MbSamples {
+    /// Writes the coded macroblock's reconstruction into its macroblock
+    /// row at column `mb_x`.
+    fn paste_coded(&self, band: &mut Band, mb_x: usize, (yw, cw): (usize, usize)) {
         let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
-        MbSamples {
-            luma: block_of(&self.recon.y, lx * 16, ly * 16),
-            cb: block_of(&self.recon.u, lx * 8, ly * 8),
-            cr: block_of(&self.recon.v, lx * 8, ly * 8),
+        let parts = [
+            (&self.recon.y, &mut *band.y, yw, 16),
+            (&self.recon.u, &mut *band.u, cw, 8),
+            (&self.recon.v, &mut *band.v, cw, 8),
+        ];
+        for (plane, rows, stride, n) in parts {
+            for r in 0..n {
+                let from = &plane.data[(ly * n + r) * plane.width + lx * n..][..n];
+                rows[r * stride + mb_x * n..][..n].copy_from_slice(from);
+            }
         }
     }
 }
@@ -233,70 +240,19 @@ fn copy_left_column(
     }
 }
 
-/// The reconstructed samples of one macroblock, raster order.
-struct MbSamples {
-    luma: [u8; 256],
-    cb: [u8; 64],
-    cr: [u8; 64],
-}
-
-impl MbSamples {
-    /// Writes the samples into a macroblock row at column `mb_x`.
-    fn paste_band(&self, band: &mut Band, mb_x: usize, (yw, cw): (usize, usize)) {
-        put_rows(band.y, yw, mb_x * 16, 16, &self.luma);
-        put_rows(band.u, cw, mb_x * 8, 8, &self.cb);
-        put_rows(band.v, cw, mb_x * 8, 8, &self.cr);
-    }
-}
-
-/// The `N`×`N` block of a plane at (x, y).
-fn block_of<const L: usize>(p: &Plane, x: usize, y: usize) -> [u8; L] {
-    let n = L.isqrt();
-    let mut out = [0u8; L];
-    for (r, row) in out.chunks_exact_mut(n).enumerate() {
-        row.copy_from_slice(&p.data[(y + r) * p.width + x..][..n]);
-    }
-    out
-}
-
-/// Writes an `n`×`n` block of samples into rows `stride` apart at column `x`.
-fn put_rows(rows: &mut [u8], stride: usize, x: usize, n: usize, samples: &[u8]) {
-    for (r, row) in samples.chunks_exact(n).enumerate() {
-        rows[r * stride + x..][..n].copy_from_slice(row);
-    }
-}
-
-/// A rectangle `(x, y, width, height)`.
-type Rect = (usize, usize, usize, usize);
-
-/// Makes `out` the macroblocks `rect` of a frame, of which only the
-/// macroblock at `at` (macroblocks, relative to the cut-out) is copied: the
-/// other samples are left as they were, as coding reads none of them.
-fn cut_macroblock(out: &mut YuvFrame, f: &YuvFrame, rect: Rect, at: (usize, usize)) {
-    cut_plane(&mut out.y, &f.y, rect, at, 16);
-    cut_plane(&mut out.u, &f.u, rect, at, 8);
-    cut_plane(&mut out.v, &f.v, rect, at, 8);
-}
-
-fn cut_plane(out: &mut Plane, p: &Plane, (x, y, w, h): Rect, at: (usize, usize), n: usize) {
-    out.width = w * n;
-    out.height = h * n;
-    out.data.resize(w * n * h * n, 0);
-    let (px, py) = (at.0 * n, at.1 * n);
-    out.copy_rect((px, py), p, (x * n + px, y * n + py), (n, n));
-}
-
+/// Codes the intra macroblock whose source lies at `src_pos` of `src` into
+/// the reconstruction `recon` at `pos`.
 fn intra_mb(
-    src: &YuvFrame,
+    (src, src_pos): (&YuvFrame, MbPos),
     recon: &mut YuvFrame,
     pos: MbPos,
     qp: i32,
     mode: IntraMode,
 ) -> MbCoding {
     match mode {
-        IntraMode::Lossless => code_intra_mb_lossless(src, recon, pos),
-        IntraMode::Full => code_intra_mb_with(src, recon, pos, qp, true),
-        IntraMode::Without4x4 => code_intra_mb_with(src, recon, pos, qp, false),
+        IntraMode::Lossless => code_intra_mb_lossless(src, src_pos, recon, pos),
+        IntraMode::Full => code_intra_mb_with(src, src_pos, recon, pos, qp, true),
+        IntraMode::Without4x4 => code_intra_mb_with(src, src_pos, recon, pos, qp, false),
     }
 }
 
@@ -520,4 +476,49 @@ fn put_block(band: &mut [u8], stride: usize, x0: usize, n: usize, samples: &[u8]
 /// The vector each macroblock hands to the next picture's search.
 pub fn picture_vectors(mbs: &[MbCoding]) -> Vec<[i16; 2]> {
     mbs.iter().map(|mb| mb.mvs[0]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A picture of `wm`×`hm` macroblocks of smooth gradients with noise.
+    fn picture(wm: usize, hm: usize) -> YuvFrame {
+        let mut f = YuvFrame::new(wm * 16, hm * 16);
+        let mut state = 0x1234_5678u32;
+        for (k, plane) in [&mut f.y, &mut f.u, &mut f.v].into_iter().enumerate() {
+            let w = plane.width;
+            for (i, v) in plane.data.iter_mut().enumerate() {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let smooth = (i % w) * 3 + (i / w) * 2 + k * 40;
+                *v = ((smooth + (state >> 28) as usize) % 256) as u8;
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn intra_rows_code_as_raster_coding_in_place() {
+        let (wm, hm) = (4, 3);
+        let src = picture(wm, hm);
+        for mode in [IntraMode::Full, IntraMode::Without4x4, IntraMode::Lossless] {
+            let mut recon = YuvFrame::new(wm * 16, hm * 16);
+            let mbs = code_i_picture_with(&src, &mut recon, wm, hm, 24, mode);
+            let mut expected = YuvFrame::new(wm * 16, hm * 16);
+            for addr in 0..wm * hm {
+                let pos = MbPos {
+                    mb_x: addr % wm,
+                    mb_y: addr / wm,
+                    width_mbs: wm,
+                };
+                let mb = intra_mb((&src, pos), &mut expected, pos, 24, mode);
+                assert_eq!(
+                    format!("{mb:?}"),
+                    format!("{:?}", mbs[addr]),
+                    "{mode:?} mb {addr}"
+                );
+            }
+            assert_eq!(recon, expected, "{mode:?}");
+        }
+    }
 }
