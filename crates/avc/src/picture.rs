@@ -505,7 +505,7 @@ mod tests {
             let mut recon = YuvFrame::new(wm * 16, hm * 16);
             let mbs = code_i_picture_with(&src, &mut recon, wm, hm, 24, mode);
             let mut expected = YuvFrame::new(wm * 16, hm * 16);
-            for addr in 0..wm * hm {
+            for (addr, coded) in mbs.iter().enumerate() {
                 let pos = MbPos {
                     mb_x: addr % wm,
                     mb_y: addr / wm,
@@ -514,7 +514,7 @@ mod tests {
                 let mb = intra_mb((&src, pos), &mut expected, pos, 24, mode);
                 assert_eq!(
                     format!("{mb:?}"),
-                    format!("{:?}", mbs[addr]),
+                    format!("{coded:?}"),
                     "{mode:?} mb {addr}"
                 );
             }
