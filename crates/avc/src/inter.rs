@@ -11,8 +11,8 @@ use crate::frame::YuvFrame;
 use crate::macroblock::{
     bits_bound_with, chroma_cbp, code_chroma_residual, dequant4x4, fits_with,
     for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
-    reconstruct, store_block, sub_block, to_scan, BlockVisit, ChromaResult, LumaPred, MbCoding,
-    MbLevels, MbPos,
+    reconstruct, store_block, sub_block, to_scan, BlockVisitor, ChromaResult, CodedBlocks,
+    LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -32,14 +32,14 @@ pub fn max_mvd(w: usize, h: usize) -> i32 {
 /// cannot be coded with CAVLC.
 pub fn inter_mb_bits_bound(mb: &MbCoding, part: Partition, mvd_max: i32) -> Option<u32> {
     let header = inter_header_bits(mb, part, mvd_max);
-    bits_bound_with(header, |f| for_each_inter_block(mb, f))
+    bits_bound_with(header, InterBlocks(mb))
 }
 
 /// Whether [`inter_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
 /// counting each block exactly where the quick bound settles it.
 pub fn inter_mb_fits(mb: &MbCoding, part: Partition, mvd_max: i32) -> bool {
     let header = inter_header_bits(mb, part, mvd_max);
-    fits_with(header, |f| for_each_inter_block(mb, f))
+    fits_with(header, InterBlocks(mb))
 }
 
 /// Worst-case bits of an inter macroblock_layer before its residual blocks:
@@ -59,15 +59,27 @@ fn inter_header_bits(mb: &MbCoding, part: Partition, mvd_max: i32) -> u32 {
 }
 
 /// Calls `f` with each residual block an inter macroblock codes (7.3.5.3),
-/// as [`BlockVisit`] says.
-fn for_each_inter_block(mb: &MbCoding, f: BlockVisit) {
+/// as [`BlockVisitor`] says.
+#[inline(always)]
+fn for_each_inter_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
     let lv = mb.levels();
     for blk in 0..16 {
         if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-            f(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
+            f.visit(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
         }
     }
     for_each_chroma_block(mb, f);
+}
+
+/// The blocks of an inter macroblock ([`for_each_inter_block`]).
+#[derive(Clone, Copy)]
+struct InterBlocks<'a>(&'a MbCoding);
+
+impl CodedBlocks for InterBlocks<'_> {
+    #[inline(always)]
+    fn each(self, v: &mut impl BlockVisitor) {
+        for_each_inter_block(self.0, v);
+    }
 }
 
 /// The motion-compensated prediction of a macroblock: luma 16×16 and both

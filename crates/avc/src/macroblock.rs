@@ -626,36 +626,72 @@ pub(crate) fn chroma_cbp(ch: &ChromaResult) -> u8 {
 /// higher, Table 7-13); `None` if a level cannot be coded with CAVLC.
 pub fn intra_mb_bits_bound(mb: &MbCoding) -> Option<u32> {
     let header = intra_header_bits(mb)?;
-    bits_bound_with(header, |f| for_each_intra_block(mb, f))
+    bits_bound_with(header, IntraBlocks(mb))
 }
 
 /// Whether [`intra_mb_bits_bound`] is at most [`MB_MAX_BITS`], without
 /// counting each block exactly where the quick bound settles it.
 pub fn intra_mb_fits(mb: &MbCoding) -> bool {
-    intra_header_bits(mb).is_some_and(|header| fits_with(header, |f| for_each_intra_block(mb, f)))
+    intra_header_bits(mb).is_some_and(|header| fits_with(header, IntraBlocks(mb)))
 }
 
 /// Receives each residual block a macroblock codes: its levels as held
 /// (index 0 of an AC block is not coded), the index of the first level
 /// coded, and the coeff_token table its bound is taken with.
-pub(crate) type BlockVisit<'a> = &'a mut dyn FnMut(&[i32], usize, CoeffTokenTable);
+pub(crate) trait BlockVisitor {
+    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable);
+}
 
-/// `header` plus the worst-case bits of every residual block that `blocks`
-/// visits ([`residual_block_bits_bound`]); `None` if a level cannot be
-/// coded with CAVLC.
-pub(crate) fn bits_bound_with(header: u32, blocks: impl Fn(BlockVisit)) -> Option<u32> {
-    let mut bits = Some(header);
-    blocks(&mut |levels, from, table| {
-        bits = bits.and_then(|b| Some(b + residual_block_bits_bound(&levels[from..], table).ok()?));
-    });
-    bits
+/// The residual blocks of a macroblock, handed to a [`BlockVisitor`] in
+/// the order they are coded (one call per visitor, so each visit inlines).
+pub(crate) trait CodedBlocks: Copy {
+    fn each(self, v: &mut impl BlockVisitor);
+}
+
+/// The blocks of an intra macroblock ([`for_each_intra_block`]).
+#[derive(Clone, Copy)]
+struct IntraBlocks<'a>(&'a MbCoding);
+
+impl CodedBlocks for IntraBlocks<'_> {
+    #[inline(always)]
+    fn each(self, v: &mut impl BlockVisitor) {
+        for_each_intra_block(self.0, v);
+    }
+}
+
+impl BlockVisitor for QuickBound {
+    #[inline(always)]
+    fn visit(&mut self, levels: &[i32], _: usize, _: CoeffTokenTable) {
+        self.add(levels);
+    }
+}
+
+/// The sum of [`residual_block_bits_bound`] over the blocks visited;
+/// `None` once a level cannot be coded with CAVLC.
+struct ExactBound(Option<u32>);
+
+impl BlockVisitor for ExactBound {
+    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable) {
+        self.0 = self
+            .0
+            .and_then(|b| Some(b + residual_block_bits_bound(&levels[from..], table).ok()?));
+    }
+}
+
+/// `header` plus the worst-case bits of every residual block of `blocks`
+/// ([`residual_block_bits_bound`]); `None` if a level cannot be coded with
+/// CAVLC.
+pub(crate) fn bits_bound_with(header: u32, blocks: impl CodedBlocks) -> Option<u32> {
+    let mut bits = ExactBound(Some(header));
+    blocks.each(&mut bits);
+    bits.0
 }
 
 /// Whether [`bits_bound_with`] is at most [`MB_MAX_BITS`]: the blocks'
 /// [`QuickBound`] first, the exact count only where that does not settle it.
-pub(crate) fn fits_with(header: u32, blocks: impl Fn(BlockVisit)) -> bool {
+pub(crate) fn fits_with(header: u32, blocks: impl CodedBlocks) -> bool {
     let mut quick = QuickBound::default();
-    blocks(&mut |levels, _, _| quick.add(levels));
+    blocks.each(&mut quick);
     if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
         return true;
     }
@@ -665,16 +701,17 @@ pub(crate) fn fits_with(header: u32, blocks: impl Fn(BlockVisit)) -> bool {
 /// Calls `f` with the chroma residual blocks a macroblock codes (7.3.5.3):
 /// both DC blocks where coded_block_pattern has chroma, the eight AC blocks
 /// where it has chroma AC.
-pub(crate) fn for_each_chroma_block(mb: &MbCoding, f: BlockVisit) {
+#[inline(always)]
+pub(crate) fn for_each_chroma_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
     let lv = mb.levels();
     if mb.cbp_chroma > 0 {
         for dc in &lv.chroma_dc {
-            f(dc, 0, CoeffTokenTable::ChromaDc);
+            f.visit(dc, 0, CoeffTokenTable::ChromaDc);
         }
     }
     if mb.cbp_chroma == 2 {
         for ac in lv.chroma_ac.iter().flatten() {
-            f(ac, 1, CoeffTokenTable::Nc(0));
+            f.visit(ac, 1, CoeffTokenTable::Nc(0));
         }
     }
 }
@@ -699,22 +736,23 @@ fn intra_header_bits(mb: &MbCoding) -> Option<u32> {
 
 /// Calls `f` with each residual block an intra macroblock codes (7.3.5.3;
 /// none for I_PCM), as [`BlockVisit`] says.
-fn for_each_intra_block(mb: &MbCoding, f: BlockVisit) {
+#[inline(always)]
+fn for_each_intra_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
     let nc = CoeffTokenTable::Nc(0);
     let lv = mb.levels();
     match mb.luma {
         LumaPred::I4(_) => {
             for blk in 0..16 {
                 if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                    f(&lv.luma[blk], 0, nc);
+                    f.visit(&lv.luma[blk], 0, nc);
                 }
             }
         }
         LumaPred::I16(_) => {
-            f(&lv.luma_dc, 0, nc);
+            f.visit(&lv.luma_dc, 0, nc);
             if mb.cbp_luma != 0 {
                 for blk in 0..16 {
-                    f(&lv.luma[blk], 1, nc);
+                    f.visit(&lv.luma[blk], 1, nc);
                 }
             }
         }
