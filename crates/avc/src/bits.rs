@@ -61,13 +61,11 @@ pub fn ue_len(value: u32) -> u32 {
 }
 
 /// Length in bits of se(v) for `value` (9.1.1).
+#[inline]
 pub fn se_len(value: i32) -> u32 {
-    let mapped = if value > 0 {
-        2 * (value as i64) - 1
-    } else {
-        -2 * (value as i64)
-    };
-    ue_len(mapped as u32)
+    // codeNum + 1 (Table 9-3): 2·v for v > 0, 2·|v| + 1 otherwise.
+    let code = 2 * u64::from(value.unsigned_abs()) + u64::from(value <= 0);
+    2 * (63 - code.leading_zeros()) + 1
 }
 
 /// Writes bits into a byte vector.
@@ -233,6 +231,18 @@ mod tests {
         let mut c = BitCounter::default();
         c.put_ue(u32::MAX);
         assert_eq!(c.bits, 65);
+    }
+
+    #[test]
+    fn se_len_is_ue_len_of_the_mapped_value() {
+        for v in (-70_000..70_000).chain([i32::MAX, i32::MIN + 1]) {
+            let mapped = if v > 0 {
+                2 * v as i64 - 1
+            } else {
+                -2 * v as i64
+            };
+            assert_eq!(se_len(v), ue_len(mapped as u32), "{v}");
+        }
     }
 
     #[test]

@@ -41,6 +41,12 @@ impl PaddedPlane {
         self.data[yi * self.stride + xi]
     }
 
+    /// Samples between the starts of consecutive rows.
+    #[inline]
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
     /// The row of `len` samples starting at (x, y).
     #[inline]
     pub fn row(&self, x: i32, y: i32, len: usize) -> &[u8] {

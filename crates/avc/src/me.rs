@@ -83,6 +83,14 @@ impl Block<'_> {
         ]
     }
 
+    /// Whether the whole-sample vector `full` lies within the limits
+    /// (whose ends, from [`mv_limits`], are whole samples).
+    #[inline]
+    fn holds_full(&self, full: [i32; 2]) -> bool {
+        let inside = |v: i32, (lo, hi): (i32, i32)| lo <= v * 4 && v * 4 <= hi;
+        inside(full[0], self.lim[0]) && inside(full[1], self.lim[1])
+    }
+
     fn mv_bits(&self, mv: [i32; 2]) -> u32 {
         se_len(mv[0] - i32::from(self.pred[0])) + se_len(mv[1] - i32::from(self.pred[1]))
     }
@@ -102,40 +110,37 @@ impl Block<'_> {
     /// loaded once.
     fn sad_costs(&self, cands: &[[i32; 2]]) -> [u32; PATTERN_MAX] {
         let mut costs = [0; PATTERN_MAX];
+        let n = cands.len().min(PATTERN_MAX);
         if (self.w, self.h) != (16, 16) {
-            for (c, &cand) in costs.iter_mut().zip(cands) {
-                *c = self.sad_cost(cand);
+            for k in 0..n {
+                costs[k] = self.sad_cost(cands[k]);
             }
             return costs;
         }
-        let at = self.y as usize * self.src.width + self.x as usize;
-        for (group, out) in cands.chunks(4).zip(costs.chunks_mut(4)) {
-            if group.len() < 3 {
+        let src = &self.src.data[self.y as usize * self.src.width + self.x as usize..];
+        let mut k = 0;
+        while k < n {
+            let group = (n - k).min(4);
+            if group < 3 {
                 // Two SADs cost about what four together do.
-                for (c, &cand) in out.iter_mut().zip(group) {
-                    *c = self.sad_cost(cand);
+                for j in k..n {
+                    costs[j] = self.sad_cost(cands[j]);
                 }
-                continue;
+                break;
             }
             // A group of three repeats its first candidate.
-            let pick = |k: usize| group.get(k).copied().unwrap_or(group[0]);
-            let blocks: [(&[u8], usize); 4] = std::array::from_fn(|k| {
-                let full = pick(k);
-                self.refp
-                    .full
-                    .block(self.x + full[0], self.y + full[1], 16, 16)
+            let at = |j: usize| cands[k + if j < group { j } else { 0 }];
+            let full = &self.refp.full;
+            let blocks: [&[u8]; 4] = std::array::from_fn(|j| {
+                let c = at(j);
+                full.block(self.x + c[0], self.y + c[1], 16, 16).0
             });
-            let stride = blocks[0].1;
-            let sads = sad_16x16_x4(
-                &self.src.data[at..],
-                self.src.width,
-                blocks.map(|b| b.0),
-                stride,
-            );
-            for (k, c) in out.iter_mut().enumerate().take(group.len()) {
-                let full = group[k];
-                *c = sads[k] + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4]);
+            let sads = sad_16x16_x4(src, self.src.width, blocks, full.stride());
+            for j in 0..group {
+                let c = cands[k + j];
+                costs[k + j] = sads[j] + self.lambda * self.mv_bits([c[0] * 4, c[1] * 4]);
             }
+            k += group;
         }
         costs
     }
@@ -228,9 +233,7 @@ impl Block<'_> {
                 let mut n = 0;
                 for d in pattern {
                     let cand = [centre[0] + d[0], centre[1] + d[1]];
-                    if self.clamp([cand[0] * 4, cand[1] * 4]) == [cand[0] * 4, cand[1] * 4]
-                        && visited.first_visit(cand)
-                    {
+                    if self.holds_full(cand) && visited.first_visit(cand) {
                         cands[n] = cand;
                         n += 1;
                     }
