@@ -16,7 +16,7 @@ use crate::macroblock::{
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
-use crate::nonzero::{chroma_is_bare, nonzero_blocks_16x16};
+use crate::nonzero::{chroma_is_bare, levels_16x16, nonzero_blocks_16x16};
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, Deadzone, Quantiser};
 
@@ -244,10 +244,18 @@ impl<'a> LumaResidual<'a> {
 /// residual against a prediction, and the blocks that hold levels (bit
 /// luma4x4BlkIdx).
 fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> ([[i32; 16]; 16], u16) {
+    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
+    let quant = Quantiser::new(qp, Deadzone::Inter);
+    let all = levels_16x16(&quant, &src.y.data[at..], stride, pred);
     let mut levels = [[0; 16]; 16];
     let mut coded = 0u16;
-    for (blk, scan) in LumaResidual::new(src, pos, pred, qp).coded_blocks() {
-        levels[blk] = scan;
+    let mut rest = all.nonzero;
+    while rest != 0 {
+        let at = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let (bx, by) = (at % 4, at / 4);
+        let blk = luma_block_at(4 * bx, 4 * by);
+        levels[blk] = all.scan(bx, by);
         coded |= 1 << blk;
     }
     let kept = decimate_coded_luma(&mut levels, coded);

@@ -5,9 +5,12 @@
 //! whose DC coefficient goes through a second transform (Intra16x16 luma,
 //! chroma: 8.5.10, 8.5.11) are asked about their AC levels and hand back
 //! their DC coefficients (each the sum of the block's residual). Macroblocks
-//! use it to quantise only the blocks that will carry levels.
+//! use it to quantise only the blocks that will carry levels. The coding
+//! of inter macroblocks takes every block's levels from the same transform
+//! instead ([`levels_16x16`]): quantising all sixteen blocks in vector lanes
+//! costs less than transforming the coded ones again.
 
-use crate::transform::{chroma_dc_quant, hadamard2x2, Deadzone, Quantiser};
+use crate::transform::{chroma_dc_quant, hadamard2x2, Deadzone, Quantiser, ZIGZAG_4X4};
 
 /// The smallest |coefficient| that [`Quantiser`] gives a nonzero level, by
 /// dead zone (intra, inter), qp (0..=51) and raster position of a 4×4 block.
@@ -202,6 +205,94 @@ pub fn ac_blocks_chroma(
 
 /// Whether a 16×16 block with rows `stride` apart lies inside `src`.
 #[cfg(target_arch = "x86_64")]
+/// The quantised levels of the sixteen 4×4 blocks of a 16×16 residual, as
+/// [`levels_16x16`] finds them: `levels[by][v][4·bx + k]` is the level at
+/// row k, column v of block (bx, by) — the layout of the transform's
+/// registers.
+pub struct Levels16 {
+    levels: [[[i16; 16]; 4]; 4],
+    /// Bit 4·by + bx set where block (bx, by) has some nonzero level.
+    pub nonzero: u16,
+}
+
+impl Levels16 {
+    /// The levels of block (bx, by) (in 4×4 blocks) in scan order (8.5.6).
+    #[inline]
+    pub fn scan(&self, bx: usize, by: usize) -> [i32; 16] {
+        std::array::from_fn(|i| self.at(bx, by, ZIGZAG_4X4[i]))
+    }
+
+    #[inline(always)]
+    fn at(&self, bx: usize, by: usize, pos: usize) -> i32 {
+        i32::from(self.levels[by][pos % 4][4 * bx + pos / 4])
+    }
+}
+
+/// Every block of the residual `src − pred` (16×16, `src` rows `stride`
+/// apart) quantised with `quant` ([`Quantiser::residual_u8`] of each, DC
+/// included), with the blocks that hold levels: on x86-64 with AVX2 from
+/// one transform of four blocks per register, quantised in 32-bit lanes.
+pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 256]) -> Levels16 {
+    #[cfg(target_arch = "x86_64")]
+    if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
+        let (qp, _) = quant.setting();
+        let (_, offset, qbits) = quant.parts();
+        // SAFETY: AVX2 is present (checked above); the 16 rows of 16 samples
+        // lie inside `src` (checked above) and `pred` is 16×16.
+        return unsafe {
+            x86::levels_16x16(
+                (src.as_ptr(), stride),
+                pred.as_ptr(),
+                (&MF_PAIRS[(qp.clamp(0, 51) % 6) as usize], offset, qbits),
+            )
+        };
+    }
+    levels_portable(quant, src, stride, pred)
+}
+
+/// The portable [`levels_16x16`]: each block quantised on its own.
+pub fn levels_portable(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 256]) -> Levels16 {
+    let mut out = Levels16 {
+        levels: [[[0; 16]; 4]; 4],
+        nonzero: 0,
+    };
+    for blk in 0..16 {
+        let (bx, by) = (blk % 4, blk / 4);
+        let s = (&src[4 * by * stride + 4 * bx..], stride);
+        let p = (&pred[4 * by * 16 + 4 * bx..], 16);
+        let (levels, _) = quant.residual_u8(s, p, false);
+        for (pos, &l) in levels.iter().enumerate() {
+            out.levels[by][pos % 4][4 * bx + pos / 4] = l as i16;
+        }
+        out.nonzero |= u16::from(levels.iter().any(|&l| l != 0)) << blk;
+    }
+    out
+}
+
+/// MF for the AVX2 quantiser, by qp % 6 and horizontal frequency v: the
+/// 16-bit pairs (MF of row k, column v; 0) for k = 0..4 in each 128-bit
+/// half, so that a multiply-add with a coefficient widened to a 32-bit lane
+/// (k the lane within its half) gives |c|·MF.
+static MF_PAIRS: [[[i16; 16]; 4]; 6] = mf_pairs_table();
+
+const fn mf_pairs_table() -> [[[i16; 16]; 4]; 6] {
+    let mut table = [[[0i16; 16]; 4]; 6];
+    let mut q = 0;
+    while q < 6 {
+        let mut v = 0;
+        while v < 4 {
+            let mut j = 0;
+            while j < 8 {
+                table[q][v][2 * j] = crate::transform::quant_mf(q, 4 * (j % 4) + v) as i16;
+                j += 1;
+            }
+            v += 1;
+        }
+        q += 1;
+    }
+    table
+}
+
 fn fits_16x16(src: &[u8], stride: usize) -> bool {
     stride >= 16 && src.len() >= 15 * stride + 16
 }
@@ -365,6 +456,55 @@ mod x86 {
         (mask as u16, dc)
     }
 
+    /// [`super::levels_16x16`] with AVX2: per band of four blocks the
+    /// transform of [`band`], then each register's 16 coefficients
+    /// quantised in two sets of eight 32-bit lanes, (|c|·MF + offset) >>
+    /// qbits with c's sign (|c| ≤ 36·255 and MF ≤ 13107: the product fits).
+    ///
+    /// # Safety
+    /// AVX2 must be present; `src` must be readable as 16 rows of 16 samples
+    /// `stride` apart and `pred` as 256 samples.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn levels_16x16(
+        (src, stride): (*const u8, usize),
+        pred: *const u8,
+        (mf, offset, qbits): (&[[i16; 16]; 4], i32, u32),
+    ) -> super::Levels16 {
+        let mf: [__m256i; 4] = mf.map(|m| _mm256_loadu_si256(m.as_ptr().cast()));
+        let offset = _mm256_set1_epi32(offset);
+        let shift = _mm_cvtsi32_si128(qbits as i32);
+        let zero = _mm256_setzero_si256();
+        let mut out = super::Levels16 {
+            levels: [[[0; 16]; 4]; 4],
+            nonzero: 0,
+        };
+        for (b, band_out) in out.levels.iter_mut().enumerate() {
+            let rows: [__m256i; 4] = std::array::from_fn(|r| {
+                let y = 4 * b + r;
+                let s = _mm_loadu_si128(src.add(y * stride).cast());
+                let p = _mm_loadu_si128(pred.add(y * 16).cast());
+                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+            });
+            let coef = forward_1d(transpose_blocks(forward_1d(rows)));
+            let mut any = zero;
+            for ((c, m), lanes) in coef.iter().zip(&mf).zip(band_out.iter_mut()) {
+                let magnitude = _mm256_abs_epi16(*c);
+                let quantise = |wide: __m256i| {
+                    let scaled = _mm256_add_epi32(_mm256_madd_epi16(wide, *m), offset);
+                    _mm256_srl_epi32(scaled, shift)
+                };
+                let low = quantise(_mm256_unpacklo_epi16(magnitude, zero));
+                let high = quantise(_mm256_unpackhi_epi16(magnitude, zero));
+                let levels = _mm256_sign_epi16(_mm256_packs_epi32(low, high), *c);
+                any = _mm256_or_si256(any, levels);
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), levels);
+            }
+            let empty = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(any, zero)));
+            out.nonzero |= ((!(empty as u32) & 0xf) as u16) << (4 * b);
+        }
+        out
+    }
+
     /// [`super::ac_blocks_portable`] for both 8×8 chroma residuals with
     /// AVX2: rows r and r + 4 of a plane share a register, so that one band
     /// holds a plane's four blocks in raster order.
@@ -449,6 +589,36 @@ mod tests {
 
     /// The qps the block tests try, from lossless-like to coarse.
     const QPS: [i32; 12] = [0, 1, 6, 12, 18, 22, 27, 32, 37, 42, 47, 51];
+
+    /// The levels of every block from the one-pass kernel equal each block
+    /// quantised on its own (and in scan order, its zigzag), over the
+    /// residual cases, qps and both dead zones.
+    #[test]
+    fn levels_equal_quantising_every_block() {
+        let mut compared = 0;
+        for (case, src, pred) in residual_cases(0x5eed_0001) {
+            let qp = QPS[case % QPS.len()];
+            for dz in [Deadzone::Intra, Deadzone::Inter] {
+                let quant = Quantiser::new(qp, dz);
+                let fast = levels_16x16(&quant, &src, STRIDE, &pred);
+                let slow = levels_portable(&quant, &src, STRIDE, &pred);
+                assert_eq!(fast.levels, slow.levels, "case {case} qp {qp}");
+                assert_eq!(fast.nonzero, slow.nonzero, "case {case} qp {qp}");
+                for blk in 0..16 {
+                    let (bx, by) = (blk % 4, blk / 4);
+                    let (raster, _) = quant.residual_u8(
+                        (&src[4 * by * STRIDE + 4 * bx..], STRIDE),
+                        (&pred[4 * by * 16 + 4 * bx..], 16),
+                        false,
+                    );
+                    let scan: [i32; 16] = std::array::from_fn(|i| raster[ZIGZAG_4X4[i]]);
+                    assert_eq!(fast.scan(bx, by), scan, "case {case} qp {qp} block {blk}");
+                    compared += usize::from(scan.iter().any(|&l| l != 0));
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} blocks had levels");
+    }
 
     /// The transform-only answer equals quantising every block, over
     /// residuals from flat to extreme, every qp and both dead zones, and

@@ -422,6 +422,12 @@ impl Quantiser {
         (self.qp, self.dz)
     }
 
+    /// MF by raster position, the rounding offset and qbits it quantises
+    /// with: level = (|c|·MF + offset) >> qbits.
+    pub(crate) fn parts(&self) -> (&'static [i32; 16], i32, u32) {
+        (self.mf, self.offset, self.qbits)
+    }
+
     /// The level of coefficient `coef` at raster position `pos`.
     pub fn level_at(&self, pos: usize, coef: i32) -> i32 {
         quant_one(coef, self.mf[pos], self.offset, self.qbits)
