@@ -84,6 +84,9 @@ impl<M: Motion> MotionField<'_, M> {
     }
 
     fn predict_at(&self, at: At, part: Partition, idx: usize) -> [i16; 2] {
+        if part == Partition::P16x16 {
+            return combine(self.whole_mb_neighbours(at));
+        }
         let (x, y, w, _) = part.rect(idx);
         let (x, y, w) = (x as i32, y as i32, w as i32);
         let a = self.neighbour(at, part, idx, x - 1, y);
@@ -91,14 +94,7 @@ impl<M: Motion> MotionField<'_, M> {
         let c = self
             .neighbour(at, part, idx, x + w, y - 1)
             .or_else(|| self.neighbour(at, part, idx, x - 1, y - 1));
-        // 8.4.1.3: B and C missing, A present → both take A.
-        let (b, c) = if b.is_none() && c.is_none() && a.is_some() {
-            (a, a)
-        } else {
-            (b, c)
-        };
-        let unpack = |n: Neighbour| n.unwrap_or((-1, [0, 0]));
-        let (a, b, c) = (unpack(a), unpack(b), unpack(c));
+        let (a, b, c) = available_or_intra([a, b, c]);
         match (part, idx) {
             (Partition::P16x8, 0) if b.0 == 0 => return b.1,
             (Partition::P16x8, 1) if a.0 == 0 => return a.1,
@@ -109,17 +105,84 @@ impl<M: Motion> MotionField<'_, M> {
         median_prediction(a, b, c)
     }
 
+    /// A, B and C (D where C is missing) of a 16×16 partition (8.4.1.3.2,
+    /// 6.4.11.7): block 5 of the left macroblock, block 10 of the top one,
+    /// block 10 of the top-right one or else block 15 of the top-left one.
+    #[inline]
+    fn whole_mb_neighbours(&self, at: At) -> [Neighbour; 3] {
+        [
+            self.left_of(at),
+            self.above(at),
+            self.above_right_or_left(at),
+        ]
+    }
+
+    /// Block `blk` of the macroblock (dx, dy) away from `at`; every
+    /// macroblock before this one in raster order is decoded.
+    #[inline(always)]
+    fn mb_block(&self, at: At, (dx, dy): (i32, i32), blk: usize) -> Neighbour {
+        let (nx, ny) = (at.mb_x + dx, at.mb_y + dy);
+        if nx < 0 || ny < 0 || nx >= self.width_mbs as i32 {
+            return None;
+        }
+        let n = &self.mbs[ny as usize * self.width_mbs + nx as usize];
+        Some(if n.is_intra() {
+            (-1, [0, 0])
+        } else {
+            (0, n.block_mv(blk))
+        })
+    }
+
+    #[inline(always)]
+    fn left_of(&self, at: At) -> Neighbour {
+        self.mb_block(at, (-1, 0), 5)
+    }
+
+    #[inline(always)]
+    fn above(&self, at: At) -> Neighbour {
+        self.mb_block(at, (0, -1), 10)
+    }
+
+    #[inline(always)]
+    fn above_right_or_left(&self, at: At) -> Neighbour {
+        self.mb_block(at, (1, -1), 10)
+            .or_else(|| self.mb_block(at, (-1, -1), 15))
+    }
+
     /// The motion vector of P_Skip (8.4.1.1).
     pub fn skip_vector(&self, addr: usize) -> [i16; 2] {
         let at = self.at(addr);
-        let a = self.neighbour(at, Partition::P16x16, 0, -1, 0);
-        let b = self.neighbour(at, Partition::P16x16, 0, 0, -1);
+        let (a, b) = (self.left_of(at), self.above(at));
         match (a, b) {
             (None, _) | (_, None) => [0, 0],
             (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
-            _ => self.predict_at(at, Partition::P16x16, 0),
+            _ => combine([a, b, self.above_right_or_left(at)]),
         }
     }
+}
+
+/// A neighbour that is available: (refIdx, vector).
+type Available = (i8, [i16; 2]);
+
+/// 8.4.1.3 for a 16×16 partition: the median, or the one neighbour with
+/// the same reference.
+#[inline]
+fn combine(n: [Neighbour; 3]) -> [i16; 2] {
+    let (a, b, c) = available_or_intra(n);
+    median_prediction(a, b, c)
+}
+
+/// 8.4.1.3: with B and C missing and A present both take A; a missing
+/// neighbour counts as refIdx −1 with a zero vector (8.4.1.3.2).
+#[inline]
+fn available_or_intra([a, b, c]: [Neighbour; 3]) -> (Available, Available, Available) {
+    let (b, c) = if b.is_none() && c.is_none() && a.is_some() {
+        (a, a)
+    } else {
+        (b, c)
+    };
+    let unpack = |n: Neighbour| n.unwrap_or((-1, [0, 0]));
+    (unpack(a), unpack(b), unpack(c))
 }
 
 /// A macroblock address with its column and row.
@@ -164,6 +227,43 @@ mod tests {
         assert_eq!(m, [3, 4]);
         let s = median_prediction((-1, [0, 0]), (0, [7, 7]), (-1, [0, 0]));
         assert_eq!(s, [7, 7]);
+    }
+
+    /// The 16×16 neighbours read directly are those of the general rule,
+    /// over a field with intra macroblocks, edges and varied vectors.
+    #[test]
+    fn whole_mb_neighbours_follow_the_general_rule() {
+        struct Mb(bool, [[i16; 2]; 16]);
+        impl Motion for Mb {
+            fn is_intra(&self) -> bool {
+                self.0
+            }
+            fn block_mv(&self, blk: usize) -> [i16; 2] {
+                self.1[blk]
+            }
+        }
+        let (wm, hm) = (5, 4);
+        let mbs: Vec<Mb> = (0..wm * hm)
+            .map(|a| {
+                let mvs =
+                    std::array::from_fn(|b| [(a * 7 + b * 3) as i16 % 11 - 5, (a + b) as i16 % 5]);
+                Mb(a % 7 == 3, mvs)
+            })
+            .collect();
+        let field = MotionField {
+            mbs: &mbs,
+            width_mbs: wm,
+        };
+        for addr in 0..wm * hm {
+            let at = field.at(addr);
+            let general = |x, y| field.neighbour(at, Partition::P16x16, 0, x, y);
+            let c = general(16, -1).or_else(|| general(-1, -1));
+            assert_eq!(
+                field.whole_mb_neighbours(at),
+                [general(-1, 0), general(0, -1), c],
+                "macroblock {addr}"
+            );
+        }
     }
 
     #[test]
