@@ -260,7 +260,7 @@ impl Encoder {
         // reused buffer needs no clearing.
         let mut recon = std::mem::take(&mut self.recon);
         if (recon.width(), recon.height()) != (wm * 16, hm * 16) {
-            recon = YuvFrame::new(wm * 16, hm * 16);
+            recon = YuvFrame::zeroed(wm * 16, hm * 16);
         }
         let idr = self.gop_pos == 0 || self.reference.is_none();
         let mbs = match (&self.reference, idr) {

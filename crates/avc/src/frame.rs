@@ -91,6 +91,18 @@ impl YuvFrame {
         }
     }
 
+    /// A frame of `width`×`height` luma samples, every sample 0: memory
+    /// the system hands out zeroed, for frames whose every sample is written
+    /// before it is read (no pass over the samples, unlike [`YuvFrame::new`]).
+    pub fn zeroed(width: usize, height: usize) -> YuvFrame {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        YuvFrame {
+            y: Plane::filled(width, height, 0),
+            u: Plane::filled(cw, ch, 0),
+            v: Plane::filled(cw, ch, 0),
+        }
+    }
+
     pub fn width(&self) -> usize {
         self.y.width
     }
@@ -132,5 +144,30 @@ impl YuvFrame {
                 data: bytes[ly + lc..].to_vec(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeroed_and_new_frames_have_their_sizes_and_samples() {
+        for (w, h) in [(16usize, 16usize), (33, 17), (1920, 1080)] {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            let sizes =
+                |f: &YuvFrame| [&f.y, &f.u, &f.v].map(|p| (p.width, p.height, p.data.len()));
+            let want = [(w, h, w * h), (cw, ch, cw * ch), (cw, ch, cw * ch)];
+            let zeroed = YuvFrame::zeroed(w, h);
+            assert_eq!(sizes(&zeroed), want);
+            assert!([&zeroed.y, &zeroed.u, &zeroed.v]
+                .iter()
+                .all(|p| p.data.iter().all(|&v| v == 0)));
+            let grey = YuvFrame::new(w, h);
+            assert_eq!(sizes(&grey), want);
+            assert!([&grey.y, &grey.u, &grey.v]
+                .iter()
+                .all(|p| p.data.iter().all(|&v| v == 128)));
+        }
     }
 }

@@ -30,7 +30,7 @@ pub fn to_yuv420(
     data: &[u8],
 ) -> Result<YuvFrame> {
     check_input(format, width, height, data)?;
-    let mut frame = YuvFrame::new(width as usize, height as usize);
+    let mut frame = YuvFrame::zeroed(width as usize, height as usize);
     to_yuv420_into(format, matrix, range, width, height, data, &mut frame)?;
     Ok(frame)
 }

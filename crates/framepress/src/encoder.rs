@@ -57,7 +57,7 @@ impl InputFrame {
     /// A frame of `width`×`height` luma samples, every sample 0.
     pub fn new(width: u32, height: u32) -> InputFrame {
         InputFrame {
-            frame: YuvFrame::new(width as usize, height as usize),
+            frame: YuvFrame::zeroed(width as usize, height as usize),
         }
     }
 
@@ -126,7 +126,7 @@ impl Encoder {
             cuda,
             rate,
             pool,
-            scratch: YuvFrame::new(config.width as usize, config.height as usize),
+            scratch: YuvFrame::zeroed(config.width as usize, config.height as usize),
             config,
             next_index: 0,
             ready: VecDeque::new(),
