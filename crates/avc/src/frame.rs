@@ -1,11 +1,30 @@
 //! Picture buffers: 8-bit planes and 4:2:0 frames.
 
 /// One 8-bit plane, rows stored contiguously (stride == width).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plane {
     pub width: usize,
     pub height: usize,
     pub data: Vec<u8>,
+}
+
+impl Clone for Plane {
+    fn clone(&self) -> Plane {
+        Plane {
+            width: self.width,
+            height: self.height,
+            data: self.data.clone(),
+        }
+    }
+
+    /// Copies `source` into this plane's buffer, which is reallocated only
+    /// when too small (the derived `clone_from` would allocate a new one
+    /// every time: reference pictures take each reconstruction this way).
+    fn clone_from(&mut self, source: &Plane) {
+        self.width = source.width;
+        self.height = source.height;
+        self.data.clone_from(&source.data);
+    }
 }
 
 impl Plane {
@@ -150,6 +169,21 @@ impl YuvFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clone_from_copies_into_the_same_buffer() {
+        let source = Plane {
+            width: 5,
+            height: 3,
+            data: (0..15).collect(),
+        };
+        let mut plane = Plane::filled(8, 4, 9);
+        let buffer = plane.data.as_ptr();
+        plane.clone_from(&source);
+        assert_eq!(plane, source);
+        assert_eq!(plane.data.as_ptr(), buffer, "the buffer is reused");
+        assert_eq!(plane.clone(), source);
+    }
 
     #[test]
     fn zeroed_and_new_frames_have_their_sizes_and_samples() {
