@@ -6,6 +6,7 @@ mod batch;
 mod demo;
 mod encode;
 mod interrupt;
+mod memory;
 mod output;
 mod pipeline;
 mod quality;
@@ -46,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     // Usage errors print clap's message and exit with status 2.
     let cli = Cli::parse();
+    memory::keep_freed_memory();
     interrupt::install();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cli.command {
         Command::Encode(args) => encode::run(&args),
