@@ -258,11 +258,47 @@ fn strengths(
     left: Option<&MbDeblockInfo>,
     top: Option<&MbDeblockInfo>,
 ) -> Strengths {
-    let inner = inner_uniform(cur);
+    let inner = match inner_uniform(cur) {
+        Some(b) => Inner::Uniform(b),
+        None if one_motion(cur) => Inner::ByLevels(raster_levels(cur.nonzero)),
+        None => Inner::PerBlock,
+    };
     Strengths {
         v: direction_strengths(cur, left, inner, |e, i| (e, i)),
         h: direction_strengths(cur, top, inner, |e, i| (i, e)),
     }
+}
+
+/// How the internal edges of a macroblock get their bS.
+#[derive(Clone, Copy)]
+enum Inner {
+    /// Every internal edge has this bS ([`inner_uniform`]).
+    Uniform(u8),
+    /// An inter macroblock with one reference and one vector: 2 where a
+    /// block on either side has levels, else 0 (8.7.2.1: the motion is the
+    /// same on both sides). Bit 4·row + column is set for a block with levels.
+    ByLevels(u16),
+    /// The rule for each pair of blocks ([`boundary_strength`]).
+    PerBlock,
+}
+
+/// Whether an inter macroblock's 4×4 blocks share one reference and one
+/// vector.
+#[inline(always)]
+fn one_motion(m: &MbDeblockInfo) -> bool {
+    !m.intra && one_ref(m) && (m.ref_idx[0] < 0 || one_mv(m))
+}
+
+/// `nonzero` (bit luma4x4BlkIdx) with bit 4·row + column per block.
+#[inline(always)]
+fn raster_levels(nonzero: u16) -> u16 {
+    let mut out = 0;
+    for by in 0..4 {
+        for bx in 0..4 {
+            out |= ((nonzero >> blk_idx(bx, by)) & 1) << (4 * by + bx);
+        }
+    }
+    out
 }
 
 /// The one bS of every internal edge when all are alike (8.7.2.1): 3 in an
@@ -292,12 +328,12 @@ fn one_mv(m: &MbDeblockInfo) -> bool {
 /// bS rows of the four edges of one direction (8.7.2.1): `at(e, i)` is the
 /// (column, row) of the 4×4 block right of / below edge `e` on line block
 /// `i`; `nb` is the neighbour across edge 0 (not filtered when `None`),
-/// `inner` the bS of all internal edges when [`inner_uniform`] knows it.
+/// `inner` how the internal edges get theirs ([`Inner`]).
 #[inline(always)]
 fn direction_strengths(
     cur: &MbDeblockInfo,
     nb: Option<&MbDeblockInfo>,
-    inner: Option<u8>,
+    inner: Inner,
     at: impl Fn(usize, usize) -> (usize, usize),
 ) -> [[u8; 4]; 4] {
     let mut rows = [[0; 4]; 4];
@@ -310,8 +346,12 @@ fn direction_strengths(
     }
     for (e, row) in rows.iter_mut().enumerate().skip(1) {
         *row = match inner {
-            Some(b) => [b; 4],
-            None => {
+            Inner::Uniform(b) => [b; 4],
+            Inner::ByLevels(coded) => std::array::from_fn(|i| {
+                let bit = |(bx, by): (usize, usize)| (coded >> (4 * by + bx)) & 1;
+                2 * (bit(at(e - 1, i)) | bit(at(e, i))) as u8
+            }),
+            Inner::PerBlock => {
                 std::array::from_fn(|i| boundary_strength(cur, at(e - 1, i), cur, at(e, i), false))
             }
         };
