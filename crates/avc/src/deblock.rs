@@ -258,10 +258,16 @@ fn strengths(
     left: Option<&MbDeblockInfo>,
     top: Option<&MbDeblockInfo>,
 ) -> Strengths {
-    let inner = match inner_uniform(cur) {
-        Some(b) => Inner::Uniform(b),
-        None if one_motion(cur) => Inner::ByLevels(raster_levels(cur.nonzero)),
-        None => Inner::PerBlock,
+    // 8.7.2.1: 3 throughout an intra macroblock; with one motion, 2 where a
+    // side has levels and 0 elsewhere.
+    let inner = if cur.intra {
+        Inner::Uniform(3)
+    } else if !one_motion(cur) {
+        Inner::PerBlock
+    } else if cur.nonzero == 0 {
+        Inner::Uniform(0)
+    } else {
+        Inner::ByLevels(raster_levels(cur.nonzero))
     };
     Strengths {
         v: direction_strengths(cur, left, inner, |e, i| (e, i)),
@@ -272,7 +278,8 @@ fn strengths(
 /// How the internal edges of a macroblock get their bS.
 #[derive(Clone, Copy)]
 enum Inner {
-    /// Every internal edge has this bS ([`inner_uniform`]).
+    /// Every internal edge has this bS (an intra macroblock, or one motion
+    /// and no levels).
     Uniform(u8),
     /// An inter macroblock with one reference and one vector: 2 where a
     /// block on either side has levels, else 0 (8.7.2.1: the motion is the
@@ -299,17 +306,6 @@ fn raster_levels(nonzero: u16) -> u16 {
         }
     }
     out
-}
-
-/// The one bS of every internal edge when all are alike (8.7.2.1): 3 in an
-/// intra macroblock, 0 in one without coefficients whose 4×4 blocks share
-/// reference and motion vector; `None` otherwise.
-fn inner_uniform(cur: &MbDeblockInfo) -> Option<u8> {
-    if cur.intra {
-        return Some(3);
-    }
-    let one_mv = cur.ref_idx[0] < 0 || one_mv(cur);
-    (cur.nonzero == 0 && one_ref(cur) && one_mv).then_some(0)
 }
 
 /// Whether the macroblock's partitions all use one reference index.

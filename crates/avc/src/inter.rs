@@ -58,27 +58,21 @@ fn inter_header_bits(mb: &MbCoding, part: Partition, mvd_max: i32) -> u32 {
     bits
 }
 
-/// Calls `f` with each residual block an inter macroblock codes (7.3.5.3),
-/// as [`BlockVisitor`] says.
-#[inline(always)]
-fn for_each_inter_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
-    let lv = mb.levels();
-    for blk in 0..16 {
-        if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-            f.visit(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
-        }
-    }
-    for_each_chroma_block(mb, f);
-}
-
-/// The blocks of an inter macroblock ([`for_each_inter_block`]).
+/// The residual blocks an inter macroblock codes (7.3.5.3).
 #[derive(Clone, Copy)]
 struct InterBlocks<'a>(&'a MbCoding);
 
 impl CodedBlocks for InterBlocks<'_> {
     #[inline(always)]
-    fn each(self, v: &mut impl BlockVisitor) {
-        for_each_inter_block(self.0, v);
+    fn each(self, f: &mut impl BlockVisitor) {
+        let mb = self.0;
+        let lv = mb.levels();
+        for blk in 0..16 {
+            if mb.cbp_luma & (1 << (blk / 4)) != 0 {
+                f.visit(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
+            }
+        }
+        for_each_chroma_block(mb, f);
     }
 }
 

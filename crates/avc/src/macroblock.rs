@@ -648,14 +648,34 @@ pub(crate) trait CodedBlocks: Copy {
     fn each(self, v: &mut impl BlockVisitor);
 }
 
-/// The blocks of an intra macroblock ([`for_each_intra_block`]).
+/// The residual blocks an intra macroblock codes (7.3.5.3; none for I_PCM).
 #[derive(Clone, Copy)]
 struct IntraBlocks<'a>(&'a MbCoding);
 
 impl CodedBlocks for IntraBlocks<'_> {
     #[inline(always)]
-    fn each(self, v: &mut impl BlockVisitor) {
-        for_each_intra_block(self.0, v);
+    fn each(self, f: &mut impl BlockVisitor) {
+        let (mb, nc) = (self.0, CoeffTokenTable::Nc(0));
+        let lv = mb.levels();
+        match mb.luma {
+            LumaPred::I4(_) => {
+                for blk in 0..16 {
+                    if mb.cbp_luma & (1 << (blk / 4)) != 0 {
+                        f.visit(&lv.luma[blk], 0, nc);
+                    }
+                }
+            }
+            LumaPred::I16(_) => {
+                f.visit(&lv.luma_dc, 0, nc);
+                if mb.cbp_luma != 0 {
+                    for blk in 0..16 {
+                        f.visit(&lv.luma[blk], 1, nc);
+                    }
+                }
+            }
+            LumaPred::Pcm | LumaPred::Inter(_) => return,
+        }
+        for_each_chroma_block(mb, f);
     }
 }
 
@@ -732,33 +752,6 @@ fn intra_header_bits(mb: &MbCoding) -> Option<u32> {
         LumaPred::Inter(_) => return None,
     }
     Some(bits)
-}
-
-/// Calls `f` with each residual block an intra macroblock codes (7.3.5.3;
-/// none for I_PCM), as [`BlockVisit`] says.
-#[inline(always)]
-fn for_each_intra_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
-    let nc = CoeffTokenTable::Nc(0);
-    let lv = mb.levels();
-    match mb.luma {
-        LumaPred::I4(_) => {
-            for blk in 0..16 {
-                if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                    f.visit(&lv.luma[blk], 0, nc);
-                }
-            }
-        }
-        LumaPred::I16(_) => {
-            f.visit(&lv.luma_dc, 0, nc);
-            if mb.cbp_luma != 0 {
-                for blk in 0..16 {
-                    f.visit(&lv.luma[blk], 1, nc);
-                }
-            }
-        }
-        LumaPred::Pcm | LumaPred::Inter(_) => return,
-    }
-    for_each_chroma_block(mb, f);
 }
 
 /// Codes one intra macroblock of `src` (padded to whole macroblocks),

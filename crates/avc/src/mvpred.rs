@@ -39,7 +39,6 @@ impl<M: Motion> MotionField<'_, M> {
     /// of macroblock `addr` (6.4.11.7, 6.4.12), as seen while decoding
     /// partition `part_idx` of a macroblock partitioned as `part`.
     fn neighbour(&self, at: At, part: Partition, part_idx: usize, x: i32, y: i32) -> Neighbour {
-        let At { addr, mb_x, mb_y } = at;
         let inside_x = (0..16).contains(&x);
         let inside_y = (0..16).contains(&y);
         if inside_x && inside_y {
@@ -48,7 +47,7 @@ impl<M: Motion> MotionField<'_, M> {
             if idx >= part_idx {
                 return None; // not yet decoded
             }
-            return Some((0, self.mbs[addr].block_mv(blk)));
+            return Some((0, self.mbs[at.addr].block_mv(blk)));
         }
         let (dx, dy) = match (x, y) {
             (x, y) if x < 0 && y < 0 => (-1, -1),
@@ -57,16 +56,8 @@ impl<M: Motion> MotionField<'_, M> {
             (x, y) if x >= 16 && y < 0 => (1, -1),
             _ => return None, // right of or below the macroblock: not yet decoded
         };
-        let (nx, ny) = (mb_x + dx, mb_y + dy);
-        if nx < 0 || ny < 0 || nx >= self.width_mbs as i32 {
-            return None;
-        }
-        let n = &self.mbs[ny as usize * self.width_mbs + nx as usize];
-        if n.is_intra() {
-            return Some((-1, [0, 0]));
-        }
         let (xw, yw) = ((x + 16) as usize % 16, (y + 16) as usize % 16);
-        Some((0, n.block_mv(luma_block_at(xw & !3, yw & !3))))
+        self.mb_block(at, (dx, dy), luma_block_at(xw & !3, yw & !3))
     }
 
     /// mvpLX of partition `idx` of macroblock `addr` (8.4.1.3), refIdx 0.

@@ -203,8 +203,6 @@ pub fn ac_blocks_chroma(
     })
 }
 
-/// Whether a 16×16 block with rows `stride` apart lies inside `src`.
-#[cfg(target_arch = "x86_64")]
 /// The quantised levels of the sixteen 4×4 blocks of a 16×16 residual, as
 /// [`levels_16x16`] finds them: `levels[by][v][4·bx + k]` is the level at
 /// row k, column v of block (bx, by) — the layout of the transform's
@@ -235,7 +233,7 @@ impl Levels16 {
 pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 256]) -> Levels16 {
     #[cfg(target_arch = "x86_64")]
     if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
-        let (qp, _) = quant.setting();
+        let (_, qp) = table_index(quant);
         let (_, offset, qbits) = quant.parts();
         // SAFETY: AVX2 is present (checked above); the 16 rows of 16 samples
         // lie inside `src` (checked above) and `pred` is 16×16.
@@ -243,7 +241,7 @@ pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 25
             x86::levels_16x16(
                 (src.as_ptr(), stride),
                 pred.as_ptr(),
-                (&MF_PAIRS[(qp.clamp(0, 51) % 6) as usize], offset, qbits),
+                (&MF_PAIRS[qp % 6], offset, qbits),
             )
         };
     }
@@ -273,8 +271,10 @@ pub fn levels_portable(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8;
 /// 16-bit pairs (MF of row k, column v; 0) for k = 0..4 in each 128-bit
 /// half, so that a multiply-add with a coefficient widened to a 32-bit lane
 /// (k the lane within its half) gives |c|·MF.
+#[cfg(target_arch = "x86_64")]
 static MF_PAIRS: [[[i16; 16]; 4]; 6] = mf_pairs_table();
 
+#[cfg(target_arch = "x86_64")]
 const fn mf_pairs_table() -> [[[i16; 16]; 4]; 6] {
     let mut table = [[[0i16; 16]; 4]; 6];
     let mut q = 0;
@@ -293,6 +293,8 @@ const fn mf_pairs_table() -> [[[i16; 16]; 4]; 6] {
     table
 }
 
+/// Whether a 16×16 block with rows `stride` apart lies inside `src`.
+#[cfg(target_arch = "x86_64")]
 fn fits_16x16(src: &[u8], stride: usize) -> bool {
     stride >= 16 && src.len() >= 15 * stride + 16
 }

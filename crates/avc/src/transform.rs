@@ -424,6 +424,7 @@ impl Quantiser {
 
     /// MF by raster position, the rounding offset and qbits it quantises
     /// with: level = (|c|·MF + offset) >> qbits.
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn parts(&self) -> (&'static [i32; 16], i32, u32) {
         (self.mf, self.offset, self.qbits)
     }
