@@ -78,11 +78,13 @@ where
     Ok(())
 }
 
-/// Encodes `frame` and every frame `next` reads after it. Each frame is read
-/// on this thread while the one before it is encoded on another (one
-/// encoding thread for the whole loop, handed each frame's buffer and
-/// handing it back), so reading the input costs the encoder no time;
-/// signals are still handled on this thread, whose read they cut short.
+/// Encodes `frame` and every frame `next` reads after it. Frames are read on
+/// this thread and encoded on another (one of the encoder's own threads, for
+/// the whole loop), through [`BUFFERS`] buffers that go round: one being encoded, one
+/// read and waiting, one being read. So the encoder finds the next frame
+/// ready when it finishes one, and the reading costs it no time beyond the
+/// cores it shares; signals are still handled on this thread, whose read they
+/// cut short.
 fn encode_rest<B, F>(
     writer: &mut MediaWriter,
     video: StreamId,
@@ -95,42 +97,106 @@ where
     B: FrameBuffer,
     F: FnMut(&mut B) -> Result<bool>,
 {
-    let mut ahead = B::for_config(config);
+    let mut spare: Vec<B> = (1..BUFFERS).map(|_| B::for_config(config)).collect();
     std::thread::scope(|s| {
+        // Room for one read frame beside the one being encoded.
         let (to_encoder, frames) = mpsc::sync_channel::<B>(1);
-        let (to_reader, encoded) = mpsc::sync_channel::<(B, Result<()>)>(1);
+        let (to_reader, encoded) = mpsc::channel::<(B, Result<()>)>();
         s.spawn(move || {
-            for mut buf in frames {
-                let result = buf.encode(writer, video);
-                let failed = result.is_err();
-                if to_reader.send((buf, result)).is_err() || failed {
-                    return;
+            writer.run_on_video_threads(video, |writer| {
+                for mut buf in frames {
+                    let result = buf.encode(writer, video);
+                    let failed = result.is_err();
+                    if to_reader.send((buf, result)).is_err() || failed {
+                        return;
+                    }
                 }
-            }
+            })
         });
-        let mut sent = frame;
+        let mut done = Done {
+            encoded: &encoded,
+            in_flight: 0,
+            bar,
+        };
+        let mut ready = frame;
         loop {
-            if to_encoder.send(sent).is_err() {
-                return Err(encoder_gone());
+            if to_encoder.send(ready).is_err() {
+                // The encoder stopped: its error, if it sent one.
+                return done.all();
             }
-            let more = next(&mut ahead);
-            let (buf, result) = encoded.recv().map_err(|_| encoder_gone())?;
-            result?;
-            bar.inc(1);
+            done.in_flight += 1;
+            let mut buf = match spare.pop() {
+                Some(buf) => buf,
+                None => done.one()?,
+            };
+            while let Some(back) = done.any()? {
+                spare.push(back);
+            }
             // After SIGINT/SIGTERM: stop reading (a frame read or cut short
-            // meanwhile is dropped) and let the caller finish the output.
-            if let Some(signal) = interrupt::requested() {
-                eprintln!(
-                    "interrupted by signal {signal}: finishing the output with the frames so far"
-                );
-                return Ok(());
+            // meanwhile is dropped) and let the caller finish the output
+            // with the frames already handed over.
+            if interrupted() {
+                return done.all();
             }
-            if !more? {
-                return Ok(());
+            let more = next(&mut buf);
+            if interrupted() || !more? {
+                return done.all();
             }
-            sent = std::mem::replace(&mut ahead, buf);
+            ready = buf;
         }
     })
+}
+
+/// Whether SIGINT or SIGTERM has come, saying so on stderr.
+fn interrupted() -> bool {
+    let signal = interrupt::requested();
+    if let Some(signal) = signal {
+        eprintln!("interrupted by signal {signal}: finishing the output with the frames so far");
+    }
+    signal.is_some()
+}
+
+/// How many frame buffers the encode loop keeps going round.
+const BUFFERS: usize = 3;
+
+/// The frames handed to the encoding thread and not yet handed back.
+struct Done<'a, B> {
+    encoded: &'a mpsc::Receiver<(B, Result<()>)>,
+    in_flight: usize,
+    bar: &'a ProgressBar,
+}
+
+impl<B> Done<'_, B> {
+    /// Counts one frame handed back with `result`, giving back its buffer.
+    fn count(&mut self, (buf, result): (B, Result<()>)) -> Result<B> {
+        self.in_flight -= 1;
+        result?;
+        self.bar.inc(1);
+        Ok(buf)
+    }
+
+    /// Waits for the next frame handed back.
+    fn one(&mut self) -> Result<B> {
+        let back = self.encoded.recv().map_err(|_| encoder_gone())?;
+        self.count(back)
+    }
+
+    /// A frame handed back already, if any.
+    fn any(&mut self) -> Result<Option<B>> {
+        match self.encoded.try_recv() {
+            Ok(back) => self.count(back).map(Some),
+            Err(mpsc::TryRecvError::Empty) => Ok(None),
+            Err(mpsc::TryRecvError::Disconnected) => Err(encoder_gone()),
+        }
+    }
+
+    /// Waits for every frame in flight: the first error among them.
+    fn all(&mut self) -> Result<()> {
+        while self.in_flight > 0 {
+            self.one()?;
+        }
+        Ok(())
+    }
 }
 
 /// The encoding thread stopped without a result: it panicked, which the

@@ -363,6 +363,28 @@ impl MediaWriter {
         }
     }
 
+    /// Runs `f` with the writer on one of the threads of video stream `id`'s
+    /// encoder ([`Encoder::run_on_threads`]), or here for any other stream: a
+    /// loop that encodes the stream's frames from inside `f` spares the
+    /// encoder a hand-over to its threads for every frame.
+    pub fn run_on_video_threads<R: Send>(
+        &mut self,
+        id: StreamId,
+        f: impl FnOnce(&mut MediaWriter) -> R + Send,
+    ) -> R {
+        let pool = match self.streams.get(id.0) {
+            Some(Stream::Video {
+                encoder: Some(encoder),
+                ..
+            }) => Some(encoder.thread_pool()),
+            _ => None,
+        };
+        match pool {
+            Some(pool) => pool.install(|| f(self)),
+            None => f(self),
+        }
+    }
+
     /// Encodes one frame (in the stream's configured pixel format) of a
     /// stream added with [`MediaWriter::add_video`].
     pub fn encode_frame(&mut self, id: StreamId, frame: &[u8]) -> Result<()> {

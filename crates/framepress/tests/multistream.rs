@@ -327,3 +327,47 @@ fn misuse_is_reported_and_leaves_the_writer_usable() {
     assert_eq!(summary.streams[1].frames, 1000);
     assert!(path.exists());
 }
+
+/// A loop run on the video stream's own threads writes the same file as the
+/// same calls made here; for an audio stream (no encoder threads) the
+/// closure runs on the calling thread.
+#[test]
+fn encoding_on_the_video_threads_writes_the_same_file() {
+    let scratch = common::Scratch::new("multistream-threads");
+    let mut config = video_config(48, 32, Rational::new(25, 1));
+    config.threads = 2;
+    let frames: Vec<Vec<u8>> = (0..8)
+        .map(|i| common::natural_i420_at(48, 32, 3 * i, i))
+        .collect();
+    let write = |name: &str, on_threads: bool| {
+        let path = scratch.path(name);
+        let mut w = MediaWriter::create(&path, &OutputOptions::default()).unwrap();
+        let v = w.add_video(&config).unwrap();
+        let mut pcm = AudioConfig::new(48_000, 1);
+        pcm.codec = AudioCodec::Pcm;
+        let s = w.add_audio(&pcm).unwrap();
+        let encode_all = |w: &mut MediaWriter| {
+            for f in &frames {
+                w.encode_frame(v, f).unwrap();
+            }
+            rayon::current_thread_index()
+        };
+        let worker = if on_threads {
+            w.run_on_video_threads(v, encode_all)
+        } else {
+            encode_all(&mut w)
+        };
+        assert_eq!(worker.is_some(), on_threads, "{name}");
+        assert_eq!(
+            w.run_on_video_threads(s, |_| rayon::current_thread_index()),
+            None
+        );
+        w.add_samples(s, &[0.0; 480]).unwrap();
+        w.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    };
+    let here = write("here.mp4", false);
+    let there = write("there.mp4", true);
+    assert!(here.len() > 100);
+    assert_eq!(here, there);
+}
