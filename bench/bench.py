@@ -293,10 +293,34 @@ def build_framepress() -> None:
         sys.exit("bench: cargo build failed")
 
 
+def build_kind(binary: str) -> str:
+    """How the timed framepress was built, from where it lies."""
+    parts = Path(binary).parts
+    if parts[-3:-1] == ("pgo", "release"):
+        return "profile-guided release build"
+    if parts[-2:-1] == ("release",):
+        return "release build"
+    return "binary given"
+
+
+def build_framepress_pgo() -> Path:
+    """scripts/build-release.sh: a release build optimised with a profile of the demo clip (or a plain one
+    where llvm-profdata is missing); returns the binary it built."""
+    log("bench: scripts/build-release.sh (profile-guided release build)")
+    done = subprocess.run([str(ROOT / "scripts" / "build-release.sh")], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=sys.stderr, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        sys.exit("bench: scripts/build-release.sh failed")
+    return Path(lines[-1])
+
+
 def find_tools(args, work: Path) -> Tools:
     ffmpeg = make_clips.find_ffmpeg(args.ffmpeg)
     src = Path(args.framepress) if args.framepress else ROOT / "target" / "release" / "framepress"
-    if not args.framepress and (args.build or not src.is_file()):
+    if args.pgo and not args.framepress:
+        src = build_framepress_pgo()
+    elif not args.framepress and (args.build or not src.is_file()):
         build_framepress()
     if not src.is_file():
         sys.exit(f"bench: no framepress binary at {src} (build it: cargo build --release -p framepress-cli)")
@@ -718,7 +742,8 @@ def report(data: dict) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {m['memory_gib']} GiB, "
         f"{', '.join(m['gpus']) if m['gpus'] else 'no GPU'}; load average at start {m['loadavg_start'][0]:.2f}, "
         f"at end {m.get('loadavg_end', [0])[0]:.2f}",
-        f"- framepress: {cfg['framepress_version']} (sha256 {cfg['framepress_sha256'][:12]}), git "
+        f"- framepress: {cfg['framepress_version']} (sha256 {cfg['framepress_sha256'][:12]}, "
+        f"{build_kind(cfg.get('framepress', ''))}), git "
         f"{m['git'].get('commit', '?')[:12]}{' (dirty tree)' if m['git'].get('dirty') else ''}",
         *([f"- Label: {cfg['label']}"] if cfg.get("label") else []),
         f"- FFmpeg: {cfg['ffmpeg_version']}; VMAF: {'yes' if cfg['vmaf'] else 'no'}",
@@ -858,6 +883,8 @@ def parse_args(argv=None):
     ap.add_argument("--build", action="store_true", help="run cargo build --release -p framepress-cli first "
                     "(the default for --smoke)")
     ap.add_argument("--no-build", action="store_true", help="with --smoke: use the binary as it is")
+    ap.add_argument("--pgo", action="store_true", help="build with scripts/build-release.sh (profile-guided "
+                    "optimisation trained on the demo clip; the same output bytes) and time that binary")
     ap.add_argument("--out", type=Path, default=None,
                     help="folder for report.md and results.json (default bench/results/DATE; smoke: a temporary one)")
     ap.add_argument("--label", default="", help="free text for the report header, e.g. which commit was built")

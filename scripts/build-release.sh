@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the release CLI with profile-guided optimisation: an instrumented
+# build encodes the built-in demo clip in several settings, and the final
+# build is optimised with the branch and call counts it recorded (the output
+# bytes are the same as a plain release build's; the encoder is faster).
+#
+#   scripts/build-release.sh          # -> target/pgo/release/framepress
+#
+# Needs llvm-profdata of the compiler's own LLVM (rustup's llvm-tools
+# component, added here when rustup can). Without it the script says so and
+# builds a plain `cargo build --release` instead (target/release/framepress),
+# printing the binary's path last either way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+plain() {
+    echo "build-release: $1; building without profile-guided optimisation" >&2
+    cargo build --release -p framepress-cli >&2
+    echo "$root/target/release/framepress"
+}
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
+if [[ ! -x $profdata ]] && command -v rustup >/dev/null; then
+    rustup component add llvm-tools >&2 || true
+fi
+[[ -x $profdata ]] || { plain "no llvm-profdata (rustup component add llvm-tools)"; exit 0; }
+
+work="$root/target/pgo"
+raw="$work/profiles"
+rm -rf "$raw" && mkdir -p "$raw"
+echo "build-release: instrumented build" >&2
+RUSTFLAGS="-Cprofile-generate=$raw" CARGO_TARGET_DIR="$work/gen" \
+    cargo build --release -p framepress-cli >&2
+gen="$work/gen/release/framepress"
+clip="$work/train.mp4"
+echo "build-release: training on the demo clip" >&2
+for threads in 1 2; do
+    for qp in 22 27 32 37; do
+        "$gen" demo "$clip" --size 1280x720 --frames 30 --preset ultrafast --qp "$qp" \
+            --threads "$threads" 2>/dev/null
+    done
+done
+for preset in superfast veryfast medium; do
+    "$gen" demo "$clip" --size 640x360 --frames 20 --preset "$preset" --crf 23 2>/dev/null
+done
+"$gen" demo "$clip" --size 640x360 --frames 10 --lossless 2>/dev/null
+rm -f "$clip"
+"$profdata" merge -o "$work/merged.profdata" "$raw"
+echo "build-release: optimised build" >&2
+RUSTFLAGS="-Cprofile-use=$work/merged.profdata" CARGO_TARGET_DIR="$work" \
+    cargo build --release -p framepress-cli >&2
+echo "$work/release/framepress"
