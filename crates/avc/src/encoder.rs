@@ -292,10 +292,11 @@ impl Encoder {
         // filter's wavefront leaves cores free). Both read which blocks hold
         // levels, counted once.
         let syntax = PictureSyntax::new(&mbs, wm);
-        // The next picture's reference takes the filtered picture beside the
-        // slice writing too, so that a core done with the slice helps.
-        let reusable = self.reusable_reference(&recon);
-        let (nal, filled) = rayon::join(
+        // The next picture's reference is made from the filtered picture
+        // beside the slice writing too, so that a core done with the slice
+        // helps.
+        let plan = self.next_reference_plan(&recon);
+        let (nal, next_reference) = rayon::join(
             || write_slice_nal(&header, &syntax),
             || {
                 if deblock {
@@ -305,12 +306,12 @@ impl Encoder {
                         .collect();
                     deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
                 }
-                reusable.map(|r| r.refill_full_sample(&recon))
+                plan.map(|p| p.make(&recon))
             },
         );
         let nal = nal?;
         self.check_bound(&nal)?;
-        self.advance(idr, &mbs, &recon, filled);
+        self.advance(idr, &mbs, next_reference);
         let (dw, dh) = self.params.coded_display_size();
         let (dw, dh) = (dw as usize, dh as usize);
         let recon = if !self.keep_recon {
@@ -337,55 +338,66 @@ impl Encoder {
         Ok(())
     }
 
-    /// The reference whose buffers will take the picture being coded
-    /// ([`RefPicture::refill_full_sample`]), taken out of the state: the
-    /// next picture is a P picture predicted from full samples. `None`
-    /// otherwise (the reference stays for [`Encoder::advance`]).
-    fn reusable_reference(&mut self, recon: &YuvFrame) -> Option<RefPicture> {
+    /// How the picture being coded becomes the next picture's reference:
+    /// `None` when the next picture is an IDR picture. A full-sample
+    /// reference of the right size is taken out of the state to be refilled
+    /// in place ([`RefPicture::refill_full_sample`]).
+    fn next_reference_plan(&mut self, recon: &YuvFrame) -> Option<ReferencePlan> {
         let gop = self.settings.gop;
         let next_is_p = gop > 1 && !(self.gop_pos + 1).is_multiple_of(gop);
-        let full_sample = self.settings.me.subpel_rounds == 0;
-        let fits = self.reference.as_ref().is_some_and(|r| r.refillable(recon));
-        if next_is_p && full_sample && fits {
-            self.reference.take()
-        } else {
-            None
+        if !next_is_p {
+            return None;
         }
+        if self.settings.me.subpel_rounds > 0 {
+            return Some(ReferencePlan::WithHalfSamples);
+        }
+        Some(match self.reference.take() {
+            Some(old) if old.refillable(recon) => ReferencePlan::Refill(Box::new(old)),
+            _ => ReferencePlan::FullSample,
+        })
     }
 
-    /// Moves the GOP state on and keeps the picture as the next reference:
-    /// `filled` when the picture has been taken into one already.
-    fn advance(
-        &mut self,
-        idr: bool,
-        mbs: &[MbCoding],
-        recon: &YuvFrame,
-        filled: Option<RefPicture>,
-    ) {
+    /// Moves the GOP state on and keeps `next_reference` (made from the
+    /// picture just coded, `None` when the next picture is an IDR picture)
+    /// with the picture's vectors for the next picture.
+    fn advance(&mut self, idr: bool, mbs: &[MbCoding], next_reference: Option<RefPicture>) {
         if idr {
             self.idr_count = self.idr_count.wrapping_add(1);
         }
         self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
         self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
-        if self.settings.gop > 1 && self.gop_pos != 0 {
-            let reference = match (filled, self.reference.take()) {
-                (Some(done), _) => done,
-                // The previous reference's buffers take the new picture.
-                (None, Some(old)) if self.settings.me.subpel_rounds == 0 => {
-                    old.refill_full_sample(recon)
-                }
-                (None, _) if self.settings.me.subpel_rounds == 0 => {
-                    RefPicture::new_full_sample(recon)
-                }
-                (None, _) => RefPicture::new(recon),
-            };
-            self.reference = Some(reference);
-            self.prev_mvs = picture_vectors(mbs);
-            self.prev_field = mbs.iter().map(MbVectors::of).collect();
-        } else {
-            self.reference = None;
-            self.prev_mvs.clear();
-            self.prev_field.clear();
+        match next_reference {
+            Some(reference) => {
+                self.reference = Some(reference);
+                self.prev_mvs = picture_vectors(mbs);
+                self.prev_field = mbs.iter().map(MbVectors::of).collect();
+            }
+            None => {
+                self.reference = None;
+                self.prev_mvs.clear();
+                self.prev_field.clear();
+            }
+        }
+    }
+}
+
+/// How the next picture's reference is made from the picture just coded.
+enum ReferencePlan {
+    /// In the buffers of the previous full-sample reference.
+    Refill(Box<RefPicture>),
+    /// In new buffers, full samples only (motion search without
+    /// fractional refinement).
+    FullSample,
+    /// In new buffers, with the half-sample planes.
+    WithHalfSamples,
+}
+
+impl ReferencePlan {
+    fn make(self, recon: &YuvFrame) -> RefPicture {
+        match self {
+            ReferencePlan::Refill(old) => old.refill_full_sample(recon),
+            ReferencePlan::FullSample => RefPicture::new_full_sample(recon),
+            ReferencePlan::WithHalfSamples => RefPicture::new(recon),
         }
     }
 }
