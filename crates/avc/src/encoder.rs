@@ -762,6 +762,25 @@ mod tests {
     }
 
     #[test]
+    fn frames_with_room_pad_in_place_in_their_own_buffers() {
+        for (w, h) in [(32usize, 17usize), (48, 30), (1920, 1080), (64, 64)] {
+            let rows = h.next_multiple_of(16);
+            let mut f = YuvFrame::zeroed_with_room(w, h, rows);
+            assert_eq!((f.width(), f.height(), f.y.data.len()), (w, h, w * h));
+            assert_eq!((f.u.width, f.u.height), (w / 2, h.div_ceil(2)));
+            assert!(f.y.data.capacity() >= w * rows);
+            assert!(f.v.data.capacity() >= (w / 2) * (rows / 2));
+            let at = [f.y.data.as_ptr(), f.u.data.as_ptr(), f.v.data.as_ptr()];
+            assert!(pad_rows_in_place(&mut f, rows));
+            assert_eq!((f.height(), f.u.height), (rows, rows / 2));
+            assert_eq!(
+                at,
+                [f.y.data.as_ptr(), f.u.data.as_ptr(), f.v.data.as_ptr()]
+            );
+        }
+    }
+
+    #[test]
     fn padding_rows_in_place_equals_padding_a_copy() {
         for (w, h) in [(32, 17), (16, 1), (48, 31), (32, 32), (64, 23)] {
             let src = noise(w, h, (w * 100 + h) as u32);

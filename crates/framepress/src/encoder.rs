@@ -57,7 +57,7 @@ impl InputFrame {
     /// A frame of `width`×`height` luma samples, every sample 0.
     pub fn new(width: u32, height: u32) -> InputFrame {
         InputFrame {
-            frame: YuvFrame::zeroed(width as usize, height as usize),
+            frame: frame_with_room(width, height),
         }
     }
 
@@ -72,6 +72,13 @@ impl InputFrame {
         let f = &mut self.frame;
         [&mut f.y.data, &mut f.u.data, &mut f.v.data]
     }
+}
+
+/// A frame of zeros with room for the rows that pad it to whole
+/// macroblocks, which the encoder adds in place.
+fn frame_with_room(width: u32, height: u32) -> YuvFrame {
+    let (w, h) = (width as usize, height as usize);
+    YuvFrame::zeroed_with_room(w, h, h.next_multiple_of(16))
 }
 
 /// An H.264 encoder on the CPU.
@@ -128,7 +135,7 @@ impl Encoder {
             cuda,
             rate,
             pool,
-            scratch: YuvFrame::zeroed(config.width as usize, config.height as usize),
+            scratch: frame_with_room(config.width, config.height),
             config,
             next_index: 0,
             ready: VecDeque::new(),
