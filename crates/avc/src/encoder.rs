@@ -15,7 +15,7 @@ use crate::params::{
     pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
-use crate::picture::{code_i_picture_with, code_p_picture, picture_vectors, IntraMode, PContext};
+use crate::picture::{code_i_picture_with, code_p_picture, IntraMode, PContext};
 use crate::skip::MbVectors;
 use crate::slice::PictureSyntax;
 
@@ -296,8 +296,16 @@ impl Encoder {
         // beside the slice writing too, so that a core done with the slice
         // helps.
         let plan = self.next_reference_plan(&recon);
+        // So does keeping the vectors that the next picture's decisions read.
+        let mut field = self.take_field();
+        let next_is_p = plan.is_some();
         let (nal, next_reference) = rayon::join(
-            || write_slice_nal(&header, &syntax),
+            || {
+                if next_is_p {
+                    field.keep(&mbs);
+                }
+                write_slice_nal(&header, &syntax)
+            },
             || {
                 if deblock {
                     let infos: Vec<MbDeblockInfo> = (0..mbs.len())
@@ -311,7 +319,7 @@ impl Encoder {
         );
         let nal = nal?;
         self.check_bound(&nal)?;
-        self.advance(idr, &mbs, next_reference);
+        self.advance(idr, next_reference, field);
         let (dw, dh) = self.params.coded_display_size();
         let (dw, dh) = (dw as usize, dh as usize);
         let recon = if !self.keep_recon {
@@ -357,27 +365,50 @@ impl Encoder {
         })
     }
 
+    /// The previous picture's vectors, taken out of the state to be
+    /// refilled (their buffers reused).
+    fn take_field(&mut self) -> PictureField {
+        PictureField {
+            mvs: std::mem::take(&mut self.prev_mvs),
+            field: std::mem::take(&mut self.prev_field),
+        }
+    }
+
     /// Moves the GOP state on and keeps `next_reference` (made from the
     /// picture just coded, `None` when the next picture is an IDR picture)
-    /// with the picture's vectors for the next picture.
-    fn advance(&mut self, idr: bool, mbs: &[MbCoding], next_reference: Option<RefPicture>) {
+    /// with the picture's vectors (`field`, kept only for a next P picture).
+    fn advance(&mut self, idr: bool, next_reference: Option<RefPicture>, mut field: PictureField) {
         if idr {
             self.idr_count = self.idr_count.wrapping_add(1);
         }
         self.frame_num = (self.frame_num + 1) % (1 << LOG2_MAX_FRAME_NUM);
         self.gop_pos = (self.gop_pos + 1) % self.settings.gop;
-        match next_reference {
-            Some(reference) => {
-                self.reference = Some(reference);
-                self.prev_mvs = picture_vectors(mbs);
-                self.prev_field = mbs.iter().map(MbVectors::of).collect();
-            }
-            None => {
-                self.reference = None;
-                self.prev_mvs.clear();
-                self.prev_field.clear();
-            }
+        if next_reference.is_none() {
+            field.mvs.clear();
+            field.field.clear();
         }
+        self.reference = next_reference;
+        self.prev_mvs = field.mvs;
+        self.prev_field = field.field;
+    }
+}
+
+/// The vectors of a picture that the next one's decisions read: one per
+/// macroblock for motion search seeds, and the macroblocks' decisions as
+/// vector prediction reads them.
+struct PictureField {
+    mvs: Vec<[i16; 2]>,
+    field: Vec<MbVectors>,
+}
+
+impl PictureField {
+    /// Holds the vectors of `mbs` (in the buffers it has): each
+    /// macroblock's first block's vector (zero for intra) as its seed.
+    fn keep(&mut self, mbs: &[MbCoding]) {
+        self.mvs.clear();
+        self.mvs.extend(mbs.iter().map(|mb| mb.mvs[0]));
+        self.field.clear();
+        self.field.extend(mbs.iter().map(MbVectors::of));
     }
 }
 

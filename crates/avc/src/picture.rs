@@ -473,11 +473,6 @@ fn put_block(band: &mut [u8], stride: usize, x0: usize, n: usize, samples: &[u8]
     }
 }
 
-/// The vector each macroblock hands to the next picture's search.
-pub fn picture_vectors(mbs: &[MbCoding]) -> Vec<[i16; 2]> {
-    mbs.iter().map(|mb| mb.mvs[0]).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
