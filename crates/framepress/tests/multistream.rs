@@ -371,3 +371,29 @@ fn encoding_on_the_video_threads_writes_the_same_file() {
     assert!(here.len() > 100);
     assert_eq!(here, there);
 }
+
+/// An encoder fed from inside `run_on_threads` codes on one of its threads
+/// and gives the packets it gives when fed from here.
+#[test]
+fn an_encoder_fed_on_its_threads_gives_the_same_packets() {
+    let mut config = video_config(48, 32, Rational::new(25, 1));
+    config.threads = 2;
+    let frames: Vec<Vec<u8>> = (0..6)
+        .map(|i| common::natural_i420_at(48, 32, 2 * i, 3 * i))
+        .collect();
+    let feed = |e: &mut Encoder| {
+        let mut nals = Vec::new();
+        for f in &frames {
+            e.send_frame(f).unwrap();
+            while let Some(p) = e.receive_packet() {
+                nals.push(p.nals);
+            }
+        }
+        (nals, rayon::current_thread_index())
+    };
+    let (here, outside) = feed(&mut Encoder::new(config.clone()).unwrap());
+    let (there, inside) = Encoder::new(config).unwrap().run_on_threads(feed);
+    assert_eq!((outside.is_some(), inside.is_some()), (false, true));
+    assert_eq!(here.len(), frames.len());
+    assert_eq!(here, there);
+}
