@@ -1,11 +1,13 @@
-//! Coding of whole pictures in passes that a GPU can mirror: decisions per
-//! macroblock that read only the source, the reference and the previous
-//! picture's vectors; inter macroblocks coded all at once; intra macroblocks
-//! in wavefront order (raster order is one such order).
+//! Coding of whole pictures, macroblock rows side by side, with the bytes
+//! of raster order. A P macroblock's decision reads only the source, the
+//! reference and the previous picture's vectors, so inter macroblocks code
+//! on the spot and only intra ones wait for the row above: the result is
+//! that of the passes the CUDA backend runs (decisions and inter coding for
+//! all macroblocks at once, then intra macroblocks in wavefront order).
 
 use crate::analyse::{intra_estimate_below, lambda};
 use crate::frame::{prefetch, YuvFrame, MBS_PER_CACHE_LINE};
-use crate::wavefront::wavefront;
+use crate::wavefront::{wavefront_on_demand, Above};
 use rayon::prelude::*;
 use std::sync::Mutex;
 
@@ -29,7 +31,13 @@ pub fn code_i_picture(
     code_i_picture_with(src, recon, wm, hm, qp, IntraMode::Full)
 }
 
-/// [`code_i_picture`] with a choice of intra macroblock types.
+/// [`code_i_picture`] with a choice of intra macroblock types. Each
+/// macroblock is coded after its left, top-left, top and top-right
+/// neighbours (the only reconstructed samples intra prediction reads,
+/// 8.3.1.2, 8.3.3, 8.3.4), so the result equals raster order for any thread
+/// count. Each macroblock is coded in its own [`Neighbourhood`]; the
+/// reconstruction is shared as one lock per macroblock row, held only to
+/// copy edges out and samples in.
 pub fn code_i_picture_with(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -39,45 +47,8 @@ pub fn code_i_picture_with(
     intra: IntraMode,
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    code_intra_rows(
-        src,
-        recon,
-        (wm, hm),
-        (qp, intra),
-        &vec![true; wm * hm],
-        &mut mbs,
-    );
-    mbs
-}
-
-/// A placeholder for a macroblock that the intra pass codes.
-fn uncoded() -> MbCoding {
-    MbCoding::i_pcm(None)
-}
-
-/// Codes every macroblock marked in `todo` as intra, each after its left,
-/// top-left, top and top-right neighbours (the only reconstructed samples
-/// intra prediction reads, 8.3.1.2, 8.3.3, 8.3.4), so the result equals
-/// raster order for any thread count. Each macroblock is coded in its own
-/// [`Neighbourhood`]; the reconstruction is shared as one lock per
-/// macroblock row, held only to copy edges out and samples in.
-fn code_intra_rows(
-    src: &YuvFrame,
-    recon: &mut YuvFrame,
-    (wm, hm): (usize, usize),
-    (qp, intra): (i32, IntraMode),
-    todo: &[bool],
-    mbs: &mut [MbCoding],
-) {
     let widths = (recon.y.width, recon.u.width);
-    let bands: Vec<Mutex<Band>> = recon
-        .y
-        .data
-        .chunks_mut(16 * widths.0)
-        .zip(recon.u.data.chunks_mut(8 * widths.1))
-        .zip(recon.v.data.chunks_mut(8 * widths.1))
-        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
-        .collect();
+    let bands = bands_of(recon);
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
     let rows_of = RowWork {
         src,
@@ -86,10 +57,31 @@ fn code_intra_rows(
         wm,
         coding: (qp, intra),
     };
-    wavefront(wm, hm, todo, &|n: &mut Neighbourhood, x, y| {
+    wavefront_on_demand(wm, hm, &|n: &mut Neighbourhood, x, y, above: &Above| {
+        above.wait();
         let mb = rows_of.code(n, x, y);
         lock(&rows[y])[x] = mb;
     });
+    drop(rows);
+    mbs
+}
+
+/// A placeholder for a macroblock that the coding passes replace.
+fn uncoded() -> MbCoding {
+    MbCoding::i_pcm(None)
+}
+
+/// The reconstruction as macroblock rows, each behind its own lock.
+fn bands_of(recon: &mut YuvFrame) -> Vec<Mutex<Band<'_>>> {
+    let (yw, cw) = (recon.y.width, recon.u.width);
+    recon
+        .y
+        .data
+        .chunks_mut(16 * yw)
+        .zip(recon.u.data.chunks_mut(8 * cw))
+        .zip(recon.v.data.chunks_mut(8 * cw))
+        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
+        .collect()
 }
 
 /// The reconstructed samples of one macroblock row.
@@ -99,7 +91,7 @@ struct Band<'a> {
     v: &'a mut [u8],
 }
 
-/// What the row workers of [`code_intra_rows`] share.
+/// What the workers coding intra macroblocks share.
 struct RowWork<'a, 'b> {
     src: &'a YuvFrame,
     bands: &'a [Mutex<Band<'b>>],
@@ -327,7 +319,15 @@ pub struct PContext<'a> {
     pub intra: IntraMode,
 }
 
-/// Codes a P picture of `wm`×`hm` macroblocks.
+/// Codes a P picture of `wm`×`hm` macroblocks in one pass over macroblock
+/// rows side by side ([`wavefront_on_demand`]): each macroblock's decision
+/// (which reads only the source, the reference and the previous picture's
+/// vectors), then its coding. An inter macroblock is coded on the spot; an
+/// intra one first waits for the row above to get past its top-right
+/// neighbour, since intra prediction reads the reconstruction around it
+/// (8.3.1.2, 8.3.3, 8.3.4). So the result equals a pass of decisions and
+/// inter coding followed by the intra macroblocks in raster order, which is
+/// how the CUDA backend codes it.
 pub fn code_p_picture(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -335,39 +335,53 @@ pub fn code_p_picture(
     hm: usize,
     ctx: &PContext,
 ) -> Vec<MbCoding> {
-    // Pass 1: each macroblock's decision and, for inter macroblocks, its
-    // coding — each on its own, so in parallel (by macroblock rows, each
-    // writing its inter macroblocks' reconstruction in place).
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let mut todo = vec![false; wm * hm];
-    let (yw, cw) = (recon.y.width, recon.u.width);
-    recon
-        .y
-        .data
-        .par_chunks_mut(16 * yw)
-        .zip(recon.u.data.par_chunks_mut(8 * cw))
-        .zip(recon.v.data.par_chunks_mut(8 * cw))
-        .zip(mbs.par_chunks_mut(wm).zip(todo.par_chunks_mut(wm)))
-        .enumerate()
-        .for_each(|(y, (((ly, u), v), (row, intra)))| {
-            let mut c = InterMb::empty();
-            for x in 0..wm {
-                if x % MBS_PER_CACHE_LINE == 0 {
-                    prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
-                }
-                if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), &mut c) {
-                    put_block(ly, yw, x * 16, 16, &c.luma);
-                    put_block(u, cw, x * 8, 8, &c.chroma[0]);
-                    put_block(v, cw, x * 8, 8, &c.chroma[1]);
-                    row[x] = std::mem::replace(&mut c.mb, MbCoding::i_pcm(None));
-                } else {
-                    intra[x] = true;
-                }
-            }
-        });
-    // Pass 2: intra macroblocks in wavefront order.
-    code_intra_rows(src, recon, (wm, hm), (ctx.qp, ctx.intra), &todo, &mut mbs);
+    let widths = (recon.y.width, recon.u.width);
+    let bands = bands_of(recon);
+    let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
+    let intra_rows = RowWork {
+        src,
+        bands: &bands,
+        widths,
+        wm,
+        coding: (ctx.qp, ctx.intra),
+    };
+    wavefront_on_demand(wm, hm, &|state: &mut PRowState, x, y, above: &Above| {
+        if x % MBS_PER_CACHE_LINE == 0 {
+            prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
+        }
+        let c = &mut state.inter;
+        let mb = if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), c) {
+            let (yw, cw) = widths;
+            let band = &mut *lock(&bands[y]);
+            put_block(band.y, yw, x * 16, 16, &c.luma);
+            put_block(band.u, cw, x * 8, 8, &c.chroma[0]);
+            put_block(band.v, cw, x * 8, 8, &c.chroma[1]);
+            std::mem::replace(&mut c.mb, MbCoding::i_pcm(None))
+        } else {
+            above.wait();
+            intra_rows.code(&mut state.cut_out, x, y)
+        };
+        lock(&rows[y])[x] = mb;
+    });
+    drop(rows);
     mbs
+}
+
+/// What a worker of [`code_p_picture`] keeps from one macroblock to the
+/// next: the inter coding's buffer and the intra coding's cut-out.
+struct PRowState {
+    inter: InterMb,
+    cut_out: Neighbourhood,
+}
+
+impl Default for PRowState {
+    fn default() -> PRowState {
+        PRowState {
+            inter: InterMb::empty(),
+            cut_out: Neighbourhood::default(),
+        }
+    }
 }
 
 /// Asks for the source and reference samples that the decision of
@@ -514,6 +528,84 @@ mod tests {
                 );
             }
             assert_eq!(recon, expected, "{mode:?}");
+        }
+    }
+
+    /// The one pass of rows side by side gives what decisions and inter
+    /// coding for every macroblock, then the intra ones in raster order,
+    /// give (the CUDA backend's passes), on pools of 1 to 3 threads; the
+    /// picture has both kinds (a reference of noise where the source is
+    /// smooth makes intra win there).
+    #[test]
+    fn p_pictures_code_as_inter_then_intra_in_raster_order() {
+        let (wm, hm) = (7, 5);
+        let src = picture(wm, hm);
+        let mut old = src.clone();
+        let mut state = 0x9e37_79b9u32;
+        for (i, v) in old.y.data.iter_mut().enumerate() {
+            let (x, y) = (i % (wm * 16), i / (wm * 16));
+            if (x / 16 + y / 16) % 3 == 0 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                *v = (state >> 24) as u8;
+            }
+        }
+        let refp = RefPicture::new_full_sample(&old);
+        let me = MeParams {
+            max_steps: 4,
+            subpel_rounds: 0,
+            partitions: false,
+            early_skip: true,
+        };
+        let prev_mvs = vec![[0i16; 2]; wm * hm];
+        let ctx = PContext {
+            refp: &refp,
+            prev_mvs: &prev_mvs,
+            prev_field: &[],
+            me: &me,
+            qp: 27,
+            intra: IntraMode::Without4x4,
+        };
+        let mut want_recon = YuvFrame::new(wm * 16, hm * 16);
+        let mut want: Vec<Option<MbCoding>> = vec![None; wm * hm];
+        for (addr, slot) in want.iter_mut().enumerate() {
+            if let Some(c) = decide_p_mb(&src, &ctx, addr, (wm, hm)) {
+                c.store(&mut want_recon, pos_of(addr, wm));
+                *slot = Some(c.mb);
+            }
+        }
+        let intra = want.iter().filter(|m| m.is_none()).count();
+        assert!(intra > 0 && intra < wm * hm, "{intra} intra macroblocks");
+        for (addr, slot) in want.iter_mut().enumerate() {
+            if slot.is_none() {
+                let pos = pos_of(addr, wm);
+                *slot = Some(intra_mb((&src, pos), &mut want_recon, pos, 27, ctx.intra));
+            }
+        }
+        for threads in 1..=3 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let mut recon = YuvFrame::new(wm * 16, hm * 16);
+            let mbs = pool.install(|| code_p_picture(&src, &mut recon, wm, hm, &ctx));
+            for (addr, (got, want)) in mbs.iter().zip(&want).enumerate() {
+                assert_eq!(
+                    format!("{:?}", Some(got)),
+                    format!("{:?}", want.as_ref()),
+                    "{threads} threads, mb {addr}"
+                );
+            }
+            assert_eq!(recon, want_recon, "{threads} threads");
+        }
+    }
+
+    fn pos_of(addr: usize, wm: usize) -> MbPos {
+        MbPos {
+            mb_x: addr % wm,
+            mb_y: addr / wm,
+            width_mbs: wm,
         }
     }
 }

@@ -7,24 +7,43 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Visits every macroblock marked in `todo` after its left, top-left, top
 /// and top-right neighbours have been visited (or passed over), so the
-/// result equals a visit in raster order for any thread count.
-///
-/// Workers take macroblock rows in order and visit each row from left to
-/// right with a state of their own; before a macroblock, a worker waits
-/// until the row above has got past the macroblock to its top-right (a
-/// wavefront without a barrier per step). Waiting only for the marked ones
-/// of those neighbours was measured and not kept: the intra pass of 1080p
-/// P pictures took as long at 2 threads.
-///
-/// Rows are claimed in order, so a worker only waits for a row that a
-/// running worker holds. That needs `visit` never to enter rayon: a worker
-/// waiting inside rayon could pick up another row's task beneath its own
-/// and wait on itself.
+/// result equals a visit in raster order for any thread count: [`wavefront_on_demand`]
+/// with a wait before every marked macroblock.
 pub(crate) fn wavefront<S: Default>(
     wm: usize,
     hm: usize,
     todo: &[bool],
     visit: &(impl Fn(&mut S, usize, usize) + Sync),
+) {
+    wavefront_on_demand(wm, hm, &|state: &mut S, x, y, above: &Above| {
+        if todo[y * wm + x] {
+            above.wait();
+            visit(state, x, y);
+        }
+    });
+}
+
+/// Visits every macroblock, each row from left to right on one worker;
+/// `visit` gets an [`Above`] to wait, before it reads them, until its
+/// top-left, top and top-right neighbours have been visited. Macroblocks
+/// that read nothing of the row above go on without waiting, so rows move
+/// side by side, and the result equals raster order wherever `visit` waits
+/// before reading what the rows above wrote.
+///
+/// Workers take macroblock rows in order; a wait is until the row above
+/// has got past the macroblock to the top-right (a wavefront without a
+/// barrier per step). Waiting only for the marked ones of those neighbours
+/// was measured and not kept: the intra pass of 1080p P pictures took as
+/// long at 2 threads.
+///
+/// Rows are claimed in order, so a worker only waits for a row that a
+/// running worker holds. That needs `visit` never to enter rayon: a worker
+/// waiting inside rayon could pick up another row's task beneath its own
+/// and wait on itself.
+pub(crate) fn wavefront_on_demand<S: Default>(
+    wm: usize,
+    hm: usize,
+    visit: &(impl Fn(&mut S, usize, usize, &Above) + Sync),
 ) {
     let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
     let next_row = AtomicUsize::new(0);
@@ -37,12 +56,11 @@ pub(crate) fn wavefront<S: Default>(
             }
             let _finished = RowFinished(&progress[y]);
             for x in 0..wm {
-                if todo[y * wm + x] {
-                    if y > 0 {
-                        wait_for(&progress[y - 1], (x + 2).min(wm));
-                    }
-                    visit(&mut state, x, y);
-                }
+                let above = Above {
+                    row: y.checked_sub(1).map(|a| &progress[a]),
+                    at_least: (x + 2).min(wm),
+                };
+                visit(&mut state, x, y, &above);
                 progress[y].store(x + 1, Ordering::Release);
             }
         }
@@ -53,6 +71,24 @@ pub(crate) fn wavefront<S: Default>(
             s.spawn(|_| work());
         }
     });
+}
+
+/// The row above a macroblock of [`wavefront_on_demand`], to wait for.
+pub(crate) struct Above<'a> {
+    /// The row's progress (`None` in the first row).
+    row: Option<&'a AtomicUsize>,
+    /// How far it must get: past the top-right neighbour.
+    at_least: usize,
+}
+
+impl Above<'_> {
+    /// Waits until the macroblock's top-left, top and top-right neighbours
+    /// have been visited (at once in the first row).
+    pub(crate) fn wait(&self) {
+        if let Some(row) = self.row {
+            wait_for(row, self.at_least);
+        }
+    }
 }
 
 /// Marks a row as finished when its worker leaves it, normally or by a
