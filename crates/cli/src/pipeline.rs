@@ -97,7 +97,10 @@ where
     B: FrameBuffer,
     F: FnMut(&mut B) -> Result<bool>,
 {
-    let mut spare: Vec<B> = (1..BUFFERS).map(|_| B::for_config(config)).collect();
+    // The other buffers are made when first needed, once the encoder has a
+    // frame: their memory is faulted in beside the first picture's coding.
+    let mut spare: Vec<B> = Vec::with_capacity(BUFFERS - 1);
+    let mut made = 1;
     std::thread::scope(|s| {
         // Room for one read frame beside the one being encoded.
         let (to_encoder, frames) = mpsc::sync_channel::<B>(1);
@@ -127,6 +130,10 @@ where
             done.in_flight += 1;
             let mut buf = match spare.pop() {
                 Some(buf) => buf,
+                None if made < BUFFERS => {
+                    made += 1;
+                    B::for_config(config)
+                }
                 None => done.one()?,
             };
             while let Some(back) = done.any()? {
