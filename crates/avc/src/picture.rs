@@ -46,21 +46,52 @@ pub fn code_i_picture_with(
     qp: i32,
     intra: IntraMode,
 ) -> Vec<MbCoding> {
+    let coding = (qp, intra);
+    code_rows(
+        src,
+        recon,
+        (wm, hm),
+        coding,
+        &|n: &mut Neighbourhood, work, (x, y), above| {
+            above.wait();
+            work.code(n, x, y)
+        },
+    )
+}
+
+/// Codes every macroblock of a `wm`×`hm` picture with `code` (given the
+/// worker's state, what the workers share, the macroblock's position and
+/// the row above to wait for), macroblock rows side by side
+/// ([`wavefront_on_demand`]); `code` waits before reading the rows above.
+/// Each row's results are kept by its worker and stored when it ends.
+fn code_rows<S: Default>(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    (wm, hm): (usize, usize),
+    coding: (i32, IntraMode),
+    code: &(impl Fn(&mut S, &RowWork, (usize, usize), &Above) -> MbCoding + Sync),
+) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
     let widths = (recon.y.width, recon.u.width);
     let bands = bands_of(recon);
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
-    let rows_of = RowWork {
+    let work = RowWork {
         src,
         bands: &bands,
         widths,
         wm,
-        coding: (qp, intra),
+        coding,
     };
-    wavefront_on_demand(wm, hm, &|n: &mut Neighbourhood, x, y, above: &Above| {
-        above.wait();
-        let mb = rows_of.code(n, x, y);
-        lock(&rows[y])[x] = mb;
+    wavefront_on_demand(wm, hm, &|(state, row): &mut (S, Vec<MbCoding>),
+                                  x,
+                                  y,
+                                  above: &Above| {
+        row.push(code(state, &work, (x, y), above));
+        if x + 1 == wm {
+            for (to, mb) in lock(&rows[y]).iter_mut().zip(row.drain(..)) {
+                *to = mb;
+            }
+        }
     });
     drop(rows);
     mbs
@@ -102,6 +133,16 @@ struct RowWork<'a, 'b> {
 }
 
 impl RowWork<'_, '_> {
+    /// Writes an inter macroblock's reconstruction at (x, y).
+    fn paste(&self, c: &InterMb, x: usize, y: usize) {
+        let (yw, cw) = self.widths;
+        let band = &mut *lock(&self.bands[y]);
+        put_block(band.y, yw, x * 16, 16, &c.luma);
+        put_block(band.u, cw, x * 8, 8, &c.chroma[0]);
+        put_block(band.v, cw, x * 8, 8, &c.chroma[1]);
+    }
+
+    /// Codes the intra macroblock at (x, y) in the cut-out `n`.
     fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
         let (qp, intra) = self.coding;
         n.cut_bands(self.bands, self.widths, (x, y), self.wm);
@@ -335,37 +376,26 @@ pub fn code_p_picture(
     hm: usize,
     ctx: &PContext,
 ) -> Vec<MbCoding> {
-    let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let widths = (recon.y.width, recon.u.width);
-    let bands = bands_of(recon);
-    let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
-    let intra_rows = RowWork {
+    let coding = (ctx.qp, ctx.intra);
+    code_rows(
         src,
-        bands: &bands,
-        widths,
-        wm,
-        coding: (ctx.qp, ctx.intra),
-    };
-    wavefront_on_demand(wm, hm, &|state: &mut PRowState, x, y, above: &Above| {
-        if x % MBS_PER_CACHE_LINE == 0 {
-            prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
-        }
-        let c = &mut state.inter;
-        let mb = if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), c) {
-            let (yw, cw) = widths;
-            let band = &mut *lock(&bands[y]);
-            put_block(band.y, yw, x * 16, 16, &c.luma);
-            put_block(band.u, cw, x * 8, 8, &c.chroma[0]);
-            put_block(band.v, cw, x * 8, 8, &c.chroma[1]);
-            std::mem::replace(&mut c.mb, MbCoding::i_pcm(None))
-        } else {
-            above.wait();
-            intra_rows.code(&mut state.cut_out, x, y)
-        };
-        lock(&rows[y])[x] = mb;
-    });
-    drop(rows);
-    mbs
+        recon,
+        (wm, hm),
+        coding,
+        &|state: &mut PRowState, work, (x, y), above| {
+            if x % MBS_PER_CACHE_LINE == 0 {
+                prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
+            }
+            let c = &mut state.inter;
+            if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), c) {
+                work.paste(c, x, y);
+                std::mem::replace(&mut c.mb, MbCoding::i_pcm(None))
+            } else {
+                above.wait();
+                work.code(&mut state.cut_out, x, y)
+            }
+        },
+    )
 }
 
 /// What a worker of [`code_p_picture`] keeps from one macroblock to the
