@@ -90,7 +90,8 @@ pub struct Encoder {
     /// through `&mut self`, so it is never contended.)
     cuda: Option<Mutex<CudaBackend>>,
     rate: RateController,
-    /// Shared only with [`Encoder::run_on_threads`]'s callers.
+    /// Shared with the callers of [`Encoder::run_on_threads`] and
+    /// [`crate::MediaWriter::run_on_video_threads`].
     pool: Arc<rayon::ThreadPool>,
     scratch: YuvFrame,
     next_index: u64,
