@@ -23,7 +23,8 @@ plain() {
 host=$(rustc -vV | sed -n 's/^host: //p')
 profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
 if [[ ! -x $profdata ]] && command -v rustup >/dev/null; then
-    rustup component add llvm-tools >&2 || true
+    # Bounded: without a way to rustup's servers this falls back below.
+    timeout 180 rustup component add llvm-tools >&2 || true
 fi
 [[ -x $profdata ]] || { plain "no llvm-profdata (rustup component add llvm-tools)"; exit 0; }
 

@@ -68,16 +68,20 @@ python3 "$ROOT/bench/bench.py" --smoke
 step "scripts/build-release.sh (profile-guided build): the same bytes as the plain release build"
 cargo build --release -p framepress-cli
 pgo_bin=$("$ROOT/scripts/build-release.sh" | tail -n 1)
-pgo_out=$(mktemp -d)
-for settings in "--preset ultrafast --qp 27" "--preset medium --crf 23 --threads 1" "--lossless"; do
-    # shellcheck disable=SC2086 # the settings are words
-    "$ROOT/target/release/framepress" demo "$pgo_out/plain.mp4" --frames 12 $settings 2>/dev/null
-    # shellcheck disable=SC2086
-    "$pgo_bin" demo "$pgo_out/pgo.mp4" --frames 12 $settings 2>/dev/null
-    cmp "$pgo_out/plain.mp4" "$pgo_out/pgo.mp4" ||
-        { echo "test.sh: the profile-guided build wrote other bytes ($settings)" >&2; exit 1; }
-done
-rm -rf "$pgo_out"
+if [ "$pgo_bin" = "$ROOT/target/release/framepress" ]; then
+    echo "test.sh: no profile-guided build here (see the message above); its check is skipped" >&2
+else
+    pgo_out=$(mktemp -d)
+    for settings in "--preset ultrafast --qp 27" "--preset medium --crf 23 --threads 1" "--lossless"; do
+        # shellcheck disable=SC2086 # the settings are words
+        "$ROOT/target/release/framepress" demo "$pgo_out/plain.mp4" --frames 12 $settings 2>/dev/null
+        # shellcheck disable=SC2086
+        "$pgo_bin" demo "$pgo_out/pgo.mp4" --frames 12 $settings 2>/dev/null
+        cmp "$pgo_out/plain.mp4" "$pgo_out/pgo.mp4" ||
+            { echo "test.sh: the profile-guided build wrote other bytes ($settings)" >&2; exit 1; }
+    done
+    rm -rf "$pgo_out"
+fi
 
 step "python/test.sh (Python package: release wheel + pytest)"
 "$ROOT/python/test.sh"
