@@ -11,7 +11,7 @@ use crate::frame::YuvFrame;
 use crate::macroblock::{
     bits_bound_with, chroma_cbp, code_chroma_residual, dequant4x4, fits_with,
     for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
-    reconstruct, store_block, sub_block, to_scan, BlockVisitor, ChromaResult, CodedBlocks,
+    reconstruct, store_block, sub_block, to_scan, wide, BlockVisitor, ChromaResult, CodedBlocks,
     LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
@@ -69,7 +69,7 @@ impl CodedBlocks for InterBlocks<'_> {
         let lv = mb.levels();
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                f.visit(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
+                f.visit(&wide(&lv.luma[blk]), 0, CoeffTokenTable::Nc(0));
             }
         }
         for_each_chroma_block(mb, f);

@@ -62,17 +62,34 @@ pub struct MbCoding {
     pub mvs: [[i16; 2]; 16],
 }
 
-/// The transform coefficient levels of a macroblock (7.3.5.3).
+/// The transform coefficient levels of a macroblock (7.3.5.3), held as
+/// 16-bit values: at 8 bits per sample every level lies in −2^15..2^15 − 1
+/// (7.4.5.3.2 bounds the coded ones; the transform's largest, an Intra16x16
+/// DC level at qp 0, is below 7 000), and half the bytes to write and read
+/// back matter (a 1080p picture holds thousands of these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MbLevels {
     /// Luma levels per luma4x4BlkIdx in scan order. For Intra16x16 index 0 is unused.
-    pub luma: [[i32; 16]; 16],
+    pub luma: [[i16; 16]; 16],
     /// Intra16x16 DC levels in scan order.
-    pub luma_dc: [i32; 16],
+    pub luma_dc: [i16; 16],
     /// Chroma DC levels [Cb, Cr], in raster order of the 2×2 blocks (8.5.11.1).
-    pub chroma_dc: [[i32; 4]; 2],
+    pub chroma_dc: [[i16; 4]; 2],
     /// Chroma AC levels by plane, block and scan position; index 0 unused.
-    pub chroma_ac: [[[i32; 16]; 4]; 2],
+    pub chroma_ac: [[[i16; 16]; 4]; 2],
+}
+
+/// A block of levels as [`MbLevels`] holds it. Beyond the 16-bit range
+/// (never reached, see there) a level saturates, which keeps it beyond what
+/// CAVLC codes, so the macroblock still falls back to I_PCM.
+pub fn narrow<const N: usize>(levels: [i32; N]) -> [i16; N] {
+    levels.map(|v| v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
+}
+
+/// A block of [`MbLevels`] widened for the CAVLC code, which takes `i32`.
+#[inline(always)]
+pub fn wide<const N: usize>(levels: &[i16; N]) -> [i32; N] {
+    levels.map(i32::from)
 }
 
 impl MbLevels {
@@ -86,10 +103,11 @@ impl MbLevels {
 
     /// Whether every level is zero.
     pub fn is_zero(&self) -> bool {
-        self.luma.iter().all(|b| !any_nonzero(b))
-            && !any_nonzero(&self.luma_dc)
-            && self.chroma_dc.iter().all(|b| !any_nonzero(b))
-            && self.chroma_ac.iter().flatten().all(|b| !any_nonzero(b))
+        let none = |b: &[i16]| b.iter().all(|&v| v == 0);
+        self.luma.iter().all(|b| none(b))
+            && none(&self.luma_dc)
+            && self.chroma_dc.iter().all(|b| none(b))
+            && self.chroma_ac.iter().flatten().all(|b| none(b))
     }
 
     /// The levels as a macroblock holds them: `None` when all are zero.
@@ -113,10 +131,10 @@ impl MbLevels {
         chroma_ac: [[[i32; 16]; 4]; 2],
     ) -> MbLevels {
         MbLevels {
-            luma,
+            luma: luma.map(narrow),
             luma_dc: [0; 16],
-            chroma_dc,
-            chroma_ac,
+            chroma_dc: chroma_dc.map(narrow),
+            chroma_ac: chroma_ac.map(|plane| plane.map(narrow)),
         }
     }
 }
@@ -661,15 +679,15 @@ impl CodedBlocks for IntraBlocks<'_> {
             LumaPred::I4(_) => {
                 for blk in 0..16 {
                     if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                        f.visit(&lv.luma[blk], 0, nc);
+                        f.visit(&wide(&lv.luma[blk]), 0, nc);
                     }
                 }
             }
             LumaPred::I16(_) => {
-                f.visit(&lv.luma_dc, 0, nc);
+                f.visit(&wide(&lv.luma_dc), 0, nc);
                 if mb.cbp_luma != 0 {
                     for blk in 0..16 {
-                        f.visit(&lv.luma[blk], 1, nc);
+                        f.visit(&wide(&lv.luma[blk]), 1, nc);
                     }
                 }
             }
@@ -726,12 +744,12 @@ pub(crate) fn for_each_chroma_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
     let lv = mb.levels();
     if mb.cbp_chroma > 0 {
         for dc in &lv.chroma_dc {
-            f.visit(dc, 0, CoeffTokenTable::ChromaDc);
+            f.visit(&wide(dc), 0, CoeffTokenTable::ChromaDc);
         }
     }
     if mb.cbp_chroma == 2 {
         for ac in lv.chroma_ac.iter().flatten() {
-            f.visit(ac, 1, CoeffTokenTable::Nc(0));
+            f.visit(&wide(ac), 1, CoeffTokenTable::Nc(0));
         }
     }
 }
@@ -880,10 +898,10 @@ fn i16_candidate(
         cbp_chroma,
         levels: any_level.then(|| {
             Box::new(MbLevels {
-                luma: r.ac,
-                luma_dc: r.dc,
-                chroma_dc: ch.dc,
-                chroma_ac: ch.ac,
+                luma: r.ac.map(narrow),
+                luma_dc: narrow(r.dc),
+                chroma_dc: ch.dc.map(narrow),
+                chroma_ac: ch.ac.map(|plane| plane.map(narrow)),
             })
         }),
         pcm: None,

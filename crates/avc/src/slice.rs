@@ -7,10 +7,9 @@ use rayon::prelude::*;
 
 use crate::bits::{BitSink, BitWriter};
 use crate::cavlc::{
-    nc_from_neighbours, total_coeff, write_empty_block, write_residual_block, CavlcError,
-    CoeffTokenTable,
+    nc_from_neighbours, write_empty_block, write_residual_block, CavlcError, CoeffTokenTable,
 };
-use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
+use crate::macroblock::{luma_block_at, luma_block_xy, wide, LumaPred, MbCoding};
 use crate::mvpred::MotionField;
 use crate::syntax::{
     i16_mb_type, inter_cbp_code_num, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM,
@@ -291,7 +290,8 @@ impl<'a> PictureSyntax<'a> {
         let (left, top) = (self.left(addr), self.top(addr));
         let luma = Neighbours::new(&self.luma_counts, addr, left, top);
         if is_i16 {
-            write_residual_block(w, &lv.luma_dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
+            let dc = wide(&lv.luma_dc);
+            write_residual_block(w, &dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
         }
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) == 0 {
@@ -304,16 +304,13 @@ impl<'a> PictureSyntax<'a> {
                 write_empty_block(w, table);
                 continue;
             }
-            let levels = if is_i16 {
-                &lv.luma[blk][1..]
-            } else {
-                &lv.luma[blk][..]
-            };
+            let block = wide(&lv.luma[blk]);
+            let levels = if is_i16 { &block[1..] } else { &block[..] };
             write_residual_block(w, levels, table)?;
         }
         if mb.cbp_chroma & 3 != 0 {
             for c in 0..2 {
-                write_residual_block(w, &lv.chroma_dc[c], CoeffTokenTable::ChromaDc)?;
+                write_residual_block(w, &wide(&lv.chroma_dc[c]), CoeffTokenTable::ChromaDc)?;
             }
         }
         if mb.cbp_chroma & 2 != 0 {
@@ -324,7 +321,7 @@ impl<'a> PictureSyntax<'a> {
                     if chroma.cur[c][blk] == 0 {
                         write_empty_block(w, table);
                     } else {
-                        write_residual_block(w, &lv.chroma_ac[c][blk][1..], table)?;
+                        write_residual_block(w, &wide(&lv.chroma_ac[c][blk])[1..], table)?;
                     }
                 }
             }
@@ -453,12 +450,17 @@ fn luma_counts(mb: &MbCoding) -> [u8; 16] {
     std::array::from_fn(|blk| {
         if mb.cbp_luma & (1 << (blk / 4)) == 0 {
             0
-        } else if is_i16 {
-            total_coeff(&lv.luma[blk][1..])
         } else {
-            total_coeff(&lv.luma[blk])
+            coded_count(&lv.luma[blk], is_i16)
         }
     })
+}
+
+/// TotalCoeff (9.2.1) of a 4×4 block of levels, without index 0 for an AC
+/// block.
+fn coded_count(levels: &[i16; 16], ac: bool) -> u8 {
+    let from = usize::from(ac);
+    levels[from..].iter().filter(|&&v| v != 0).count() as u8
 }
 
 fn chroma_counts(mb: &MbCoding) -> [[u8; 4]; 2] {
@@ -473,7 +475,7 @@ fn chroma_counts(mb: &MbCoding) -> [[u8; 4]; 2] {
             if mb.cbp_chroma & 2 == 0 {
                 0
             } else {
-                total_coeff(&lv.chroma_ac[c][blk][1..])
+                coded_count(&lv.chroma_ac[c][blk], true)
             }
         })
     })

@@ -438,7 +438,7 @@ fn record(mb: &MbCoding) -> Vec<u8> {
     }
     let pcm = kind == 2;
     let i16 = kind == 1;
-    let total = |v: &[i32]| v.iter().filter(|&&x| x != 0).count() as u8;
+    let total = |v: &[i16]| v.iter().filter(|&&x| x != 0).count() as u8;
     let lv = mb.levels();
     for blk in 0..16 {
         r[24 + blk] = if pcm {
@@ -462,7 +462,7 @@ fn record(mb: &MbCoding) -> Vec<u8> {
             };
         }
     }
-    let mut put = |at: usize, v: i32| r[at..at + 2].copy_from_slice(&(v as i16).to_le_bytes());
+    let mut put = |at: usize, v: i16| r[at..at + 2].copy_from_slice(&v.to_le_bytes());
     for blk in 0..16 {
         for k in 0..16 {
             put(48 + (blk * 16 + k) * 2, lv.luma[blk][k]);
@@ -481,8 +481,8 @@ fn record(mb: &MbCoding) -> Vec<u8> {
         for k in 0..p.count() {
             let (x, y, _, _) = p.rect(k);
             let mv = mb.mvs[luma_block_at(x, y)];
-            put(864 + k * 4, i32::from(mv[0]));
-            put(866 + k * 4, i32::from(mv[1]));
+            put(864 + k * 4, mv[0]);
+            put(866 + k * 4, mv[1]);
         }
     }
     r
@@ -717,13 +717,13 @@ fn motion_search_and_inter_coding_match_the_cpu() {
 /// A random macroblock for the syntax pass: P_Skip candidates, inter
 /// macroblocks of every partitioning, Intra4x4, Intra16x16 and I_PCM.
 fn random_mb(rng: &mut Rng, src: &YuvFrame, pos: MbPos) -> MbCoding {
-    let levels = |rng: &mut Rng, sparse: i32| -> i32 {
+    let levels = |rng: &mut Rng, sparse: i32| -> i16 {
         if rng.range(0, sparse) != 0 {
             0
         } else if rng.range(0, 20) == 0 {
-            rng.range(-600, 600)
+            rng.range(-600, 600) as i16
         } else {
-            rng.range(-3, 3)
+            rng.range(-3, 3) as i16
         }
     };
     let mut mb = MbCoding {
