@@ -43,6 +43,9 @@ for threads in 1 2; do
             --threads "$threads" 2>/dev/null
     done
 done
+for threads in 1 2; do
+    "$gen" demo "$clip" --size 1920x1080 --frames 20 --preset ultrafast --qp 27 --threads "$threads" 2>/dev/null
+done
 for preset in superfast veryfast medium; do
     "$gen" demo "$clip" --size 640x360 --frames 20 --preset "$preset" --crf 23 2>/dev/null
 done
