@@ -93,9 +93,8 @@ pub struct Encoder {
     gop_pos: u32,
     frame_num: u32,
     reference: Option<RefPicture>,
-    prev_mvs: Vec<[i16; 2]>,
-    /// The previous picture's decisions as vector prediction reads them.
-    prev_field: Vec<MbVectors>,
+    /// The previous picture's vectors, as its successor's decisions read them.
+    prev: PictureField,
     /// The source padded to whole macroblocks (kept to reuse its buffers).
     padded: YuvFrame,
     /// Whether encoded frames carry the reconstruction.
@@ -120,8 +119,7 @@ impl Encoder {
             gop_pos: 0,
             frame_num: 0,
             reference: None,
-            prev_mvs: Vec::new(),
-            prev_field: Vec::new(),
+            prev: PictureField::default(),
             padded: YuvFrame::default(),
             keep_recon: true,
             recon: YuvFrame::default(),
@@ -159,8 +157,7 @@ impl Encoder {
             gop_pos: self.gop_pos,
             frame_num: self.frame_num,
             reference: self.reference.clone(),
-            prev_mvs: self.prev_mvs.clone(),
-            prev_field: self.prev_field.clone(),
+            prev: self.prev.clone(),
         }
     }
 
@@ -170,8 +167,7 @@ impl Encoder {
         self.gop_pos = state.gop_pos;
         self.frame_num = state.frame_num;
         self.reference = state.reference;
-        self.prev_mvs = state.prev_mvs;
-        self.prev_field = state.prev_field;
+        self.prev = state.prev;
     }
 
     /// Whether the next picture will be an IDR.
@@ -267,8 +263,8 @@ impl Encoder {
             (Some(refp), false) => {
                 let ctx = PContext {
                     refp,
-                    prev_mvs: &self.prev_mvs,
-                    prev_field: &self.prev_field,
+                    prev_mvs: &self.prev.mvs,
+                    prev_field: &self.prev.field,
                     me: &self.settings.me,
                     qp,
                     intra,
@@ -297,7 +293,7 @@ impl Encoder {
         // helps.
         let plan = self.next_reference_plan(&recon);
         // So does keeping the vectors that the next picture's decisions read.
-        let mut field = self.take_field();
+        let mut field = std::mem::take(&mut self.prev);
         let next_is_p = plan.is_some();
         let (nal, next_reference) = rayon::join(
             || {
@@ -365,15 +361,6 @@ impl Encoder {
         })
     }
 
-    /// The previous picture's vectors, taken out of the state to be
-    /// refilled (their buffers reused).
-    fn take_field(&mut self) -> PictureField {
-        PictureField {
-            mvs: std::mem::take(&mut self.prev_mvs),
-            field: std::mem::take(&mut self.prev_field),
-        }
-    }
-
     /// Moves the GOP state on and keeps `next_reference` (made from the
     /// picture just coded, `None` when the next picture is an IDR picture)
     /// with the picture's vectors (`field`, kept only for a next P picture).
@@ -388,14 +375,15 @@ impl Encoder {
             field.field.clear();
         }
         self.reference = next_reference;
-        self.prev_mvs = field.mvs;
-        self.prev_field = field.field;
+        self.prev = field;
     }
 }
 
 /// The vectors of a picture that the next one's decisions read: one per
 /// macroblock for motion search seeds, and the macroblocks' decisions as
-/// vector prediction reads them.
+/// vector prediction reads them. Taken out of the encoder while a picture is
+/// coded and refilled in its own buffers.
+#[derive(Debug, Clone, Default)]
 struct PictureField {
     mvs: Vec<[i16; 2]>,
     field: Vec<MbVectors>,
@@ -440,8 +428,7 @@ pub struct EncoderState {
     gop_pos: u32,
     frame_num: u32,
     reference: Option<RefPicture>,
-    prev_mvs: Vec<[i16; 2]>,
-    prev_field: Vec<MbVectors>,
+    prev: PictureField,
 }
 
 /// An intra-only encoder at constant qp: every picture is an IDR.

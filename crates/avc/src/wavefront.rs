@@ -1,7 +1,7 @@
 //! Visiting the macroblocks of a picture in wavefront order on the pool's
 //! threads: each after its left, top-left, top and top-right neighbours, so
-//! that the result equals raster order. Intra macroblocks of P pictures are
-//! coded this way, and pictures are deblocked this way.
+//! that the result equals raster order. Pictures are coded this way (an
+//! inter macroblock of a P picture without waiting), and deblocked this way.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
