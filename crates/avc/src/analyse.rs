@@ -41,6 +41,20 @@ pub const I16_MB_BITS: u32 = 5;
 /// synthetic clips, 16 bits gave the smallest streams at equal PSNR.
 pub const INTRA_IN_P_BITS: u32 = 16;
 
+/// A P_Skip macroblock without levels is weighed against intra only while
+/// its SATD is at most this many times λ·(I16_MB_BITS + INTRA_IN_P_BITS).
+/// The levels quantised away above that are texture or noise that the
+/// smooth Intra16x16 predictions do not hold either: on natural and
+/// synthetic clips intra won there for under 0.1 % of such macroblocks,
+/// and the estimate is dearest there (its early exits come late).
+pub const BARE_SKIP_INTRA_RATIO: u32 = 6;
+
+/// Whether a P_Skip macroblock without levels, of SATD `skip_satd`, is
+/// weighed against intra ([`BARE_SKIP_INTRA_RATIO`]).
+pub fn bare_skip_may_go_intra(lambda: u32, skip_satd: u32) -> bool {
+    skip_satd <= BARE_SKIP_INTRA_RATIO * lambda * (I16_MB_BITS + INTRA_IN_P_BITS)
+}
+
 /// SATD between a source block and a prediction, both in raster order with
 /// the given width (a multiple of 4).
 pub fn satd_block(src: &[i32], pred: &[i32], width: usize) -> u32 {

@@ -5,7 +5,7 @@
 //! that of the passes the CUDA backend runs (decisions and inter coding for
 //! all macroblocks at once, then intra macroblocks in wavefront order).
 
-use crate::analyse::{intra_estimate_below, lambda};
+use crate::analyse::{bare_skip_may_go_intra, intra_estimate_below, lambda};
 use crate::frame::{prefetch, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::wavefront::{wavefront_on_demand, Above};
 use rayon::prelude::*;
@@ -445,7 +445,8 @@ fn prefetch_mb(src: &YuvFrame, ctx: &PContext, mb_x: usize, (mb_y, wm): (usize, 
 /// ([`predicted_skip_vector`]): if it leaves no levels, it is taken without
 /// a motion search where `me.early_skip` says so, and otherwise when its
 /// SATD is no more than the search's cost; intra wins over it as over any
-/// inter prediction. Else the search's vectors, or intra.
+/// inter prediction while that SATD is within [`bare_skip_may_go_intra`].
+/// Else the search's vectors, or intra.
 pub fn decide_p_mb(
     src: &YuvFrame,
     ctx: &PContext,
@@ -493,7 +494,8 @@ fn decide_p_mb_into(
             let cost = satd_u8(&src.y.data[at..], src.y.width, &out.luma, 16, 16, 16);
             let motion = (!me.early_skip).then(search);
             if motion.is_none_or(|m| cost <= m.cost) {
-                return !intra_estimate_below(&src.y, x, y, lam, cost);
+                return !(bare_skip_may_go_intra(lam, cost)
+                    && intra_estimate_below(&src.y, x, y, lam, cost));
             }
             searched = motion;
         }
@@ -629,6 +631,74 @@ mod tests {
             }
             assert_eq!(recon, want_recon, "{threads} threads");
         }
+    }
+
+    /// A P_Skip macroblock without levels goes intra where intra is
+    /// cheaper only while its SATD is within [`bare_skip_may_go_intra`]:
+    /// the source is a smooth ramp (which plane prediction holds) and the
+    /// reference the ramp plus noise small enough to quantise away, at
+    /// amplitudes on both sides of the limit.
+    #[test]
+    fn bare_skips_above_the_limit_stay_inter() {
+        let (wm, hm, qp) = (3, 3, 37);
+        let mut src = YuvFrame::new(wm * 16, hm * 16);
+        for (i, v) in src.y.data.iter_mut().enumerate() {
+            *v = (60 + (i % (wm * 16)) * 2 + (i / (wm * 16))) as u8;
+        }
+        src.u.data.fill(128);
+        src.v.data.fill(128);
+        let me = MeParams {
+            max_steps: 4,
+            subpel_rounds: 0,
+            partitions: false,
+            early_skip: true,
+        };
+        let centre = 4;
+        let pos = pos_of(centre, wm);
+        let lam = lambda(qp);
+        let (mut below, mut above) = (0, 0);
+        for amplitude in 1..=12u32 {
+            let mut state = 0x2545_f491u32 ^ amplitude;
+            let mut old = src.clone();
+            for v in old.y.data.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let noise = (state % (2 * amplitude + 1)) as i32 - amplitude as i32;
+                *v = (i32::from(*v) + noise).clamp(0, 255) as u8;
+            }
+            let refp = RefPicture::new_full_sample(&old);
+            let mut bare = InterMb::empty();
+            if !code_bare_16x16_into(&src, &refp, pos, qp, [0, 0], &mut bare) {
+                continue;
+            }
+            let at = 16 * src.y.width + 16;
+            let satd = satd_u8(&src.y.data[at..], src.y.width, &bare.luma, 16, 16, 16);
+            if !intra_estimate_below(&src.y, 1, 1, lam, satd) {
+                continue;
+            }
+            let ctx = PContext {
+                refp: &refp,
+                prev_mvs: &[[0; 2]; 9],
+                prev_field: &[],
+                me: &me,
+                qp,
+                intra: IntraMode::Without4x4,
+            };
+            let decided = decide_p_mb(&src, &ctx, centre, (wm, hm));
+            if bare_skip_may_go_intra(lam, satd) {
+                assert!(decided.is_none(), "amplitude {amplitude}: SATD {satd}");
+                below += 1;
+            } else {
+                let mb = decided.map(|c| c.mb);
+                assert!(
+                    mb.as_ref().is_some_and(|m| m.levels.is_none()),
+                    "amplitude {amplitude}: SATD {satd}: {mb:?}"
+                );
+                above += 1;
+            }
+        }
+        assert!(below > 0 && above > 0, "{below} below, {above} above");
     }
 
     fn pos_of(addr: usize, wm: usize) -> MbPos {

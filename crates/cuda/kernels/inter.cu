@@ -326,6 +326,8 @@ static_assert(sizeof(MotionRecord) == 28, "MotionRecord layout changed: update M
 
 // avc::analyse::INTRA_IN_P_BITS: the bits charged to intra in a P picture.
 #define INTRA_IN_P_BITS 16u
+// avc::analyse::BARE_SKIP_INTRA_RATIO.
+#define BARE_SKIP_INTRA_RATIO 6u
 
 // avc::analyse::intra_estimate: the best Intra16x16 SATD + lambda * bits
 // over the source (neighbours' source samples stand in for their
@@ -525,8 +527,9 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // `only_bare` (avc::inter::code_bare_16x16, avc::picture::decide_p_mb), nothing
 // is written unless the macroblock has no levels and is not I_PCM
 // (INTER_NOT_BARE), nor when the prediction's SATD is above `max_satd`
-// (INTER_NOT_BARE) or above `intra_cost` + lambda * INTRA_IN_P_BITS
-// (INTER_INTRA_WINS). `lossless` (avc::lossless::code_inter_mb_lossless):
+// (INTER_NOT_BARE) or, while it is at most BARE_SKIP_INTRA_RATIO times
+// lambda * (I16_MB_BITS + INTRA_IN_P_BITS), above `intra_cost` + lambda *
+// INTRA_IN_P_BITS (INTER_INTRA_WINS). `lossless` (avc::lossless::code_inter_mb_lossless):
 // transform bypass, the residual itself as the levels (8.5.12: r = c),
 // reconstruction = source.
 #define INTER_NOT_BARE 0
@@ -679,7 +682,9 @@ __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u
         u32 satd = (u32)warp_sum(lane < 16 ? (int)satd4x4(diff) : 0);
         if (satd > max_satd) return INTER_NOT_BARE;
         u32 lambda = LAMBDA[clamp_int(qp, 0, 51)];
-        if (intra_cost + lambda * INTRA_IN_P_BITS < satd) return INTER_INTRA_WINS;
+        // Weighed against intra only up to avc::analyse::BARE_SKIP_INTRA_RATIO.
+        bool may_go_intra = satd <= BARE_SKIP_INTRA_RATIO * lambda * (I16_MB_BITS + INTRA_IN_P_BITS);
+        if (may_go_intra && intra_cost + lambda * INTRA_IN_P_BITS < satd) return INTER_INTRA_WINS;
     }
     // The reconstruction: the coded samples, or the source for I_PCM.
     for (int k = lane; k < 256; k += 32)
