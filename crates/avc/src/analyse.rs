@@ -5,15 +5,15 @@
 //! neighbour's decision: the bit estimates for modes are constants, since
 //! predicted intra modes are derived later, in the syntax pass (invariant 8).
 
+use crate::flat_satd::{chroma_flat_satds, i16_flat_satds, FlatSatds};
 use crate::frame::Plane;
 use crate::intra::{
-    chroma_mode_allowed, i16_flat_row, i16_mode_allowed, i4_mode_allowed, plane16x16_terms,
-    predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, I16_DC, I16_HORIZONTAL, I16_PLANE,
+    chroma_dc_values, chroma_mode_allowed, dc16x16, i16_mode_allowed, i4_mode_allowed,
+    plane16x16_terms, predict4x4, predict_chroma_u8, Availability, Edge4, EdgeN, CHROMA_DC,
+    CHROMA_HORIZONTAL, CHROMA_PLANE, CHROMA_VERTICAL, I16_DC, I16_HORIZONTAL, I16_PLANE,
     I16_VERTICAL,
 };
-use crate::pixel::{
-    satd_16x16_below, satd_16x16_columns_below, satd_16x16_plane_below, satd_8x8_pair, satd_i32,
-};
+use crate::pixel::{satd_16x16_plane_below, satd_8x8_pair, satd_i32};
 
 /// λ for SATD costs, ≈ 2^((qp − 12) / 6) rounded, at least 1 (qp 0..51).
 const LAMBDA: [u32; 52] = [
@@ -81,38 +81,38 @@ pub fn best_i4_mode(src: &[i32; 16], edge: &Edge4, lambda: u32) -> (u8, u32, [i3
 /// first sample, rows `stride` apart): (mode, cost).
 pub fn best_i16_mode(src: &[u8], stride: usize, edge: &EdgeN<16>, lambda: u32) -> (u8, u32) {
     // Every mode costs the same bits, so a mode wins on a lower SATD alone
-    // and the search for each stops once it cannot win.
+    // (the first mode on a tie); the three flat modes come from one
+    // transform, and the plane's search stops once it cannot win.
+    let flat = i16_flat_satds_of(src, stride, edge);
     let mut best = (u8::MAX, u32::MAX);
-    for mode in 0..4u8 {
-        if !i16_mode_allowed(mode, edge.avail) {
-            continue;
-        }
-        if let Some(satd) = i16_satd_below(src, stride, mode, edge, best.1) {
+    for (mode, satd) in [
+        (I16_VERTICAL, flat.vertical),
+        (I16_HORIZONTAL, flat.horizontal),
+        (I16_DC, flat.dc),
+    ] {
+        if i16_mode_allowed(mode, edge.avail) && satd < best.1 {
             best = (mode, satd);
+        }
+    }
+    if i16_mode_allowed(I16_PLANE, edge.avail) {
+        if let Some(satd) = plane_satd_below(src, stride, edge, best.1) {
+            best = (I16_PLANE, satd);
         }
     }
     (best.0, best.1.saturating_add(lambda * I16_MB_BITS))
 }
 
-/// SATD of the 16×16 source block against Intra16x16 prediction `mode` if
-/// it is below `bound` ([`satd_16x16_below`]); the vertical and DC
-/// predictions are read as one repeated row.
-fn i16_satd_below(
-    src: &[u8],
-    stride: usize,
-    mode: u8,
-    edge: &EdgeN<16>,
-    bound: u32,
-) -> Option<u32> {
-    match i16_flat_row(mode, edge) {
-        // 8.3.3.1, 8.3.3.3: one repeated row.
-        Some(row) => satd_16x16_below(src, stride, &row, 0, bound),
-        // 8.3.3.2: every row repeats its left neighbour.
-        None if mode == I16_HORIZONTAL => {
-            satd_16x16_columns_below(src, stride, &edge.left.map(|v| v as u8), bound)
-        }
-        None => satd_16x16_plane_below(src, stride, plane16x16_terms(edge), bound),
-    }
+/// [`i16_flat_satds`] against the edges of `edge` (samples of missing
+/// edges are placeholders; their modes are not allowed).
+fn i16_flat_satds_of(src: &[u8], stride: usize, edge: &EdgeN<16>) -> FlatSatds {
+    let (top, left) = (edge.top.map(|v| v as u8), edge.left.map(|v| v as u8));
+    i16_flat_satds(src, stride, &top, &left, dc16x16(edge) as u8)
+}
+
+/// SATD of the 16×16 source block against the plane Intra16x16
+/// prediction (8.3.3.4) if it is below `bound` ([`satd_16x16_plane_below`]).
+fn plane_satd_below(src: &[u8], stride: usize, edge: &EdgeN<16>, bound: u32) -> Option<u32> {
+    satd_16x16_plane_below(src, stride, plane16x16_terms(edge), bound)
 }
 
 /// An estimate of the cost of coding a macroblock as intra, from source
@@ -156,28 +156,43 @@ pub fn intra_estimate_below(
         return false;
     }
     let (edge, block) = source_edge(src, mb_x, mb_y);
-    // The flat modes first: they cost least to predict.
-    [I16_DC, I16_VERTICAL, I16_HORIZONTAL, I16_PLANE]
-        .into_iter()
-        .filter(|&mode| i16_mode_allowed(mode, edge.avail))
-        .any(|mode| i16_satd_below(block, src.width, mode, &edge, inter_cost - threshold).is_some())
+    let bound = inter_cost - threshold;
+    // The flat modes from one transform, then the plane (stopping once it
+    // cannot win).
+    let flat = i16_flat_satds_of(block, src.width, &edge);
+    let below = |mode, satd| i16_mode_allowed(mode, edge.avail) && satd < bound;
+    below(I16_DC, flat.dc)
+        || below(I16_VERTICAL, flat.vertical)
+        || below(I16_HORIZONTAL, flat.horizontal)
+        || (i16_mode_allowed(I16_PLANE, edge.avail)
+            && plane_satd_below(block, src.width, &edge, bound).is_some())
 }
 
 /// The best chroma mode over both chroma planes, whose 8×8 source blocks
 /// start at `src` with rows `stride` apart.
 pub fn best_chroma_mode(src: [&[u8]; 2], stride: usize, edge: [&EdgeN<8>; 2]) -> u8 {
+    // The three flat modes from one transform (the first mode on a tie),
+    // the plane against its prediction written out.
+    let (top, left) = (
+        edge.map(|e| e.top.map(|v| v as u8)),
+        edge.map(|e| e.left.map(|v| v as u8)),
+    );
+    let dc = edge.map(chroma_dc_values);
+    let flat = chroma_flat_satds(src, stride, [&top[0], &top[1]], [&left[0], &left[1]], dc);
     let mut best = (0u8, u32::MAX);
-    for mode in 0..4u8 {
-        if !chroma_mode_allowed(mode, edge[0].avail) {
-            continue;
-        }
-        let pred = [
-            predict_chroma_u8(mode, edge[0]),
-            predict_chroma_u8(mode, edge[1]),
-        ];
-        let cost = satd_8x8_pair(src, stride, [&pred[0], &pred[1]]);
-        if cost < best.1 {
+    for (mode, cost) in [
+        (CHROMA_DC, flat.dc),
+        (CHROMA_HORIZONTAL, flat.horizontal),
+        (CHROMA_VERTICAL, flat.vertical),
+    ] {
+        if chroma_mode_allowed(mode, edge[0].avail) && cost < best.1 {
             best = (mode, cost);
+        }
+    }
+    if chroma_mode_allowed(CHROMA_PLANE, edge[0].avail) {
+        let pred = edge.map(|e| predict_chroma_u8(CHROMA_PLANE, e));
+        if satd_8x8_pair(src, stride, [&pred[0], &pred[1]]) < best.1 {
+            best.0 = CHROMA_PLANE;
         }
     }
     best.0

@@ -313,18 +313,8 @@ pub fn predict16x16_u8(mode: u8, e: &EdgeN<16>) -> [u8; 256] {
     p
 }
 
-/// The one row that every row of an Intra16x16 prediction repeats: the
-/// vertical (8.3.3.1) and DC (8.3.3.3) modes; `None` for the others.
-pub fn i16_flat_row(mode: u8, e: &EdgeN<16>) -> Option<[u8; 16]> {
-    match mode {
-        I16_VERTICAL => Some(e.top.map(|v| v as u8)),
-        I16_DC => Some([dc16x16(e) as u8; 16]),
-        _ => None,
-    }
-}
-
-/// 8.3.3.3
-fn dc16x16(e: &EdgeN<16>) -> i32 {
+/// The Intra16x16 DC prediction (8.3.3.3).
+pub fn dc16x16(e: &EdgeN<16>) -> i32 {
     let top: i32 = e.top.iter().sum();
     let left: i32 = e.left.iter().sum();
     match (e.avail.top, e.avail.left) {
@@ -479,7 +469,19 @@ pub fn predict_chroma_u8(mode: u8, e: &EdgeN<8>) -> [u8; 64] {
 /// 8.3.4.1–3: DC per 4×4 chroma block, whose choice of edges depends on the
 /// block's position.
 fn chroma_dc(e: &EdgeN<8>, p: &mut [u8; 64]) {
-    for (bx, by) in [(0usize, 0usize), (1, 0), (0, 1), (1, 1)] {
+    for (blk, value) in chroma_dc_values(e).into_iter().enumerate() {
+        let (bx, by) = (blk % 2, blk / 2);
+        for y in 0..4 {
+            let row = (by * 4 + y) * 8 + bx * 4;
+            p[row..row + 4].fill(value);
+        }
+    }
+}
+
+/// The DC prediction of each 4×4 chroma block (index by·2 + bx), 8.3.4.1–3.
+pub fn chroma_dc_values(e: &EdgeN<8>) -> [u8; 4] {
+    std::array::from_fn(|blk| {
+        let (bx, by) = (blk % 2, blk / 2);
         let top: i32 = e.top[bx * 4..bx * 4 + 4].iter().sum();
         let left: i32 = e.left[by * 4..by * 4 + 4].iter().sum();
         let (t, l) = (e.avail.top, e.avail.left);
@@ -508,11 +510,8 @@ fn chroma_dc(e: &EdgeN<8>, p: &mut [u8; 64]) {
         } else {
             128
         };
-        for y in 0..4 {
-            let row = (by * 4 + y) * 8 + bx * 4;
-            p[row..row + 4].fill(value as u8);
-        }
-    }
+        value as u8
+    })
 }
 
 /// 8.3.4.4 for 4:2:0 (xCF = yCF = 0). Every sum a + b·(x − 3) +

@@ -7,6 +7,7 @@ pub mod cavlc_tables;
 pub mod deblock;
 pub mod decimate;
 pub mod encoder;
+pub mod flat_satd;
 pub mod frame;
 pub mod inter;
 pub mod intra;

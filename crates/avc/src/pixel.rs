@@ -117,24 +117,6 @@ pub fn satd_16x16_below(
     (satd < bound).then_some(satd)
 }
 
-/// [`satd_16x16_below`] against a prediction whose row r repeats
-/// `column[r]` (horizontal Intra16x16), without writing the prediction out.
-pub fn satd_16x16_columns_below(
-    a: &[u8],
-    a_stride: usize,
-    column: &[u8; 16],
-    bound: u32,
-) -> Option<u32> {
-    #[cfg(target_arch = "x86_64")]
-    if fits(a.len(), a_stride, 16, 16) && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the block lies inside `a` (checked by `fits`) and the
-        // processor has AVX2.
-        return unsafe { x86::satd_16x16_columns_below_avx2(a.as_ptr(), a_stride, column, bound) };
-    }
-    let pred: [u8; 256] = std::array::from_fn(|i| column[i / 16]);
-    satd_16x16_below(a, a_stride, &pred, 16, bound)
-}
-
 /// [`satd_16x16_below`] against a plane prediction given by its terms
 /// (start, b, c): sample (x, y) is Clip1((start + b·x + c·y) >> 5), each
 /// sum within 16 bits (plane Intra16x16, 8.3.3.4), rows computed as the
@@ -405,20 +387,6 @@ mod x86 {
         satd_16x16_below_rows_avx2(a, sa, row, bound)
     }
 
-    /// [`super::satd_16x16_columns_below`] with AVX2: prediction row r is
-    /// `column[r]` in every lane. Caller: `a` readable (16 rows), AVX2
-    /// present.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn satd_16x16_columns_below_avx2(
-        a: *const u8,
-        sa: usize,
-        column: &[u8; 16],
-        bound: u32,
-    ) -> Option<u32> {
-        let row = |r: usize| _mm256_set1_epi16(i16::from(column[r]));
-        satd_16x16_below_rows_avx2(a, sa, row, bound)
-    }
-
     /// [`super::satd_16x16_plane_below`] with AVX2: row y of the
     /// prediction is (start + c·y) + b·x in 16-bit lanes, shifted and
     /// clipped. Caller: `a` readable (16 rows), AVX2 present, every sum
@@ -645,27 +613,6 @@ mod tests {
                     (want < bound).then_some(want),
                     "case {case} bound {bound}"
                 );
-            }
-        }
-    }
-
-    /// The SATD against repeated columns equals the SATD against the
-    /// prediction written out, bounded or not.
-    #[test]
-    fn column_satd_matches_the_written_prediction() {
-        for (a, b) in cases() {
-            let column: [u8; 16] = std::array::from_fn(|i| b[3 * i]);
-            let written: [u8; 256] = std::array::from_fn(|i| column[i / 16]);
-            for (stride, off) in [(16, 0), (40, 3), (24, 7)] {
-                let a = &a[off..];
-                let want = transform::satd_blocks(a, stride, &written, 16, 16, 16);
-                for bound in [0, want / 3, want, want + 1, u32::MAX] {
-                    assert_eq!(
-                        satd_16x16_columns_below(a, stride, &column, bound),
-                        (want < bound).then_some(want),
-                        "stride {stride} bound {bound}"
-                    );
-                }
             }
         }
     }
