@@ -16,9 +16,9 @@ use crate::macroblock::{
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
-use crate::nonzero::{chroma_is_bare, levels_16x16, nonzero_blocks_16x16};
+use crate::nonzero::{chroma_is_bare, levels_16x16, nonzero_blocks_16x16, Levels16};
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, Deadzone, Quantiser};
+use crate::transform::{chroma_qp, dequant_add_columns, Deadzone, Quantiser};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -234,13 +234,10 @@ impl<'a> LumaResidual<'a> {
     }
 }
 
-/// The decimated levels (scan order, luma4x4BlkIdx order) of the luma
-/// residual against a prediction, and the blocks that hold levels (bit
+/// The decimated levels (scan order, luma4x4BlkIdx order) of a
+/// macroblock's luma transform, and the blocks that hold levels (bit
 /// luma4x4BlkIdx).
-fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> ([[i32; 16]; 16], u16) {
-    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
-    let quant = Quantiser::new(qp, Deadzone::Inter);
-    let all = levels_16x16(&quant, &src.y.data[at..], stride, pred);
+fn luma_levels(all: &Levels16) -> ([[i32; 16]; 16], u16) {
     let mut levels = [[0; 16]; 16];
     let mut coded = 0u16;
     let mut rest = all.nonzero;
@@ -254,6 +251,14 @@ fn luma_levels(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> ([[i32;
     }
     let kept = decimate_coded_luma(&mut levels, coded);
     (levels, kept)
+}
+
+/// The luma residual of a macroblock against a prediction, transformed and
+/// quantised with the inter dead zone ([`levels_16x16`]).
+fn luma_transform(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> Levels16 {
+    let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
+    let quant = Quantiser::new(qp, Deadzone::Inter);
+    levels_16x16(&quant, &src.y.data[at..], stride, pred)
 }
 
 /// Whether [`luma_levels`] would be all zero, stopping at the first block
@@ -362,7 +367,8 @@ pub(crate) fn code_inter_mb_into(
     // zero coefficients give a zero residual), so the reconstruction starts
     // as the prediction and only blocks with levels are reconstructed.
     out.luma = pred_luma;
-    let (levels, coded) = luma_levels(src, pos, &pred_luma, qp);
+    let raw = luma_transform(src, pos, &pred_luma, qp);
+    let (levels, coded) = luma_levels(&raw);
     let mut valid = true;
     let mut cbp_luma = 0u8;
     for (blk, scan) in levels.iter().enumerate() {
@@ -371,6 +377,13 @@ pub(crate) fn code_inter_mb_into(
         }
         cbp_luma |= 1 << (blk / 4);
         let (bx, by) = luma_block_xy(blk);
+        // A kept block's levels are those of the transform (decimation
+        // drops whole blocks), read as they lie.
+        let at = by * 16 + bx;
+        let cols = raw.columns(bx / 4, by / 4);
+        if dequant_add_columns(&cols, qp, (&pred_luma[at..], 16), (&mut out.luma[at..], 16)) {
+            continue;
+        }
         let p = sub_block(&pred_luma, 16, bx, by);
         match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
             Some(samples) => put4x4(&mut out.luma, 16, bx, by, &samples),

@@ -220,6 +220,13 @@ impl Levels16 {
         std::array::from_fn(|i| self.at(bx, by, ZIGZAG_4X4[i]))
     }
 
+    /// The levels of block (bx, by) by columns: `[k][r]` is row r, column
+    /// k (raster position 4r + k).
+    #[inline]
+    pub fn columns(&self, bx: usize, by: usize) -> [[i16; 4]; 4] {
+        std::array::from_fn(|k| std::array::from_fn(|r| self.levels[by][k][4 * bx + r]))
+    }
+
     #[inline(always)]
     fn at(&self, bx: usize, by: usize, pos: usize) -> i32 {
         i32::from(self.levels[by][pos % 4][4 * bx + pos / 4])

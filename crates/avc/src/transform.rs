@@ -146,6 +146,57 @@ pub fn inverse_add_small(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
     }
 }
 
+/// Dequantises one 4×4 block of levels held by columns (`cols[k][r]` is
+/// row r, column k) with flat scaling (8.5.12.1, as [`dequant4x4`]),
+/// inverse-transforms it (8.5.12.2) and adds the residual to the
+/// prediction, 4 rows from `pred` on (`ps` apart), writing the clipped
+/// samples 4 rows from `out` on (`os` apart). Returns false, writing
+/// nothing, where a scaled coefficient lies beyond ±2600: the caller then
+/// takes [`inverse4x4`]'s way, which checks the range rule.
+pub fn dequant_add_columns(
+    cols: &[[i16; 4]; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    let fits = |len: usize, stride: usize| stride >= 4 && 3 * stride + 4 <= len;
+    #[cfg(target_arch = "x86_64")]
+    if fits(pred.len(), ps) && fits(out.len(), os) {
+        let v = &DEQUANT_V_COLUMNS[(qp % 6) as usize];
+        // SAFETY: SSE2 is part of x86-64; the four rows of four samples lie
+        // inside `pred` and `out` (checked above).
+        return unsafe {
+            x86::dequant_add_columns(
+                cols,
+                (v, qp / 6),
+                (pred.as_ptr(), ps),
+                (out.as_mut_ptr(), os),
+            )
+        };
+    }
+    dequant_add_columns_portable(cols, qp, (pred, ps), (out, os))
+}
+
+/// The portable [`dequant_add_columns`].
+pub fn dequant_add_columns_portable(
+    cols: &[[i16; 4]; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    let levels: [i32; 16] = std::array::from_fn(|pos| i32::from(cols[pos % 4][pos / 4]));
+    let d = dequant4x4(&levels, qp, false);
+    if d.iter().any(|v| v.unsigned_abs() > 2600) {
+        return false;
+    }
+    let p: [i32; 16] = std::array::from_fn(|i| i32::from(pred[(i / 4) * ps + i % 4]));
+    let samples = inverse_add_small(&d, &p);
+    for (r, row) in samples.chunks_exact(4).enumerate() {
+        out[r * os..r * os + 4].copy_from_slice(row);
+    }
+    true
+}
+
 /// The portable [`inverse_add_small`].
 pub fn inverse_add_portable(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
     let r = inverse4x4(d).unwrap_or([0; 16]);
@@ -271,6 +322,50 @@ mod x86 {
             out[0] = dc;
         }
         (out, dc)
+    }
+
+    /// [`super::dequant_add_columns`] with `v` the dequantisation factors
+    /// by columns and `shift` = qP / 6. Caller: SSE2 (always on x86-64);
+    /// four rows of four samples readable at `pred` and writable at `out`.
+    pub(super) unsafe fn dequant_add_columns(
+        cols: &[[i16; 4]; 4],
+        (v, shift): (&[[i32; 4]; 4], i32),
+        (pred, ps): (*const u8, usize),
+        (out, os): (*mut u8, usize),
+    ) -> bool {
+        let zero = _mm_setzero_si128();
+        // Column k: levels in the low 16 bits of each 32-bit lane (the high
+        // half zero), times v << shift (within 16 bits: at most 25 << 8),
+        // multiplied to 32 bits by madd.
+        let count = _mm_cvtsi32_si128(shift);
+        let d: [__m128i; 4] = std::array::from_fn(|k| {
+            let c = _mm_loadl_epi64(cols[k].as_ptr() as *const __m128i);
+            let m = _mm_sll_epi32(_mm_loadu_si128(v[k].as_ptr() as *const __m128i), count);
+            _mm_madd_epi16(_mm_unpacklo_epi16(c, zero), m)
+        });
+        let (hi, lo) = (_mm_set1_epi32(2600), _mm_set1_epi32(-2600));
+        let beyond = d.iter().fold(zero, |a, &x| {
+            _mm_or_si128(
+                a,
+                _mm_or_si128(_mm_cmpgt_epi32(x, hi), _mm_cmplt_epi32(x, lo)),
+            )
+        });
+        if _mm_movemask_epi8(beyond) != 0 {
+            return false;
+        }
+        // Row transforms: columns as registers, one lane per row; then the
+        // column transforms with rows as registers.
+        let g = inverse_1d(transpose(inverse_1d(d)));
+        let bias = _mm_set1_epi32(32);
+        for (r, row) in g.iter().enumerate() {
+            let res = _mm_srai_epi32(_mm_add_epi32(*row, bias), 6);
+            let p = _mm_cvtsi32_si128((pred.add(r * ps) as *const i32).read_unaligned());
+            let p = _mm_unpacklo_epi16(_mm_unpacklo_epi8(p, zero), zero);
+            let sum = _mm_add_epi32(res, p);
+            let bytes = _mm_packus_epi16(_mm_packs_epi32(sum, sum), zero);
+            (out.add(r * os) as *mut i32).write_unaligned(_mm_cvtsi128_si32(bytes));
+        }
+        true
     }
 
     /// [`super::inverse_add_small`]. Caller: SSE2 (always on x86-64).
@@ -511,6 +606,24 @@ const QUANT_MF_4X4: [[i32; 16]; 6] = expand_by_position(&QUANT_MF);
 /// [`DEQUANT_V`] expanded to every raster position of a 4×4 block.
 const DEQUANT_V_4X4: [[i32; 16]; 6] = expand_by_position(&DEQUANT_V);
 
+/// [`DEQUANT_V_4X4`] by columns: `[qp % 6][k][r]` is the factor of row
+/// r, column k (for levels held by columns, [`dequant_add_columns`]).
+const DEQUANT_V_COLUMNS: [[[i32; 4]; 4]; 6] = by_columns(&DEQUANT_V_4X4);
+
+const fn by_columns(t: &[[i32; 16]; 6]) -> [[[i32; 4]; 4]; 6] {
+    let mut out = [[[0i32; 4]; 4]; 6];
+    let mut q = 0;
+    while q < 6 {
+        let mut pos = 0;
+        while pos < 16 {
+            out[q][pos % 4][pos / 4] = t[q][pos];
+            pos += 1;
+        }
+        q += 1;
+    }
+    out
+}
+
 const fn expand_by_position(t: &[[i32; 3]; 6]) -> [[i32; 16]; 6] {
     let mut out = [[0i32; 16]; 6];
     let mut q = 0;
@@ -745,6 +858,70 @@ pub fn satd_blocks<T: Copy + Into<i32>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The column-held block's reconstruction equals dequantising and
+    /// inverse-transforming its raster levels ([`inverse_add_small`]) where
+    /// every scaled coefficient is within ±2600, and is refused (nothing
+    /// written) elsewhere; the SSE2 and portable versions alike.
+    #[test]
+    fn column_blocks_reconstruct_as_raster_blocks() {
+        let mut state = 0x51f1_5eedu32;
+        let mut next = move |n: u32| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state % n
+        };
+        let (mut taken, mut refused) = (0, 0);
+        for case in 0..4000 {
+            let qp = next(52) as i32;
+            // Blocks of small levels mostly; some of larger ones, and some
+            // with levels at the 16-bit limits.
+            let kind = next(10);
+            let level = |n: &mut dyn FnMut(u32) -> u32| -> i16 {
+                match (kind, n(16)) {
+                    (0..=6, _) => n(7) as i16 - 3,
+                    (7..=8, _) => n(81) as i16 - 40,
+                    (_, 0) => [i16::MIN, i16::MAX][n(2) as usize],
+                    _ => n(2001) as i16 - 1000,
+                }
+            };
+            let cols: [[i16; 4]; 4] =
+                std::array::from_fn(|_| std::array::from_fn(|_| level(&mut next)));
+            let ps = 4 + next(13) as usize;
+            let pred: Vec<u8> = (0..4 * ps).map(|_| next(256) as u8).collect();
+            let raster: [i32; 16] = std::array::from_fn(|pos| i32::from(cols[pos % 4][pos / 4]));
+            let d = dequant4x4(&raster, qp, false);
+            let small = d.iter().all(|v| v.unsigned_abs() <= 2600);
+            let p: [i32; 16] = std::array::from_fn(|i| i32::from(pred[(i / 4) * ps + i % 4]));
+            let want = small.then(|| inverse_add_small(&d, &p));
+            for portable in [false, true] {
+                let os = 4 + case % 9;
+                let mut out = vec![7u8; 4 * os];
+                let run = if portable {
+                    dequant_add_columns_portable
+                } else {
+                    dequant_add_columns
+                };
+                let done = run(&cols, qp, (&pred, ps), (&mut out, os));
+                assert_eq!(done, small, "case {case} qp {qp}");
+                let got: [u8; 16] = std::array::from_fn(|i| out[(i / 4) * os + i % 4]);
+                match want {
+                    Some(w) => assert_eq!(got, w, "case {case} qp {qp}"),
+                    None => assert_eq!(got, [7; 16], "case {case}: written though refused"),
+                }
+            }
+            if small {
+                taken += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            taken > 1000 && refused > 100,
+            "{taken} taken, {refused} refused"
+        );
+    }
 
     #[test]
     fn zigzag_is_permutation() {
