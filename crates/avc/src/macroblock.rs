@@ -434,14 +434,15 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     let dc_y = inverse_luma_dc(&dc_levels, qp);
     out.valid = dc_y.is_some();
     let dc_y = dc_y.unwrap_or([0; 16]);
+    // Blocks without AC levels: every residual sample is (dc + 32) >> 6, as
+    // in [`reconstruct`] (the AC scan stays all zero). All blocks are made
+    // so at once; the others are then reconstructed over it.
+    add_dc_16x16(&mut out.recon, &pred, &dc_y.map(|dc| (dc + 32) >> 6));
     for (blk, ac) in ac_raster.iter().enumerate() {
         let (bx, by) = luma_block_xy(blk);
         let at = (by / 4) * 4 + bx / 4;
         let dc = dc_y[at];
         if with_ac & 1 << at == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
-            // No AC levels: every residual sample is (dc + 32) >> 6, as in
-            // [`reconstruct`] (the AC scan stays all zero).
-            add_dc::<16>(&mut out.recon, &pred, (bx, by), (dc + 32) >> 6);
             continue;
         }
         let mut d = dequant4x4(ac, qp, true);
@@ -498,6 +499,42 @@ unsafe fn add_dc_sse2(out: *mut u8, pred: *const u8, stride: usize, r: i32) {
         out.add(y * stride)
             .cast::<i32>()
             .write_unaligned(_mm_cvtsi128_si32(bytes));
+    }
+}
+
+/// [`add_dc`] for every 4×4 block of a 16×16 prediction: block (bx, by)
+/// (in blocks) gets `r[4·by + bx]`.
+fn add_dc_16x16(recon: &mut [u8; 256], pred: &[u8; 256], r: &[i32; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of x86-64; both blocks are 16 rows of 16.
+        unsafe { add_dc_16x16_sse2(recon, pred, r) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for (blk, &v) in r.iter().enumerate() {
+        add_dc::<16>(recon, pred, ((blk % 4) * 4, (blk / 4) * 4), v);
+    }
+}
+
+/// [`add_dc_16x16`] in 16-bit SSE2 lanes, a row of four blocks at once
+/// (each `r` narrowed to ±512 first, as in [`add_dc_sse2`]).
+#[cfg(target_arch = "x86_64")]
+unsafe fn add_dc_16x16_sse2(recon: &mut [u8; 256], pred: &[u8; 256], r: &[i32; 16]) {
+    use std::arch::x86_64::*;
+    let zero = _mm_setzero_si128();
+    for by in 0..4 {
+        let v: [i16; 4] = std::array::from_fn(|bx| r[4 * by + bx].clamp(-512, 512) as i16);
+        let lo = _mm_setr_epi16(v[0], v[0], v[0], v[0], v[1], v[1], v[1], v[1]);
+        let hi = _mm_setr_epi16(v[2], v[2], v[2], v[2], v[3], v[3], v[3], v[3]);
+        for y in 4 * by..4 * by + 4 {
+            let p = _mm_loadu_si128(pred.as_ptr().add(16 * y).cast());
+            let low = _mm_add_epi16(_mm_unpacklo_epi8(p, zero), lo);
+            let high = _mm_add_epi16(_mm_unpackhi_epi8(p, zero), hi);
+            _mm_storeu_si128(
+                recon.as_mut_ptr().add(16 * y).cast(),
+                _mm_packus_epi16(low, high),
+            );
+        }
     }
 }
 
@@ -990,6 +1027,26 @@ mod tests {
                         assert_eq!(plane.data[y * 40 + x], want, "n {n} at ({x0}, {y0})");
                     }
                 }
+            }
+        }
+    }
+
+    /// The 16×16 DC addition gives each block its own offset, clipped like
+    /// the sample-by-sample sum, offsets far beyond the sample range too.
+    #[test]
+    fn whole_macroblock_dc_addition_matches_each_block() {
+        let offsets = [
+            -100_000, -600, -512, -255, -41, -1, 0, 1, 7, 41, 255, 511, 600, 100_000,
+        ];
+        for shift in 0..offsets.len() {
+            let pred: [u8; 256] = std::array::from_fn(|i| (i * 37 + shift * 11) as u8);
+            let r: [i32; 16] = std::array::from_fn(|b| offsets[(b * 5 + shift) % offsets.len()]);
+            let mut out = [0u8; 256];
+            add_dc_16x16(&mut out, &pred, &r);
+            for (i, &got) in out.iter().enumerate() {
+                let blk = (i / 64) * 4 + (i % 16) / 4;
+                let want = clip_pixel(i32::from(pred[i]) + r[blk]);
+                assert_eq!(got, want, "sample {i} offset {}", r[blk]);
             }
         }
     }
