@@ -11,7 +11,8 @@ each rung of the quantiser ladder, the harness
 
   * encodes the raw file --runs times, timing each run with a wall clock around the process (making the input is not
     timed; the file is read once beforehand so it sits in the page cache), and takes the child's own peak RSS and
-    CPU time from os.wait4;
+    CPU time from os.wait4; at the middle rung it also times the clip's first third, so that the report can give the
+    speed beyond it, start-up and finishing left out (what long clips approach);
   * decodes the first run's output with FFmpeg (a decoder no one here wrote), checks the frame count, and compares it
     with the source: PSNR (Y, U, V, and PSNR-YUV), SSIM, and VMAF when the FFmpeg has libvmaf;
   * computes BD-rate (PSNR-Y, and PSNR-YUV) of every encoder against an anchor (default x264-ultrafast), with PCHIP
@@ -618,6 +619,41 @@ def bench_one(enc: Encoder, tools: Tools, clip: dict, q: int, args, work: Path, 
         out.unlink(missing_ok=True)
 
 
+def short_clip(clip: dict, work: Path) -> Optional[dict]:
+    """The clip's first third (at least 2 frames, and fewer than the clip), written once into `work`."""
+    n = clip["frames"] // 3
+    if n < 2 or clip["frames"] - n < 2:
+        return None
+    path = work / f"{clip['name']}-first{n}.yuv"
+    size = make_clips.frame_bytes(clip["width"], clip["height"]) * n
+    if not path.is_file() or path.stat().st_size != size:
+        with open(clip["path"], "rb") as f:
+            path.write_bytes(f.read(size))
+    return dict(clip, path=str(path), frames=n)
+
+
+def bench_steady(enc: Encoder, tools: Tools, clip: dict, q: int, args, work: Path, rec: dict) -> None:
+    """Times the clip's first third as bench_one times the whole clip: the difference of the two medians is the
+    cost of the other frames without start-up and finishing, which a long clip's fps approaches."""
+    short = short_clip(clip, work)
+    if short is None or rec.get("status") != "ok":
+        return
+    out = work / f"{clip['name']}-{enc.name}-{q}-short.mp4"
+    argv = encoder_argv(enc, tools, short, short["path"], str(out), q, args.threads)
+    times = []
+    for _ in range(args.runs):
+        out.unlink(missing_ok=True)
+        r = run_child(argv, args.timeout)
+        if r.timed_out or r.rc != 0 or not out.is_file():
+            raise RuntimeError(f"first {short['frames']} frames: " + (short_reason(r.stderr) or f"exit {r.rc}"))
+        times.append(r.wall_s)
+    out.unlink(missing_ok=True)
+    t_short = statistics.median(times)
+    rest = rec["time_median_s"] - t_short
+    rec.update(short_frames=short["frames"], short_time_median_s=round(t_short, 4),
+               steady_fps=(clip["frames"] - short["frames"]) / rest if rest > 0 else None)
+
+
 def worst_case(encoders: list, tools: Tools, clip: dict, args, work: Path, machine_short: dict) -> list:
     """Largest access unit at qp 0/1 on noise, against the raw frame and framepress's proven bound."""
     w, h = clip["width"], clip["height"]
@@ -815,6 +851,20 @@ def report(data: dict) -> str:
                 vals.append(fmt_fps(r["fps"]) if r and r["status"] == "ok" else ("failed" if r else "n/a"))
             rows.append([name] + vals)
         lines += table(["encoder"] + clip_names, rows)
+        steady = [r for r in recs if r["q"] == q_mid and r.get("short_frames")]
+        if steady:
+            lines += ["", f"## Speed at rung {q_mid} beyond the first third of each clip (fps)", "",
+                      "Frames after the first third divided by the time they add: (whole-clip median − first-third "
+                      "median). Start-up and finishing drop out, so this is what long clips approach; it is the "
+                      "difference of two timings, so noisier than the table above.", ""]
+            rows = []
+            for name in enc_names:
+                vals = []
+                for cn in clip_names:
+                    r = next((r for r in steady if r["encoder"] == name and r["clip"] == cn), None)
+                    vals.append(fmt_fps(r.get("steady_fps")) if r else "n/a")
+                rows.append([name] + vals)
+            lines += table(["encoder"] + clip_names, rows)
     # Worst case
     wc = data["worst_case"]
     if wc:
@@ -990,6 +1040,8 @@ def main(argv=None) -> int:
                     try:
                         bench_one(enc, tools, clip, q, args, work, rec)
                         log(f"bench:   {rec['fps']:.2f} fps, {rec['bytes']:,} bytes, PSNR-Y {rec['psnr_y']:.2f}")
+                        if q == args.ladder[(len(args.ladder) - 1) // 2]:
+                            bench_steady(enc, tools, clip, q, args, work, rec)
                     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
                         rec.update(status="failed", reason=str(e))
                         what = f"{clip['name']} {enc.name} {enc.rc} {q}: {e}"
