@@ -676,18 +676,21 @@ fn hadamard4x4(m: &[i32; 16]) -> [i32; 16] {
 /// 16 block DCs in spatial raster order (block row, block column); returns
 /// their levels in the same order.
 pub fn forward_quant_luma_dc(dc: &[i32; 16], qp: i32) -> [i32; 16] {
+    debug_assert!(dc.iter().all(|v| v.unsigned_abs() <= 16 * 255));
     let h = hadamard4x4(dc);
     let qbits = 16 + (qp / 6) as u32;
     let mf = QUANT_MF[(qp % 6) as usize][0];
     let offset = 2 * intra_offset(qbits - 1);
-    let mut out = [0i32; 16];
-    for i in 0..16 {
-        // Halve with rounding toward the nearest, as the gain of the pair of
-        // Hadamards is 16 where the decoder's scale expects 8.
-        let half = (h[i] + h[i].signum()) / 2;
-        out[i] = quant_one(half, mf, offset, qbits);
-    }
-    out
+    // Halve with rounding toward the nearest, as the gain of the pair of
+    // Hadamards is 16 where the decoder's scale expects 8. Each DC input is
+    // a block's residual sum (|·| ≤ 16·255), so |half| ≤ 32 640 and
+    // |half|·mf + offset < 2^31: 32-bit lanes hold [`quant_one`] exactly.
+    h.map(|v| {
+        let half = (v + v.signum()) / 2;
+        let level = (half.unsigned_abs() * mf as u32 + offset as u32) >> qbits;
+        let s = half >> 31;
+        (level as i32 ^ s) - s
+    })
 }
 
 /// Inverse luma DC transform and scaling (8.5.10): levels (spatial raster) →
@@ -696,22 +699,16 @@ pub fn forward_quant_luma_dc(dc: &[i32; 16], qp: i32) -> [i32; 16] {
 pub fn inverse_luma_dc(levels: &[i32; 16], qp: i32) -> Option<[i32; 16]> {
     let f = hadamard4x4(levels);
     let scale = 16 * DEQUANT_V[(qp % 6) as usize][0];
-    let mut dc = [0i32; 16];
-    for i in 0..16 {
-        if !in_range(f[i]) {
-            return None;
-        }
-        let v = if qp >= 36 {
-            (f[i] * scale) << (qp / 6 - 6)
-        } else {
-            (f[i] * scale + (1 << (5 - qp / 6))) >> (6 - qp / 6)
-        };
-        if !in_range(v) {
-            return None;
-        }
-        dc[i] = v;
-    }
-    Some(dc)
+    // Every lane at once (wrapping where f is out of range, which gives
+    // None whatever the lane holds); in range, nothing wraps.
+    let dc = if qp >= 36 {
+        let shift = (qp / 6 - 6) as u32;
+        f.map(|v| v.wrapping_mul(scale) << shift)
+    } else {
+        let (shift, round) = ((6 - qp / 6) as u32, 1 << (5 - qp / 6));
+        f.map(|v| v.wrapping_mul(scale).wrapping_add(round) >> shift)
+    };
+    (f.iter().chain(&dc).all(|&v| in_range(v))).then_some(dc)
 }
 
 /// Forward 2×2 chroma DC transform and quantisation (4:2:0), raster order.
