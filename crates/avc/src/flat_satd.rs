@@ -76,6 +76,17 @@ struct BlockEdges {
     dc: i32,
 }
 
+impl BlockEdges {
+    /// From the first four samples of `top` and of `left`, and the DC value.
+    fn of(top: &[u8], left: &[u8], dc: u8) -> BlockEdges {
+        BlockEdges {
+            top: std::array::from_fn(|k| i32::from(top[k])),
+            left: std::array::from_fn(|k| i32::from(left[k])),
+            dc: i32::from(dc),
+        }
+    }
+}
+
 /// Twice the SATDs of one 4×4 block (`rows`) against its vertical,
 /// horizontal and DC predictions: coefficient [v][u] of the source minus
 /// that of each prediction.
@@ -121,19 +132,11 @@ pub fn i16_flat_satds_portable(
     left: &[u8; 16],
     dc: u8,
 ) -> FlatSatds {
-    let mut sums = [0u32; 3];
-    for by in 0..4 {
-        for bx in 0..4 {
-            let e = BlockEdges {
-                top: std::array::from_fn(|k| i32::from(top[4 * bx + k])),
-                left: std::array::from_fn(|k| i32::from(left[4 * by + k])),
-                dc: i32::from(dc),
-            };
-            let s = block_sums(block_rows(src, stride, 4 * bx, 4 * by), &e);
-            sums = std::array::from_fn(|m| sums[m] + s[m]);
-        }
-    }
-    halved(sums)
+    summed((0..16).map(|blk| {
+        let (bx, by) = (4 * (blk % 4), 4 * (blk / 4));
+        let e = BlockEdges::of(&top[bx..], &left[by..], dc);
+        (block_rows(src, stride, bx, by), e)
+    }))
 }
 
 /// The portable [`chroma_flat_satds`].
@@ -144,19 +147,21 @@ pub fn chroma_flat_satds_portable(
     left: [&[u8; 8]; 2],
     dc: [[u8; 4]; 2],
 ) -> FlatSatds {
-    let mut sums = [0u32; 3];
-    for c in 0..2 {
-        for (blk, &d) in dc[c].iter().enumerate() {
-            let (bx, by) = (blk % 2, blk / 2);
-            let e = BlockEdges {
-                top: std::array::from_fn(|k| i32::from(top[c][4 * bx + k])),
-                left: std::array::from_fn(|k| i32::from(left[c][4 * by + k])),
-                dc: i32::from(d),
-            };
-            let s = block_sums(block_rows(src[c], stride, 4 * bx, 4 * by), &e);
-            sums = std::array::from_fn(|m| sums[m] + s[m]);
-        }
-    }
+    summed((0..8).map(|i| {
+        let (c, blk) = (i / 4, i % 4);
+        let (bx, by) = (4 * (blk % 2), 4 * (blk / 2));
+        let e = BlockEdges::of(&top[c][bx..], &left[c][by..], dc[c][blk]);
+        (block_rows(src[c], stride, bx, by), e)
+    }))
+}
+
+/// The SATDs of blocks given with their edges: [`block_sums`] added up and
+/// halved.
+fn summed(blocks: impl Iterator<Item = ([[i32; 4]; 4], BlockEdges)>) -> FlatSatds {
+    let sums = blocks.fold([0u32; 3], |acc, (rows, e)| {
+        let s = block_sums(rows, &e);
+        std::array::from_fn(|m| acc[m] + s[m])
+    });
     halved(sums)
 }
 
