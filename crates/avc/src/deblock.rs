@@ -18,8 +18,9 @@
 //! The 16 lines of an edge are filtered side by side as lanes, without
 //! per-sample branches. Vertical edges are reached through transposed
 //! squares of samples (SSE2 on x86-64), horizontal edges in place. On CPUs
-//! with AVX2 the same code runs compiled for AVX2 (a run-time check); the
-//! tests hold both builds to the line-by-line reference.
+//! with AVX2 (a run-time check) the macroblock filter runs compiled for AVX2
+//! and the lane filters are written out in AVX2 intrinsics; the tests hold
+//! them to the portable filters and both to the line-by-line reference.
 
 use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::transform::chroma_qp;
@@ -576,9 +577,10 @@ fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
     filter_chroma_lanes_portable(w, t, bs);
 }
 
-/// The lane filters and the macroblock filter compiled for AVX2: the same
-/// code as the portable ones, so the same results, with 16 lanes of i16 in
-/// one register and three-operand SSE instructions.
+/// The macroblock filter compiled for AVX2 (the portable code, so the same
+/// results, with three-operand SSE instructions), and the lane filters
+/// written out in AVX2: 16 lanes of i16 in one register, each filter
+/// computed only where some lane needs it.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{FrameView, MbSite, SiteQp, ThresholdTable, Thresholds, Window};
@@ -589,22 +591,192 @@ mod avx2 {
         std::arch::is_x86_feature_detected!("avx2")
     }
 
-    /// [`super::filter_luma_lanes_portable`] with AVX2.
+    /// [`super::filter_luma_lanes_portable`] written out in AVX2 (16 lanes of
+    /// i16): both filters of 8.7.2.3 and 8.7.2.4 for every lane, each kept
+    /// where its bS and filterSamplesFlag say (lanes are independent, so one
+    /// pass equals the portable strong-then-normal passes).
     ///
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
-        super::filter_luma_lanes_portable(w, t, bs);
+        use std::arch::x86_64::*;
+        let row = |k: usize| _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()));
+        let (p2, p1, p0, q0, q1, q2) = (row(1), row(2), row(3), row(4), row(5), row(6));
+        // bS of lane l is bs[l / 4]; tC0 by bS from Table 8-17 (0 for bS 0 and 4).
+        let spread = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        let bs8 = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from_le_bytes(*bs)), spread);
+        let [t1, t2, t3] = t.tc0.map(|v| v as i8);
+        let by_bs = _mm_setr_epi8(0, t1, t2, t3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        let (bsv, tc0) = (
+            _mm256_cvtepu8_epi16(bs8),
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(by_bs, bs8)),
+        );
+        let (alpha, beta) = (
+            _mm256_set1_epi16(t.alpha as i16),
+            _mm256_set1_epi16(t.beta as i16),
+        );
+        let zero = _mm256_setzero_si256();
+        let gap = |a, b| _mm256_abs_epi16(_mm256_sub_epi16(a, b));
+        let below = |a, b| _mm256_cmpgt_epi16(b, a);
+        // filterSamplesFlag (8.7.2.2).
+        let on = _mm256_and_si256(
+            _mm256_and_si256(below(gap(p0, q0), alpha), below(gap(p1, p0), beta)),
+            _mm256_andnot_si256(_mm256_cmpeq_epi16(bsv, zero), below(gap(q1, q0), beta)),
+        );
+        if _mm256_movemask_epi8(on) == 0 {
+            return;
+        }
+        let four = _mm256_set1_epi16(4);
+        let strong_lane = _mm256_cmpeq_epi16(bsv, four);
+        let (normal_on, strong_on) = (
+            _mm256_andnot_si256(strong_lane, on),
+            _mm256_and_si256(strong_lane, on),
+        );
+        let (ap, aq) = (below(gap(p2, p0), beta), below(gap(q2, q0), beta));
+        let clip = |v, c| _mm256_min_epi16(_mm256_max_epi16(v, _mm256_sub_epi16(zero, c)), c);
+        let clip1 = |v| _mm256_min_epi16(_mm256_max_epi16(v, zero), _mm256_set1_epi16(255));
+        let (add, sub) = (|a, b| _mm256_add_epi16(a, b), |a, b| _mm256_sub_epi16(a, b));
+        let mut out = [p2, p1, p0, q0, q1, q2];
+        if _mm256_movemask_epi8(normal_on) != 0 {
+            // bS < 4 (8.7.2.3): tC = tC0 + ap + aq (the masks are −1 where set).
+            let tc = sub(sub(tc0, ap), aq);
+            let d = add(add(_mm256_slli_epi16(sub(q0, p0), 2), sub(p1, q1)), four);
+            let delta = clip(_mm256_srai_epi16(d, 3), tc);
+            let avg = _mm256_srai_epi16(add(add(p0, q0), _mm256_set1_epi16(1)), 1);
+            let side = |x2, x1| {
+                add(
+                    x1,
+                    clip(_mm256_srai_epi16(sub(add(x2, avg), add(x1, x1)), 1), tc0),
+                )
+            };
+            let new = [
+                p2,
+                _mm256_blendv_epi8(p1, side(p2, p1), ap),
+                clip1(add(p0, delta)),
+                clip1(sub(q0, delta)),
+                _mm256_blendv_epi8(q1, side(q2, q1), aq),
+                q2,
+            ];
+            out = std::array::from_fn(|k| _mm256_blendv_epi8(out[k], new[k], normal_on));
+        }
+        if _mm256_movemask_epi8(strong_on) != 0 {
+            // bS = 4 (8.7.2.4).
+            let (p3, q3) = (row(0), row(7));
+            let near = below(
+                gap(p0, q0),
+                add(_mm256_srai_epi16(alpha, 2), _mm256_set1_epi16(2)),
+            );
+            let (sp, sq) = (_mm256_and_si256(ap, near), _mm256_and_si256(aq, near));
+            let (two, pq) = (_mm256_set1_epi16(2), add(p0, q0));
+            let x2 = |v| add(v, v);
+            let eighth = |v| _mm256_srai_epi16(v, 3);
+            let quarter = |v| _mm256_srai_epi16(v, 2);
+            let new = [
+                _mm256_blendv_epi8(
+                    p2,
+                    eighth(add(add(x2(p3), add(x2(p2), p2)), add(add(p1, pq), four))),
+                    sp,
+                ),
+                _mm256_blendv_epi8(p1, quarter(add(add(p2, p1), add(pq, two))), sp),
+                _mm256_blendv_epi8(
+                    quarter(add(add(x2(p1), p0), add(q1, two))),
+                    eighth(add(add(add(p2, x2(p1)), x2(pq)), add(q1, four))),
+                    sp,
+                ),
+                _mm256_blendv_epi8(
+                    quarter(add(add(x2(q1), q0), add(p1, two))),
+                    eighth(add(add(add(p1, x2(pq)), x2(q1)), add(q2, four))),
+                    sq,
+                ),
+                _mm256_blendv_epi8(q1, quarter(add(add(pq, q1), add(q2, two))), sq),
+                _mm256_blendv_epi8(
+                    q2,
+                    eighth(add(add(x2(q3), add(x2(q2), q2)), add(add(q1, pq), four))),
+                    sq,
+                ),
+            ];
+            out = std::array::from_fn(|k| _mm256_blendv_epi8(out[k], new[k], strong_on));
+        }
+        // Every value lies in 0..=255; rows 1..=6 (p2..q2) are written back.
+        for (k, pair) in out.chunks_exact(2).enumerate() {
+            let bytes =
+                _mm256_permute4x64_epi64(_mm256_packus_epi16(pair[0], pair[1]), 0b11_01_10_00);
+            _mm_storeu_si128(
+                w[1 + 2 * k].as_mut_ptr().cast(),
+                _mm256_castsi256_si128(bytes),
+            );
+            _mm_storeu_si128(
+                w[2 + 2 * k].as_mut_ptr().cast(),
+                _mm256_extracti128_si256(bytes, 1),
+            );
+        }
     }
 
-    /// [`super::filter_chroma_lanes_portable`] with AVX2.
+    /// [`super::filter_chroma_lanes_portable`] written out in AVX2 (16 lanes
+    /// of i16, two lines per bS): only p0 and q0 change (8.7.2.3 with tC =
+    /// tC0 + 1, 8.7.2.4's chroma form).
     ///
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
-        super::filter_chroma_lanes_portable(w, t, bs);
+        use std::arch::x86_64::*;
+        let row = |k: usize| _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()));
+        let (p1, p0, q0, q1) = (row(2), row(3), row(4), row(5));
+        // bS of lane l is bs[(l / 2) % 4]; tC0 by bS from Table 8-17.
+        let spread = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1, 2, 2, 3, 3);
+        let bs8 = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from_le_bytes(*bs)), spread);
+        let [t1, t2, t3] = t.tc0.map(|v| v as i8);
+        let by_bs = _mm_setr_epi8(0, t1, t2, t3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        let (bsv, tc0) = (
+            _mm256_cvtepu8_epi16(bs8),
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(by_bs, bs8)),
+        );
+        let (alpha, beta) = (
+            _mm256_set1_epi16(t.alpha as i16),
+            _mm256_set1_epi16(t.beta as i16),
+        );
+        let zero = _mm256_setzero_si256();
+        let gap = |a, b| _mm256_abs_epi16(_mm256_sub_epi16(a, b));
+        let below = |a, b| _mm256_cmpgt_epi16(b, a);
+        // filterSamplesFlag (8.7.2.2).
+        let on = _mm256_and_si256(
+            _mm256_and_si256(below(gap(p0, q0), alpha), below(gap(p1, p0), beta)),
+            _mm256_andnot_si256(_mm256_cmpeq_epi16(bsv, zero), below(gap(q1, q0), beta)),
+        );
+        if _mm256_movemask_epi8(on) == 0 {
+            return;
+        }
+        let (add, sub) = (|a, b| _mm256_add_epi16(a, b), |a, b| _mm256_sub_epi16(a, b));
+        let (one, two, four) = (
+            _mm256_set1_epi16(1),
+            _mm256_set1_epi16(2),
+            _mm256_set1_epi16(4),
+        );
+        let tc = add(tc0, one);
+        let d = add(add(_mm256_slli_epi16(sub(q0, p0), 2), sub(p1, q1)), four);
+        let delta = _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(d, 3), sub(zero, tc)), tc);
+        let clip1 = |v| _mm256_min_epi16(_mm256_max_epi16(v, zero), _mm256_set1_epi16(255));
+        let strong = _mm256_cmpeq_epi16(bsv, four);
+        let n_p0 = _mm256_blendv_epi8(
+            clip1(add(p0, delta)),
+            _mm256_srai_epi16(add(add(add(p1, p1), p0), add(q1, two)), 2),
+            strong,
+        );
+        let n_q0 = _mm256_blendv_epi8(
+            clip1(sub(q0, delta)),
+            _mm256_srai_epi16(add(add(add(q1, q1), q0), add(p1, two)), 2),
+            strong,
+        );
+        let (n_p0, n_q0) = (
+            _mm256_blendv_epi8(p0, n_p0, on),
+            _mm256_blendv_epi8(q0, n_q0, on),
+        );
+        // Values lie in 0..=255; rows 3 and 4 (p0, q0) are written back.
+        let bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(n_p0, n_q0), 0b11_01_10_00);
+        _mm_storeu_si128(w[3].as_mut_ptr().cast(), _mm256_castsi256_si128(bytes));
+        _mm_storeu_si128(w[4].as_mut_ptr().cast(), _mm256_extracti128_si256(bytes, 1));
     }
 
     /// [`super::filter_mb_portable`] with AVX2.
