@@ -584,6 +584,7 @@ fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{FrameView, MbSite, SiteQp, ThresholdTable, Thresholds, Window};
+    use std::arch::x86_64::*;
 
     /// Whether the CPU has AVX2 (detected once, then cached by std).
     #[inline(always)]
@@ -600,49 +601,27 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
-        use std::arch::x86_64::*;
-        let row = |k: usize| _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()));
+        let row = |k: usize| lane_row(w, k);
         let (p2, p1, p0, q0, q1, q2) = (row(1), row(2), row(3), row(4), row(5), row(6));
-        // bS of lane l is bs[l / 4]; tC0 by bS from Table 8-17 (0 for bS 0 and 4).
+        // bS of lane l is bs[l / 4].
         let spread = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        let bs8 = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from_le_bytes(*bs)), spread);
-        let [t1, t2, t3] = t.tc0.map(|v| v as i8);
-        let by_bs = _mm_setr_epi8(0, t1, t2, t3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        let (bsv, tc0) = (
-            _mm256_cvtepu8_epi16(bs8),
-            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(by_bs, bs8)),
-        );
-        let (alpha, beta) = (
-            _mm256_set1_epi16(t.alpha as i16),
-            _mm256_set1_epi16(t.beta as i16),
-        );
-        let zero = _mm256_setzero_si256();
-        let gap = |a, b| _mm256_abs_epi16(_mm256_sub_epi16(a, b));
-        let below = |a, b| _mm256_cmpgt_epi16(b, a);
-        // filterSamplesFlag (8.7.2.2).
-        let on = _mm256_and_si256(
-            _mm256_and_si256(below(gap(p0, q0), alpha), below(gap(p1, p0), beta)),
-            _mm256_andnot_si256(_mm256_cmpeq_epi16(bsv, zero), below(gap(q1, q0), beta)),
-        );
-        if _mm256_movemask_epi8(on) == 0 {
+        let Some(e) = edge_lanes(t, bs, spread, [p1, p0, q0, q1]) else {
             return;
-        }
+        };
+        let (tc0, alpha, beta, on) = (e.tc0, e.alpha, e.beta, e.on);
         let four = _mm256_set1_epi16(4);
-        let strong_lane = _mm256_cmpeq_epi16(bsv, four);
+        let strong_lane = _mm256_cmpeq_epi16(e.bs, four);
         let (normal_on, strong_on) = (
             _mm256_andnot_si256(strong_lane, on),
             _mm256_and_si256(strong_lane, on),
         );
         let (ap, aq) = (below(gap(p2, p0), beta), below(gap(q2, q0), beta));
-        let clip = |v, c| _mm256_min_epi16(_mm256_max_epi16(v, _mm256_sub_epi16(zero, c)), c);
-        let clip1 = |v| _mm256_min_epi16(_mm256_max_epi16(v, zero), _mm256_set1_epi16(255));
+        let clip = |v, c| _mm256_min_epi16(_mm256_max_epi16(v, _mm256_sub_epi16(zero(), c)), c);
         let (add, sub) = (|a, b| _mm256_add_epi16(a, b), |a, b| _mm256_sub_epi16(a, b));
         let mut out = [p2, p1, p0, q0, q1, q2];
         if _mm256_movemask_epi8(normal_on) != 0 {
             // bS < 4 (8.7.2.3): tC = tC0 + ap + aq (the masks are −1 where set).
-            let tc = sub(sub(tc0, ap), aq);
-            let d = add(add(_mm256_slli_epi16(sub(q0, p0), 2), sub(p1, q1)), four);
-            let delta = clip(_mm256_srai_epi16(d, 3), tc);
+            let delta = delta(p1, p0, q0, q1, sub(sub(tc0, ap), aq));
             let avg = _mm256_srai_epi16(add(add(p0, q0), _mm256_set1_epi16(1)), 1);
             let side = |x2, x1| {
                 add(
@@ -698,18 +677,9 @@ mod avx2 {
             ];
             out = std::array::from_fn(|k| _mm256_blendv_epi8(out[k], new[k], strong_on));
         }
-        // Every value lies in 0..=255; rows 1..=6 (p2..q2) are written back.
+        // Rows 1..=6 (p2..q2) are written back.
         for (k, pair) in out.chunks_exact(2).enumerate() {
-            let bytes =
-                _mm256_permute4x64_epi64(_mm256_packus_epi16(pair[0], pair[1]), 0b11_01_10_00);
-            _mm_storeu_si128(
-                w[1 + 2 * k].as_mut_ptr().cast(),
-                _mm256_castsi256_si128(bytes),
-            );
-            _mm_storeu_si128(
-                w[2 + 2 * k].as_mut_ptr().cast(),
-                _mm256_extracti128_si256(bytes, 1),
-            );
+            store_rows(w, 1 + 2 * k, pair[0], pair[1]);
         }
     }
 
@@ -721,62 +691,134 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
-        use std::arch::x86_64::*;
-        let row = |k: usize| _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()));
+        let row = |k: usize| lane_row(w, k);
         let (p1, p0, q0, q1) = (row(2), row(3), row(4), row(5));
-        // bS of lane l is bs[(l / 2) % 4]; tC0 by bS from Table 8-17.
+        // bS of lane l is bs[(l / 2) % 4].
         let spread = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1, 2, 2, 3, 3);
-        let bs8 = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from_le_bytes(*bs)), spread);
-        let [t1, t2, t3] = t.tc0.map(|v| v as i8);
-        let by_bs = _mm_setr_epi8(0, t1, t2, t3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        let (bsv, tc0) = (
-            _mm256_cvtepu8_epi16(bs8),
-            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(by_bs, bs8)),
-        );
-        let (alpha, beta) = (
-            _mm256_set1_epi16(t.alpha as i16),
-            _mm256_set1_epi16(t.beta as i16),
-        );
-        let zero = _mm256_setzero_si256();
-        let gap = |a, b| _mm256_abs_epi16(_mm256_sub_epi16(a, b));
-        let below = |a, b| _mm256_cmpgt_epi16(b, a);
-        // filterSamplesFlag (8.7.2.2).
-        let on = _mm256_and_si256(
-            _mm256_and_si256(below(gap(p0, q0), alpha), below(gap(p1, p0), beta)),
-            _mm256_andnot_si256(_mm256_cmpeq_epi16(bsv, zero), below(gap(q1, q0), beta)),
-        );
-        if _mm256_movemask_epi8(on) == 0 {
+        let Some(e) = edge_lanes(t, bs, spread, [p1, p0, q0, q1]) else {
             return;
-        }
-        let (add, sub) = (|a, b| _mm256_add_epi16(a, b), |a, b| _mm256_sub_epi16(a, b));
-        let (one, two, four) = (
-            _mm256_set1_epi16(1),
+        };
+        let (add, two, four) = (
+            |a, b| _mm256_add_epi16(a, b),
             _mm256_set1_epi16(2),
             _mm256_set1_epi16(4),
         );
-        let tc = add(tc0, one);
-        let d = add(add(_mm256_slli_epi16(sub(q0, p0), 2), sub(p1, q1)), four);
-        let delta = _mm256_min_epi16(_mm256_max_epi16(_mm256_srai_epi16(d, 3), sub(zero, tc)), tc);
-        let clip1 = |v| _mm256_min_epi16(_mm256_max_epi16(v, zero), _mm256_set1_epi16(255));
-        let strong = _mm256_cmpeq_epi16(bsv, four);
+        let delta = delta(p1, p0, q0, q1, add(e.tc0, _mm256_set1_epi16(1)));
+        let strong = _mm256_cmpeq_epi16(e.bs, four);
         let n_p0 = _mm256_blendv_epi8(
             clip1(add(p0, delta)),
             _mm256_srai_epi16(add(add(add(p1, p1), p0), add(q1, two)), 2),
             strong,
         );
         let n_q0 = _mm256_blendv_epi8(
-            clip1(sub(q0, delta)),
+            clip1(_mm256_sub_epi16(q0, delta)),
             _mm256_srai_epi16(add(add(add(q1, q1), q0), add(p1, two)), 2),
             strong,
         );
+        // Rows 3 and 4 (p0, q0) are written back.
         let (n_p0, n_q0) = (
-            _mm256_blendv_epi8(p0, n_p0, on),
-            _mm256_blendv_epi8(q0, n_q0, on),
+            _mm256_blendv_epi8(p0, n_p0, e.on),
+            _mm256_blendv_epi8(q0, n_q0, e.on),
         );
-        // Values lie in 0..=255; rows 3 and 4 (p0, q0) are written back.
-        let bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(n_p0, n_q0), 0b11_01_10_00);
-        _mm_storeu_si128(w[3].as_mut_ptr().cast(), _mm256_castsi256_si128(bytes));
-        _mm_storeu_si128(w[4].as_mut_ptr().cast(), _mm256_extracti128_si256(bytes, 1));
+        store_rows(w, 3, n_p0, n_q0);
+    }
+
+    /// Row `k` of a window in 16-bit lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn lane_row(w: &Window, k: usize) -> __m256i {
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()))
+    }
+
+    /// Writes two rows of lanes, each within 0..=255, as rows `k` and
+    /// `k + 1` of a window.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn store_rows(w: &mut Window, k: usize, a: __m256i, b: __m256i) {
+        let bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0b11_01_10_00);
+        _mm_storeu_si128(w[k].as_mut_ptr().cast(), _mm256_castsi256_si128(bytes));
+        _mm_storeu_si128(
+            w[k + 1].as_mut_ptr().cast(),
+            _mm256_extracti128_si256(bytes, 1),
+        );
+    }
+
+    /// The per-lane inputs of an edge (8.7.2.2).
+    struct EdgeLanes {
+        bs: __m256i,
+        /// Table 8-17 by bS (0 for bS 0 and 4).
+        tc0: __m256i,
+        alpha: __m256i,
+        beta: __m256i,
+        /// filterSamplesFlag.
+        on: __m256i,
+    }
+
+    /// [`EdgeLanes`] of an edge whose lane l takes `bs[spread[l]]`, from its
+    /// p1, p0, q0 and q1 rows; `None` where no lane passes filterSamplesFlag
+    /// (the edge keeps every sample).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn edge_lanes(
+        t: &Thresholds,
+        bs: &[u8; 4],
+        spread: __m128i,
+        [p1, p0, q0, q1]: [__m256i; 4],
+    ) -> Option<EdgeLanes> {
+        let bs8 = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from_le_bytes(*bs)), spread);
+        let [t1, t2, t3] = t.tc0.map(|v| v as i8);
+        let by_bs = _mm_setr_epi8(0, t1, t2, t3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        let e = EdgeLanes {
+            bs: _mm256_cvtepu8_epi16(bs8),
+            tc0: _mm256_cvtepu8_epi16(_mm_shuffle_epi8(by_bs, bs8)),
+            alpha: _mm256_set1_epi16(t.alpha as i16),
+            beta: _mm256_set1_epi16(t.beta as i16),
+            on: zero(),
+        };
+        let on = _mm256_and_si256(
+            _mm256_and_si256(below(gap(p0, q0), e.alpha), below(gap(p1, p0), e.beta)),
+            _mm256_andnot_si256(_mm256_cmpeq_epi16(e.bs, zero()), below(gap(q1, q0), e.beta)),
+        );
+        (_mm256_movemask_epi8(on) != 0).then_some(EdgeLanes { on, ..e })
+    }
+
+    /// Δ of 8.7.2.3, clipped to ±`tc`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn delta(p1: __m256i, p0: __m256i, q0: __m256i, q1: __m256i, tc: __m256i) -> __m256i {
+        let d = _mm256_add_epi16(
+            _mm256_slli_epi16(_mm256_sub_epi16(q0, p0), 2),
+            _mm256_add_epi16(_mm256_sub_epi16(p1, q1), _mm256_set1_epi16(4)),
+        );
+        let d = _mm256_srai_epi16(d, 3);
+        _mm256_min_epi16(_mm256_max_epi16(d, _mm256_sub_epi16(zero(), tc)), tc)
+    }
+
+    /// |a − b| in 16-bit lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn gap(a: __m256i, b: __m256i) -> __m256i {
+        _mm256_abs_epi16(_mm256_sub_epi16(a, b))
+    }
+
+    /// Lanes where a < b.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn below(a: __m256i, b: __m256i) -> __m256i {
+        _mm256_cmpgt_epi16(b, a)
+    }
+
+    /// Clip1 (8-bit) in 16-bit lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn clip1(v: __m256i) -> __m256i {
+        _mm256_min_epi16(_mm256_max_epi16(v, zero()), _mm256_set1_epi16(255))
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn zero() -> __m256i {
+        _mm256_setzero_si256()
     }
 
     /// [`super::filter_mb_portable`] with AVX2.
