@@ -22,7 +22,7 @@
 //! and the lane filters are written out in AVX2 intrinsics; the tests hold
 //! them to the portable filters and both to the line-by-line reference.
 
-use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::frame::{prefetch_lines_at, Plane, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::transform::chroma_qp;
 use crate::wavefront::wavefront;
 
@@ -544,8 +544,8 @@ fn filter_luma_strong(w: &mut Window, lp: &LaneParams) {
 fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
-        // SAFETY: the CPU has AVX2.
-        unsafe { avx2::filter_luma_lanes(w, t, bs) };
+        // SAFETY: the CPU has AVX2; the window is borrowed here alone.
+        unsafe { avx2::filter_luma_lanes(&avx2::WindowRows(w), t, bs) };
         return;
     }
     filter_luma_lanes_portable(w, t, bs);
@@ -570,8 +570,8 @@ fn filter_luma_lanes_portable(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
 fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
-        // SAFETY: the CPU has AVX2.
-        unsafe { avx2::filter_chroma_lanes(w, t, bs) };
+        // SAFETY: the CPU has AVX2; the window is borrowed here alone.
+        unsafe { avx2::filter_chroma_lanes(&avx2::WindowRows(w), t, bs) };
         return;
     }
     filter_chroma_lanes_portable(w, t, bs);
@@ -600,7 +600,7 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn filter_luma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+    pub(super) unsafe fn filter_luma_lanes<R: Rows>(w: &R, t: &Thresholds, bs: &[u8; 4]) {
         let row = |k: usize| lane_row(w, k);
         let (p2, p1, p0, q0, q1, q2) = (row(1), row(2), row(3), row(4), row(5), row(6));
         // bS of lane l is bs[l / 4].
@@ -690,7 +690,7 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
+    pub(super) unsafe fn filter_chroma_lanes<R: Rows>(w: &R, t: &Thresholds, bs: &[u8; 4]) {
         let row = |k: usize| lane_row(w, k);
         let (p1, p0, q0, q1) = (row(2), row(3), row(4), row(5));
         // bS of lane l is bs[(l / 2) % 4].
@@ -723,24 +723,92 @@ mod avx2 {
         store_rows(w, 3, n_p0, n_q0);
     }
 
-    /// Row `k` of a window in 16-bit lanes.
+    /// The 8 rows of 16 lanes across one edge (p3 = row 0 … q3 = row 7)
+    /// where a lane filter reads and writes them.
+    pub(super) trait Rows {
+        /// The 16 samples of row `k` (0..8).
+        ///
+        /// # Safety
+        /// The row must be readable.
+        unsafe fn load(&self, k: usize) -> __m128i;
+        /// Writes the 16 samples of row `k` (0..8).
+        ///
+        /// # Safety
+        /// The row must be writable and not borrowed elsewhere.
+        unsafe fn store(&self, k: usize, v: __m128i);
+    }
+
+    /// A [`Window`] on the stack.
+    pub(super) struct WindowRows(pub(super) *mut Window);
+
+    impl Rows for WindowRows {
+        #[inline(always)]
+        unsafe fn load(&self, k: usize) -> __m128i {
+            _mm_loadu_si128((*self.0)[k].as_ptr().cast())
+        }
+        #[inline(always)]
+        unsafe fn store(&self, k: usize, v: __m128i) {
+            _mm_storeu_si128((*self.0)[k].as_mut_ptr().cast(), v)
+        }
+    }
+
+    /// 16 samples of 8 rows of a plane, from `at` on, rows `stride` apart
+    /// (a horizontal luma edge in place).
+    pub(super) struct PlaneRows {
+        pub(super) at: *mut u8,
+        pub(super) stride: usize,
+    }
+
+    impl Rows for PlaneRows {
+        #[inline(always)]
+        unsafe fn load(&self, k: usize) -> __m128i {
+            _mm_loadu_si128(self.at.add(k * self.stride).cast())
+        }
+        #[inline(always)]
+        unsafe fn store(&self, k: usize, v: __m128i) {
+            _mm_storeu_si128(self.at.add(k * self.stride).cast(), v)
+        }
+    }
+
+    /// 8 samples of 8 rows of each chroma plane (Cb in lanes 0..8, Cr in
+    /// lanes 8..16), from `at` on, rows `stride` apart (a horizontal chroma
+    /// edge in place).
+    pub(super) struct ChromaRows {
+        pub(super) at: [*mut u8; 2],
+        pub(super) stride: [usize; 2],
+    }
+
+    impl Rows for ChromaRows {
+        #[inline(always)]
+        unsafe fn load(&self, k: usize) -> __m128i {
+            let half = |c: usize| _mm_loadl_epi64(self.at[c].add(k * self.stride[c]).cast());
+            _mm_unpacklo_epi64(half(0), half(1))
+        }
+        #[inline(always)]
+        unsafe fn store(&self, k: usize, v: __m128i) {
+            _mm_storel_epi64(self.at[0].add(k * self.stride[0]).cast(), v);
+            _mm_storel_epi64(
+                self.at[1].add(k * self.stride[1]).cast(),
+                _mm_unpackhi_epi64(v, v),
+            );
+        }
+    }
+
+    /// Row `k` of an edge's rows in 16-bit lanes.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn lane_row(w: &Window, k: usize) -> __m256i {
-        _mm256_cvtepu8_epi16(_mm_loadu_si128(w[k].as_ptr().cast()))
+    unsafe fn lane_row<R: Rows>(w: &R, k: usize) -> __m256i {
+        _mm256_cvtepu8_epi16(w.load(k))
     }
 
     /// Writes two rows of lanes, each within 0..=255, as rows `k` and
-    /// `k + 1` of a window.
+    /// `k + 1` of an edge's rows.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn store_rows(w: &mut Window, k: usize, a: __m256i, b: __m256i) {
+    unsafe fn store_rows<R: Rows>(w: &R, k: usize, a: __m256i, b: __m256i) {
         let bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0b11_01_10_00);
-        _mm_storeu_si128(w[k].as_mut_ptr().cast(), _mm256_castsi256_si128(bytes));
-        _mm_storeu_si128(
-            w[k + 1].as_mut_ptr().cast(),
-            _mm256_extracti128_si256(bytes, 1),
-        );
+        w.store(k, _mm256_castsi256_si128(bytes));
+        w.store(k + 1, _mm256_extracti128_si256(bytes, 1));
     }
 
     /// The per-lane inputs of an edge (8.7.2.2).
@@ -1067,12 +1135,8 @@ impl<'a> Samples<'a> {
     /// [`Plane::prefetch_rows`] for a plane `stride` wide.
     #[inline(always)]
     fn prefetch_rows(self, stride: usize, x: usize, y0: usize, rows: usize) {
-        for y in y0..y0.saturating_add(rows) {
-            match y.checked_mul(stride).and_then(|i| i.checked_add(x)) {
-                // SAFETY: the sample lies in the plane.
-                Some(i) if i < self.len => prefetch(unsafe { &*self.ptr.add(i) }),
-                _ => return,
-            }
+        if let Some(start) = y0.checked_mul(stride).and_then(|i| i.checked_add(x)) {
+            prefetch_lines_at(self.ptr, self.len, start, stride, rows);
         }
     }
 }
@@ -1526,13 +1590,68 @@ fn filter_mb_luma(y: PlaneView, site: &MbSite, th: &SiteThresholds) {
         let (Some(t), Some(p3)) = (t, (y0 + 4 * e).checked_sub(4)) else {
             continue;
         };
-        let mut w: Window = [[0; LANES]; 8];
-        if read_square::<LANES>(&mut w, y.data, (y.width, x0, p3), 0).is_some() {
-            filter_luma_lanes(&mut w, t, &site.bs.h[e]);
-            // Only p2..q2 change (8.7.2.3, 8.7.2.4).
-            write_square::<LANES>(&w[1..7], y.data, (y.width, x0, p3 + 1), 0);
-        }
+        filter_luma_rows(y, (x0, p3), t, &site.bs.h[e]);
     }
+}
+
+/// Filters the horizontal luma edge whose p3 row is `p3`, columns `x0..x0 +
+/// 16`, where the plane holds its 8 rows: in place with AVX2, else through
+/// a window.
+#[inline(always)]
+fn filter_luma_rows(y: PlaneView, (x0, p3): (usize, usize), t: &Thresholds, bs: &[u8; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        if let Some(start) = rows_start(y, (x0, p3), LANES) {
+            // SAFETY: the CPU has AVX2; `rows_start` checked that the 8 rows
+            // of 16 samples from `start` on lie in the plane, which only
+            // this macroblock's filter touches there now.
+            unsafe {
+                let rows = avx2::PlaneRows {
+                    at: y.data.ptr().add(start),
+                    stride: y.width,
+                };
+                filter_luma_rows_avx2(&rows, t, bs);
+            }
+        }
+        return;
+    }
+    let mut w: Window = [[0; LANES]; 8];
+    if read_square::<LANES>(&mut w, y.data, (y.width, x0, p3), 0).is_some() {
+        filter_luma_lanes(&mut w, t, bs);
+        // Only p2..q2 change (8.7.2.3, 8.7.2.4).
+        write_square::<LANES>(&w[1..7], y.data, (y.width, x0, p3 + 1), 0);
+    }
+}
+
+/// [`avx2::filter_luma_lanes`] on rows of a plane, kept out of line like
+/// [`filter_luma_lanes`].
+///
+/// # Safety
+/// The CPU has AVX2 and the rows are writable.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+unsafe fn filter_luma_rows_avx2(rows: &avx2::PlaneRows, t: &Thresholds, bs: &[u8; 4]) {
+    avx2::filter_luma_lanes(rows, t, bs);
+}
+
+/// [`avx2::filter_chroma_lanes`] on rows of the chroma planes, out of line.
+///
+/// # Safety
+/// The CPU has AVX2 and the rows are writable.
+#[cfg(target_arch = "x86_64")]
+#[inline(never)]
+unsafe fn filter_chroma_rows_avx2(rows: &avx2::ChromaRows, t: &Thresholds, bs: &[u8; 4]) {
+    avx2::filter_chroma_lanes(rows, t, bs);
+}
+
+/// The offset of sample (x0, p3) when the 8 rows from p3 on hold `len`
+/// samples from x0 on.
+#[inline(always)]
+fn rows_start(plane: PlaneView, (x0, p3): (usize, usize), len: usize) -> Option<usize> {
+    if x0.checked_add(len)? > plane.width {
+        return None;
+    }
+    Some(whole_rows(plane.data.len(), plane.width, p3, 8)? + x0)
 }
 
 /// Chroma edges of one macroblock (8.7), Cb in lanes 0..8 and Cr in lanes
@@ -1564,15 +1683,44 @@ fn filter_mb_chroma(u: PlaneView, v: PlaneView, site: &MbSite, th: &SiteThreshol
         let (Some(t), Some(p3)) = (t, (y0 + k).checked_sub(4)) else {
             continue;
         };
-        let mut w: Window = [[0; LANES]; 8];
-        let read_u = read_square::<8>(&mut w, u.data, (u.width, x0, p3), 0);
-        let read_v = read_square::<8>(&mut w, v.data, (v.width, x0, p3), 8);
-        if read_u.is_some() && read_v.is_some() {
-            filter_chroma_lanes(&mut w, t, &site.bs.h[luma_edge]);
-            // Only p0 and q0 change (8.7.2.3, 8.7.2.4).
-            write_square::<8>(&w[3..5], u.data, (u.width, x0, p3 + 3), 0);
-            write_square::<8>(&w[3..5], v.data, (v.width, x0, p3 + 3), 8);
+        filter_chroma_rows((u, v), (x0, p3), t, &site.bs.h[luma_edge]);
+    }
+}
+
+/// Filters the horizontal chroma edge whose p3 row is `p3`, columns x0 to
+/// x0 + 7 of both planes, where the planes hold its rows: in place with
+/// AVX2, else through a window.
+#[inline(always)]
+fn filter_chroma_rows(
+    (u, v): (PlaneView, PlaneView),
+    (x0, p3): (usize, usize),
+    t: &Thresholds,
+    bs: &[u8; 4],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        let starts = rows_start(u, (x0, p3), 8).zip(rows_start(v, (x0, p3), 8));
+        if let Some((su, sv)) = starts {
+            // SAFETY: as in `filter_luma_rows`, for the 8 rows of 8 samples
+            // of each plane.
+            unsafe {
+                let rows = avx2::ChromaRows {
+                    at: [u.data.ptr().add(su), v.data.ptr().add(sv)],
+                    stride: [u.width, v.width],
+                };
+                filter_chroma_rows_avx2(&rows, t, bs);
+            }
         }
+        return;
+    }
+    let mut w: Window = [[0; LANES]; 8];
+    let read_u = read_square::<8>(&mut w, u.data, (u.width, x0, p3), 0);
+    let read_v = read_square::<8>(&mut w, v.data, (v.width, x0, p3), 8);
+    if read_u.is_some() && read_v.is_some() {
+        filter_chroma_lanes(&mut w, t, bs);
+        // Only p0 and q0 change (8.7.2.3, 8.7.2.4).
+        write_square::<8>(&w[3..5], u.data, (u.width, x0, p3 + 3), 0);
+        write_square::<8>(&w[3..5], v.data, (v.width, x0, p3 + 3), 8);
     }
 }
 
@@ -2297,9 +2445,9 @@ mod tests {
                 // SAFETY: AVX2 is present (checked above).
                 unsafe {
                     if chroma {
-                        avx2::filter_chroma_lanes(&mut fast, &t, &bs);
+                        avx2::filter_chroma_lanes(&avx2::WindowRows(&mut fast), &t, &bs);
                     } else {
-                        avx2::filter_luma_lanes(&mut fast, &t, &bs);
+                        avx2::filter_luma_lanes(&avx2::WindowRows(&mut fast), &t, &bs);
                     }
                 }
                 if chroma {

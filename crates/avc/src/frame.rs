@@ -64,13 +64,58 @@ impl Plane {
     /// line per row. Changes nothing the program sees.
     #[inline]
     pub fn prefetch_rows(&self, x: usize, y0: usize, rows: usize) {
-        for y in y0..y0.saturating_add(rows).min(self.height) {
-            let at = y.checked_mul(self.width).and_then(|i| i.checked_add(x));
-            if let Some(sample) = at.and_then(|i| self.data.get(i)) {
-                prefetch(sample);
-            }
+        let rows = y0.saturating_add(rows).min(self.height).saturating_sub(y0);
+        if let Some(start) = y0.checked_mul(self.width).and_then(|i| i.checked_add(x)) {
+            prefetch_lines(&self.data, start, self.width, rows);
         }
     }
+}
+
+/// Asks for the cache lines of `data` at offsets `start`, `start + stride`,
+/// … (`rows` of them, as many as `data` holds): the bounds are checked once,
+/// so that each line costs the prefetch alone.
+#[inline(always)]
+pub(crate) fn prefetch_lines(data: &[u8], start: usize, stride: usize, rows: usize) {
+    prefetch_lines_at(data.as_ptr(), data.len(), start, stride, rows);
+}
+
+/// [`prefetch_lines`] of the `len` samples from `base` on (a buffer that
+/// other threads may be writing: nothing is read).
+#[inline(always)]
+pub(crate) fn prefetch_lines_at(
+    base: *const u8,
+    len: usize,
+    start: usize,
+    stride: usize,
+    rows: usize,
+) {
+    if start >= len {
+        return;
+    }
+    // Rows r with start + r·stride < len lie in the buffer.
+    let rows = match stride {
+        0 => rows.min(1),
+        _ => rows.min((len - start - 1) / stride + 1),
+    };
+    let first = base.wrapping_add(start);
+    for r in 0..rows {
+        prefetch_ptr(first.wrapping_add(r * stride));
+    }
+}
+
+/// [`prefetch`] of the cache line holding `p`, which points into a live
+/// buffer.
+#[inline(always)]
+fn prefetch_ptr(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE (part of x86-64) has the instruction; a prefetch reads
+    // nothing the program sees.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Asks the CPU to bring the cache line holding the start of `value` into

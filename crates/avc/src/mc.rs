@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::frame::{prefetch, Plane, YuvFrame};
+use crate::frame::{prefetch_lines, Plane, YuvFrame};
 
 /// Samples of margin around the reference picture in which predictions may
 /// read; motion vectors are limited so a block with its filter taps stays
@@ -68,11 +68,13 @@ impl PaddedPlane {
     pub fn prefetch_rows(&self, x: i32, y0: i32, rows: usize) {
         let margin = MARGIN as i32;
         let x = x.clamp(-margin, self.width as i32 + margin - 1);
-        let end = y0.saturating_add(rows as i32);
-        for y in y0.max(-margin)..end.min(self.height as i32 + margin) {
-            if let Some(sample) = self.data.get(self.index(x, y)) {
-                prefetch(sample);
-            }
+        let end = y0
+            .saturating_add(rows as i32)
+            .min(self.height as i32 + margin);
+        let first = y0.max(-margin);
+        if first < end {
+            let rows = (end - first) as usize;
+            prefetch_lines(&self.data, self.index(x, first), self.stride, rows);
         }
     }
 
