@@ -11,14 +11,15 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
-use crate::nonzero::{ac_blocks_16x16, ac_blocks_chroma};
+use crate::nonzero::{ac_blocks_chroma, ac_levels_16x16};
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
 pub(crate) use crate::transform::dequant4x4;
 use crate::transform::{
-    chroma_qp, forward_quant4x4, forward_quant_chroma_dc_with, forward_quant_luma_dc, inverse4x4,
-    inverse_add_small, inverse_chroma_dc, inverse_luma_dc, Deadzone, Quantiser, ZIGZAG_4X4,
+    chroma_qp, dequant_add_columns_dc, forward_quant4x4, forward_quant_chroma_dc_with,
+    forward_quant_luma_dc, inverse4x4, inverse_add_small, inverse_chroma_dc, inverse_luma_dc,
+    Deadzone, Quantiser, ZIGZAG_4X4,
 };
 
 /// Largest macroblock_layer() in bits (A.3.1 (n), A.3.2 (j): 128 + RawMbBits
@@ -409,20 +410,10 @@ struct I16Result {
 fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I16Result {
     let pred = predict16x16_u8(mode, edge);
     let quant = Quantiser::new(qp, Deadzone::Intra);
-    let mut ac_raster = [[0i32; 16]; 16];
-    // Blocks without AC levels are not quantised; the DC coefficients (each
-    // block's residual sum) come from the same transform.
-    let (with_ac, dc_spatial) = ac_blocks_16x16(&quant, src, stride, &pred);
-    for (blk, ac) in ac_raster.iter_mut().enumerate() {
-        let (bx, by) = luma_block_xy(blk);
-        if with_ac & 1 << ((by / 4) * 4 + bx / 4) != 0 {
-            let (s, p) = (
-                (&src[by * stride + bx..], stride),
-                (&pred[by * 16 + bx..], 16),
-            );
-            *ac = quant.ac_levels_u8(s, p).0;
-        }
-    }
+    // Every block's AC levels and DC coefficient (its residual sum) from one
+    // transform of the macroblock.
+    let (levels, dc_spatial) = ac_levels_16x16(&quant, src, stride, &pred);
+    let with_ac = levels.nonzero;
     let dc_levels = forward_quant_luma_dc(&dc_spatial, qp);
     let mut out = I16Result {
         ac: [[0; 16]; 16],
@@ -438,14 +429,21 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     // in [`reconstruct`] (the AC scan stays all zero). All blocks are made
     // so at once; the others are then reconstructed over it.
     add_dc_16x16(&mut out.recon, &pred, &dc_y.map(|dc| (dc + 32) >> 6));
-    for (blk, ac) in ac_raster.iter().enumerate() {
+    for blk in 0..16 {
         let (bx, by) = luma_block_xy(blk);
-        let at = (by / 4) * 4 + bx / 4;
-        let dc = dc_y[at];
-        if with_ac & 1 << at == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
+        let (lx, ly) = (bx / 4, by / 4);
+        let dc = dc_y[4 * ly + lx];
+        if with_ac & 1 << (4 * ly + lx) == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
             continue;
         }
-        let mut d = dequant4x4(ac, qp, true);
+        out.ac[blk] = levels.scan(lx, ly);
+        let at = by * 16 + bx;
+        let cols = levels.columns(lx, ly);
+        if dequant_add_columns_dc(&cols, qp, dc, (&pred[at..], 16), (&mut out.recon[at..], 16)) {
+            continue;
+        }
+        // Scaled coefficients beyond the columns' bound: the checked way.
+        let mut d = dequant4x4(&levels.raster(lx, ly), qp, true);
         d[0] = dc;
         let p = sub_block(&pred, 16, bx, by);
         let samples = reconstruct(&d, &p).unwrap_or_else(|| {
@@ -453,7 +451,6 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
             [0; 16]
         });
         put4x4(&mut out.recon, 16, bx, by, &samples);
-        out.ac[blk] = to_scan(ac);
     }
     out
 }

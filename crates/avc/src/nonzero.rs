@@ -207,6 +207,7 @@ pub fn ac_blocks_chroma(
 /// [`levels_16x16`] finds them: `levels[by][v][4·bx + k]` is the level at
 /// row k, column v of block (bx, by) — the layout of the transform's
 /// registers.
+#[derive(Default)]
 pub struct Levels16 {
     levels: [[[i16; 16]; 4]; 4],
     /// Bit 4·by + bx set where block (bx, by) has some nonzero level.
@@ -227,6 +228,12 @@ impl Levels16 {
         std::array::from_fn(|k| std::array::from_fn(|r| self.levels[by][k][4 * bx + r]))
     }
 
+    /// The levels of block (bx, by) in raster order.
+    #[inline]
+    pub fn raster(&self, bx: usize, by: usize) -> [i32; 16] {
+        std::array::from_fn(|pos| self.at(bx, by, pos))
+    }
+
     #[inline(always)]
     fn at(&self, bx: usize, by: usize, pos: usize) -> i32 {
         i32::from(self.levels[by][pos % 4][4 * bx + pos / 4])
@@ -242,17 +249,72 @@ pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 25
     if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
         let (_, qp) = table_index(quant);
         let (_, offset, qbits) = quant.parts();
+        let mut out = Levels16::default();
         // SAFETY: AVX2 is present (checked above); the 16 rows of 16 samples
         // lie inside `src` (checked above) and `pred` is 16×16.
-        return unsafe {
-            x86::levels_16x16(
+        unsafe {
+            x86::levels_16x16::<false>(
                 (src.as_ptr(), stride),
                 pred.as_ptr(),
                 (&MF_PAIRS[qp % 6], offset, qbits),
+                (&mut out, &mut [0; 16]),
             )
         };
+        return out;
     }
     levels_portable(quant, src, stride, pred)
+}
+
+/// [`levels_16x16`] for Intra16x16 (8.5.10), whose DC coefficients go
+/// through the luma DC transform instead: each block's DC level is left 0
+/// (`nonzero` marks the blocks with AC levels, as [`ac_blocks_16x16`]),
+/// and each block's DC coefficient is returned, blocks in raster order.
+pub fn ac_levels_16x16(
+    quant: &Quantiser,
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 256],
+) -> (Levels16, [i32; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
+        let (_, qp) = table_index(quant);
+        let (_, offset, qbits) = quant.parts();
+        let (mut levels, mut dc) = (Levels16::default(), [0; 16]);
+        // SAFETY: as in `levels_16x16`.
+        unsafe {
+            x86::levels_16x16::<true>(
+                (src.as_ptr(), stride),
+                pred.as_ptr(),
+                (&MF_PAIRS[qp % 6], offset, qbits),
+                (&mut levels, &mut dc),
+            )
+        };
+        return (levels, dc.map(i32::from));
+    }
+    ac_levels_portable(quant, src, stride, pred)
+}
+
+/// The portable [`ac_levels_16x16`]: each block quantised on its own.
+pub fn ac_levels_portable(
+    quant: &Quantiser,
+    src: &[u8],
+    stride: usize,
+    pred: &[u8; 256],
+) -> (Levels16, [i32; 16]) {
+    let mut out = Levels16::default();
+    let mut dc = [0; 16];
+    for (blk, block_dc) in dc.iter_mut().enumerate() {
+        let (bx, by) = (blk % 4, blk / 4);
+        let s = (&src[4 * by * stride + 4 * bx..], stride);
+        let p = (&pred[4 * by * 16 + 4 * bx..], 16);
+        let levels;
+        (levels, *block_dc) = quant.ac_levels_u8(s, p);
+        for (pos, &l) in levels.iter().enumerate() {
+            out.levels[by][pos % 4][4 * bx + pos / 4] = l as i16;
+        }
+        out.nonzero |= u16::from(levels.iter().any(|&l| l != 0)) << blk;
+    }
+    (out, dc)
 }
 
 /// The portable [`levels_16x16`]: each block quantised on its own.
@@ -469,24 +531,27 @@ mod x86 {
     /// transform of [`band`], then each register's 16 coefficients
     /// quantised in two sets of eight 32-bit lanes, (|c|·MF + offset) >>
     /// qbits with c's sign (|c| ≤ 36·255 and MF ≤ 13107: the product fits).
+    /// With `DC_APART` ([`super::ac_levels_16x16`]) the DC levels are left 0
+    /// and the DC coefficients written to `dc`; else `dc` is left as it is.
+    /// Writes into `out` (returned, the levels would be copied once more).
     ///
     /// # Safety
     /// AVX2 must be present; `src` must be readable as 16 rows of 16 samples
     /// `stride` apart and `pred` as 256 samples.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn levels_16x16(
+    pub(super) unsafe fn levels_16x16<const DC_APART: bool>(
         (src, stride): (*const u8, usize),
         pred: *const u8,
         (mf, offset, qbits): (&[[i16; 16]; 4], i32, u32),
-    ) -> super::Levels16 {
+        (out, dc): (&mut super::Levels16, &mut [i16; 16]),
+    ) {
+        // Lanes 0, 4, 8 and 12 of a band's first register hold its blocks' DC.
+        let ac_only = _mm256_setr_epi16(0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1);
         let mf: [__m256i; 4] = mf.map(|m| _mm256_loadu_si256(m.as_ptr().cast()));
         let offset = _mm256_set1_epi32(offset);
         let shift = _mm_cvtsi32_si128(qbits as i32);
         let zero = _mm256_setzero_si256();
-        let mut out = super::Levels16 {
-            levels: [[[0; 16]; 4]; 4],
-            nonzero: 0,
-        };
+        out.nonzero = 0;
         for (b, band_out) in out.levels.iter_mut().enumerate() {
             let rows: [__m256i; 4] = std::array::from_fn(|r| {
                 let y = 4 * b + r;
@@ -495,8 +560,11 @@ mod x86 {
                 _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
             });
             let coef = forward_1d(transpose_blocks(forward_1d(rows)));
+            if DC_APART {
+                dc[4 * b..4 * b + 4].copy_from_slice(&band_dc(coef[0]));
+            }
             let mut any = zero;
-            for ((c, m), lanes) in coef.iter().zip(&mf).zip(band_out.iter_mut()) {
+            for (k, ((c, m), lanes)) in coef.iter().zip(&mf).zip(band_out.iter_mut()).enumerate() {
                 let magnitude = _mm256_abs_epi16(*c);
                 let quantise = |wide: __m256i| {
                     let scaled = _mm256_add_epi32(_mm256_madd_epi16(wide, *m), offset);
@@ -504,14 +572,16 @@ mod x86 {
                 };
                 let low = quantise(_mm256_unpacklo_epi16(magnitude, zero));
                 let high = quantise(_mm256_unpackhi_epi16(magnitude, zero));
-                let levels = _mm256_sign_epi16(_mm256_packs_epi32(low, high), *c);
+                let mut levels = _mm256_sign_epi16(_mm256_packs_epi32(low, high), *c);
+                if DC_APART && k == 0 {
+                    levels = _mm256_and_si256(levels, ac_only);
+                }
                 any = _mm256_or_si256(any, levels);
                 _mm256_storeu_si256(lanes.as_mut_ptr().cast(), levels);
             }
             let empty = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(any, zero)));
             out.nonzero |= ((!(empty as u32) & 0xf) as u16) << (4 * b);
         }
-        out
     }
 
     /// [`super::ac_blocks_portable`] for both 8×8 chroma residuals with
@@ -627,6 +697,46 @@ mod tests {
             }
         }
         assert!(compared > 1000, "only {compared} blocks had levels");
+    }
+
+    /// The Intra16x16 levels (DC apart) from the one-pass kernel equal each
+    /// block's AC levels quantised on its own, with the same DC
+    /// coefficients and the same blocks marked as [`ac_blocks_16x16`].
+    #[test]
+    fn ac_levels_equal_quantising_every_block() {
+        let mut compared = 0;
+        for (case, src, pred) in residual_cases(0x5eed_0002) {
+            let qp = QPS[case % QPS.len()];
+            let quant = Quantiser::new(qp, Deadzone::Intra);
+            let (fast, fast_dc) = ac_levels_16x16(&quant, &src, STRIDE, &pred);
+            let (slow, slow_dc) = ac_levels_portable(&quant, &src, STRIDE, &pred);
+            assert_eq!(fast.levels, slow.levels, "case {case} qp {qp}");
+            assert_eq!(
+                (fast.nonzero, fast_dc),
+                (slow.nonzero, slow_dc),
+                "case {case}"
+            );
+            assert_eq!(
+                (fast.nonzero, fast_dc),
+                ac_blocks_16x16(&quant, &src, STRIDE, &pred),
+                "case {case} qp {qp}"
+            );
+            for (blk, &fast_dc) in fast_dc.iter().enumerate() {
+                let (bx, by) = (blk % 4, blk / 4);
+                let (raster, dc) = quant.ac_levels_u8(
+                    (&src[4 * by * STRIDE + 4 * bx..], STRIDE),
+                    (&pred[4 * by * 16 + 4 * bx..], 16),
+                );
+                assert_eq!(
+                    fast.raster(bx, by),
+                    raster,
+                    "case {case} qp {qp} block {blk}"
+                );
+                assert_eq!(fast_dc, dc, "case {case} qp {qp} block {blk}");
+                compared += usize::from(raster.iter().any(|&l| l != 0));
+            }
+        }
+        assert!(compared > 500, "only {compared} blocks had AC levels");
     }
 
     /// The transform-only answer equals quantising every block, over

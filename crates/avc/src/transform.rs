@@ -156,6 +156,19 @@ pub fn inverse_add_small(d: &[i32; 16], pred: &[i32; 16]) -> [u8; 16] {
 pub fn dequant_add_columns(
     cols: &[[i16; 4]; 4],
     qp: i32,
+    pred: (&[u8], usize),
+    out: (&mut [u8], usize),
+) -> bool {
+    dequant_add_columns_dc(cols, qp, 0, pred, out)
+}
+
+/// [`dequant_add_columns`] with `dc` added to the scaled DC coefficient:
+/// for Intra16x16 blocks (8.5.10), whose DC comes from the luma DC
+/// transform (their DC level is 0).
+pub fn dequant_add_columns_dc(
+    cols: &[[i16; 4]; 4],
+    qp: i32,
+    dc: i32,
     (pred, ps): (&[u8], usize),
     (out, os): (&mut [u8], usize),
 ) -> bool {
@@ -168,24 +181,26 @@ pub fn dequant_add_columns(
         return unsafe {
             x86::dequant_add_columns(
                 cols,
-                (v, qp / 6),
+                (v, qp / 6, dc),
                 (pred.as_ptr(), ps),
                 (out.as_mut_ptr(), os),
             )
         };
     }
-    dequant_add_columns_portable(cols, qp, (pred, ps), (out, os))
+    dequant_add_columns_portable(cols, qp, dc, (pred, ps), (out, os))
 }
 
-/// The portable [`dequant_add_columns`].
+/// The portable [`dequant_add_columns_dc`].
 pub fn dequant_add_columns_portable(
     cols: &[[i16; 4]; 4],
     qp: i32,
+    dc: i32,
     (pred, ps): (&[u8], usize),
     (out, os): (&mut [u8], usize),
 ) -> bool {
     let levels: [i32; 16] = std::array::from_fn(|pos| i32::from(cols[pos % 4][pos / 4]));
-    let d = dequant4x4(&levels, qp, false);
+    let mut d = dequant4x4(&levels, qp, false);
+    d[0] = d[0].saturating_add(dc);
     if d.iter().any(|v| v.unsigned_abs() > 2600) {
         return false;
     }
@@ -324,12 +339,13 @@ mod x86 {
         (out, dc)
     }
 
-    /// [`super::dequant_add_columns`] with `v` the dequantisation factors
-    /// by columns and `shift` = qP / 6. Caller: SSE2 (always on x86-64);
-    /// four rows of four samples readable at `pred` and writable at `out`.
+    /// [`super::dequant_add_columns_dc`] with `v` the dequantisation
+    /// factors by columns and `shift` = qP / 6. Caller: SSE2 (always on
+    /// x86-64); four rows of four samples readable at `pred` and writable at
+    /// `out`.
     pub(super) unsafe fn dequant_add_columns(
         cols: &[[i16; 4]; 4],
-        (v, shift): (&[[i32; 4]; 4], i32),
+        (v, shift, dc): (&[[i32; 4]; 4], i32, i32),
         (pred, ps): (*const u8, usize),
         (out, os): (*mut u8, usize),
     ) -> bool {
@@ -338,11 +354,15 @@ mod x86 {
         // half zero), times v << shift (within 16 bits: at most 25 << 8),
         // multiplied to 32 bits by madd.
         let count = _mm_cvtsi32_si128(shift);
-        let d: [__m128i; 4] = std::array::from_fn(|k| {
+        let mut d: [__m128i; 4] = std::array::from_fn(|k| {
             let c = _mm_loadl_epi64(cols[k].as_ptr() as *const __m128i);
             let m = _mm_sll_epi32(_mm_loadu_si128(v[k].as_ptr() as *const __m128i), count);
             _mm_madd_epi16(_mm_unpacklo_epi16(c, zero), m)
         });
+        // Lane 0 of column 0 is the DC coefficient (|dc| beyond the bound
+        // below is refused like any scaled coefficient).
+        let dc = dc.clamp(-1 << 20, 1 << 20);
+        d[0] = _mm_add_epi32(d[0], _mm_cvtsi32_si128(dc));
         let (hi, lo) = (_mm_set1_epi32(2600), _mm_set1_epi32(-2600));
         let beyond = d.iter().fold(zero, |a, &x| {
             _mm_or_si128(
@@ -888,19 +908,27 @@ mod tests {
             let ps = 4 + next(13) as usize;
             let pred: Vec<u8> = (0..4 * ps).map(|_| next(256) as u8).collect();
             let raster: [i32; 16] = std::array::from_fn(|pos| i32::from(cols[pos % 4][pos / 4]));
-            let d = dequant4x4(&raster, qp, false);
+            // A DC from the luma DC transform (Intra16x16) in a third of
+            // the cases, some of them beyond the bound.
+            let dc = match case % 3 {
+                0 => next(6001) as i32 - 3000,
+                _ => 0,
+            };
+            let mut d = dequant4x4(&raster, qp, false);
+            d[0] += dc;
             let small = d.iter().all(|v| v.unsigned_abs() <= 2600);
             let p: [i32; 16] = std::array::from_fn(|i| i32::from(pred[(i / 4) * ps + i % 4]));
             let want = small.then(|| inverse_add_small(&d, &p));
             for portable in [false, true] {
                 let os = 4 + case % 9;
                 let mut out = vec![7u8; 4 * os];
-                let run = if portable {
-                    dequant_add_columns_portable
+                let done = if portable {
+                    dequant_add_columns_portable(&cols, qp, dc, (&pred, ps), (&mut out, os))
+                } else if dc == 0 {
+                    dequant_add_columns(&cols, qp, (&pred, ps), (&mut out, os))
                 } else {
-                    dequant_add_columns
+                    dequant_add_columns_dc(&cols, qp, dc, (&pred, ps), (&mut out, os))
                 };
-                let done = run(&cols, qp, (&pred, ps), (&mut out, os));
                 assert_eq!(done, small, "case {case} qp {qp}");
                 let got: [u8; 16] = std::array::from_fn(|i| out[(i / 4) * os + i % 4]);
                 match want {
