@@ -105,9 +105,31 @@ pub fn chroma_is_bare(
 ) -> bool {
     let (dz, qp) = table_index(quant);
     let least = MIN_NONZERO_CHROMA_DC[dz][qp];
+    #[cfg(target_arch = "x86_64")]
+    if stride >= 8
+        && src.iter().all(|s| s.len() >= 7 * stride + 8)
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: as in `ac_blocks_chroma`.
+        return unsafe {
+            x86::chroma_bare(
+                src.map(<[u8]>::as_ptr),
+                stride,
+                pred.map(|p| p.as_ptr()),
+                (&LIMITS[dz][qp], least),
+            )
+        };
+    }
     ac_blocks_chroma(quant, src, stride, pred)
         .iter()
-        .all(|(with_ac, dc)| *with_ac == 0 && hadamard2x2(dc).iter().all(|f| f.abs() < least))
+        .all(|(with_ac, dc)| dc_bare(*with_ac, dc, least))
+}
+
+/// A chroma plane without levels: no block with AC levels, and each DC
+/// coefficient of the 2×2 transform (8.5.11.1) below `least` in magnitude.
+#[inline(always)]
+fn dc_bare(with_ac: u8, dc: &[i32; 4], least: i32) -> bool {
+    with_ac == 0 && hadamard2x2(dc).iter().all(|f| f.abs() < least)
 }
 
 /// The dead zone of the tables' first index (0 intra, 1 inter).
@@ -609,6 +631,34 @@ mod x86 {
             let (mask, coef0) = band(rows, &limits);
             (mask as u8, band_dc(coef0))
         })
+    }
+
+    /// [`super::chroma_is_bare`] with AVX2: [`blocks_chroma`]'s transform of
+    /// each plane in turn, answered as soon as a plane has a level.
+    ///
+    /// # Safety
+    /// As for [`blocks_chroma`].
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn chroma_bare(
+        src: [*const u8; 2],
+        stride: usize,
+        pred: [*const u8; 2],
+        (limits, least): (&[u64; 4], i32),
+    ) -> bool {
+        let limits = limit_registers(limits, true);
+        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
+        for c in 0..2 {
+            let rows: [__m256i; 4] = std::array::from_fn(|r| {
+                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
+                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
+                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+            });
+            let (mask, coef0) = band(rows, &limits);
+            if !super::dc_bare(mask as u8, &band_dc(coef0).map(i32::from), least) {
+                return false;
+            }
+        }
+        true
     }
 }
 
