@@ -6,7 +6,7 @@
 //! all macroblocks at once, then intra macroblocks in wavefront order).
 
 use crate::analyse::{bare_skip_may_go_intra, intra_estimate_below, lambda};
-use crate::frame::{prefetch, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::frame::{copy_rows, prefetch, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::wavefront::{wavefront_on_demand, Above};
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -217,10 +217,8 @@ impl Neighbourhood {
             (&self.recon.v, &mut *band.v, cw, 8),
         ];
         for (plane, rows, stride, n) in parts {
-            for r in 0..n {
-                let from = &plane.data[(ly * n + r) * plane.width + lx * n..][..n];
-                rows[r * stride + mb_x * n..][..n].copy_from_slice(from);
-            }
+            let from = (ly * n * plane.width + lx * n, plane.width);
+            copy_rows(rows, (mb_x * n, stride), &plane.data, from, (n, n));
         }
     }
 }
@@ -267,9 +265,13 @@ fn copy_left_column(
     ];
     for (plane, band, stride, n) in parts {
         let (col, to_col, w) = (mb_x * n - 1, pos.mb_x * n - 1, plane.width);
-        for row in 0..n {
-            plane.data[(pos.mb_y * n + row) * w + to_col] = band[row * stride + col];
-        }
+        copy_rows(
+            &mut plane.data,
+            (pos.mb_y * n * w + to_col, w),
+            band,
+            (col, stride),
+            (1, n),
+        );
     }
 }
 
@@ -514,9 +516,13 @@ fn decide_p_mb_into(
 
 /// Writes an `n`×`n` block at column `x0` of a band of rows `stride` wide.
 fn put_block(band: &mut [u8], stride: usize, x0: usize, n: usize, samples: &[u8]) {
-    for (r, row) in samples.chunks_exact(n).enumerate() {
-        band[r * stride + x0..r * stride + x0 + n].copy_from_slice(row);
-    }
+    copy_rows(
+        band,
+        (x0, stride),
+        samples,
+        (0, n),
+        (n, samples.len() / n.max(1)),
+    );
 }
 
 #[cfg(test)]
