@@ -339,6 +339,33 @@ mod x86 {
         (out, dc)
     }
 
+    /// The butterflies of [`super::hadamard4x4`] on four lanes at once:
+    /// `x[k]` holds input k of each lane's transform.
+    #[inline(always)]
+    unsafe fn hadamard_1d(x: [__m128i; 4]) -> [__m128i; 4] {
+        let (s0, s1) = (_mm_add_epi32(x[0], x[1]), _mm_add_epi32(x[2], x[3]));
+        let (d0, d1) = (_mm_sub_epi32(x[0], x[1]), _mm_sub_epi32(x[2], x[3]));
+        [
+            _mm_add_epi32(s0, s1),
+            _mm_sub_epi32(s0, s1),
+            _mm_sub_epi32(d0, d1),
+            _mm_add_epi32(d0, d1),
+        ]
+    }
+
+    /// [`super::hadamard4x4`]: the columns' transforms with rows as
+    /// registers, then the rows' with the block transposed, then back.
+    /// Caller: SSE2 (always on x86-64).
+    pub(super) unsafe fn hadamard4x4(m: &[i32; 16]) -> [i32; 16] {
+        let rows = std::array::from_fn(|r| load_row(m, r));
+        let out = transpose(hadamard_1d(transpose(hadamard_1d(rows))));
+        let mut result = [0i32; 16];
+        for (r, v) in out.iter().enumerate() {
+            _mm_storeu_si128(result.as_mut_ptr().add(4 * r) as *mut __m128i, *v);
+        }
+        result
+    }
+
     /// [`super::dequant_add_columns_dc`] with `v` the dequantisation
     /// factors by columns and `shift` = qP / 6. Caller: SSE2 (always on
     /// x86-64); four rows of four samples readable at `pred` and writable at
@@ -671,8 +698,21 @@ pub fn dequant4x4(levels: &[i32; 16], qp: i32, dc_done: bool) -> [i32; 16] {
     d
 }
 
-/// 4×4 Hadamard used by the Intra16x16 luma DC (8.5.10), raster order.
+/// 4×4 Hadamard used by the Intra16x16 luma DC (8.5.10), raster order:
+/// with SSE2 on x86-64 (part of the architecture).
 fn hadamard4x4(m: &[i32; 16]) -> [i32; 16] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of x86-64.
+        unsafe { x86::hadamard4x4(m) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    hadamard4x4_portable(m)
+}
+
+/// The portable [`hadamard4x4`]: rows, then columns.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // the reference for the SSE2 one
+fn hadamard4x4_portable(m: &[i32; 16]) -> [i32; 16] {
     let mut t = [0i32; 16];
     for r in 0..4 {
         let (a, b, c, d) = (m[r * 4], m[r * 4 + 1], m[r * 4 + 2], m[r * 4 + 3]);
@@ -875,6 +915,27 @@ pub fn satd_blocks<T: Copy + Into<i32>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SSE2 Hadamard equals the portable one (rows, then columns) on
+    /// random blocks and on blocks at the inputs' extremes.
+    #[test]
+    fn hadamard_equals_the_portable_one() {
+        let mut state = 0x4ada_3a2du32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for case in 0..2000 {
+            let m: [i32; 16] = std::array::from_fn(|_| match case % 3 {
+                0 => (next() % 8161) as i32 - 4080,
+                1 => [-4080, 4080, 0][(next() % 3) as usize],
+                _ => (next() % 65) as i32 - 32,
+            });
+            assert_eq!(hadamard4x4(&m), hadamard4x4_portable(&m), "{m:?}");
+        }
+    }
 
     /// The column-held block's reconstruction equals dequantising and
     /// inverse-transforming its raster levels ([`inverse_add_small`]) where
