@@ -371,10 +371,11 @@ pub(crate) fn code_inter_mb_into(
     let (levels, coded) = luma_levels(&raw);
     let mut valid = true;
     let mut cbp_luma = 0u8;
-    for (blk, scan) in levels.iter().enumerate() {
-        if coded & 1 << blk == 0 {
-            continue;
-        }
+    let mut rest = coded;
+    while rest != 0 {
+        let blk = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let scan = &levels[blk];
         cbp_luma |= 1 << (blk / 4);
         let (bx, by) = luma_block_xy(blk);
         // A kept block's levels are those of the transform (decimation

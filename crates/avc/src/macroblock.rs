@@ -429,13 +429,18 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     // in [`reconstruct`] (the AC scan stays all zero). All blocks are made
     // so at once; the others are then reconstructed over it.
     add_dc_16x16(&mut out.recon, &pred, &dc_y.map(|dc| (dc + 32) >> 6));
-    for blk in 0..16 {
-        let (bx, by) = luma_block_xy(blk);
-        let (lx, ly) = (bx / 4, by / 4);
-        let dc = dc_y[4 * ly + lx];
-        if with_ac & 1 << (4 * ly + lx) == 0 && dc.unsigned_abs() <= DC_ONLY_MAX {
-            continue;
-        }
+    // The blocks left: those with AC levels or a DC beyond the short way's
+    // bound (bit 4·row + column).
+    let mut rest = with_ac;
+    for (i, dc) in dc_y.iter().enumerate() {
+        rest |= u16::from(dc.unsigned_abs() > DC_ONLY_MAX) << i;
+    }
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let (lx, ly) = (i % 4, i / 4);
+        let (bx, by, dc) = (4 * lx, 4 * ly, dc_y[i]);
+        let blk = luma_block_at(bx, by);
         out.ac[blk] = levels.scan(lx, ly);
         let at = by * 16 + bx;
         let cols = levels.columns(lx, ly);
