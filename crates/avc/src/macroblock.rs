@@ -11,7 +11,7 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
-use crate::nonzero::{ac_blocks_chroma, ac_levels_16x16};
+use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels};
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -569,8 +569,8 @@ fn code_chroma(
 
 /// Transforms, quantises and reconstructs the chroma residual of both planes
 /// against a prediction (8.5.11); `src` holds each plane's 8×8 block from
-/// its first sample on, rows `stride` apart. Only blocks with AC levels are
-/// quantised ([`ac_blocks_chroma`]).
+/// its first sample on, rows `stride` apart; the levels of both planes come
+/// from one transform each ([`chroma_levels`]).
 pub(crate) fn code_chroma_residual(
     src: [&[u8]; 2],
     stride: usize,
@@ -586,15 +586,15 @@ pub(crate) fn code_chroma_residual(
         valid: true,
     };
     let quant = Quantiser::new(qp_c, dz);
-    let planes = ac_blocks_chroma(&quant, src, stride, pred);
-    for (c, &blocks) in planes.iter().enumerate() {
-        out.with_ac[c] = blocks.0;
+    let planes = chroma_levels(&quant, src, stride, pred);
+    for (c, levels) in planes.iter().enumerate() {
+        out.with_ac[c] = levels.with_ac;
         let plane = ChromaPlane {
             dc: &mut out.dc[c],
             ac: &mut out.ac[c],
             recon: &mut out.recon[c],
         };
-        out.valid &= code_chroma_plane(src[c], stride, pred[c], blocks, &quant, plane);
+        out.valid &= code_chroma_plane(pred[c], levels, &quant, plane);
     }
     out
 }
@@ -607,22 +607,19 @@ struct ChromaPlane<'a> {
     recon: &'a mut [u8; 64],
 }
 
-/// Transforms, quantises and reconstructs the residual of one chroma plane:
-/// four 4×4 blocks whose DC coefficients go through the 2×2 transform
-/// (8.5.11). `with_ac` and `dc` are [`ac_blocks_chroma`]'s answer: the blocks
-/// with AC levels (only they are quantised) and the DC coefficients. The
-/// result goes to `out`; false where the reconstruction breaks the range
-/// rule (8.5.12).
+/// Quantises the DC coefficients of one chroma plane (the 2×2 transform,
+/// 8.5.11) and reconstructs the plane from them and the AC levels of its
+/// four 4×4 blocks ([`chroma_levels`]). The result goes to `out`; false
+/// where the reconstruction breaks the range rule (8.5.12).
 fn code_chroma_plane(
-    src: &[u8],
-    stride: usize,
     pred: &[u8; 64],
-    (with_ac, dc): (u8, [i32; 4]),
+    levels: &ChromaLevels,
     quant: &Quantiser,
     out: ChromaPlane,
 ) -> bool {
     let (qp_c, dz) = quant.setting();
-    *out.dc = forward_quant_chroma_dc_with(&dc, qp_c, dz);
+    let with_ac = levels.with_ac;
+    *out.dc = forward_quant_chroma_dc_with(&levels.dc, qp_c, dz);
     *out.recon = *pred;
     if with_ac == 0 && !any_nonzero(out.dc) {
         // No levels: the plane reconstructs to the prediction (8.5.12).
@@ -634,11 +631,7 @@ fn code_chroma_plane(
     for (blk, &dc) in dc_c.iter().enumerate() {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
         let ac_raster = if with_ac & 1 << blk != 0 {
-            let (s, p) = (
-                (&src[by * stride + bx..], stride),
-                (&pred[by * 8 + bx..], 8),
-            );
-            quant.ac_levels_u8(s, p).0
+            levels.raster(blk)
         } else {
             [0; 16]
         };

@@ -225,6 +225,85 @@ pub fn ac_blocks_chroma(
     })
 }
 
+/// The AC levels of one chroma plane's four 4×4 blocks (8.5.11), the blocks
+/// in 2×2 raster order: `levels[v][4·blk + k]` is the level at row k,
+/// column v of block blk (the DC positions hold 0: the DC coefficients go
+/// through the 2×2 transform).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ChromaLevels {
+    levels: [[i16; 16]; 4],
+    /// Bit blk set where block blk has AC levels.
+    pub with_ac: u8,
+    /// Each block's DC coefficient.
+    pub dc: [i32; 4],
+}
+
+impl ChromaLevels {
+    /// The levels of block `blk` in raster order (index 0 is 0).
+    #[inline]
+    pub fn raster(&self, blk: usize) -> [i32; 16] {
+        std::array::from_fn(|pos| i32::from(self.levels[pos % 4][4 * blk + pos / 4]))
+    }
+}
+
+/// Both chroma planes' residuals (8×8 each, `src` rows `stride` apart,
+/// `pred` the 8×8 predictions) transformed and quantised with the DC apart
+/// ([`Quantiser::ac_levels_u8`] of each block): on x86-64 with AVX2 from one
+/// transform per plane.
+pub fn chroma_levels(
+    quant: &Quantiser,
+    src: [&[u8]; 2],
+    stride: usize,
+    pred: [&[u8; 64]; 2],
+) -> [ChromaLevels; 2] {
+    let mut out = [ChromaLevels::default(); 2];
+    #[cfg(target_arch = "x86_64")]
+    if stride >= 8
+        && src.iter().all(|s| s.len() >= 7 * stride + 8)
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        let (_, qp) = table_index(quant);
+        let (_, offset, qbits) = quant.parts();
+        // SAFETY: as in `ac_blocks_chroma`.
+        unsafe {
+            x86::chroma_levels(
+                src.map(<[u8]>::as_ptr),
+                stride,
+                pred.map(|p| p.as_ptr()),
+                (&MF_PAIRS[qp % 6], offset, qbits),
+                &mut out,
+            )
+        };
+        return out;
+    }
+    for (c, plane) in out.iter_mut().enumerate() {
+        *plane = chroma_levels_portable(quant, (src[c], stride), pred[c]);
+    }
+    out
+}
+
+/// One plane of [`chroma_levels`], each block quantised on its own.
+pub fn chroma_levels_portable(
+    quant: &Quantiser,
+    (src, stride): (&[u8], usize),
+    pred: &[u8; 64],
+) -> ChromaLevels {
+    let mut out = ChromaLevels::default();
+    for blk in 0..4 {
+        let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+        let (levels, dc) = quant.ac_levels_u8(
+            (&src[by * stride + bx..], stride),
+            (&pred[by * 8 + bx..], 8),
+        );
+        for (pos, &l) in levels.iter().enumerate() {
+            out.levels[pos % 4][4 * blk + pos / 4] = l as i16;
+        }
+        out.with_ac |= u8::from(levels.iter().any(|&l| l != 0)) << blk;
+        out.dc[blk] = dc;
+    }
+    out
+}
+
 /// The quantised levels of the sixteen 4×4 blocks of a 16×16 residual, as
 /// [`levels_16x16`] finds them: `levels[by][v][4·bx + k]` is the level at
 /// row k, column v of block (bx, by) — the layout of the transform's
@@ -567,12 +646,7 @@ mod x86 {
         (mf, offset, qbits): (&[[i16; 16]; 4], i32, u32),
         (out, dc): (&mut super::Levels16, &mut [i16; 16]),
     ) {
-        // Lanes 0, 4, 8 and 12 of a band's first register hold its blocks' DC.
-        let ac_only = _mm256_setr_epi16(0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1);
-        let mf: [__m256i; 4] = mf.map(|m| _mm256_loadu_si256(m.as_ptr().cast()));
-        let offset = _mm256_set1_epi32(offset);
-        let shift = _mm_cvtsi32_si128(qbits as i32);
-        let zero = _mm256_setzero_si256();
+        let q = BandQuantiser::new(mf, offset, qbits);
         out.nonzero = 0;
         for (b, band_out) in out.levels.iter_mut().enumerate() {
             let rows: [__m256i; 4] = std::array::from_fn(|r| {
@@ -585,24 +659,7 @@ mod x86 {
             if DC_APART {
                 dc[4 * b..4 * b + 4].copy_from_slice(&band_dc(coef[0]));
             }
-            let mut any = zero;
-            for (k, ((c, m), lanes)) in coef.iter().zip(&mf).zip(band_out.iter_mut()).enumerate() {
-                let magnitude = _mm256_abs_epi16(*c);
-                let quantise = |wide: __m256i| {
-                    let scaled = _mm256_add_epi32(_mm256_madd_epi16(wide, *m), offset);
-                    _mm256_srl_epi32(scaled, shift)
-                };
-                let low = quantise(_mm256_unpacklo_epi16(magnitude, zero));
-                let high = quantise(_mm256_unpackhi_epi16(magnitude, zero));
-                let mut levels = _mm256_sign_epi16(_mm256_packs_epi32(low, high), *c);
-                if DC_APART && k == 0 {
-                    levels = _mm256_and_si256(levels, ac_only);
-                }
-                any = _mm256_or_si256(any, levels);
-                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), levels);
-            }
-            let empty = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(any, zero)));
-            out.nonzero |= ((!(empty as u32) & 0xf) as u16) << (4 * b);
+            out.nonzero |= (q.quantise::<DC_APART>(&coef, band_out) as u16) << (4 * b);
         }
     }
 
@@ -659,6 +716,88 @@ mod x86 {
             }
         }
         true
+    }
+
+    /// Quantisation of a band's coefficients in 32-bit lanes: (|c|·MF +
+    /// offset) >> qbits with c's sign (|c| ≤ 36·255 and MF ≤ 13107: the
+    /// product fits).
+    struct BandQuantiser {
+        mf: [__m256i; 4],
+        offset: __m256i,
+        shift: __m128i,
+    }
+
+    impl BandQuantiser {
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        unsafe fn new(mf: &[[i16; 16]; 4], offset: i32, qbits: u32) -> BandQuantiser {
+            BandQuantiser {
+                mf: mf.map(|m| _mm256_loadu_si256(m.as_ptr().cast())),
+                offset: _mm256_set1_epi32(offset),
+                shift: _mm_cvtsi32_si128(qbits as i32),
+            }
+        }
+
+        /// Quantises a band's four coefficient registers into `out` (same
+        /// layout); with `DC_APART` the DC levels (lanes 0, 4, 8 and 12 of
+        /// the first register) are left 0. Returns one bit per block with
+        /// a level.
+        #[target_feature(enable = "avx2")]
+        #[inline]
+        unsafe fn quantise<const DC_APART: bool>(
+            &self,
+            coef: &[__m256i; 4],
+            out: &mut [[i16; 16]; 4],
+        ) -> u32 {
+            let zero = _mm256_setzero_si256();
+            let ac_only =
+                _mm256_setr_epi16(0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1, 0, -1, -1, -1);
+            let mut any = zero;
+            for (k, ((c, m), lanes)) in coef.iter().zip(&self.mf).zip(out.iter_mut()).enumerate() {
+                let magnitude = _mm256_abs_epi16(*c);
+                let quantise = |wide: __m256i| {
+                    let scaled = _mm256_add_epi32(_mm256_madd_epi16(wide, *m), self.offset);
+                    _mm256_srl_epi32(scaled, self.shift)
+                };
+                let low = quantise(_mm256_unpacklo_epi16(magnitude, zero));
+                let high = quantise(_mm256_unpackhi_epi16(magnitude, zero));
+                let mut levels = _mm256_sign_epi16(_mm256_packs_epi32(low, high), *c);
+                if DC_APART && k == 0 {
+                    levels = _mm256_and_si256(levels, ac_only);
+                }
+                any = _mm256_or_si256(any, levels);
+                _mm256_storeu_si256(lanes.as_mut_ptr().cast(), levels);
+            }
+            let empty = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(any, zero)));
+            !(empty as u32) & 0xf
+        }
+    }
+
+    /// [`super::chroma_levels`] with AVX2: [`blocks_chroma`]'s transform of
+    /// each plane, quantised like [`levels_16x16`] with the DC apart.
+    ///
+    /// # Safety
+    /// As for [`blocks_chroma`].
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn chroma_levels(
+        src: [*const u8; 2],
+        stride: usize,
+        pred: [*const u8; 2],
+        (mf, offset, qbits): (&[[i16; 16]; 4], i32, u32),
+        out: &mut [super::ChromaLevels; 2],
+    ) {
+        let q = BandQuantiser::new(mf, offset, qbits);
+        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
+        for (c, plane) in out.iter_mut().enumerate() {
+            let rows: [__m256i; 4] = std::array::from_fn(|r| {
+                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
+                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
+                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+            });
+            let coef = forward_1d(transpose_blocks(forward_1d(rows)));
+            plane.dc = band_dc(coef[0]).map(i32::from);
+            plane.with_ac = q.quantise::<true>(&coef, &mut plane.levels) as u8;
+        }
     }
 }
 
@@ -787,6 +926,46 @@ mod tests {
             }
         }
         assert!(compared > 500, "only {compared} blocks had AC levels");
+    }
+
+    /// Both chroma planes' levels from the one-pass kernel equal each block
+    /// quantised on its own with the DC apart, over residuals from flat to
+    /// extreme, qps from lossless-like to coarse and both dead zones.
+    #[test]
+    fn chroma_levels_equal_quantising_every_block() {
+        let mut state = 11u32;
+        let stride = 24;
+        let mut compared = 0;
+        for case in 0..300 {
+            let spread = [2u8, 9, 60, 255][case % 4];
+            let src: Vec<u8> = (0..8 * stride)
+                .map(|_| noise(&mut state) % spread.max(1))
+                .collect();
+            let preds: [[u8; 64]; 2] =
+                std::array::from_fn(|_| std::array::from_fn(|_| noise(&mut state) % spread.max(1)));
+            let (u, v) = (&src[..], &src[8..]);
+            for qp in QPS {
+                for dz in [Deadzone::Intra, Deadzone::Inter] {
+                    let quant = Quantiser::new(qp, dz);
+                    let fast = chroma_levels(&quant, [u, v], stride, [&preds[0], &preds[1]]);
+                    for (c, s) in [u, v].into_iter().enumerate() {
+                        let slow = chroma_levels_portable(&quant, (s, stride), &preds[c]);
+                        assert_eq!(fast[c], slow, "case {case} qp {qp} plane {c}");
+                        for blk in 0..4 {
+                            let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
+                            let (levels, dc) = quant.ac_levels_u8(
+                                (&s[by * stride + bx..], stride),
+                                (&preds[c][by * 8 + bx..], 8),
+                            );
+                            assert_eq!(fast[c].raster(blk), levels, "case {case} block {blk}");
+                            assert_eq!(fast[c].dc[blk], dc, "case {case} block {blk}");
+                            compared += usize::from(levels.iter().any(|&l| l != 0));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} blocks had AC levels");
     }
 
     /// The transform-only answer equals quantising every block, over
