@@ -94,7 +94,7 @@ const fn min_nonzero_chroma_dc_table() -> [[i32; 52]; 2] {
 
 /// Whether both chroma planes' residuals (the 8×8 blocks of `src`, rows
 /// `stride` apart, against `pred`) have no levels at all under `quant`: no
-/// block with AC levels ([`ac_blocks_chroma`]) and, after the 2×2 transform
+/// block with AC levels ([`ac_blocks_portable`]) and, after the 2×2 transform
 /// of the blocks' DC coefficients (8.5.11.1), none at or beyond the least
 /// magnitude the chroma DC quantiser keeps.
 pub fn chroma_is_bare(
@@ -110,7 +110,9 @@ pub fn chroma_is_bare(
         && src.iter().all(|s| s.len() >= 7 * stride + 8)
         && std::arch::is_x86_feature_detected!("avx2")
     {
-        // SAFETY: as in `ac_blocks_chroma`.
+        // SAFETY: AVX2 is present (checked above); each plane's 8 rows of 8
+        // samples lie inside its slice (checked above), and each prediction
+        // is 8×8.
         return unsafe {
             x86::chroma_bare(
                 src.map(<[u8]>::as_ptr),
@@ -120,9 +122,10 @@ pub fn chroma_is_bare(
             )
         };
     }
-    ac_blocks_chroma(quant, src, stride, pred)
-        .iter()
-        .all(|(with_ac, dc)| dc_bare(*with_ac, dc, least))
+    src.iter().zip(pred).all(|(s, p)| {
+        let (with_ac, dc) = ac_blocks_portable::<4>(quant, (s, stride), (p, 8));
+        dc_bare(with_ac as u8, &dc, least)
+    })
 }
 
 /// A chroma plane without levels: no block with AC levels, and each DC
@@ -161,68 +164,9 @@ pub fn nonzero_blocks_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: 
         let (dz, qp) = table_index(quant);
         // SAFETY: AVX2 is present (checked above); the 16 rows of 16 samples
         // lie inside `src` (checked above) and `pred` is 16×16.
-        return unsafe {
-            x86::blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp], false).0
-        };
+        return unsafe { x86::blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp]) };
     }
     nonzero_blocks_portable(quant, src, stride, pred)
-}
-
-/// For the sixteen 4×4 blocks of a 16×16 residual whose DC coefficients
-/// go through the luma DC transform (Intra16x16, 8.5.10), in raster order
-/// of the blocks: bit `i` set where block `i` has some nonzero AC level
-/// under `quant` ([`Quantiser::ac_levels_u8`]), and each block's DC
-/// coefficient.
-pub fn ac_blocks_16x16(
-    quant: &Quantiser,
-    src: &[u8],
-    stride: usize,
-    pred: &[u8; 256],
-) -> (u16, [i32; 16]) {
-    #[cfg(target_arch = "x86_64")]
-    if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
-        let (dz, qp) = table_index(quant);
-        // SAFETY: as in nonzero_blocks_16x16.
-        let (mask, dc) = unsafe {
-            x86::blocks_16x16(src.as_ptr(), stride, pred.as_ptr(), &LIMITS[dz][qp], true)
-        };
-        return (mask, dc.map(i32::from));
-    }
-    ac_blocks_portable::<16>(quant, (src, stride), (pred, 16))
-}
-
-/// [`ac_blocks_16x16`] for both chroma planes' 8×8 residuals (8.5.11),
-/// each four 4×4 blocks: `src` holds each plane's block from its first
-/// sample on, rows `stride` apart; `pred` the 8×8 predictions.
-pub fn ac_blocks_chroma(
-    quant: &Quantiser,
-    src: [&[u8]; 2],
-    stride: usize,
-    pred: [&[u8; 64]; 2],
-) -> [(u8, [i32; 4]); 2] {
-    #[cfg(target_arch = "x86_64")]
-    if stride >= 8
-        && src.iter().all(|s| s.len() >= 7 * stride + 8)
-        && std::arch::is_x86_feature_detected!("avx2")
-    {
-        let (dz, qp) = table_index(quant);
-        // SAFETY: AVX2 is present (checked above); each plane's 8 rows of 8
-        // samples lie inside its slice (checked above), and each prediction
-        // is 8×8.
-        let planes = unsafe {
-            x86::blocks_chroma(
-                src.map(<[u8]>::as_ptr),
-                stride,
-                pred.map(|p| p.as_ptr()),
-                &LIMITS[dz][qp],
-            )
-        };
-        return planes.map(|(mask, dc)| (mask, dc.map(i32::from)));
-    }
-    std::array::from_fn(|c| {
-        let (mask, dc) = ac_blocks_portable::<4>(quant, (src[c], stride), (pred[c], 8));
-        (mask as u8, dc)
-    })
 }
 
 /// The AC levels of one chroma plane's four 4×4 blocks (8.5.11), the blocks
@@ -264,7 +208,7 @@ pub fn chroma_levels(
     {
         let (_, qp) = table_index(quant);
         let (_, offset, qbits) = quant.parts();
-        // SAFETY: as in `ac_blocks_chroma`.
+        // SAFETY: as in `chroma_is_bare`.
         unsafe {
             x86::chroma_levels(
                 src.map(<[u8]>::as_ptr),
@@ -368,7 +312,7 @@ pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 25
 
 /// [`levels_16x16`] for Intra16x16 (8.5.10), whose DC coefficients go
 /// through the luma DC transform instead: each block's DC level is left 0
-/// (`nonzero` marks the blocks with AC levels, as [`ac_blocks_16x16`]),
+/// (`nonzero` marks the blocks with AC levels, as [`ac_blocks_portable`]),
 /// and each block's DC coefficient is returned, blocks in raster order.
 pub fn ac_levels_16x16(
     quant: &Quantiser,
@@ -487,8 +431,12 @@ pub fn nonzero_blocks_portable(
     })
 }
 
-/// The portable [`ac_blocks_16x16`] (`N` = 16) and [`ac_blocks_chroma`] (`N` =
-/// 4): every block quantised; blocks `N`.isqrt() to a row.
+/// For the `N` 4×4 blocks (16: a 16×16 residual, 4: an 8×8 chroma one) whose
+/// DC coefficients go through a DC transform (Intra16x16 8.5.10, chroma
+/// 8.5.11), in raster order of the blocks: bit `i` set where block `i` has
+/// some nonzero AC level under `quant` ([`Quantiser::ac_levels_u8`]), and
+/// each block's DC coefficient. Every block quantised on its own; blocks
+/// `N`.isqrt() to a row.
 pub fn ac_blocks_portable<const N: usize>(
     quant: &Quantiser,
     (src, stride): (&[u8], usize),
@@ -594,9 +542,8 @@ mod x86 {
         [lanes[0], lanes[4], lanes[8], lanes[12]]
     }
 
-    /// [`super::nonzero_blocks_portable`] (or, with `dc_apart`,
-    /// [`super::ac_blocks_portable`] with the DC coefficients) with AVX2, a
-    /// band of four blocks at a time.
+    /// [`super::nonzero_blocks_portable`] with AVX2, a band of four blocks
+    /// at a time.
     ///
     /// # Safety
     /// AVX2 must be present; `src` must be readable as 16 rows of 16 samples
@@ -607,25 +554,44 @@ mod x86 {
         stride: usize,
         pred: *const u8,
         limits: &[u64; 4],
-        dc_apart: bool,
-    ) -> (u16, [i16; 16]) {
-        let limits = limit_registers(limits, dc_apart);
+    ) -> u16 {
+        let limits = limit_registers(limits, false);
         let mut mask = 0u32;
-        let mut dc = [0i16; 16];
         for b in 0..4 {
-            let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let y = 4 * b + r;
-                let s = _mm_loadu_si128(src.add(y * stride).cast());
-                let p = _mm_loadu_si128(pred.add(y * 16).cast());
-                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-            });
-            let (m, coef0) = band(rows, &limits);
-            mask |= m << (4 * b);
-            if dc_apart {
-                dc[4 * b..4 * b + 4].copy_from_slice(&band_dc(coef0));
-            }
+            mask |= band(luma_band_rows((src, stride), pred, b), &limits).0 << (4 * b);
         }
-        (mask as u16, dc)
+        mask as u16
+    }
+
+    /// The residual rows of band `b` (rows 4b..4b + 4) of a 16×16 block, in
+    /// 16-bit lanes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn luma_band_rows(
+        (src, stride): (*const u8, usize),
+        pred: *const u8,
+        b: usize,
+    ) -> [__m256i; 4] {
+        std::array::from_fn(|r| {
+            let y = 4 * b + r;
+            let s = _mm_loadu_si128(src.add(y * stride).cast());
+            let p = _mm_loadu_si128(pred.add(y * 16).cast());
+            _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+        })
+    }
+
+    /// The residual of chroma plane `c`'s 8×8 block in 16-bit lanes: rows r
+    /// and r + 4 share a register, so that one band holds the plane's four
+    /// blocks in raster order.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn chroma_band_rows((src, stride): (*const u8, usize), pred: *const u8) -> [__m256i; 4] {
+        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
+        std::array::from_fn(|r| {
+            let s = _mm_set_epi64x(row(src, (r + 4) * stride), row(src, r * stride));
+            let p = _mm_set_epi64x(row(pred, (r + 4) * 8), row(pred, r * 8));
+            _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
+        })
     }
 
     /// [`super::levels_16x16`] with AVX2: per band of four blocks the
@@ -649,12 +615,7 @@ mod x86 {
         let q = BandQuantiser::new(mf, offset, qbits);
         out.nonzero = 0;
         for (b, band_out) in out.levels.iter_mut().enumerate() {
-            let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let y = 4 * b + r;
-                let s = _mm_loadu_si128(src.add(y * stride).cast());
-                let p = _mm_loadu_si128(pred.add(y * 16).cast());
-                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-            });
+            let rows = luma_band_rows((src, stride), pred, b);
             let coef = forward_1d(transpose_blocks(forward_1d(rows)));
             if DC_APART {
                 dc[4 * b..4 * b + 4].copy_from_slice(&band_dc(coef[0]));
@@ -663,38 +624,13 @@ mod x86 {
         }
     }
 
-    /// [`super::ac_blocks_portable`] for both 8×8 chroma residuals with
-    /// AVX2: rows r and r + 4 of a plane share a register, so that one band
-    /// holds a plane's four blocks in raster order.
+    /// [`super::chroma_is_bare`] with AVX2: each plane's transform in turn
+    /// ([`chroma_band_rows`], [`band`]), answered as soon as a plane has a
+    /// level.
     ///
     /// # Safety
     /// AVX2 must be present; each `src` must be readable as 8 rows of 8
     /// samples `stride` apart and each `pred` as 64 samples.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn blocks_chroma(
-        src: [*const u8; 2],
-        stride: usize,
-        pred: [*const u8; 2],
-        limits: &[u64; 4],
-    ) -> [(u8, [i16; 4]); 2] {
-        let limits = limit_registers(limits, true);
-        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
-        std::array::from_fn(|c| {
-            let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
-                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
-                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-            });
-            let (mask, coef0) = band(rows, &limits);
-            (mask as u8, band_dc(coef0))
-        })
-    }
-
-    /// [`super::chroma_is_bare`] with AVX2: [`blocks_chroma`]'s transform of
-    /// each plane in turn, answered as soon as a plane has a level.
-    ///
-    /// # Safety
-    /// As for [`blocks_chroma`].
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn chroma_bare(
         src: [*const u8; 2],
@@ -703,13 +639,8 @@ mod x86 {
         (limits, least): (&[u64; 4], i32),
     ) -> bool {
         let limits = limit_registers(limits, true);
-        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
         for c in 0..2 {
-            let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
-                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
-                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-            });
+            let rows = chroma_band_rows((src[c], stride), pred[c]);
             let (mask, coef0) = band(rows, &limits);
             if !super::dc_bare(mask as u8, &band_dc(coef0).map(i32::from), least) {
                 return false;
@@ -773,11 +704,12 @@ mod x86 {
         }
     }
 
-    /// [`super::chroma_levels`] with AVX2: [`blocks_chroma`]'s transform of
-    /// each plane, quantised like [`levels_16x16`] with the DC apart.
+    /// [`super::chroma_levels`] with AVX2: each plane's transform
+    /// ([`chroma_band_rows`]), quantised like [`levels_16x16`] with the DC
+    /// apart.
     ///
     /// # Safety
-    /// As for [`blocks_chroma`].
+    /// As for [`chroma_bare`].
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn chroma_levels(
         src: [*const u8; 2],
@@ -787,13 +719,8 @@ mod x86 {
         out: &mut [super::ChromaLevels; 2],
     ) {
         let q = BandQuantiser::new(mf, offset, qbits);
-        let row = |p: *const u8, at: usize| p.add(at).cast::<i64>().read_unaligned();
         for (c, plane) in out.iter_mut().enumerate() {
-            let rows: [__m256i; 4] = std::array::from_fn(|r| {
-                let s = _mm_set_epi64x(row(src[c], (r + 4) * stride), row(src[c], r * stride));
-                let p = _mm_set_epi64x(row(pred[c], (r + 4) * 8), row(pred[c], r * 8));
-                _mm256_sub_epi16(_mm256_cvtepu8_epi16(s), _mm256_cvtepu8_epi16(p))
-            });
+            let rows = chroma_band_rows((src[c], stride), pred[c]);
             let coef = forward_1d(transpose_blocks(forward_1d(rows)));
             plane.dc = band_dc(coef[0]).map(i32::from);
             plane.with_ac = q.quantise::<true>(&coef, &mut plane.levels) as u8;
@@ -890,7 +817,7 @@ mod tests {
 
     /// The Intra16x16 levels (DC apart) from the one-pass kernel equal each
     /// block's AC levels quantised on its own, with the same DC
-    /// coefficients and the same blocks marked as [`ac_blocks_16x16`].
+    /// coefficients and the same blocks marked as [`ac_blocks_portable`].
     #[test]
     fn ac_levels_equal_quantising_every_block() {
         let mut compared = 0;
@@ -907,7 +834,7 @@ mod tests {
             );
             assert_eq!(
                 (fast.nonzero, fast_dc),
-                ac_blocks_16x16(&quant, &src, STRIDE, &pred),
+                ac_blocks_portable::<16>(&quant, (&src, STRIDE), (&pred, 16)),
                 "case {case} qp {qp}"
             );
             for (blk, &fast_dc) in fast_dc.iter().enumerate() {
@@ -981,37 +908,6 @@ mod tests {
                         nonzero_blocks_16x16(&quant, &src, STRIDE, &pred),
                         nonzero_blocks_portable(&quant, &src, STRIDE, &pred),
                         "case {case} qp {qp} {dz:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// The AC answers and DC coefficients equal quantising every block, for
-    /// 16×16 and 8×8 residuals, over the same residuals and settings.
-    #[test]
-    fn ac_blocks_equal_quantising_every_block() {
-        let stride = STRIDE;
-        for (case, src, pred) in residual_cases(9) {
-            let pred8: [u8; 64] = std::array::from_fn(|i| pred[(i / 8) * 16 + i % 8]);
-            for qp in QPS {
-                for dz in [Deadzone::Intra, Deadzone::Inter] {
-                    let quant = Quantiser::new(qp, dz);
-                    assert_eq!(
-                        ac_blocks_16x16(&quant, &src, stride, &pred),
-                        ac_blocks_portable::<16>(&quant, (&src, stride), (&pred, 16)),
-                        "16x16 case {case} qp {qp} {dz:?}"
-                    );
-                    let (u, v) = (&src[..], &src[8 * stride..]);
-                    let pred_v: [u8; 64] = std::array::from_fn(|i| pred[128 + i]);
-                    let want = [(u, &pred8), (v, &pred_v)].map(|(s, p)| {
-                        let (mask, dc) = ac_blocks_portable::<4>(&quant, (s, stride), (p, 8));
-                        (mask as u8, dc)
-                    });
-                    assert_eq!(
-                        ac_blocks_chroma(&quant, [u, v], stride, [&pred8, &pred_v]),
-                        want,
-                        "8x8 case {case} qp {qp} {dz:?}"
                     );
                 }
             }
