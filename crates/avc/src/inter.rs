@@ -11,12 +11,13 @@ use crate::frame::YuvFrame;
 use crate::macroblock::{
     bits_bound_with, chroma_cbp, code_chroma_residual, dequant4x4, fits_with,
     for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
-    reconstruct, store_block, sub_block, to_scan, wide, BlockVisitor, ChromaResult, CodedBlocks,
-    LumaPred, MbCoding, MbLevels, MbPos,
+    reconstruct, store_block, sub_block, to_scan, wide, BitIter, BlockVisitor, ChromaResult,
+    CodedBlocks, LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::nonzero::{chroma_is_bare, levels_16x16, nonzero_blocks_16x16, Levels16};
+use crate::recon_row::dequant_add_row;
 use crate::syntax::{inter_cbp_code_num, Partition};
 use crate::transform::{chroma_qp, dequant_add_columns, Deadzone, Quantiser};
 
@@ -253,6 +254,40 @@ fn luma_levels(all: &Levels16) -> ([[i32; 16]; 16], u16) {
     (levels, kept)
 }
 
+/// The blocks of block row `row` (bit: column) that `coded` (bit:
+/// luma4x4BlkIdx) holds: luma4x4BlkIdx 8·(row / 2) + 2·(row % 2) + {0, 1,
+/// 4, 5} left to right (6.4.3).
+fn row_blocks(coded: u16, row: usize) -> u8 {
+    let pairs = coded >> (8 * (row / 2) + 2 * (row % 2));
+    ((pairs & 3) | ((pairs >> 2) & 12)) as u8
+}
+
+/// Reconstructs one kept 4×4 luma block at (`bx`, `by`) into `recon`:
+/// through the columns kernel, else the checked inverse transform (8.5.12).
+/// False where the block's coefficients break the range rule.
+fn reconstruct_block(
+    raw: &Levels16,
+    scan: &[i32; 16],
+    qp: i32,
+    pred: &[u8; 256],
+    recon: &mut [u8; 256],
+    (bx, by): (usize, usize),
+) -> bool {
+    let at = by * 16 + bx;
+    let cols = raw.columns(bx / 4, by / 4);
+    if dequant_add_columns(&cols, qp, (&pred[at..], 16), (&mut recon[at..], 16)) {
+        return true;
+    }
+    let p = sub_block(pred, 16, bx, by);
+    match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
+        Some(samples) => {
+            put4x4(recon, 16, bx, by, &samples);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The luma residual of a macroblock against a prediction, transformed and
 /// quantised with the inter dead zone ([`levels_16x16`]).
 fn luma_transform(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> Levels16 {
@@ -371,24 +406,37 @@ pub(crate) fn code_inter_mb_into(
     let (levels, coded) = luma_levels(&raw);
     let mut valid = true;
     let mut cbp_luma = 0u8;
-    let mut rest = coded;
-    while rest != 0 {
-        let blk = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
-        let scan = &levels[blk];
+    for blk in BitIter(coded) {
         cbp_luma |= 1 << (blk / 4);
-        let (bx, by) = luma_block_xy(blk);
+    }
+    for row in 0..4 {
         // A kept block's levels are those of the transform (decimation
-        // drops whole blocks), read as they lie.
-        let at = by * 16 + bx;
-        let cols = raw.columns(bx / 4, by / 4);
-        if dequant_add_columns(&cols, qp, (&pred_luma[at..], 16), (&mut out.luma[at..], 16)) {
+        // drops whole blocks), read as they lie: a row of four blocks at
+        // once, else each kept block on its own.
+        let keep = row_blocks(coded, row);
+        let at = row * 64;
+        if keep == 0
+            || dequant_add_row(
+                raw.row(row),
+                keep,
+                [0; 4],
+                qp,
+                (&pred_luma[at..], 16),
+                (&mut out.luma[at..], 16),
+            )
+        {
             continue;
         }
-        let p = sub_block(&pred_luma, 16, bx, by);
-        match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
-            Some(samples) => put4x4(&mut out.luma, 16, bx, by, &samples),
-            None => valid = false,
+        for col in BitIter(u16::from(keep)) {
+            let (bx, by) = (4 * col, 4 * row);
+            valid &= reconstruct_block(
+                &raw,
+                &levels[luma_block_at(bx, by)],
+                qp,
+                &pred_luma,
+                &mut out.luma,
+                (bx, by),
+            );
         }
     }
     let chroma = inter_chroma(src, (cx0, cy0), &pred_chroma, chroma_qp(qp));

@@ -22,6 +22,7 @@ pub mod params;
 pub mod picture;
 pub mod pixel;
 pub mod ratecontrol;
+pub mod recon_row;
 pub mod skip;
 pub mod slice;
 pub mod syntax;

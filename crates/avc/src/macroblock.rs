@@ -11,7 +11,8 @@ use crate::bits::ue_len;
 use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
-use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels};
+use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels, Levels16};
+use crate::recon_row::dequant_add_row;
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -431,33 +432,106 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     add_dc_16x16(&mut out.recon, &pred, &dc_y.map(|dc| (dc + 32) >> 6));
     // The blocks left: those with AC levels or a DC beyond the short way's
     // bound (bit 4·row + column).
-    let mut rest = with_ac;
-    for (i, dc) in dc_y.iter().enumerate() {
-        rest |= u16::from(dc.unsigned_abs() > DC_ONLY_MAX) << i;
+    let rest = with_ac | dc_beyond(&dc_y, DC_ONLY_MAX);
+    for i in BitIter(with_ac) {
+        out.ac[luma_block_at(4 * (i % 4), 4 * (i / 4))] = levels.scan(i % 4, i / 4);
     }
-    while rest != 0 {
-        let i = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
-        let (lx, ly) = (i % 4, i / 4);
-        let (bx, by, dc) = (4 * lx, 4 * ly, dc_y[i]);
-        let blk = luma_block_at(bx, by);
-        out.ac[blk] = levels.scan(lx, ly);
-        let at = by * 16 + bx;
-        let cols = levels.columns(lx, ly);
-        if dequant_add_columns_dc(&cols, qp, dc, (&pred[at..], 16), (&mut out.recon[at..], 16)) {
+    for ly in 0..4 {
+        // A row of four blocks at once (those without AC levels come out as
+        // above), else each block left on its own.
+        let row_rest = (rest >> (4 * ly)) & 15;
+        let at = ly * 64;
+        let dc_row = [0, 1, 2, 3].map(|lx| dc_y[4 * ly + lx]);
+        if row_rest == 0
+            || dequant_add_row(
+                levels.row(ly),
+                15,
+                dc_row,
+                qp,
+                (&pred[at..], 16),
+                (&mut out.recon[at..], 16),
+            )
+        {
             continue;
         }
-        // Scaled coefficients beyond the columns' bound: the checked way.
-        let mut d = dequant4x4(&levels.raster(lx, ly), qp, true);
-        d[0] = dc;
-        let p = sub_block(&pred, 16, bx, by);
-        let samples = reconstruct(&d, &p).unwrap_or_else(|| {
-            out.valid = false;
-            [0; 16]
-        });
-        put4x4(&mut out.recon, 16, bx, by, &samples);
+        for lx in BitIter(row_rest) {
+            out.valid &=
+                reconstruct_i16_block(&levels, (lx, ly), dc_row[lx], qp, &pred, &mut out.recon);
+        }
     }
     out
+}
+
+/// Reconstructs Intra16x16 block (`lx`, `ly`) (in blocks) with its DC
+/// coefficient `dc` into `recon`: through the columns kernel, else the
+/// checked inverse transform (8.5.10, 8.5.12). False where the block's
+/// coefficients break the range rule.
+fn reconstruct_i16_block(
+    levels: &Levels16,
+    (lx, ly): (usize, usize),
+    dc: i32,
+    qp: i32,
+    pred: &[u8; 256],
+    recon: &mut [u8; 256],
+) -> bool {
+    let (bx, by) = (4 * lx, 4 * ly);
+    let at = by * 16 + bx;
+    let cols = levels.columns(lx, ly);
+    if dequant_add_columns_dc(&cols, qp, dc, (&pred[at..], 16), (&mut recon[at..], 16)) {
+        return true;
+    }
+    // Scaled coefficients beyond the columns' bound: the checked way.
+    let mut d = dequant4x4(&levels.raster(lx, ly), qp, true);
+    d[0] = dc;
+    let p = sub_block(pred, 16, bx, by);
+    let samples = reconstruct(&d, &p);
+    put4x4(recon, 16, bx, by, &samples.unwrap_or([0; 16]));
+    samples.is_some()
+}
+
+/// The set bits of a mask, lowest first.
+pub(crate) struct BitIter(pub(crate) u16);
+
+impl Iterator for BitIter {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        let at = self.0.trailing_zeros() as usize;
+        (self.0 != 0).then(|| {
+            self.0 &= self.0 - 1;
+            at
+        })
+    }
+}
+
+/// Bit i set where |`dc[i]`| > `max`: with SSE2 (part of x86-64), four at
+/// a time.
+#[inline(always)]
+fn dc_beyond(dc: &[i32; 16], max: u32) -> u16 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        let Ok(max) = i32::try_from(max) else {
+            return 0; // |i32| is at most 2^31
+        };
+        // SAFETY: SSE2 is part of x86-64; each load reads four of the 16
+        // values.
+        unsafe {
+            let (hi, lo) = (_mm_set1_epi32(max), _mm_set1_epi32(-max));
+            (0..4).fold(0, |mask, q| {
+                let v = _mm_loadu_si128(dc.as_ptr().add(4 * q).cast());
+                let out = _mm_or_si128(_mm_cmpgt_epi32(v, hi), _mm_cmplt_epi32(v, lo));
+                mask | (_mm_movemask_ps(_mm_castsi128_ps(out)) as u16) << (4 * q)
+            })
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (0..16).fold(0, |mask, i| {
+            mask | u16::from(dc[i].unsigned_abs() > max) << i
+        })
+    }
 }
 
 /// The largest |d[0]| of a block without AC coefficients whose residual
@@ -999,9 +1073,34 @@ impl MbCoding {
 mod tests {
     use super::*;
 
-    /// The DC-only shortcut writes what [`reconstruct`] makes of a block
-    /// whose only coefficient is d[0], over the whole allowed range and
-    /// predictions at both ends of the sample range.
+    /// The mask of DCs beyond a bound is the one-by-one comparison, at the
+    /// bound, beside it and at the ends of the i32 range.
+    #[test]
+    fn dc_beyond_marks_each_large_dc() {
+        let values = [
+            0,
+            1,
+            -1,
+            2599,
+            2600,
+            2601,
+            -2600,
+            -2601,
+            i32::MAX,
+            i32::MIN,
+            70_000,
+            -9,
+        ];
+        for start in 0..values.len() {
+            let dc: [i32; 16] = std::array::from_fn(|i| values[(start + 5 * i) % values.len()]);
+            for max in [0u32, 2600, u32::MAX] {
+                let want =
+                    (0..16).fold(0u16, |m, i| m | u16::from(dc[i].unsigned_abs() > max) << i);
+                assert_eq!(dc_beyond(&dc, max), want, "{dc:?} beyond {max}");
+            }
+        }
+    }
+
     /// A stored block lands at its place, rows of the plane apart, up to the
     /// plane's last row and column, and nothing else changes.
     #[test]

@@ -273,6 +273,13 @@ impl Levels16 {
         std::array::from_fn(|k| std::array::from_fn(|r| self.levels[by][k][4 * bx + r]))
     }
 
+    /// The levels of block row `by` by columns: `[k][4·bx + r]` is row r,
+    /// column k of block (bx, by).
+    #[inline]
+    pub fn row(&self, by: usize) -> &[[i16; 16]; 4] {
+        &self.levels[by]
+    }
+
     /// The levels of block (bx, by) in raster order.
     #[inline]
     pub fn raster(&self, bx: usize, by: usize) -> [i32; 16] {

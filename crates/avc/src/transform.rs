@@ -657,6 +657,12 @@ const DEQUANT_V_4X4: [[i32; 16]; 6] = expand_by_position(&DEQUANT_V);
 /// r, column k (for levels held by columns, [`dequant_add_columns`]).
 const DEQUANT_V_COLUMNS: [[[i32; 4]; 4]; 6] = by_columns(&DEQUANT_V_4X4);
 
+/// The flat-matrix scaling factors of qP by columns (`[k][r]`: row r,
+/// column k), before the 2^(qP/6) step (8.5.12.1); qP in 0..=51.
+pub(crate) const fn dequant_factors_by_columns(qp: i32) -> [[i32; 4]; 4] {
+    DEQUANT_V_COLUMNS[qp.rem_euclid(6) as usize]
+}
+
 const fn by_columns(t: &[[i32; 16]; 6]) -> [[[i32; 4]; 4]; 6] {
     let mut out = [[[0i32; 4]; 4]; 6];
     let mut q = 0;

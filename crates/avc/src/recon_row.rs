@@ -1,0 +1,324 @@
+//! Reconstruction of a row of four 4×4 luma blocks at once: scaling
+//! (8.5.12.1, flat matrices), the inverse transform (8.5.12.2) and the
+//! addition to the prediction with clipping (8.5.14), 16 samples wide and 4
+//! rows high. With AVX2 the four blocks share every register, in 16-bit
+//! lanes: scaled coefficients within ±2600 keep every intermediate of the
+//! two passes within ±31 882, so 16 bits hold them exactly. Without AVX2
+//! each block takes [`dequant_add_columns_dc`].
+
+use crate::transform::{dequant_add_columns_dc, dequant_factors_by_columns};
+
+/// Largest |scaled coefficient| this path takes (as [`dequant_add_columns_dc`]).
+const SCALED_MAX: i32 = 2600;
+
+/// Reconstructs the row of blocks whose levels `cols` holds by columns —
+/// `cols[k][4·b + r]` is the level at row r, column k of block b (0..4,
+/// left to right; the layout of [`crate::nonzero::Levels16`]) — with `dc`
+/// added to each block's scaled DC coefficient (Intra16x16, 8.5.10, whose
+/// DC levels are 0). Blocks whose bit in `keep` is clear are taken as all
+/// zero levels. Writes `pred + residual`, clipped, to the 4 rows of 16
+/// samples at `out` (`os` apart), the prediction's rows lying `ps` apart.
+///
+/// Returns false where some kept block's scaled coefficient or some `dc`
+/// lies beyond ±2600 (the caller then reconstructs the row's blocks the
+/// checked way); with AVX2 nothing is written then, else the blocks before
+/// the first such one are. Otherwise every block equals
+/// [`dequant_add_columns_dc`] of it.
+pub fn dequant_add_row(
+    cols: &[[i16; 16]; 4],
+    keep: u8,
+    dc: [i32; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    if dc.iter().any(|d| d.unsigned_abs() > SCALED_MAX as u32) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let fits = |len: usize, stride: usize| stride >= 16 && 3 * stride + 16 <= len;
+        if fits(pred.len(), ps)
+            && fits(out.len(), os)
+            && (0..=51).contains(&qp)
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU has AVX2; the 4 rows of 16 samples lie in
+            // `pred` and `out` (checked above).
+            return unsafe {
+                avx2::dequant_add_row(
+                    cols,
+                    (keep, dc),
+                    (&FACTORS[qp as usize % 6], qp / 6),
+                    (pred.as_ptr(), ps),
+                    (out.as_mut_ptr(), os),
+                )
+            };
+        }
+    }
+    dequant_add_row_portable(cols, keep, dc, qp, (pred, ps), (out, os))
+}
+
+/// [`dequant_add_row`] one block at a time.
+pub fn dequant_add_row_portable(
+    cols: &[[i16; 16]; 4],
+    keep: u8,
+    dc: [i32; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    for b in 0..4 {
+        let block: [[i16; 4]; 4] = if keep & (1 << b) != 0 {
+            std::array::from_fn(|k| std::array::from_fn(|r| cols[k][4 * b + r]))
+        } else {
+            [[0; 4]; 4]
+        };
+        let (Some(p), Some(o)) = (pred.get(4 * b..), out.get_mut(4 * b..)) else {
+            return false;
+        };
+        if !dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The flat-matrix scaling factors of qP % 6 by columns (8.5.12.1,
+/// before the 2^(qP/6) step), column k's four (rows 0..4) as the 16-bit
+/// words of one 64-bit value, low word first: at most 25 each, and 25 ·
+/// 2^8 still fits 16 bits.
+#[cfg(target_arch = "x86_64")]
+const FACTORS: [[i64; 4]; 6] = {
+    let mut out = [[0i64; 4]; 6];
+    let mut q = 0;
+    while q < 6 {
+        let v = dequant_factors_by_columns(q as i32);
+        let mut k = 0;
+        while k < 4 {
+            let mut r = 0;
+            while r < 4 {
+                out[q][k] |= (v[k][r] as i64) << (16 * r);
+                r += 1;
+            }
+            k += 1;
+        }
+        q += 1;
+    }
+    out
+};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::SCALED_MAX;
+    use std::arch::x86_64::*;
+
+    /// [`super::dequant_add_row`] in AVX2: lane 4·b + r of register k holds
+    /// row r, column k of block b.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; 4 rows of 16 samples are readable at `pred` and
+    /// writable at `out`; each |dc| ≤ 2600.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn dequant_add_row(
+        cols: &[[i16; 16]; 4],
+        (keep, dc): (u8, [i32; 4]),
+        (factors, shift): (&[i64; 4], i32),
+        (pred, ps): (*const u8, usize),
+        (out, os): (*mut u8, usize),
+    ) -> bool {
+        let block_mask = |b: u8| -i64::from((keep >> b) & 1);
+        let keep = _mm256_setr_epi64x(block_mask(0), block_mask(1), block_mask(2), block_mask(3));
+        // Each block's DC in the low word of its 64 bits (row 0, column 0).
+        let dc = dc.map(|v| i64::from(v as u16));
+        let dc = _mm256_setr_epi64x(dc[0], dc[1], dc[2], dc[3]);
+        let shift = _mm_cvtsi32_si128(shift);
+        let (hi_bound, lo_bound) = (
+            _mm256_set1_epi16(SCALED_MAX as i16),
+            _mm256_set1_epi16(-SCALED_MAX as i16),
+        );
+        let mut beyond = _mm256_setzero_si256();
+        let mut d = [_mm256_setzero_si256(); 4];
+        for (k, dk) in d.iter_mut().enumerate() {
+            let c = _mm256_and_si256(_mm256_loadu_si256(cols[k].as_ptr().cast()), keep);
+            let f = _mm256_sll_epi16(_mm256_set1_epi64x(factors[k]), shift);
+            // 8.5.12.1: c · factor, exact where the high half is the low
+            // half's sign.
+            let (lo, hi) = (_mm256_mullo_epi16(c, f), _mm256_mulhi_epi16(c, f));
+            let wide = _mm256_xor_si256(hi, _mm256_srai_epi16(lo, 15));
+            let x = if k == 0 {
+                _mm256_adds_epi16(lo, dc)
+            } else {
+                lo
+            };
+            let out_of_range = _mm256_or_si256(
+                _mm256_cmpgt_epi16(x, hi_bound),
+                _mm256_cmpgt_epi16(lo_bound, x),
+            );
+            beyond = _mm256_or_si256(beyond, _mm256_or_si256(wide, out_of_range));
+            *dk = x;
+        }
+        if _mm256_testz_si256(beyond, beyond) == 0 {
+            return false;
+        }
+        // 8.5.12.2: the row transforms (one lane per row of each block,
+        // registers by column), then the column transforms with registers
+        // by row.
+        let rows = transpose_blocks(inverse_1d(d));
+        let h = inverse_1d(rows);
+        let bias = _mm256_set1_epi16(32);
+        for (r, hr) in h.iter().enumerate() {
+            let res = _mm256_srai_epi16(_mm256_add_epi16(*hr, bias), 6);
+            let p = _mm256_cvtepu8_epi16(_mm_loadu_si128(pred.add(r * ps).cast()));
+            let sum = _mm256_add_epi16(res, p);
+            let bytes = _mm_packus_epi16(
+                _mm256_castsi256_si128(sum),
+                _mm256_extracti128_si256(sum, 1),
+            );
+            _mm_storeu_si128(out.add(r * os).cast(), bytes);
+        }
+        true
+    }
+
+    /// One-dimensional inverse transform (8.5.12.2) of every lane.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn inverse_1d(x: [__m256i; 4]) -> [__m256i; 4] {
+        let e0 = _mm256_add_epi16(x[0], x[2]);
+        let e1 = _mm256_sub_epi16(x[0], x[2]);
+        let e2 = _mm256_sub_epi16(_mm256_srai_epi16(x[1], 1), x[3]);
+        let e3 = _mm256_add_epi16(x[1], _mm256_srai_epi16(x[3], 1));
+        [
+            _mm256_add_epi16(e0, e3),
+            _mm256_add_epi16(e1, e2),
+            _mm256_sub_epi16(e1, e2),
+            _mm256_sub_epi16(e0, e3),
+        ]
+    }
+
+    /// Registers by column (lane 4·b + r: row r of block b) to registers by
+    /// row (lane 4·b + k: column k of block b): a 4×4 transpose inside each
+    /// 64-bit group, blocks 0, 1 in the low 128 bits and 2, 3 in the high.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn transpose_blocks(f: [__m256i; 4]) -> [__m256i; 4] {
+        // Per 128 bits: the even block's words in `a`, `b`, the odd one's in `c`, `d`.
+        let a = _mm256_unpacklo_epi16(f[0], f[1]);
+        let b = _mm256_unpacklo_epi16(f[2], f[3]);
+        let c = _mm256_unpackhi_epi16(f[0], f[1]);
+        let d = _mm256_unpackhi_epi16(f[2], f[3]);
+        // Rows 0, 1 and rows 2, 3 of the even and the odd block.
+        let (even01, even23) = (_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+        let (odd01, odd23) = (_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+        [
+            _mm256_unpacklo_epi64(even01, odd01),
+            _mm256_unpackhi_epi64(even01, odd01),
+            _mm256_unpacklo_epi64(even23, odd23),
+            _mm256_unpackhi_epi64(even23, odd23),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// Levels of one of three kinds: mostly small, some up to the range
+    /// that scales past ±2600, some zero blocks.
+    fn random_cols(state: &mut u64) -> [[i16; 16]; 4] {
+        let spread = [0u64, 3, 40, 400][(xorshift(state) % 4) as usize];
+        std::array::from_fn(|_| {
+            std::array::from_fn(|_| {
+                if spread == 0 || xorshift(state).is_multiple_of(3) {
+                    0
+                } else {
+                    (xorshift(state) % (2 * spread + 1)) as i16 - spread as i16
+                }
+            })
+        })
+    }
+
+    /// [`dequant_add_row`] or its portable twin.
+    type RowFn = fn(&[[i16; 16]; 4], u8, [i32; 4], i32, (&[u8], usize), (&mut [u8], usize)) -> bool;
+
+    fn run(f: RowFn, case: (&[[i16; 16]; 4], u8, [i32; 4], i32), pred: &[u8]) -> (bool, Vec<u8>) {
+        let mut out = vec![7u8; 20 * 4];
+        let ok = f(case.0, case.1, case.2, case.3, (pred, 20), (&mut out, 20));
+        (ok, out)
+    }
+
+    #[test]
+    fn row_equals_the_blocks_one_by_one() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let (mut taken, mut refused) = (0, 0);
+        for case in 0..20_000 {
+            let cols = random_cols(&mut state);
+            let keep = (xorshift(&mut state) % 16) as u8;
+            let qp = (xorshift(&mut state) % 52) as i32;
+            let dc: [i32; 4] = if case % 2 == 0 {
+                [0; 4]
+            } else {
+                std::array::from_fn(|_| (xorshift(&mut state) % 6001) as i32 - 3000)
+            };
+            // Intra16x16 rows carry a DC only where the DC level is 0.
+            let mut cols = cols;
+            if case % 2 == 1 {
+                for b in 0..4 {
+                    cols[0][4 * b] = 0;
+                }
+            }
+            let pred: Vec<u8> = (0..20 * 4).map(|_| xorshift(&mut state) as u8).collect();
+            let (ok, fast) = run(dequant_add_row, (&cols, keep, dc, qp), &pred);
+            let (ok_ref, slow) = run(dequant_add_row_portable, (&cols, keep, dc, qp), &pred);
+            assert_eq!(
+                ok, ok_ref,
+                "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
+            );
+            if ok {
+                assert_eq!(
+                    fast, slow,
+                    "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
+                );
+                taken += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        // Both outcomes are exercised.
+        assert!(
+            taken > 5_000 && refused > 1_000,
+            "{taken} taken, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn unkept_blocks_are_the_prediction() {
+        let cols = [[5i16; 16]; 4];
+        let pred: Vec<u8> = (0..20 * 4).map(|i| (i * 3) as u8).collect();
+        let (ok, out) = run(dequant_add_row, (&cols, 0, [0; 4], 30), &pred);
+        assert!(ok);
+        for r in 0..4 {
+            assert_eq!(out[r * 20..r * 20 + 16], pred[r * 20..r * 20 + 16]);
+            // Samples past the 16 of a row are left alone.
+            assert_eq!(out[r * 20 + 16..r * 20 + 20], [7; 4]);
+        }
+    }
+
+    #[test]
+    fn a_dc_beyond_the_bound_is_refused() {
+        let cols = [[0i16; 16]; 4];
+        let pred = vec![128u8; 20 * 4];
+        let (ok, out) = run(dequant_add_row, (&cols, 15, [0, 2601, 0, 0], 28), &pred);
+        assert!(!ok);
+        assert_eq!(out, vec![7u8; 20 * 4], "nothing written");
+        let (ok, _) = run(dequant_add_row, (&cols, 15, [0, -2600, 0, 0], 28), &pred);
+        assert!(ok);
+    }
+}
