@@ -3,6 +3,12 @@
 # build encodes the built-in demo clip in several settings, and the final
 # build is optimised with the branch and call counts it recorded (the output
 # bytes are the same as a plain release build's; the encoder is faster).
+# Both builds are compiled for x86-64-v3 (AVX2, BMI1/2, FMA, LZCNT, MOVBE:
+# x86-64 processors of about 2015 on) where the build machine has it, so
+# the whole encoder, not only its hand-written kernels, uses those
+# instructions; the binary then refuses, with a message, to run on a
+# processor without them. FRAMEPRESS_TARGET_CPU names another level
+# (x86-64 for any x86-64 processor; native for this one).
 #
 #   scripts/build-release.sh          # -> target/pgo/release/framepress
 #
@@ -21,6 +27,17 @@ plain() {
 }
 
 host=$(rustc -vV | sed -n 's/^host: //p')
+
+# The CPU level: x86-64-v3 where this machine has all its features.
+target_cpu=${FRAMEPRESS_TARGET_CPU:-}
+if [[ -z $target_cpu && $host == x86_64-* ]]; then
+    features() { rustc --print cfg -C target-cpu="$1" | grep '^target_feature=' | sort; }
+    if [[ -z $(comm -13 <(features native) <(features x86-64-v3)) ]]; then
+        target_cpu=x86-64-v3
+    fi
+fi
+cpu_flags=${target_cpu:+-Ctarget-cpu=$target_cpu}
+echo "build-release: target CPU ${target_cpu:-default}" >&2
 profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
 if [[ ! -x $profdata ]] && command -v rustup >/dev/null; then
     # Bounded: without a way to rustup's servers this falls back below.
@@ -32,7 +49,7 @@ work="$root/target/pgo"
 raw="$work/profiles"
 rm -rf "$raw" && mkdir -p "$raw"
 echo "build-release: instrumented build" >&2
-RUSTFLAGS="-Cprofile-generate=$raw" CARGO_TARGET_DIR="$work/gen" \
+RUSTFLAGS="-Cprofile-generate=$raw $cpu_flags" CARGO_TARGET_DIR="$work/gen" \
     cargo build --release -p framepress-cli >&2
 gen="$work/gen/release/framepress"
 clip="$work/train.mp4"
@@ -53,6 +70,6 @@ done
 rm -f "$clip"
 "$profdata" merge -o "$work/merged.profdata" "$raw"
 echo "build-release: optimised build" >&2
-RUSTFLAGS="-Cprofile-use=$work/merged.profdata" CARGO_TARGET_DIR="$work" \
+RUSTFLAGS="-Cprofile-use=$work/merged.profdata $cpu_flags" CARGO_TARGET_DIR="$work" \
     cargo build --release -p framepress-cli >&2
 echo "$work/release/framepress"

@@ -3,6 +3,7 @@
 
 mod args;
 mod batch;
+mod cpu;
 mod demo;
 mod encode;
 mod interrupt;
@@ -20,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "framepress",
-    version,
+    version = VERSION,
     about = "Encode raw video frames to H.264 (.mp4, .mov, .mkv, .h264)"
 )]
 struct Cli {
@@ -44,7 +45,18 @@ enum Command {
     },
 }
 
+/// The version, and the CPU level where the build is for x86-64-v3
+/// (`scripts/build-release.sh` on a machine that has it).
+const VERSION: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+    concat!(env!("CARGO_PKG_VERSION"), " (built for x86-64-v3 CPUs)")
+} else {
+    env!("CARGO_PKG_VERSION")
+};
+
 fn main() -> ExitCode {
+    if !cpu::runs_here() {
+        return ExitCode::FAILURE;
+    }
     // Usage errors print clap's message and exit with status 2.
     let cli = Cli::parse();
     memory::keep_freed_memory();
