@@ -12,7 +12,7 @@ use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels, Levels16};
-use crate::recon_row::dequant_add_row;
+use crate::recon_row::{dequant_add_row, dequant_add_square};
 use crate::syntax::{
     i16_mb_type, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM, P_SLICE_INTRA_OFFSET,
 };
@@ -702,6 +702,15 @@ fn code_chroma_plane(
     let dc_c = inverse_chroma_dc(out.dc, qp_c);
     let mut valid = dc_c.is_some();
     let dc_c = dc_c.unwrap_or([0; 4]);
+    // The four blocks at once where their coefficients allow, else each on
+    // its own.
+    let pred_at = (&pred[..], 8);
+    if dequant_add_square(levels.columns(), 15, dc_c, qp_c, pred_at, (out.recon, 8)) {
+        for blk in BitIter(u16::from(with_ac)) {
+            out.ac[blk] = to_scan(&levels.raster(blk));
+        }
+        return valid;
+    }
     for (blk, &dc) in dc_c.iter().enumerate() {
         let (bx, by) = ((blk % 2) * 4, (blk / 2) * 4);
         let ac_raster = if with_ac & 1 << blk != 0 {

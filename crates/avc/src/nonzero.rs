@@ -183,6 +183,12 @@ pub struct ChromaLevels {
 }
 
 impl ChromaLevels {
+    /// The levels by columns: `[k][4·blk + r]` is row r, column k of block blk.
+    #[inline]
+    pub fn columns(&self) -> &[[i16; 16]; 4] {
+        &self.levels
+    }
+
     /// The levels of block `blk` in raster order (index 0 is 0).
     #[inline]
     pub fn raster(&self, blk: usize) -> [i32; 16] {

@@ -1,7 +1,7 @@
-//! Reconstruction of a row of four 4×4 luma blocks at once: scaling
-//! (8.5.12.1, flat matrices), the inverse transform (8.5.12.2) and the
-//! addition to the prediction with clipping (8.5.14), 16 samples wide and 4
-//! rows high. With AVX2 the four blocks share every register, in 16-bit
+//! Reconstruction of four 4×4 blocks at once — a row of luma blocks, 16
+//! samples wide and 4 rows high, or the 2×2 blocks of an 8×8 chroma plane:
+//! scaling (8.5.12.1, flat matrices), the inverse transform (8.5.12.2) and
+//! the addition to the prediction with clipping (8.5.14). With AVX2 the four blocks share every register, in 16-bit
 //! lanes: scaled coefficients within ±2600 keep every intermediate of the
 //! two passes within ±31 882, so 16 bits hold them exactly. Without AVX2
 //! each block takes [`dequant_add_columns_dc`].
@@ -46,7 +46,7 @@ pub fn dequant_add_row(
             // SAFETY: the CPU has AVX2; the 4 rows of 16 samples lie in
             // `pred` and `out` (checked above).
             return unsafe {
-                avx2::dequant_add_row(
+                avx2::dequant_add::<false>(
                     cols,
                     (keep, dc),
                     (&FACTORS[qp as usize % 6], qp / 6),
@@ -59,6 +59,72 @@ pub fn dequant_add_row(
     dequant_add_row_portable(cols, keep, dc, qp, (pred, ps), (out, os))
 }
 
+/// [`dequant_add_row`] for the four blocks of an 8×8 chroma plane: block b
+/// at (4·(b % 2), 4·(b / 2)), 8 rows of 8 samples at `pred` and `out`
+/// (the layout of [`crate::nonzero::ChromaLevels`]).
+pub fn dequant_add_square(
+    cols: &[[i16; 16]; 4],
+    keep: u8,
+    dc: [i32; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    if dc.iter().any(|d| d.unsigned_abs() > SCALED_MAX as u32) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let fits = |len: usize, stride: usize| stride >= 8 && 7 * stride + 8 <= len;
+        if fits(pred.len(), ps)
+            && fits(out.len(), os)
+            && (0..=51).contains(&qp)
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU has AVX2; the 8 rows of 8 samples lie in
+            // `pred` and `out` (checked above).
+            return unsafe {
+                avx2::dequant_add::<true>(
+                    cols,
+                    (keep, dc),
+                    (&FACTORS[qp as usize % 6], qp / 6),
+                    (pred.as_ptr(), ps),
+                    (out.as_mut_ptr(), os),
+                )
+            };
+        }
+    }
+    dequant_add_square_portable(cols, keep, dc, qp, (pred, ps), (out, os))
+}
+
+/// [`dequant_add_square`] one block at a time.
+pub fn dequant_add_square_portable(
+    cols: &[[i16; 16]; 4],
+    keep: u8,
+    dc: [i32; 4],
+    qp: i32,
+    (pred, ps): (&[u8], usize),
+    (out, os): (&mut [u8], usize),
+) -> bool {
+    (0..4).all(|b| {
+        let at = |stride: usize| (b / 2) * 4 * stride + (b % 2) * 4;
+        let block = block_columns(cols, keep, b);
+        match (pred.get(at(ps)..), out.get_mut(at(os)..)) {
+            (Some(p), Some(o)) => dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)),
+            _ => false,
+        }
+    })
+}
+
+/// Block `b`'s levels by columns (`[k][r]`), all zero where its bit in
+/// `keep` is clear.
+fn block_columns(cols: &[[i16; 16]; 4], keep: u8, b: usize) -> [[i16; 4]; 4] {
+    if keep & (1 << b) == 0 {
+        return [[0; 4]; 4];
+    }
+    std::array::from_fn(|k| std::array::from_fn(|r| cols[k][4 * b + r]))
+}
+
 /// [`dequant_add_row`] one block at a time.
 pub fn dequant_add_row_portable(
     cols: &[[i16; 16]; 4],
@@ -68,20 +134,13 @@ pub fn dequant_add_row_portable(
     (pred, ps): (&[u8], usize),
     (out, os): (&mut [u8], usize),
 ) -> bool {
-    for b in 0..4 {
-        let block: [[i16; 4]; 4] = if keep & (1 << b) != 0 {
-            std::array::from_fn(|k| std::array::from_fn(|r| cols[k][4 * b + r]))
-        } else {
-            [[0; 4]; 4]
-        };
-        let (Some(p), Some(o)) = (pred.get(4 * b..), out.get_mut(4 * b..)) else {
-            return false;
-        };
-        if !dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)) {
-            return false;
+    (0..4).all(|b| {
+        let block = block_columns(cols, keep, b);
+        match (pred.get(4 * b..), out.get_mut(4 * b..)) {
+            (Some(p), Some(o)) => dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)),
+            _ => false,
         }
-    }
-    true
+    })
 }
 
 /// The flat-matrix scaling factors of qP % 6 by columns (8.5.12.1,
@@ -113,14 +172,15 @@ mod avx2 {
     use super::SCALED_MAX;
     use std::arch::x86_64::*;
 
-    /// [`super::dequant_add_row`] in AVX2: lane 4·b + r of register k holds
-    /// row r, column k of block b.
+    /// [`super::dequant_add_row`] (`SQUARE` false) or
+    /// [`super::dequant_add_square`] (`SQUARE` true) in AVX2: lane 4·b + r of
+    /// register k holds row r, column k of block b.
     ///
     /// # Safety
-    /// The CPU has AVX2; 4 rows of 16 samples are readable at `pred` and
-    /// writable at `out`; each |dc| ≤ 2600.
+    /// The CPU has AVX2; 4 rows of 16 samples (8 rows of 8 with `SQUARE`)
+    /// are readable at `pred` and writable at `out`; each |dc| ≤ 2600.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn dequant_add_row(
+    pub(super) unsafe fn dequant_add<const SQUARE: bool>(
         cols: &[[i16; 16]; 4],
         (keep, dc): (u8, [i32; 4]),
         (factors, shift): (&[i64; 4], i32),
@@ -169,13 +229,29 @@ mod avx2 {
         let bias = _mm256_set1_epi16(32);
         for (r, hr) in h.iter().enumerate() {
             let res = _mm256_srai_epi16(_mm256_add_epi16(*hr, bias), 6);
-            let p = _mm256_cvtepu8_epi16(_mm_loadu_si128(pred.add(r * ps).cast()));
-            let sum = _mm256_add_epi16(res, p);
+            // Lanes 0..8 are blocks 0, 1 and lanes 8..16 blocks 2, 3: one
+            // row of 16 samples, or rows r and 4 + r of an 8×8 square.
+            let (low, high) = if SQUARE {
+                (r * ps, (4 + r) * ps)
+            } else {
+                (r * ps, r * ps + 8)
+            };
+            let p = _mm_unpacklo_epi64(
+                _mm_loadl_epi64(pred.add(low).cast()),
+                _mm_loadl_epi64(pred.add(high).cast()),
+            );
+            let sum = _mm256_add_epi16(res, _mm256_cvtepu8_epi16(p));
             let bytes = _mm_packus_epi16(
                 _mm256_castsi256_si128(sum),
                 _mm256_extracti128_si256(sum, 1),
             );
-            _mm_storeu_si128(out.add(r * os).cast(), bytes);
+            let (low, high) = if SQUARE {
+                (r * os, (4 + r) * os)
+            } else {
+                (r * os, r * os + 8)
+            };
+            _mm_storel_epi64(out.add(low).cast(), bytes);
+            _mm_storel_epi64(out.add(high).cast(), _mm_unpackhi_epi64(bytes, bytes));
         }
         true
     }
@@ -292,6 +368,45 @@ mod tests {
             }
         }
         // Both outcomes are exercised.
+        assert!(
+            taken > 5_000 && refused > 1_000,
+            "{taken} taken, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn square_equals_the_blocks_one_by_one() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let (mut taken, mut refused) = (0, 0);
+        for case in 0..20_000 {
+            let mut cols = random_cols(&mut state);
+            for b in 0..4 {
+                cols[0][4 * b] = 0; // chroma AC blocks: the DC goes apart
+            }
+            let keep = (xorshift(&mut state) % 16) as u8;
+            let qp = (xorshift(&mut state) % 52) as i32;
+            let dc: [i32; 4] = std::array::from_fn(|_| (xorshift(&mut state) % 6001) as i32 - 3000);
+            let dc = if case % 3 == 0 { [0; 4] } else { dc };
+            let pred: Vec<u8> = (0..10 * 8).map(|_| xorshift(&mut state) as u8).collect();
+            let mut fast = vec![7u8; 10 * 8];
+            let mut slow = fast.clone();
+            let ok = dequant_add_square(&cols, keep, dc, qp, (&pred, 10), (&mut fast, 10));
+            let ok_ref =
+                dequant_add_square_portable(&cols, keep, dc, qp, (&pred, 10), (&mut slow, 10));
+            assert_eq!(
+                ok, ok_ref,
+                "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
+            );
+            if ok {
+                assert_eq!(
+                    fast, slow,
+                    "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
+                );
+                taken += 1;
+            } else {
+                refused += 1;
+            }
+        }
         assert!(
             taken > 5_000 && refused > 1_000,
             "{taken} taken, {refused} refused"
