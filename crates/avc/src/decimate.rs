@@ -23,8 +23,8 @@ pub const MB_MIN: u32 = 6;
 /// of zeros before it (0, 1, … 6 or more); any larger level makes the block
 /// 9, which keeps it.
 #[inline]
-pub fn block_score(scan: &[i32; 16]) -> u32 {
-    let (nonzero, large) = level_masks(scan);
+pub fn block_score<L: Level>(scan: &[L; 16]) -> u32 {
+    let (nonzero, large) = L::masks(scan);
     if large != 0 {
         return KEEP;
     }
@@ -46,6 +46,38 @@ fn score_of_ones(nonzero: u32) -> u32 {
         score += RUN_SCORE[(pos - floor) as usize];
     }
     score
+}
+
+/// A level as a block holds it: 32 bits where they are worked out, 16
+/// where a macroblock keeps them.
+pub trait Level: Copy + PartialEq {
+    const ZERO: Self;
+    /// [`level_masks`] of a block of such levels.
+    fn masks(scan: &[Self; 16]) -> (u32, u32);
+}
+
+impl Level for i32 {
+    const ZERO: i32 = 0;
+    #[inline(always)]
+    fn masks(scan: &[i32; 16]) -> (u32, u32) {
+        level_masks(scan)
+    }
+}
+
+impl Level for i16 {
+    const ZERO: i16 = 0;
+    #[inline(always)]
+    fn masks(scan: &[i16; 16]) -> (u32, u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of x86-64; the two loads read the 16 levels.
+            unsafe { x86::level_masks_i16(scan) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            level_masks_portable(&scan.map(i32::from))
+        }
+    }
 }
 
 /// Bit i of the first mask is set where level i is nonzero, of the second
@@ -98,6 +130,24 @@ mod x86 {
         };
         (!to_bits(is_zero) & 0xffff, to_bits(large))
     }
+
+    /// [`level_masks`] of 16-bit levels: two registers, packed to bytes
+    /// with signed saturation (which keeps zero zero and ±1 as they are).
+    ///
+    /// # Safety
+    /// None beyond SSE2, which every x86-64 CPU has.
+    #[inline(always)]
+    pub(super) unsafe fn level_masks_i16(scan: &[i16; 16]) -> (u32, u32) {
+        let p = scan.as_ptr().cast::<__m128i>();
+        let bytes = _mm_packs_epi16(_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+        let (zero, one, minus_one) = (_mm_setzero_si128(), _mm_set1_epi8(1), _mm_set1_epi8(-1));
+        let is_zero = _mm_cmpeq_epi8(bytes, zero);
+        let large = _mm_or_si128(_mm_cmpgt_epi8(bytes, one), _mm_cmplt_epi8(bytes, minus_one));
+        (
+            !(_mm_movemask_epi8(is_zero) as u32) & 0xffff,
+            _mm_movemask_epi8(large) as u32,
+        )
+    }
 }
 
 /// Drops the levels of an inter macroblock's luma blocks (luma4x4BlkIdx
@@ -111,7 +161,7 @@ pub fn decimate_inter_luma(levels: &mut [[i32; 16]; 16]) {
 /// [`decimate_inter_luma`] where bit b of `coded` is set for each block b
 /// that holds levels (the others must be all zero: they score nothing and
 /// are not looked at). Returns the blocks that keep their levels.
-pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) -> u16 {
+pub fn decimate_coded_luma<L: Level>(levels: &mut [[L; 16]; 16], coded: u16) -> u16 {
     let mut total = 0;
     let mut kept = coded;
     for q in 0..4 {
@@ -125,13 +175,13 @@ pub fn decimate_coded_luma(levels: &mut [[i32; 16]; 16], coded: u16) -> u16 {
             .map(|b| block_score(&quarter[b]))
             .sum();
         if score < QUARTER_MIN {
-            quarter.fill([0; 16]);
+            quarter.fill([L::ZERO; 16]);
             kept &= !(0xf << (4 * q));
         }
         total += score;
     }
     if total < MB_MIN && coded != 0 {
-        levels.fill([0; 16]);
+        levels.fill([L::ZERO; 16]);
         kept = 0;
     }
     kept
@@ -203,6 +253,14 @@ mod tests {
             }
             assert_eq!(block_score(&scan), block_score_walked(&scan), "{scan:?}");
             assert_eq!(level_masks(&scan), level_masks_portable(&scan), "{scan:?}");
+            // The 16-bit masks, levels clamped to 16 bits (as a macroblock
+            // keeps them), and levels from 128 on (which pack to bytes
+            // with saturation).
+            let narrow = scan.map(|v| v.clamp(-32768, 32767) as i16);
+            let wide = narrow.map(i32::from);
+            assert_eq!(i16::masks(&narrow), level_masks_portable(&wide), "{scan:?}");
+            let big = narrow.map(|v| v.saturating_mul(200));
+            assert_eq!(i16::masks(&big), level_masks_portable(&big.map(i32::from)));
         }
         for pos in 0..16 {
             for level in [1, -1, 2, -2] {

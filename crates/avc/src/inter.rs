@@ -238,7 +238,7 @@ impl<'a> LumaResidual<'a> {
 /// The decimated levels (scan order, luma4x4BlkIdx order) of a
 /// macroblock's luma transform, and the blocks that hold levels (bit
 /// luma4x4BlkIdx).
-fn luma_levels(all: &Levels16) -> ([[i32; 16]; 16], u16) {
+fn luma_levels(all: &Levels16) -> ([[i16; 16]; 16], u16) {
     let mut levels = [[0; 16]; 16];
     let mut coded = 0u16;
     let mut rest = all.nonzero;
@@ -247,7 +247,7 @@ fn luma_levels(all: &Levels16) -> ([[i32; 16]; 16], u16) {
         rest &= rest - 1;
         let (bx, by) = (at % 4, at / 4);
         let blk = luma_block_at(4 * bx, 4 * by);
-        levels[blk] = all.scan(bx, by);
+        levels[blk] = all.scan_i16(bx, by);
         coded |= 1 << blk;
     }
     let kept = decimate_coded_luma(&mut levels, coded);
@@ -267,7 +267,7 @@ fn row_blocks(coded: u16, row: usize) -> u8 {
 /// False where the block's coefficients break the range rule.
 fn reconstruct_block(
     raw: &Levels16,
-    scan: &[i32; 16],
+    scan: &[i16; 16],
     qp: i32,
     pred: &[u8; 256],
     recon: &mut [u8; 256],
@@ -279,7 +279,7 @@ fn reconstruct_block(
         return true;
     }
     let p = sub_block(pred, 16, bx, by);
-    match reconstruct(&dequant4x4(&from_scan(scan), qp, false), &p) {
+    match reconstruct(&dequant4x4(&from_scan(&wide(scan)), qp, false), &p) {
         Some(samples) => {
             put4x4(recon, 16, bx, by, &samples);
             true

@@ -11,7 +11,7 @@ use crate::intra::{
     CHROMA_HORIZONTAL, CHROMA_VERTICAL, I4_HORIZONTAL, I4_VERTICAL,
 };
 use crate::macroblock::{
-    block_availability, intra_mb_bits_bound, load_block, luma_block_xy, mb_availability,
+    block_availability, intra_mb_bits_bound, load_block, luma_block_xy, mb_availability, narrow,
     pcm_coding, pcm_mb, store_block, LumaPred, MbCoding, MbLevels, MbPos, MB_MAX_BITS,
 };
 use crate::me::MbMotion;
@@ -181,7 +181,11 @@ pub fn code_intra_mb_lossless(
         chroma_mode,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels::held_without_dc(levels, dc, ac),
+        levels: MbLevels::held_without_dc(
+            levels.map(narrow),
+            dc,
+            ac.map(|plane| plane.map(narrow)),
+        ),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -222,7 +226,11 @@ pub fn code_inter_mb_lossless(
         chroma_mode: 0,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels::held_without_dc(levels, dc, ac),
+        levels: MbLevels::held_without_dc(
+            levels.map(narrow),
+            dc,
+            ac.map(|plane| plane.map(narrow)),
+        ),
         pcm: None,
         mvs: crate::inter::block_vectors(motion),
     };

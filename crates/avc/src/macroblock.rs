@@ -119,24 +119,24 @@ impl MbLevels {
 
     /// [`MbLevels::held`] of a macroblock without Intra16x16 DC levels.
     pub fn held_without_dc(
-        luma: [[i32; 16]; 16],
+        luma: [[i16; 16]; 16],
         chroma_dc: [[i32; 4]; 2],
-        chroma_ac: [[[i32; 16]; 4]; 2],
+        chroma_ac: [[[i16; 16]; 4]; 2],
     ) -> Option<Box<MbLevels>> {
         MbLevels::without_dc(luma, chroma_dc, chroma_ac).held()
     }
 
     /// The levels of a macroblock without a luma DC block (Intra4x4, inter).
     pub fn without_dc(
-        luma: [[i32; 16]; 16],
+        luma: [[i16; 16]; 16],
         chroma_dc: [[i32; 4]; 2],
-        chroma_ac: [[[i32; 16]; 4]; 2],
+        chroma_ac: [[[i16; 16]; 4]; 2],
     ) -> MbLevels {
         MbLevels {
-            luma: luma.map(narrow),
+            luma,
             luma_dc: [0; 16],
             chroma_dc: chroma_dc.map(narrow),
-            chroma_ac: chroma_ac.map(|plane| plane.map(narrow)),
+            chroma_ac,
         }
     }
 }
@@ -398,7 +398,7 @@ fn code_i4(src: &[i32; 256], recon: &mut Plane, pos: MbPos, qp: i32) -> I4Result
 
 /// An Intra16x16 candidate.
 struct I16Result {
-    ac: [[i32; 16]; 16],
+    ac: [[i16; 16]; 16],
     /// Bit 4·row + column set where that block has AC levels.
     with_ac: u16,
     dc: [i32; 16],
@@ -434,7 +434,7 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     // bound (bit 4·row + column).
     let rest = with_ac | dc_beyond(&dc_y, DC_ONLY_MAX);
     for i in BitIter(with_ac) {
-        out.ac[luma_block_at(4 * (i % 4), 4 * (i / 4))] = levels.scan(i % 4, i / 4);
+        out.ac[luma_block_at(4 * (i % 4), 4 * (i / 4))] = levels.scan_i16(i % 4, i / 4);
     }
     for ly in 0..4 {
         // A row of four blocks at once (those without AC levels come out as
@@ -617,7 +617,7 @@ unsafe fn add_dc_16x16_sse2(recon: &mut [u8; 256], pred: &[u8; 256], r: &[i32; 1
 /// The chroma of a macroblock: levels and reconstruction of both planes.
 pub(crate) struct ChromaResult {
     pub(crate) dc: [[i32; 4]; 2],
-    pub(crate) ac: [[[i32; 16]; 4]; 2],
+    pub(crate) ac: [[[i16; 16]; 4]; 2],
     /// Per plane, bit b set where block b has AC levels.
     pub(crate) with_ac: [u8; 2],
     pub(crate) recon: [[u8; 64]; 2],
@@ -677,7 +677,7 @@ pub(crate) fn code_chroma_residual(
 /// on entry).
 struct ChromaPlane<'a> {
     dc: &'a mut [i32; 4],
-    ac: &'a mut [[i32; 16]; 4],
+    ac: &'a mut [[i16; 16]; 4],
     recon: &'a mut [u8; 64],
 }
 
@@ -707,7 +707,7 @@ fn code_chroma_plane(
     let pred_at = (&pred[..], 8);
     if dequant_add_square(levels.columns(), 15, dc_c, qp_c, pred_at, (out.recon, 8)) {
         for blk in BitIter(u16::from(with_ac)) {
-            out.ac[blk] = to_scan(&levels.raster(blk));
+            out.ac[blk] = levels.scan(blk);
         }
         return valid;
     }
@@ -732,7 +732,9 @@ fn code_chroma_plane(
             [0; 16]
         });
         put4x4(out.recon, 8, bx, by, &samples);
-        out.ac[blk] = to_scan(&ac_raster);
+        if with_ac & 1 << blk != 0 {
+            out.ac[blk] = levels.scan(blk);
+        }
     }
     valid
 }
@@ -987,7 +989,7 @@ fn i4_candidate(
         chroma_mode,
         cbp_luma,
         cbp_chroma: chroma_cbp(ch),
-        levels: MbLevels::held_without_dc(i4.levels, ch.dc, ch.ac),
+        levels: MbLevels::held_without_dc(i4.levels.map(narrow), ch.dc, ch.ac),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -1013,10 +1015,10 @@ fn i16_candidate(
         cbp_chroma,
         levels: any_level.then(|| {
             Box::new(MbLevels {
-                luma: r.ac.map(narrow),
+                luma: r.ac,
                 luma_dc: narrow(r.dc),
                 chroma_dc: ch.dc.map(narrow),
-                chroma_ac: ch.ac.map(|plane| plane.map(narrow)),
+                chroma_ac: ch.ac,
             })
         }),
         pcm: None,

@@ -189,6 +189,15 @@ impl ChromaLevels {
         &self.levels
     }
 
+    /// The levels of block `blk` in scan order (8.5.6; index 0 is 0).
+    #[inline]
+    pub fn scan(&self, blk: usize) -> [i16; 16] {
+        std::array::from_fn(|i| {
+            let pos = ZIGZAG_4X4[i];
+            self.levels[pos % 4][4 * blk + pos / 4]
+        })
+    }
+
     /// The levels of block `blk` in raster order (index 0 is 0).
     #[inline]
     pub fn raster(&self, blk: usize) -> [i32; 16] {
@@ -270,6 +279,15 @@ impl Levels16 {
     #[inline]
     pub fn scan(&self, bx: usize, by: usize) -> [i32; 16] {
         std::array::from_fn(|i| self.at(bx, by, ZIGZAG_4X4[i]))
+    }
+
+    /// [`Levels16::scan`] as the 16-bit levels it holds.
+    #[inline]
+    pub fn scan_i16(&self, bx: usize, by: usize) -> [i16; 16] {
+        std::array::from_fn(|i| {
+            let pos = ZIGZAG_4X4[i];
+            self.levels[by][pos % 4][4 * bx + pos / 4]
+        })
     }
 
     /// The levels of block (bx, by) by columns: `[k][r]` is row r, column
