@@ -559,64 +559,106 @@ def base_record(clip: dict, enc: Encoder, q: int, threads: int, machine_short: d
     }
 
 
-def bench_one(enc: Encoder, tools: Tools, clip: dict, q: int, args, work: Path, rec: dict) -> None:
-    out = work / f"{clip['name']}-{enc.name}-{q}.mp4"
-    argv = encoder_argv(enc, tools, clip, clip["path"], str(out), q, args.threads)
-    rec["command"] = display_argv(argv, tools)
-    runs, contended, first = [], [], None
-    # A run during which other processes kept more than --max-background cores busy does not count: the harness
-    # waits for quiet and runs again, up to --runs extra times; then it uses what it has and flags the record.
-    attempts = 0
-    while len(runs) < args.runs and attempts < (2 * args.runs if QUIET_BUDGET["left_s"] > 0 else args.runs):
-        attempts += 1
-        if args.quiet_wait > 0 and (attempts == 1 or contended):
-            wait_for_quiet(args.max_background, args.quiet_wait)
-        out.unlink(missing_ok=True)
-        r = run_child(argv, args.timeout)
-        if r.timed_out:
-            raise RuntimeError(f"timed out after {args.timeout:g} s")
-        if r.rc != 0:
-            raise RuntimeError(short_reason(r.stderr) if r.stderr.strip() else f"exit status {r.rc}")
-        if not out.is_file() or out.stat().st_size == 0:
-            raise RuntimeError("exit status 0 but no output file")
-        first_run = first is None
-        if args.quiet_wait > 0 and r.background is not None and r.background > args.max_background:
-            contended.append(r)
-            log(f"bench:   run {attempts}: {r.wall_s:.2f} s while others used {r.background:.2f} cores; not counted")
-        else:
-            runs.append(r)
-        if first_run:
-            sizes = stream_packets(tools, out)
-            if len(sizes) != clip["frames"]:
-                raise RuntimeError(f"{len(sizes)} video packets in the output, expected {clip['frames']}")
-            rec["bytes_file"] = out.stat().st_size
-            rec["bytes"] = sum(sizes)
-            rec["max_frame_bytes"] = max(sizes)
-            first = out.with_name(out.stem + "-first.mp4")
-            os.replace(out, first)
-    out = first
+@dataclass
+class Timing:
+    """One encoder's timed runs of one rung, taken in turn with the other encoders' ([`bench_rung`])."""
+    enc: Encoder
+    rec: dict
+    argv: list
+    out: Path
+    first: Optional[Path] = None
+    runs: list = field(default_factory=list)
+    contended: list = field(default_factory=list)
+    attempts: int = 0
+    error: Optional[str] = None
+
+    def wants_run(self, args) -> bool:
+        limit = 2 * args.runs if QUIET_BUDGET["left_s"] > 0 else args.runs
+        return self.error is None and len(self.runs) < args.runs and self.attempts < limit
+
+
+def timed_run(t: Timing, tools: Tools, clip: dict, args) -> None:
+    """One run of `t`'s encoder. A run during which other processes kept more than --max-background cores busy does
+    not count: the harness waits for quiet and runs again, up to --runs extra times; then it uses what it has and
+    flags the record. The first run's output is checked and kept for the quality measures."""
+    t.attempts += 1
+    if args.quiet_wait > 0 and (t.attempts == 1 or t.contended):
+        wait_for_quiet(args.max_background, args.quiet_wait)
+    t.out.unlink(missing_ok=True)
+    r = run_child(t.argv, args.timeout)
+    if r.timed_out:
+        raise RuntimeError(f"timed out after {args.timeout:g} s")
+    if r.rc != 0:
+        raise RuntimeError(short_reason(r.stderr) if r.stderr.strip() else f"exit status {r.rc}")
+    if not t.out.is_file() or t.out.stat().st_size == 0:
+        raise RuntimeError("exit status 0 but no output file")
+    first_run = t.first is None
+    if args.quiet_wait > 0 and r.background is not None and r.background > args.max_background:
+        t.contended.append(r)
+        log(f"bench:   {t.enc.name} run {t.attempts}: {r.wall_s:.2f} s while others used {r.background:.2f} cores; "
+            "not counted")
+    else:
+        t.runs.append(r)
+    if first_run:
+        sizes = stream_packets(tools, t.out)
+        if len(sizes) != clip["frames"]:
+            raise RuntimeError(f"{len(sizes)} video packets in the output, expected {clip['frames']}")
+        t.rec["bytes_file"] = t.out.stat().st_size
+        t.rec["bytes"] = sum(sizes)
+        t.rec["max_frame_bytes"] = max(sizes)
+        t.first = t.out.with_name(t.out.stem + "-first.mp4")
+        os.replace(t.out, t.first)
+
+
+def finish_timing(t: Timing, tools: Tools, clip: dict, args, work: Path) -> None:
+    """The record of `t`'s runs: median time, CPU, memory, and the quality of the first run's output."""
+    rec, runs = t.rec, t.runs
     rec["contended"] = len(runs) < args.runs
     if rec["contended"]:
-        runs += contended[: args.runs - len(runs)]
+        runs += t.contended[: args.runs - len(runs)]
     rec["background_cores"] = [None if r.background is None else round(r.background, 2) for r in runs]
-    rec["runs_not_counted"] = len(contended) if not rec["contended"] else 0
+    rec["runs_not_counted"] = len(t.contended) if not rec["contended"] else 0
     times = [r.wall_s for r in runs]
     median = statistics.median(times)
     mid = min(runs, key=lambda r: abs(r.wall_s - median))
     pixels = clip["width"] * clip["height"] * clip["frames"]
     rec.update(
-        runs=len(runs), times_s=[round(t, 4) for t in times], time_median_s=round(median, 4),
+        runs=len(runs), times_s=[round(x, 4) for x in times], time_median_s=round(median, 4),
         fps=clip["frames"] / median, cpu_percent=round(100 * mid.cpu_s / mid.wall_s, 1),
         # CPU time per frame barely changes when other processes share the machine; wall time does.
         cpu_ms_per_frame=round(1000 * statistics.median(r.cpu_s for r in runs) / clip["frames"], 2),
         peak_rss_mib=round(max(r.maxrss_kib for r in runs) / 1024, 1),
         bits_per_pixel=8 * rec["bytes"] / pixels,
     )
-    rec.update(measure_quality(tools, out, clip, work, args.threads))
+    rec.update(measure_quality(tools, t.first, clip, work, args.threads))
     if args.keep:
-        os.replace(out, work / f"{clip['name']}-{enc.name}-{q}.mp4")
+        os.replace(t.first, work / f"{clip['name']}-{t.enc.name}-{rec['q']}.mp4")
     else:
-        out.unlink(missing_ok=True)
+        t.first.unlink(missing_ok=True)
+
+
+def bench_rung(timings: list, tools: Tools, clip: dict, args, work: Path) -> None:
+    """Times the encoders of one rung in turn — a run of each, then the next round, the first encoder of a round
+    moving one place each time — so that a machine whose speed drifts (a shared host) slows them alike; then
+    finishes each record. An encoder that fails gets its error in `error` and leaves the rotation."""
+    round_no = 0
+    while True:
+        pending = [t for t in timings if t.wants_run(args)]
+        if not pending:
+            break
+        shift = round_no % len(pending)
+        for t in pending[shift:] + pending[:shift]:
+            try:
+                timed_run(t, tools, clip, args)
+            except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+                t.error = str(e)
+        round_no += 1
+    for t in timings:
+        if t.error is None:
+            try:
+                finish_timing(t, tools, clip, args, work)
+            except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+                t.error = str(e)
 
 
 def short_clip(clip: dict, work: Path) -> Optional[dict]:
@@ -1025,29 +1067,42 @@ def main(argv=None) -> int:
             with open(clip["path"], "rb") as f:  # into the page cache, so no run pays for the disk
                 while f.read(1 << 24):
                     pass
-            for enc in encoders:
-                for q in args.ladder:
+            # Rung by rung, the encoders' runs in turn ([`bench_rung`]).
+            for q in args.ladder:
+                timings = []
+                for enc in encoders:
                     rec = base_record(clip, enc, q, args.threads, machine_short)
+                    records.append(rec)
                     if enc.name in skipped:
                         rec.update(status="skipped", reason=skipped[enc.name])
-                        records.append(rec)
-                        continue
-                    if q < enc.q_min:
+                    elif q < enc.q_min:
                         rec.update(status="skipped", reason=f"{enc.name} accepts {enc.rc} >= {enc.q_min} only")
-                        records.append(rec)
-                        continue
-                    log(f"bench: {clip['name']} {enc.name} {enc.rc} {q}")
-                    try:
-                        bench_one(enc, tools, clip, q, args, work, rec)
-                        log(f"bench:   {rec['fps']:.2f} fps, {rec['bytes']:,} bytes, PSNR-Y {rec['psnr_y']:.2f}")
-                        if q == args.ladder[(len(args.ladder) - 1) // 2]:
+                    else:
+                        out = work / f"{clip['name']}-{enc.name}-{q}.mp4"
+                        argv = encoder_argv(enc, tools, clip, clip["path"], str(out), q, args.threads)
+                        rec["command"] = display_argv(argv, tools)
+                        timings.append(Timing(enc, rec, argv, out))
+                log(f"bench: {clip['name']} rung {q}: " + ", ".join(t.enc.name for t in timings))
+                bench_rung(timings, tools, clip, args, work)
+                for t in timings:
+                    rec, enc = t.rec, t.enc
+                    if t.error is None and q == args.ladder[(len(args.ladder) - 1) // 2]:
+                        try:
                             bench_steady(enc, tools, clip, q, args, work, rec)
-                    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
-                        rec.update(status="failed", reason=str(e))
-                        what = f"{clip['name']} {enc.name} {enc.rc} {q}: {e}"
-                        (failures if enc.tool == "framepress" or args.smoke else reported).append(what)
-                        log(f"bench:   failed: {e}")
-                    records.append(rec)
+                        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+                            t.error = str(e)
+                    if t.error is None:
+                        log(f"bench:   {enc.name}: {rec['fps']:.2f} fps, {rec['bytes']:,} bytes, "
+                            f"PSNR-Y {rec['psnr_y']:.2f}")
+                        continue
+                    rec.update(status="failed", reason=t.error)
+                    what = f"{clip['name']} {enc.name} {enc.rc} {q}: {t.error}"
+                    (failures if enc.tool == "framepress" or args.smoke else reported).append(what)
+                    log(f"bench:   {enc.name} failed: {t.error}")
+        # Reported clip by clip, encoder by encoder, rung by rung.
+        order = {(c["name"], e.name, q): i for i, (c, e, q) in
+                 enumerate((c, e, q) for c in clips for e in encoders for q in args.ladder)}
+        records.sort(key=lambda r: order.get((r["clip"], r["encoder"], r["q"]), len(order)))
 
         worst = []
         if args.worst_clip and args.worst_clip in made and "error" not in made[args.worst_clip]:
