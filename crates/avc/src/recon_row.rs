@@ -1,15 +1,36 @@
 //! Reconstruction of four 4×4 blocks at once — a row of luma blocks, 16
 //! samples wide and 4 rows high, or the 2×2 blocks of an 8×8 chroma plane:
 //! scaling (8.5.12.1, flat matrices), the inverse transform (8.5.12.2) and
-//! the addition to the prediction with clipping (8.5.14). With AVX2 the four blocks share every register, in 16-bit
-//! lanes: scaled coefficients within ±2600 keep every intermediate of the
-//! two passes within ±31 882, so 16 bits hold them exactly. Without AVX2
-//! each block takes [`dequant_add_columns_dc`].
+//! the addition to the prediction with clipping (8.5.14). With AVX2 the
+//! four blocks share every register, in 16-bit lanes: scaled coefficients
+//! within ±2600 keep every intermediate of the two passes within ±31 882,
+//! so 16 bits hold them exactly. Without AVX2 each block takes
+//! [`dequant_add_columns_dc`].
 
 use crate::transform::{dequant_add_columns_dc, dequant_factors_by_columns};
 
 /// Largest |scaled coefficient| this path takes (as [`dequant_add_columns_dc`]).
 const SCALED_MAX: i32 = 2600;
+
+/// Where the four blocks lie: a row of four, 16 samples wide and 4 rows
+/// high (`SQUARE` false), or 2×2, 8 samples wide and 8 rows high (true).
+/// Block b starts `block_at::<SQUARE>(b, stride)` samples in.
+#[inline(always)]
+fn block_at<const SQUARE: bool>(b: usize, stride: usize) -> usize {
+    if SQUARE {
+        (b / 2) * 4 * stride + (b % 2) * 4
+    } else {
+        4 * b
+    }
+}
+
+/// Whether the four blocks fit a buffer of `len` samples, rows `stride`
+/// apart, and rows of at least their width.
+#[inline(always)]
+fn blocks_fit<const SQUARE: bool>(len: usize, stride: usize) -> bool {
+    let (w, h) = if SQUARE { (8, 8) } else { (16, 4) };
+    stride >= w && (h - 1) * stride + w <= len
+}
 
 /// Reconstructs the row of blocks whose levels `cols` holds by columns —
 /// `cols[k][4·b + r]` is the level at row r, column k of block b (0..4,
@@ -29,34 +50,10 @@ pub fn dequant_add_row(
     keep: u8,
     dc: [i32; 4],
     qp: i32,
-    (pred, ps): (&[u8], usize),
-    (out, os): (&mut [u8], usize),
+    pred: (&[u8], usize),
+    out: (&mut [u8], usize),
 ) -> bool {
-    if dc.iter().any(|d| d.unsigned_abs() > SCALED_MAX as u32) {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        let fits = |len: usize, stride: usize| stride >= 16 && 3 * stride + 16 <= len;
-        if fits(pred.len(), ps)
-            && fits(out.len(), os)
-            && (0..=51).contains(&qp)
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
-            // SAFETY: the CPU has AVX2; the 4 rows of 16 samples lie in
-            // `pred` and `out` (checked above).
-            return unsafe {
-                avx2::dequant_add::<false>(
-                    cols,
-                    (keep, dc),
-                    (&FACTORS[qp as usize % 6], qp / 6),
-                    (pred.as_ptr(), ps),
-                    (out.as_mut_ptr(), os),
-                )
-            };
-        }
-    }
-    dequant_add_row_portable(cols, keep, dc, qp, (pred, ps), (out, os))
+    dequant_add::<false>(cols, (keep, dc), qp, pred, out)
 }
 
 /// [`dequant_add_row`] for the four blocks of an 8×8 chroma plane: block b
@@ -67,6 +64,19 @@ pub fn dequant_add_square(
     keep: u8,
     dc: [i32; 4],
     qp: i32,
+    pred: (&[u8], usize),
+    out: (&mut [u8], usize),
+) -> bool {
+    dequant_add::<true>(cols, (keep, dc), qp, pred, out)
+}
+
+/// [`dequant_add_row`] / [`dequant_add_square`] by `SQUARE`: with AVX2
+/// where the blocks fit and qP is in range, else one block at a time.
+#[inline(always)]
+fn dequant_add<const SQUARE: bool>(
+    cols: &[[i16; 16]; 4],
+    (keep, dc): (u8, [i32; 4]),
+    qp: i32,
     (pred, ps): (&[u8], usize),
     (out, os): (&mut [u8], usize),
 ) -> bool {
@@ -74,42 +84,38 @@ pub fn dequant_add_square(
         return false;
     }
     #[cfg(target_arch = "x86_64")]
+    if blocks_fit::<SQUARE>(pred.len(), ps)
+        && blocks_fit::<SQUARE>(out.len(), os)
+        && (0..=51).contains(&qp)
+        && std::arch::is_x86_feature_detected!("avx2")
     {
-        let fits = |len: usize, stride: usize| stride >= 8 && 7 * stride + 8 <= len;
-        if fits(pred.len(), ps)
-            && fits(out.len(), os)
-            && (0..=51).contains(&qp)
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
-            // SAFETY: the CPU has AVX2; the 8 rows of 8 samples lie in
-            // `pred` and `out` (checked above).
-            return unsafe {
-                avx2::dequant_add::<true>(
-                    cols,
-                    (keep, dc),
-                    (&FACTORS[qp as usize % 6], qp / 6),
-                    (pred.as_ptr(), ps),
-                    (out.as_mut_ptr(), os),
-                )
-            };
-        }
+        // SAFETY: the CPU has AVX2; the blocks' rows lie in `pred` and
+        // `out` (checked above).
+        return unsafe {
+            avx2::dequant_add::<SQUARE>(
+                cols,
+                (keep, dc),
+                (&FACTORS[qp as usize % 6], qp / 6),
+                (pred.as_ptr(), ps),
+                (out.as_mut_ptr(), os),
+            )
+        };
     }
-    dequant_add_square_portable(cols, keep, dc, qp, (pred, ps), (out, os))
+    dequant_add_portable::<SQUARE>(cols, (keep, dc), qp, (pred, ps), (out, os))
 }
 
-/// [`dequant_add_square`] one block at a time.
-pub fn dequant_add_square_portable(
+/// [`dequant_add`] one block at a time, through [`dequant_add_columns_dc`].
+fn dequant_add_portable<const SQUARE: bool>(
     cols: &[[i16; 16]; 4],
-    keep: u8,
-    dc: [i32; 4],
+    (keep, dc): (u8, [i32; 4]),
     qp: i32,
     (pred, ps): (&[u8], usize),
     (out, os): (&mut [u8], usize),
 ) -> bool {
     (0..4).all(|b| {
-        let at = |stride: usize| (b / 2) * 4 * stride + (b % 2) * 4;
         let block = block_columns(cols, keep, b);
-        match (pred.get(at(ps)..), out.get_mut(at(os)..)) {
+        let (p, o) = (block_at::<SQUARE>(b, ps), block_at::<SQUARE>(b, os));
+        match (pred.get(p..), out.get_mut(o..)) {
             (Some(p), Some(o)) => dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)),
             _ => false,
         }
@@ -123,24 +129,6 @@ fn block_columns(cols: &[[i16; 16]; 4], keep: u8, b: usize) -> [[i16; 4]; 4] {
         return [[0; 4]; 4];
     }
     std::array::from_fn(|k| std::array::from_fn(|r| cols[k][4 * b + r]))
-}
-
-/// [`dequant_add_row`] one block at a time.
-pub fn dequant_add_row_portable(
-    cols: &[[i16; 16]; 4],
-    keep: u8,
-    dc: [i32; 4],
-    qp: i32,
-    (pred, ps): (&[u8], usize),
-    (out, os): (&mut [u8], usize),
-) -> bool {
-    (0..4).all(|b| {
-        let block = block_columns(cols, keep, b);
-        match (pred.get(4 * b..), out.get_mut(4 * b..)) {
-            (Some(p), Some(o)) => dequant_add_columns_dc(&block, qp, dc[b], (p, ps), (o, os)),
-            _ => false,
-        }
-    })
 }
 
 /// The flat-matrix scaling factors of qP % 6 by columns (8.5.12.1,
@@ -321,53 +309,55 @@ mod tests {
         })
     }
 
-    /// [`dequant_add_row`] or its portable twin.
-    type RowFn = fn(&[[i16; 16]; 4], u8, [i32; 4], i32, (&[u8], usize), (&mut [u8], usize)) -> bool;
-
-    fn run(f: RowFn, case: (&[[i16; 16]; 4], u8, [i32; 4], i32), pred: &[u8]) -> (bool, Vec<u8>) {
+    /// [`dequant_add_row`] on 4 rows 20 samples apart, all 7 before.
+    fn run(case: (&[[i16; 16]; 4], u8, [i32; 4], i32), pred: &[u8]) -> (bool, Vec<u8>) {
         let mut out = vec![7u8; 20 * 4];
-        let ok = f(case.0, case.1, case.2, case.3, (pred, 20), (&mut out, 20));
+        let ok = dequant_add_row(case.0, case.1, case.2, case.3, (pred, 20), (&mut out, 20));
         (ok, out)
     }
 
-    #[test]
-    fn row_equals_the_blocks_one_by_one() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    /// The kernel of one layout against the blocks one by one on random
+    /// levels, DCs (each block's DC level then 0, as Intra16x16 and chroma
+    /// hold them) and predictions, rows 10 (`SQUARE`) or 20 samples apart:
+    /// the same answer, and where it takes the blocks the same samples.
+    /// Both answers must be seen often.
+    fn kernel_equals_the_blocks_one_by_one<const SQUARE: bool>(mut state: u64) {
+        let (stride, rows) = if SQUARE { (10, 8) } else { (20, 4) };
         let (mut taken, mut refused) = (0, 0);
         for case in 0..20_000 {
-            let cols = random_cols(&mut state);
+            let mut cols = random_cols(&mut state);
             let keep = (xorshift(&mut state) % 16) as u8;
             let qp = (xorshift(&mut state) % 52) as i32;
-            let dc: [i32; 4] = if case % 2 == 0 {
-                [0; 4]
-            } else {
-                std::array::from_fn(|_| (xorshift(&mut state) % 6001) as i32 - 3000)
-            };
-            // Intra16x16 rows carry a DC only where the DC level is 0.
-            let mut cols = cols;
-            if case % 2 == 1 {
+            let dc: [i32; 4] = std::array::from_fn(|_| (xorshift(&mut state) % 6001) as i32 - 3000);
+            let dc = if case % 2 == 0 { [0; 4] } else { dc };
+            if SQUARE || case % 2 == 1 {
                 for b in 0..4 {
                     cols[0][4 * b] = 0;
                 }
             }
-            let pred: Vec<u8> = (0..20 * 4).map(|_| xorshift(&mut state) as u8).collect();
-            let (ok, fast) = run(dequant_add_row, (&cols, keep, dc, qp), &pred);
-            let (ok_ref, slow) = run(dequant_add_row_portable, (&cols, keep, dc, qp), &pred);
-            assert_eq!(
-                ok, ok_ref,
-                "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
+            let pred: Vec<u8> = (0..stride * rows)
+                .map(|_| xorshift(&mut state) as u8)
+                .collect();
+            let mut fast = vec![7u8; stride * rows];
+            let mut slow = fast.clone();
+            let ok =
+                dequant_add::<SQUARE>(&cols, (keep, dc), qp, (&pred, stride), (&mut fast, stride));
+            let ok_ref = dequant_add_portable::<SQUARE>(
+                &cols,
+                (keep, dc),
+                qp,
+                (&pred, stride),
+                (&mut slow, stride),
             );
+            let what = format!("case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}");
+            assert_eq!(ok, ok_ref, "{what}");
             if ok {
-                assert_eq!(
-                    fast, slow,
-                    "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
-                );
+                assert_eq!(fast, slow, "{what}");
                 taken += 1;
             } else {
                 refused += 1;
             }
         }
-        // Both outcomes are exercised.
         assert!(
             taken > 5_000 && refused > 1_000,
             "{taken} taken, {refused} refused"
@@ -375,49 +365,20 @@ mod tests {
     }
 
     #[test]
+    fn row_equals_the_blocks_one_by_one() {
+        kernel_equals_the_blocks_one_by_one::<false>(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[test]
     fn square_equals_the_blocks_one_by_one() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let (mut taken, mut refused) = (0, 0);
-        for case in 0..20_000 {
-            let mut cols = random_cols(&mut state);
-            for b in 0..4 {
-                cols[0][4 * b] = 0; // chroma AC blocks: the DC goes apart
-            }
-            let keep = (xorshift(&mut state) % 16) as u8;
-            let qp = (xorshift(&mut state) % 52) as i32;
-            let dc: [i32; 4] = std::array::from_fn(|_| (xorshift(&mut state) % 6001) as i32 - 3000);
-            let dc = if case % 3 == 0 { [0; 4] } else { dc };
-            let pred: Vec<u8> = (0..10 * 8).map(|_| xorshift(&mut state) as u8).collect();
-            let mut fast = vec![7u8; 10 * 8];
-            let mut slow = fast.clone();
-            let ok = dequant_add_square(&cols, keep, dc, qp, (&pred, 10), (&mut fast, 10));
-            let ok_ref =
-                dequant_add_square_portable(&cols, keep, dc, qp, (&pred, 10), (&mut slow, 10));
-            assert_eq!(
-                ok, ok_ref,
-                "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
-            );
-            if ok {
-                assert_eq!(
-                    fast, slow,
-                    "case {case}: qp {qp}, keep {keep:#x}, dc {dc:?}"
-                );
-                taken += 1;
-            } else {
-                refused += 1;
-            }
-        }
-        assert!(
-            taken > 5_000 && refused > 1_000,
-            "{taken} taken, {refused} refused"
-        );
+        kernel_equals_the_blocks_one_by_one::<true>(0x1234_5678_9abc_def1);
     }
 
     #[test]
     fn unkept_blocks_are_the_prediction() {
         let cols = [[5i16; 16]; 4];
         let pred: Vec<u8> = (0..20 * 4).map(|i| (i * 3) as u8).collect();
-        let (ok, out) = run(dequant_add_row, (&cols, 0, [0; 4], 30), &pred);
+        let (ok, out) = run((&cols, 0, [0; 4], 30), &pred);
         assert!(ok);
         for r in 0..4 {
             assert_eq!(out[r * 20..r * 20 + 16], pred[r * 20..r * 20 + 16]);
@@ -430,10 +391,10 @@ mod tests {
     fn a_dc_beyond_the_bound_is_refused() {
         let cols = [[0i16; 16]; 4];
         let pred = vec![128u8; 20 * 4];
-        let (ok, out) = run(dequant_add_row, (&cols, 15, [0, 2601, 0, 0], 28), &pred);
+        let (ok, out) = run((&cols, 15, [0, 2601, 0, 0], 28), &pred);
         assert!(!ok);
         assert_eq!(out, vec![7u8; 20 * 4], "nothing written");
-        let (ok, _) = run(dequant_add_row, (&cols, 15, [0, -2600, 0, 0], 28), &pred);
+        let (ok, _) = run((&cols, 15, [0, -2600, 0, 0], 28), &pred);
         assert!(ok);
     }
 }
