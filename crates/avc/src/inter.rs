@@ -9,17 +9,16 @@ use crate::cavlc::CoeffTokenTable;
 use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
-    bits_bound_with, chroma_cbp, code_chroma_residual, dequant4x4, fits_with,
-    for_each_chroma_block, from_scan, luma_block_at, luma_block_xy, pcm_coding, put4x4,
-    reconstruct, store_block, sub_block, to_scan, wide, BitIter, BlockVisitor, ChromaResult,
-    CodedBlocks, LumaPred, MbCoding, MbLevels, MbPos,
+    bits_bound_with, chroma_cbp, code_chroma_residual, fits_with, for_each_chroma_block,
+    luma_block_at, luma_block_xy, pcm_coding, reconstruct_luma_block, store_block, to_scan, wide,
+    BitIter, BlockVisitor, ChromaResult, CodedBlocks, LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
 use crate::nonzero::{chroma_is_bare, levels_16x16, nonzero_blocks_16x16, Levels16};
 use crate::recon_row::dequant_add_row;
 use crate::syntax::{inter_cbp_code_num, Partition};
-use crate::transform::{chroma_qp, dequant_add_columns, Deadzone, Quantiser};
+use crate::transform::{chroma_qp, Deadzone, Quantiser};
 
 /// Largest |mvd| component, in quarter samples, for a picture of `w`×`h`
 /// luma samples: vectors keep blocks within [`MAX_OUTSIDE`] of the picture,
@@ -241,13 +240,10 @@ impl<'a> LumaResidual<'a> {
 fn luma_levels(all: &Levels16) -> ([[i16; 16]; 16], u16) {
     let mut levels = [[0; 16]; 16];
     let mut coded = 0u16;
-    let mut rest = all.nonzero;
-    while rest != 0 {
-        let at = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
+    for at in BitIter(all.nonzero) {
         let (bx, by) = (at % 4, at / 4);
         let blk = luma_block_at(4 * bx, 4 * by);
-        levels[blk] = all.scan_i16(bx, by);
+        levels[blk] = all.scan(bx, by);
         coded |= 1 << blk;
     }
     let kept = decimate_coded_luma(&mut levels, coded);
@@ -260,32 +256,6 @@ fn luma_levels(all: &Levels16) -> ([[i16; 16]; 16], u16) {
 fn row_blocks(coded: u16, row: usize) -> u8 {
     let pairs = coded >> (8 * (row / 2) + 2 * (row % 2));
     ((pairs & 3) | ((pairs >> 2) & 12)) as u8
-}
-
-/// Reconstructs one kept 4×4 luma block at (`bx`, `by`) into `recon`:
-/// through the columns kernel, else the checked inverse transform (8.5.12).
-/// False where the block's coefficients break the range rule.
-fn reconstruct_block(
-    raw: &Levels16,
-    scan: &[i16; 16],
-    qp: i32,
-    pred: &[u8; 256],
-    recon: &mut [u8; 256],
-    (bx, by): (usize, usize),
-) -> bool {
-    let at = by * 16 + bx;
-    let cols = raw.columns(bx / 4, by / 4);
-    if dequant_add_columns(&cols, qp, (&pred[at..], 16), (&mut recon[at..], 16)) {
-        return true;
-    }
-    let p = sub_block(pred, 16, bx, by);
-    match reconstruct(&dequant4x4(&from_scan(&wide(scan)), qp, false), &p) {
-        Some(samples) => {
-            put4x4(recon, 16, bx, by, &samples);
-            true
-        }
-        None => false,
-    }
 }
 
 /// The luma residual of a macroblock against a prediction, transformed and
@@ -428,15 +398,7 @@ pub(crate) fn code_inter_mb_into(
             continue;
         }
         for col in BitIter(u16::from(keep)) {
-            let (bx, by) = (4 * col, 4 * row);
-            valid &= reconstruct_block(
-                &raw,
-                &levels[luma_block_at(bx, by)],
-                qp,
-                &pred_luma,
-                &mut out.luma,
-                (bx, by),
-            );
+            valid &= reconstruct_luma_block(&raw, (col, row), None, qp, &pred_luma, &mut out.luma);
         }
     }
     let chroma = inter_chroma(src, (cx0, cy0), &pred_chroma, chroma_qp(qp));

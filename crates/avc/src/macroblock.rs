@@ -321,15 +321,6 @@ pub(crate) fn to_scan(raster: &[i32; 16]) -> [i32; 16] {
     std::array::from_fn(|k| raster[ZIGZAG_4X4[k]])
 }
 
-/// The raster order of levels in scan order (the inverse of [`to_scan`]).
-pub(crate) fn from_scan(scan: &[i32; 16]) -> [i32; 16] {
-    let mut raster = [0i32; 16];
-    for k in 0..16 {
-        raster[ZIGZAG_4X4[k]] = scan[k];
-    }
-    raster
-}
-
 /// Adds a reconstructed residual to a prediction; `None` if the residual
 /// broke the range rule of 8.5.12.
 pub(crate) fn reconstruct(d: &[i32; 16], pred: &[i32; 16]) -> Option<[u8; 16]> {
@@ -434,7 +425,7 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
     // bound (bit 4·row + column).
     let rest = with_ac | dc_beyond(&dc_y, DC_ONLY_MAX);
     for i in BitIter(with_ac) {
-        out.ac[luma_block_at(4 * (i % 4), 4 * (i / 4))] = levels.scan_i16(i % 4, i / 4);
+        out.ac[luma_block_at(4 * (i % 4), 4 * (i / 4))] = levels.scan(i % 4, i / 4);
     }
     for ly in 0..4 {
         // A row of four blocks at once (those without AC levels come out as
@@ -455,21 +446,29 @@ fn code_i16(src: &[u8], stride: usize, edge: &EdgeN<16>, mode: u8, qp: i32) -> I
             continue;
         }
         for lx in BitIter(row_rest) {
-            out.valid &=
-                reconstruct_i16_block(&levels, (lx, ly), dc_row[lx], qp, &pred, &mut out.recon);
+            out.valid &= reconstruct_luma_block(
+                &levels,
+                (lx, ly),
+                Some(dc_row[lx]),
+                qp,
+                &pred,
+                &mut out.recon,
+            );
         }
     }
     out
 }
 
-/// Reconstructs Intra16x16 block (`lx`, `ly`) (in blocks) with its DC
-/// coefficient `dc` into `recon`: through the columns kernel, else the
-/// checked inverse transform (8.5.10, 8.5.12). False where the block's
-/// coefficients break the range rule.
-fn reconstruct_i16_block(
+/// Reconstructs luma block (`lx`, `ly`) (in blocks) of a macroblock into
+/// `recon`: through the columns kernel, else the checked inverse transform
+/// (8.5.12). `dc` is an Intra16x16 block's DC coefficient from the luma DC
+/// transform (8.5.10), which replaces its scaled DC; `None` scales the
+/// block's own DC level like the others (inter). False where the block's
+/// coefficients break the range rule (the block is then written as 0).
+pub(crate) fn reconstruct_luma_block(
     levels: &Levels16,
     (lx, ly): (usize, usize),
-    dc: i32,
+    dc: Option<i32>,
     qp: i32,
     pred: &[u8; 256],
     recon: &mut [u8; 256],
@@ -477,12 +476,15 @@ fn reconstruct_i16_block(
     let (bx, by) = (4 * lx, 4 * ly);
     let at = by * 16 + bx;
     let cols = levels.columns(lx, ly);
-    if dequant_add_columns_dc(&cols, qp, dc, (&pred[at..], 16), (&mut recon[at..], 16)) {
+    let (pred_at, recon_at) = ((&pred[at..], 16), (&mut recon[at..], 16));
+    if dequant_add_columns_dc(&cols, qp, dc.unwrap_or(0), pred_at, recon_at) {
         return true;
     }
     // Scaled coefficients beyond the columns' bound: the checked way.
-    let mut d = dequant4x4(&levels.raster(lx, ly), qp, true);
-    d[0] = dc;
+    let mut d = dequant4x4(&levels.raster(lx, ly), qp, dc.is_some());
+    if let Some(dc) = dc {
+        d[0] = dc;
+    }
     let p = sub_block(pred, 16, bx, by);
     let samples = reconstruct(&d, &p);
     put4x4(recon, 16, bx, by, &samples.unwrap_or([0; 16]));
@@ -1234,11 +1236,5 @@ mod tests {
         };
         assert!(!block_top_right_available(5, right_edge));
         assert!(block_top_right_available(4, right_edge));
-    }
-
-    #[test]
-    fn scan_round_trip() {
-        let r: [i32; 16] = std::array::from_fn(|i| i as i32);
-        assert_eq!(from_scan(&to_scan(&r)), r);
     }
 }
