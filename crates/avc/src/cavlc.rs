@@ -139,32 +139,54 @@ const QUICK_LEVEL_MAX: u32 = 15;
 /// levels (9.2): coeff_token at most 16, trailing_ones_sign_flag at most 3,
 /// total_zeros at most 9 (Tables 9-7, 9-8), and the at most n − 1
 /// run_before at most 3 bits each plus their runs beyond 6 (Table 9-10),
-/// in all ≤ 3(n − 1) + total_zeros ≤ 2n + 13 as total_zeros ≤ 16 − n. L,
-/// the level's own bits whatever its suffixLength (9.2.2.1, levelCode ≤
-/// 2|level| − 1): ≤ 7 for |level| ≤ 3, ≤ 14 for ≤ 7 and ≤ 19 (level_prefix
-/// 14 with a 4-bit suffix) for ≤ 15; never the escape (level_prefix 15), so
-/// every such level is codable.
+/// in all ≤ 3(n − 1) + total_zeros ≤ 2n + 13 as total_zeros ≤ 16 − n. L is
+/// the level's own bits (9.2.2.1, levelCode ≤ 2|level| − 1), bounded by
+/// the block's largest magnitude M, which bounds suffixLength: it becomes
+/// at least 1 after the first level and grows by one only after a level
+/// beyond 3 << (suffixLength − 1), so it stays ≤ 1 where M ≤ 3 and ≤ 3
+/// where M ≤ 7. Then at suffixLength ≥ 1 a level takes (levelCode >>
+/// suffixLength) + 1 + suffixLength bits: ≤ 4 for |level| ≤ 3 and ≤ 8 for
+/// ≤ 7; at most one level is coded at suffixLength 0, taking levelCode + 1
+/// bits, 2 (M ≤ 3) or 6 (M ≤ 7) more. Beyond M = 7 suffixLength may reach
+/// 6, so L is bounded whatever it is: ≤ 7 for |level| ≤ 3, ≤ 14 for ≤ 7
+/// and ≤ 19 (level_prefix 14 with a 4-bit suffix) for ≤ 15. Never the
+/// escape (level_prefix 15), so every such level is codable.
+/// A block with a level beyond ±[`QUICK_LEVEL_MAX`] (an Intra16x16 or
+/// chroma DC block, mostly) is counted with its exact bound
+/// ([`residual_block_bits_bound`]) instead, so that one such block does not
+/// send the whole macroblock to the exact count.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct QuickBound {
     bits: u32,
-    /// Some level lies beyond ±QUICK_LEVEL_MAX.
-    large: bool,
+    /// Some level cannot be coded with CAVLC.
+    uncodable: bool,
 }
 
 impl QuickBound {
-    /// Counts one block of levels (any length up to 16). Levels in
-    /// positions the block does not code (index 0 of an AC block) may be
-    /// passed too: counting more levels only raises the bound.
+    /// Counts one block of levels (any length up to 16) whose coded part
+    /// is `coeffs[from..]` and whose coeff_token comes from `table`. Levels
+    /// in positions the block does not code (index 0 of an AC block) are
+    /// counted by the quick bound too: counting more levels only raises it.
     #[inline]
-    pub fn add(&mut self, coeffs: &[i32]) {
+    pub fn add(&mut self, coeffs: &[i32], from: usize, table: CoeffTokenTable) {
         let (bits, large) = quick_block_bits(coeffs);
-        self.bits += bits;
-        self.large |= large;
+        if !large {
+            self.bits += bits;
+            return;
+        }
+        match coeffs
+            .get(from..)
+            .map(|c| residual_block_bits_bound(c, table))
+        {
+            Some(Ok(exact)) => self.bits += exact,
+            _ => self.uncodable = true,
+        }
     }
 
-    /// The bound on the bits of the blocks counted, `None` where a level is too large for it.
+    /// The bound on the bits of the blocks counted, `None` where a level
+    /// cannot be coded.
     pub fn bits(&self) -> Option<u32> {
-        (!self.large).then_some(self.bits)
+        (!self.uncodable).then_some(self.bits)
     }
 }
 
@@ -191,11 +213,16 @@ fn quick_block_bits(coeffs: &[i32]) -> (u32, bool) {
 /// Magnitudes at which a level's share of [`QuickBound`] steps up (the last: too large).
 const QUICK_STEPS: [u32; 4] = [0, 3, 7, QUICK_LEVEL_MAX];
 
-/// [`QuickBound`] of a block from its numbers of levels beyond each of [`QUICK_STEPS`]:
-/// per level 2 + L, so 9 from magnitude 1, 16 from 4, 21 from 8.
+/// [`QuickBound`] of a block from its numbers of levels beyond each of
+/// [`QUICK_STEPS`]: per level 2 + L, with L by the largest magnitude (6 per
+/// level where it is at most 3, 6 or 10 where at most 7, else 9, 16 or 21).
 fn quick_bits_from_counts([nonzero, above3, above7, large]: [u32; 4]) -> (u32, bool) {
     let bits = if nonzero == 0 {
         16
+    } else if above3 == 0 {
+        41 + 2 + 6 * nonzero
+    } else if above7 == 0 {
+        41 + 6 + 6 * nonzero + 4 * above3
     } else {
         41 + 9 * nonzero + 7 * above3 + 5 * above7
     };
@@ -1433,12 +1460,16 @@ mod tests {
     /// exact bound of the coded part (`coeffs[from..]`) under `table`.
     fn check_quick_bound(coeffs: &[i32], from: usize, table: CoeffTokenTable) -> Option<u32> {
         let mut quick = QuickBound::default();
-        quick.add(coeffs);
-        let large = coeffs.iter().any(|c| c.unsigned_abs() > QUICK_LEVEL_MAX);
-        assert_eq!(quick.bits().is_none(), large, "{coeffs:?}");
-        let q = quick.bits()?;
+        quick.add(coeffs, from, table);
         let exact = residual_block_bits_bound(&coeffs[from..], table);
+        assert_eq!(quick.bits().is_none(), exact.is_err(), "{coeffs:?}");
+        let q = quick.bits()?;
         assert!(exact.is_ok_and(|b| b <= q), "{coeffs:?}: {exact:?} > {q}");
+        let large = coeffs.iter().any(|c| c.unsigned_abs() > QUICK_LEVEL_MAX);
+        if large {
+            // Counted exactly.
+            assert_eq!(exact, Ok(q), "{coeffs:?}");
+        }
         Some(q)
     }
 
@@ -1466,8 +1497,34 @@ mod tests {
             }
         }
         assert!(bounded > 10_000, "{bounded}");
+        // Blocks whose largest magnitude is at most 3 or 7, where the bound
+        // counts on the suffixLength staying low: dense ones, sparse ones,
+        // and the largest levels first or last.
+        for round in 0..60_000 {
+            let limit = [3, 7][round % 2];
+            let len = [16, 15, 4][rng.below(3) as usize];
+            let density = 1 + rng.below(4);
+            let block: Vec<i32> = (0..len)
+                .map(|_| {
+                    if rng.below(4) >= density {
+                        return 0;
+                    }
+                    let m = 1 + rng.below(limit) as i32;
+                    if rng.below(2) == 0 {
+                        m
+                    } else {
+                        -m
+                    }
+                })
+                .collect();
+            let table = match len {
+                4 => CoeffTokenTable::ChromaDc,
+                _ => NC_TABLES[rng.below(4) as usize],
+            };
+            assert!(check_quick_bound(&block, 0, table).is_some());
+        }
         // The worst blocks within the limit, and the first level beyond it.
-        for m in [1, 3, 4, 7, 8, 15] {
+        for m in [1, 2, 3, 4, 5, 6, 7, 8, 15] {
             for sign in [1, -1] {
                 assert!(check_quick_bound(&[m * sign; 16], 0, CoeffTokenTable::Nc(0)).is_some());
                 let alternating: Vec<i32> = (0..16).map(|i| [m, -m][i % 2] * sign).collect();
@@ -1475,12 +1532,24 @@ mod tests {
                 check_quick_bound(&[m * sign; 4], 0, CoeffTokenTable::ChromaDc);
             }
         }
+        // A level beyond the limit: that block counted exactly (the check
+        // holds it to the exact bound); one CAVLC cannot code: no bound.
         let mut last_big = [0; 16];
         last_big[15] = 16;
+        let exact = residual_block_bits_bound(&last_big, CoeffTokenTable::Nc(0)).ok();
+        assert_eq!(
+            check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
+            exact
+        );
+        last_big[15] = 1 << 20;
         assert_eq!(
             check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
             None
         );
+        let mut quick = QuickBound::default();
+        quick.add(&[1; 16], 0, CoeffTokenTable::Nc(0));
+        quick.add(&last_big, 0, CoeffTokenTable::Nc(0));
+        assert_eq!(quick.bits(), None, "an uncodable block leaves no bound");
         assert_eq!(
             check_quick_bound(&[0; 16], 0, CoeffTokenTable::Nc(0)),
             Some(16)

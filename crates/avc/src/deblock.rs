@@ -1692,9 +1692,19 @@ struct SiteThresholds<'a> {
 impl<'a> SiteThresholds<'a> {
     #[inline(always)]
     fn new(site: &MbSite, qp: SiteQp, table: &'a ThresholdTable) -> SiteThresholds<'a> {
-        let across = |has: bool, qp_nb: i32| has.then(|| table.between(qp_nb, qp.cur));
+        // qPav of equal QPs is that QP: most edges of a picture.
+        let inner = table.between(qp.cur, qp.cur);
+        let across = |has: bool, qp_nb: i32| {
+            has.then(|| {
+                if qp_nb == qp.cur {
+                    inner
+                } else {
+                    table.between(qp_nb, qp.cur)
+                }
+            })
+        };
         SiteThresholds {
-            inner: table.between(qp.cur, qp.cur),
+            inner,
             left: across(site.has_left, qp.left),
             top: across(site.has_top, qp.top),
         }

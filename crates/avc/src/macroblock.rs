@@ -818,8 +818,8 @@ impl CodedBlocks for IntraBlocks<'_> {
 
 impl BlockVisitor for QuickBound {
     #[inline(always)]
-    fn visit(&mut self, levels: &[i32], _: usize, _: CoeffTokenTable) {
-        self.add(levels);
+    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable) {
+        self.add(levels, from, table);
     }
 }
 
