@@ -392,6 +392,93 @@ fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
     })
 }
 
+/// Largest |level| that [`LEVEL_TABLE`] holds.
+const TABLE_LEVEL_MAX: i32 = 32;
+
+/// A level's codeword at one suffixLength, levelCode unadjusted (9.2.2.1),
+/// and the suffixLength after it: [`level_vlc`] and [`next_suffix_length`]
+/// looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LevelEntry {
+    bits: u16,
+    len: u8,
+    next: u8,
+}
+
+impl LevelEntry {
+    /// The entry of nonzero `level` at `suffix_length` (0..=6), where the
+    /// table has it.
+    #[inline(always)]
+    fn of(suffix_length: u32, level: i32) -> Option<LevelEntry> {
+        debug_assert!(level != 0);
+        let row = LEVEL_TABLE.get(suffix_length as usize)?;
+        row.get(level.wrapping_add(TABLE_LEVEL_MAX) as usize)
+            .copied()
+    }
+
+    /// The entry of `level` (0 < |level| ≤ TABLE_LEVEL_MAX) at
+    /// `suffix_length`, worked out as [`level_vlc`] and
+    /// [`next_suffix_length`] do (the tests hold it to them).
+    const fn new(suffix_length: u32, level: i32) -> LevelEntry {
+        let magnitude = level.unsigned_abs() as u64;
+        let code = if level > 0 {
+            2 * magnitude - 2
+        } else {
+            2 * magnitude - 1
+        };
+        let (len, bits) = if code < (15u64 << suffix_length) - (suffix_length == 0) as u64 {
+            let mask = (1u64 << suffix_length) - 1;
+            (
+                (code >> suffix_length) as u32 + 1 + suffix_length,
+                (1 << suffix_length) | (code & mask),
+            )
+        } else if suffix_length == 0 && code < 30 {
+            (15 + 4, (1 << 4) | (code - 14))
+        } else {
+            let start = if suffix_length == 0 {
+                30
+            } else {
+                15u64 << suffix_length
+            };
+            (16 + 12, (1 << 12) | (code - start))
+        };
+        let sl = if suffix_length == 0 { 1 } else { suffix_length };
+        let next = if sl < MAX_SUFFIX_LENGTH && magnitude > (3u64 << (sl - 1)) {
+            sl + 1
+        } else {
+            sl
+        };
+        LevelEntry {
+            bits: bits as u16,
+            len: len as u8,
+            next: next as u8,
+        }
+    }
+}
+
+/// [`LevelEntry`] by suffixLength (0..=6) and level + [`TABLE_LEVEL_MAX`]
+/// (the level 0 entry is never read).
+static LEVEL_TABLE: [[LevelEntry; 2 * TABLE_LEVEL_MAX as usize + 1]; 7] = {
+    let empty = LevelEntry {
+        bits: 0,
+        len: 0,
+        next: 0,
+    };
+    let mut table = [[empty; 2 * TABLE_LEVEL_MAX as usize + 1]; 7];
+    let mut sl = 0;
+    while sl < 7 {
+        let mut level = -TABLE_LEVEL_MAX;
+        while level <= TABLE_LEVEL_MAX {
+            if level != 0 {
+                table[sl][(level + TABLE_LEVEL_MAX) as usize] = LevelEntry::new(sl as u32, level);
+            }
+            level += 1;
+        }
+        sl += 1;
+    }
+    table
+};
+
 /// suffixLength after coding `level` (9.2.2.1): at least 1, then incremented (up to 6)
 /// when |level| > 3 << (suffixLength − 1).
 fn next_suffix_length(suffix_length: u32, level: i32) -> u32 {
@@ -465,8 +552,15 @@ impl BlockShape {
         coeffs: &[i32],
         table: CoeffTokenTable,
     ) -> Result<(), CavlcError> {
-        put_vlc(sink, self.coeff_token(table));
-        self.write_after_token(sink, coeffs, table)
+        let (len, code) = self.coeff_token(table);
+        if self.total_coeff == 0 {
+            sink.put_bits(u32::from(len), u32::from(code));
+            return Ok(());
+        }
+        // coeff_token and trailing_ones_sign_flag (at most 16 + 3 bits) in one go.
+        let ones = self.trailing_ones;
+        sink.put_bits(u32::from(len) + ones, u32::from(code) << ones | self.signs);
+        self.write_levels_on(sink, coeffs, table)
     }
 
     /// residual_block_cavlc (7.3.5.3.2) after coeff_token. Fails only where
@@ -482,6 +576,18 @@ impl BlockShape {
             return Ok(());
         }
         sink.put_bits(self.trailing_ones, self.signs);
+        self.write_levels_on(sink, coeffs, table)
+    }
+
+    /// residual_block_cavlc (7.3.5.3.2) from the levels on: levels,
+    /// total_zeros and run_before, after trailing_ones_sign_flag.
+    #[inline(always)]
+    fn write_levels_on<S: BitSink>(
+        &self,
+        sink: &mut S,
+        coeffs: &[i32],
+        table: CoeffTokenTable,
+    ) -> Result<(), CavlcError> {
         self.write_levels(sink, coeffs)?;
         if self.total_coeff < self.max_num_coeff {
             put_vlc(sink, self.total_zeros_vlc(table));
@@ -503,6 +609,13 @@ impl BlockShape {
         while let Some(pos) = highest_bit(rest) {
             rest ^= 1 << pos;
             let level = coeffs[pos as usize];
+            if adjust == 0 {
+                if let Some(e) = LevelEntry::of(suffix_length, level) {
+                    sink.put_bits(u32::from(e.len), u32::from(e.bits));
+                    suffix_length = u32::from(e.next);
+                    continue;
+                }
+            }
             let (len, bits) = level_vlc(level_code(level) - adjust, suffix_length)
                 .ok_or(CavlcError::LevelOverflow { level })?;
             sink.put_bits(len, bits);
@@ -1471,6 +1584,30 @@ mod tests {
             assert_eq!(exact, Ok(q), "{coeffs:?}");
         }
         Some(q)
+    }
+
+    /// Every entry of the level table is what the codeword functions give.
+    #[test]
+    fn level_table_equals_the_codeword_rules() {
+        for sl in 0..=MAX_SUFFIX_LENGTH {
+            for level in (-TABLE_LEVEL_MAX..=TABLE_LEVEL_MAX).filter(|&l| l != 0) {
+                let (len, bits) = level_vlc(level_code(level), sl).unwrap();
+                let want = LevelEntry {
+                    bits: bits as u16,
+                    len: len as u8,
+                    next: next_suffix_length(sl, level) as u8,
+                };
+                assert_eq!(u32::from(want.bits), bits, "sl {sl} level {level}");
+                assert_eq!(
+                    LevelEntry::of(sl, level),
+                    Some(want),
+                    "sl {sl} level {level}"
+                );
+            }
+            assert_eq!(LevelEntry::of(sl, TABLE_LEVEL_MAX + 1), None);
+            assert_eq!(LevelEntry::of(sl, -TABLE_LEVEL_MAX - 1), None);
+        }
+        assert_eq!(LevelEntry::of(7, 1), None);
     }
 
     #[test]
