@@ -1163,23 +1163,51 @@ mod sse2 {
         }
     }
 
-    /// The 16 samples from each of `rows` on, transposed into `lines`: line
-    /// c holds sample c of every row. Caller: 16 bytes readable at each row
-    /// pointer; `lines` has 16 entries.
+    /// Rows 0..8 at `top`, rows 8..16 at `bottom`, each half's rows
+    /// `stride` apart (the halves of one plane, or a Cb and a Cr square).
+    #[derive(Clone, Copy)]
+    pub(super) struct Halves {
+        pub(super) top: (*mut u8, usize),
+        pub(super) bottom: (*mut u8, usize),
+    }
+
+    impl Halves {
+        /// 16 rows of one plane from `p` on, `stride` apart.
+        pub(super) fn of_plane(p: *mut u8, stride: usize) -> Halves {
+            Halves {
+                top: (p, stride),
+                bottom: (p.wrapping_add(8 * stride), stride),
+            }
+        }
+
+        #[inline(always)]
+        fn row(self, r: usize) -> *mut u8 {
+            let ((p, stride), r) = if r < 8 {
+                (self.top, r)
+            } else {
+                (self.bottom, r - 8)
+            };
+            p.wrapping_add(r * stride)
+        }
+    }
+
+    /// The 16 samples from each of the rows of `rows` on, transposed into
+    /// `lines`: line c holds sample c of every row. Caller: 16 bytes
+    /// readable at each row; `lines` has 16 entries.
     #[inline(always)]
-    pub(super) unsafe fn load_columns16(rows: [*const u8; LANES], lines: &mut [[u8; LANES]]) {
-        let v = rows.map(|p| _mm_loadu_si128(p.cast()));
+    pub(super) unsafe fn load_columns16(rows: Halves, lines: &mut [[u8; LANES]]) {
+        let v = std::array::from_fn(|r| _mm_loadu_si128(rows.row(r).cast_const().cast()));
         store_lines(lines, transpose_regs(v));
     }
 
     /// Inverse of [`load_columns16`]: sample r of line c goes to byte c of
-    /// row r. Caller: 16 bytes writable at each row pointer; `lines` has 16
+    /// row r. Caller: 16 bytes writable at each row; `lines` has 16
     /// entries.
     #[inline(always)]
-    pub(super) unsafe fn store_columns16(lines: &[[u8; LANES]], rows: [*mut u8; LANES]) {
+    pub(super) unsafe fn store_columns16(lines: &[[u8; LANES]], rows: Halves) {
         let v = std::array::from_fn(|c| _mm_loadu_si128(lines[c].as_ptr().cast()));
-        for (p, x) in rows.into_iter().zip(transpose_regs(v)) {
-            _mm_storeu_si128(p.cast(), x);
+        for (r, x) in transpose_regs(v).into_iter().enumerate() {
+            _mm_storeu_si128(rows.row(r).cast(), x);
         }
     }
 
@@ -1430,17 +1458,25 @@ fn write_square<const LEN: usize>(
 /// row y0 + r. The macroblock's 16 columns are one transposed square; with
 /// a left neighbour entries 0..4 are the last four lines of the square left
 /// of it.
+///
+/// # Safety
+/// `whole` is what [`luma_strip_start`] gives for `data.len()` and `at`.
 #[inline(always)]
-fn gather_luma_columns(strip: &mut Strip<20>, data: Samples, at: &StripAt) {
+unsafe fn gather_luma_columns(
+    strip: &mut Strip<20>,
+    data: Samples,
+    at: &StripAt,
+    whole: Option<(usize, bool)>,
+) {
+    debug_assert_eq!(whole, luma_strip_start(data.len(), at));
     #[cfg(target_arch = "x86_64")]
-    if let Some((start, left)) = luma_strip_start(data.len(), at) {
+    if let Some((start, left)) = whole {
         // SAFETY: `luma_strip_start` checked that the 16 rows of 16
         // samples from `start` on, and with `left` the 4 samples before
         // each, lie in `data`.
         unsafe {
-            let p = data.ptr().add(start).cast_const();
-            let rows = std::array::from_fn(|r| p.add(r * at.stride));
-            sse2::load_columns16(rows, &mut strip[4..]);
+            let p = data.ptr().add(start);
+            sse2::load_columns16(sse2::Halves::of_plane(p, at.stride), &mut strip[4..]);
             if left {
                 sse2::load_columns4(p.sub(4), at.stride, &mut strip[..4]);
             }
@@ -1469,15 +1505,23 @@ fn gather_luma_columns_by_rows(strip: &mut Strip<20>, data: Samples, at: &StripA
 
 /// Inverse of [`gather_luma_columns`]: writes the macroblock's columns and,
 /// with a left neighbour, its last four columns.
+///
+/// # Safety
+/// As for [`gather_luma_columns`].
 #[inline(always)]
-fn scatter_luma_columns(strip: &Strip<20>, data: Samples, at: &StripAt) {
+unsafe fn scatter_luma_columns(
+    strip: &Strip<20>,
+    data: Samples,
+    at: &StripAt,
+    whole: Option<(usize, bool)>,
+) {
+    debug_assert_eq!(whole, luma_strip_start(data.len(), at));
     #[cfg(target_arch = "x86_64")]
-    if let Some((start, left)) = luma_strip_start(data.len(), at) {
+    if let Some((start, left)) = whole {
         // SAFETY: as in `gather_luma_columns`.
         unsafe {
             let p = data.ptr().add(start);
-            let rows = std::array::from_fn(|r| p.add(r * at.stride));
-            sse2::store_columns16(&strip[4..], rows);
+            sse2::store_columns16(&strip[4..], sse2::Halves::of_plane(p, at.stride));
             if left {
                 sse2::store_columns4(&strip[..4], p.sub(4), at.stride);
             }
@@ -1543,18 +1587,27 @@ fn chroma_strip_starts(lens: [usize; 2], at: [&StripAt; 2]) -> Option<[usize; 2]
 /// macroblock, half filled (entry k is its line k − 4). Where whole rows can
 /// be moved, entries 0..16 (with a left neighbour) or 4..20 are 16 columns
 /// from x0 − 4 or x0 on, of which those past entry 12 only travel along.
+///
+/// # Safety
+/// `whole` is what [`chroma_strip_starts`] gives for the planes' lengths
+/// and `at`.
 #[inline(always)]
-fn gather_chroma_columns(strip: &mut Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
+unsafe fn gather_chroma_columns(
+    strip: &mut Strip<20>,
+    (u, v): (Samples, Samples),
+    at: [&StripAt; 2],
+    whole: Option<[usize; 2]>,
+) {
+    debug_assert_eq!(whole, chroma_strip_starts([u.len(), v.len()], at));
     #[cfg(target_arch = "x86_64")]
-    if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
+    if let Some([su, sv]) = whole {
         // SAFETY: `chroma_strip_starts` checked that the 8 rows of 16
         // samples from `su` in `u` and from `sv` in `v` lie in the planes.
         unsafe {
-            let (pu, pv) = (u.ptr().add(su).cast_const(), v.ptr().add(sv).cast_const());
-            let rows = std::array::from_fn(|r| match r {
-                0..8 => pu.add(r * at[0].stride),
-                _ => pv.add((r - 8) * at[1].stride),
-            });
+            let rows = sse2::Halves {
+                top: (u.ptr().add(su), at[0].stride),
+                bottom: (v.ptr().add(sv), at[1].stride),
+            };
             let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
             sse2::load_columns16(rows, &mut strip[k..k + LANES]);
         }
@@ -1592,18 +1645,26 @@ fn gather_chroma_columns_by_rows(strip: &mut Strip<20>, u: Samples, v: Samples, 
 
 /// Inverse of [`gather_chroma_columns`]: writes columns x0 − 4..x0 + 8 with
 /// a left neighbour, else x0..x0 + 8.
+///
+/// # Safety
+/// As for [`gather_chroma_columns`].
 #[inline(always)]
-fn scatter_chroma_columns(strip: &Strip<20>, u: Samples, v: Samples, at: [&StripAt; 2]) {
+unsafe fn scatter_chroma_columns(
+    strip: &Strip<20>,
+    (u, v): (Samples, Samples),
+    at: [&StripAt; 2],
+    whole: Option<[usize; 2]>,
+) {
+    debug_assert_eq!(whole, chroma_strip_starts([u.len(), v.len()], at));
     #[cfg(target_arch = "x86_64")]
-    if let Some([su, sv]) = chroma_strip_starts([u.len(), v.len()], at) {
+    if let Some([su, sv]) = whole {
         // SAFETY: as in `gather_chroma_columns`; the samples written past
         // entry 12 are those read there.
         unsafe {
-            let (pu, pv) = (u.ptr().add(su), v.ptr().add(sv));
-            let rows = std::array::from_fn(|r| match r {
-                0..8 => pu.add(r * at[0].stride),
-                _ => pv.add((r - 8) * at[1].stride),
-            });
+            let rows = sse2::Halves {
+                top: (u.ptr().add(su), at[0].stride),
+                bottom: (v.ptr().add(sv), at[1].stride),
+            };
             let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
             sse2::store_columns16(&strip[k..k + LANES], rows);
         }
@@ -1742,13 +1803,15 @@ fn filter_mb_luma(y: PlaneView, site: &MbSite, th: &SiteThresholds) {
     if plan.iter().any(Option::is_some) {
         let mut strip: Strip<20> = [[0; LANES]; 20];
         let at = site.strip_at(y.width, 16, plan[0].is_some());
-        gather_luma_columns(&mut strip, y.data, &at);
+        let whole = luma_strip_start(y.data.len(), &at);
+        // SAFETY: `whole` is the strip's (and below).
+        unsafe { gather_luma_columns(&mut strip, y.data, &at, whole) };
         for (e, t) in plan.iter().enumerate() {
             if let (Some(t), Some(w)) = (t, window(&mut strip, 4 * e)) {
                 filter_luma_lanes(w, t, &site.bs.v[e]);
             }
         }
-        scatter_luma_columns(&strip, y.data, &at);
+        unsafe { scatter_luma_columns(&strip, y.data, &at, whole) };
     }
     let (x0, y0) = (site.mb_x * 16, site.mb_y * 16);
     for (e, t) in edge_plan(site, th, false).iter().enumerate() {
@@ -1834,13 +1897,15 @@ fn filter_mb_chroma(u: PlaneView, v: PlaneView, site: &MbSite, th: &SiteThreshol
             site.strip_at(u.width, 8, e0.is_some()),
             site.strip_at(v.width, 8, e0.is_some()),
         );
-        gather_chroma_columns(&mut strip, u.data, v.data, [&au, &av]);
+        let whole = chroma_strip_starts([u.data.len(), v.data.len()], [&au, &av]);
+        // SAFETY: `whole` is the strip's (and below).
+        unsafe { gather_chroma_columns(&mut strip, (u.data, v.data), [&au, &av], whole) };
         for (k, luma_edge, t) in [(0, 0, e0), (4, 2, e2)] {
             if let (Some(t), Some(w)) = (t, window(&mut strip, k)) {
                 filter_chroma_lanes(w, t, &site.bs.v[luma_edge]);
             }
         }
-        scatter_chroma_columns(&strip, u.data, v.data, [&au, &av]);
+        unsafe { scatter_chroma_columns(&strip, (u.data, v.data), [&au, &av], whole) };
     }
     let [e0, _, e2, _] = edge_plan(site, th, false);
     let (x0, y0) = (site.mb_x * 8, site.mb_y * 8);
@@ -2910,20 +2975,23 @@ mod tests {
             }
 
             let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
-            gather_luma_columns(&mut fast, Samples::of(&mut y), &ay);
+            let whole = luma_strip_start(y.len(), &ay);
+            // SAFETY: `whole` is the strip's, and so below.
+            unsafe { gather_luma_columns(&mut fast, Samples::of(&mut y), &ay, whole) };
             gather_luma_columns_by_rows(&mut rows, Samples::of(&mut y), &ay);
             assert_eq!(fast, rows, "luma gather, {what}");
             for line in &mut fast[ay.k0..] {
                 line.fill_with(|| rng.below(256) as u8);
             }
             let (mut y_fast, mut y_rows) = (y.clone(), y.clone());
-            scatter_luma_columns(&fast, Samples::of(&mut y_fast), &ay);
+            unsafe { scatter_luma_columns(&fast, Samples::of(&mut y_fast), &ay, whole) };
             scatter_luma_columns_by_rows(&fast, Samples::of(&mut y_rows), &ay);
             assert_eq!(y_fast, y_rows, "luma scatter, {what}");
 
             let (mut fast, mut rows): (Strip<20>, Strip<20>) = ([[7; LANES]; 20], [[7; LANES]; 20]);
+            let whole = chroma_strip_starts([u.len(), v.len()], [&au, &av]);
             let (su, sv) = (Samples::of(&mut u), Samples::of(&mut v));
-            gather_chroma_columns(&mut fast, su, sv, [&au, &av]);
+            unsafe { gather_chroma_columns(&mut fast, (su, sv), [&au, &av], whole) };
             gather_chroma_columns_by_rows(&mut rows, su, sv, [&au, &av]);
             let k = if chroma_left(&au).is_some() { 0 } else { 4 };
             assert_eq!(fast[k..12], rows[k..12], "chroma gather, {what}");
@@ -2934,7 +3002,7 @@ mod tests {
             let (mut u_fast, mut v_fast, mut u_rows, mut v_rows) =
                 (u.clone(), v.clone(), u.clone(), v.clone());
             let fast_planes = (Samples::of(&mut u_fast), Samples::of(&mut v_fast));
-            scatter_chroma_columns(&fast, fast_planes.0, fast_planes.1, [&au, &av]);
+            unsafe { scatter_chroma_columns(&fast, fast_planes, [&au, &av], whole) };
             let row_planes = (Samples::of(&mut u_rows), Samples::of(&mut v_rows));
             scatter_chroma_columns_by_rows(&fast, row_planes.0, row_planes.1, [&au, &av]);
             assert_eq!((u_fast, v_fast), (u_rows, v_rows), "chroma scatter, {what}");
