@@ -111,6 +111,23 @@ pub fn residual_block_bits_bound(
     coded_bits_bound(coeffs, table, lanes)
 }
 
+/// [`residual_block_bits_bound`] of levels as a macroblock holds them (16
+/// bits each).
+pub fn held_block_bits_bound(levels: &[i16], table: CoeffTokenTable) -> Result<u32, CavlcError> {
+    let mut wide = [0i32; 16];
+    let Some(w) = wide.get_mut(..levels.len()) else {
+        let max = table.max_num_coeff();
+        return Err(CavlcError::BlockTooLong {
+            len: levels.len(),
+            max,
+        });
+    };
+    for (w, &l) in w.iter_mut().zip(levels) {
+        *w = i32::from(l);
+    }
+    residual_block_bits_bound(w, table)
+}
+
 /// [`residual_block_bits_bound`] of a block with nonzero levels.
 #[inline(never)]
 fn coded_bits_bound(
@@ -168,16 +185,13 @@ impl QuickBound {
     /// in positions the block does not code (index 0 of an AC block) are
     /// counted by the quick bound too: counting more levels only raises it.
     #[inline]
-    pub fn add(&mut self, coeffs: &[i32], from: usize, table: CoeffTokenTable) {
+    pub fn add(&mut self, coeffs: &[i16], from: usize, table: CoeffTokenTable) {
         let (bits, large) = quick_block_bits(coeffs);
         if !large {
             self.bits += bits;
             return;
         }
-        match coeffs
-            .get(from..)
-            .map(|c| residual_block_bits_bound(c, table))
-        {
+        match coeffs.get(from..).map(|c| held_block_bits_bound(c, table)) {
             Some(Ok(exact)) => self.bits += exact,
             _ => self.uncodable = true,
         }
@@ -193,16 +207,16 @@ impl QuickBound {
 /// One block's [`QuickBound`] and whether a level lies beyond
 /// ±QUICK_LEVEL_MAX: with SSE2 on x86-64 for 16 levels, else one at a time.
 #[inline(always)]
-fn quick_block_bits(coeffs: &[i32]) -> (u32, bool) {
+fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
     #[cfg(target_arch = "x86_64")]
-    if let Ok(block) = <&[i32; 16]>::try_from(coeffs) {
+    if let Ok(block) = <&[i16; 16]>::try_from(coeffs) {
         // SAFETY: SSE2 is part of x86-64; the loads read the 16 levels.
         let counts = unsafe { x86::magnitude_counts(block) };
         return quick_bits_from_counts(counts);
     }
     let mut counts = [0u32; 4];
     for &c in coeffs {
-        let m = c.unsigned_abs();
+        let m = u32::from(c.unsigned_abs());
         for (n, t) in counts.iter_mut().zip(QUICK_STEPS) {
             *n += u32::from(m > t);
         }
@@ -731,13 +745,11 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// The numbers of the 16 levels whose magnitude exceeds each of
-    /// [`super::QUICK_STEPS`] (levels are narrowed to 16 bits with signed
-    /// saturation, which keeps every magnitude above 15 above it).
+    /// [`super::QUICK_STEPS`].
     #[inline(always)]
-    pub(super) unsafe fn magnitude_counts(coeffs: &[i32; 16]) -> [u32; 4] {
+    pub(super) unsafe fn magnitude_counts(coeffs: &[i16; 16]) -> [u32; 4] {
         let p = coeffs.as_ptr() as *const __m128i;
-        let low = _mm_packs_epi32(_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
-        let high = _mm_packs_epi32(_mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3)));
+        let (low, high) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
         super::QUICK_STEPS.map(|t| {
             let (above, below) = (_mm_set1_epi16(t as i16), _mm_set1_epi16(-(t as i16)));
             let beyond = |v| _mm_or_si128(_mm_cmpgt_epi16(v, above), _mm_cmplt_epi16(v, below));
@@ -1573,7 +1585,9 @@ mod tests {
     /// exact bound of the coded part (`coeffs[from..]`) under `table`.
     fn check_quick_bound(coeffs: &[i32], from: usize, table: CoeffTokenTable) -> Option<u32> {
         let mut quick = QuickBound::default();
-        quick.add(coeffs, from, table);
+        let held: Vec<i16> = coeffs.iter().map(|&c| c as i16).collect();
+        assert!(held.iter().zip(coeffs).all(|(&h, &c)| i32::from(h) == c));
+        quick.add(&held, from, table);
         let exact = residual_block_bits_bound(&coeffs[from..], table);
         assert_eq!(quick.bits().is_none(), exact.is_err(), "{coeffs:?}");
         let q = quick.bits()?;
@@ -1678,14 +1692,14 @@ mod tests {
             check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
             exact
         );
-        last_big[15] = 1 << 20;
+        last_big[15] = 30_000;
         assert_eq!(
             check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
             None
         );
         let mut quick = QuickBound::default();
         quick.add(&[1; 16], 0, CoeffTokenTable::Nc(0));
-        quick.add(&last_big, 0, CoeffTokenTable::Nc(0));
+        quick.add(&last_big.map(|c| c as i16), 0, CoeffTokenTable::Nc(0));
         assert_eq!(quick.bits(), None, "an uncodable block leaves no bound");
         assert_eq!(
             check_quick_bound(&[0; 16], 0, CoeffTokenTable::Nc(0)),

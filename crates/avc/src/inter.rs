@@ -10,7 +10,7 @@ use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     bits_bound_with, chroma_cbp, code_chroma_residual, fits_with, for_each_chroma_block,
-    luma_block_at, luma_block_xy, pcm_coding, reconstruct_luma_block, store_block, to_scan, wide,
+    luma_block_at, luma_block_xy, pcm_coding, reconstruct_luma_block, store_block, to_scan,
     BitIter, BlockVisitor, ChromaResult, CodedBlocks, LumaPred, MbCoding, MbLevels, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
@@ -69,7 +69,7 @@ impl CodedBlocks for InterBlocks<'_> {
         let lv = mb.levels();
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                f.visit(&wide(&lv.luma[blk]), 0, CoeffTokenTable::Nc(0));
+                f.visit(&lv.luma[blk], 0, CoeffTokenTable::Nc(0));
             }
         }
         for_each_chroma_block(mb, f);

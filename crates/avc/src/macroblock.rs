@@ -8,7 +8,7 @@
 
 use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_MB_BITS};
 use crate::bits::ue_len;
-use crate::cavlc::{residual_block_bits_bound, CoeffTokenTable, QuickBound};
+use crate::cavlc::{held_block_bits_bound, CoeffTokenTable, QuickBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels, Levels16};
@@ -776,7 +776,7 @@ pub fn intra_mb_fits(mb: &MbCoding) -> bool {
 /// (index 0 of an AC block is not coded), the index of the first level
 /// coded, and the coeff_token table its bound is taken with.
 pub(crate) trait BlockVisitor {
-    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable);
+    fn visit(&mut self, levels: &[i16], from: usize, table: CoeffTokenTable);
 }
 
 /// The residual blocks of a macroblock, handed to a [`BlockVisitor`] in
@@ -798,15 +798,15 @@ impl CodedBlocks for IntraBlocks<'_> {
             LumaPred::I4(_) => {
                 for blk in 0..16 {
                     if mb.cbp_luma & (1 << (blk / 4)) != 0 {
-                        f.visit(&wide(&lv.luma[blk]), 0, nc);
+                        f.visit(&lv.luma[blk], 0, nc);
                     }
                 }
             }
             LumaPred::I16(_) => {
-                f.visit(&wide(&lv.luma_dc), 0, nc);
+                f.visit(&lv.luma_dc, 0, nc);
                 if mb.cbp_luma != 0 {
                     for blk in 0..16 {
-                        f.visit(&wide(&lv.luma[blk]), 1, nc);
+                        f.visit(&lv.luma[blk], 1, nc);
                     }
                 }
             }
@@ -818,7 +818,7 @@ impl CodedBlocks for IntraBlocks<'_> {
 
 impl BlockVisitor for QuickBound {
     #[inline(always)]
-    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable) {
+    fn visit(&mut self, levels: &[i16], from: usize, table: CoeffTokenTable) {
         self.add(levels, from, table);
     }
 }
@@ -828,10 +828,10 @@ impl BlockVisitor for QuickBound {
 struct ExactBound(Option<u32>);
 
 impl BlockVisitor for ExactBound {
-    fn visit(&mut self, levels: &[i32], from: usize, table: CoeffTokenTable) {
+    fn visit(&mut self, levels: &[i16], from: usize, table: CoeffTokenTable) {
         self.0 = self
             .0
-            .and_then(|b| Some(b + residual_block_bits_bound(&levels[from..], table).ok()?));
+            .and_then(|b| Some(b + held_block_bits_bound(&levels[from..], table).ok()?));
     }
 }
 
@@ -863,12 +863,12 @@ pub(crate) fn for_each_chroma_block(mb: &MbCoding, f: &mut impl BlockVisitor) {
     let lv = mb.levels();
     if mb.cbp_chroma > 0 {
         for dc in &lv.chroma_dc {
-            f.visit(&wide(dc), 0, CoeffTokenTable::ChromaDc);
+            f.visit(dc, 0, CoeffTokenTable::ChromaDc);
         }
     }
     if mb.cbp_chroma == 2 {
         for ac in lv.chroma_ac.iter().flatten() {
-            f.visit(&wide(ac), 1, CoeffTokenTable::Nc(0));
+            f.visit(ac, 1, CoeffTokenTable::Nc(0));
         }
     }
 }
