@@ -75,43 +75,6 @@ impl Plane {
 /// and the distance between rows.
 pub(crate) type RowsAt = (usize, usize);
 
-/// Copies `rows` rows of `width` samples from `src` to `dst`, each block
-/// given by its first sample and row distance: the bounds are checked once
-/// for the whole block. Panics, like indexing, where either block reaches
-/// past its buffer.
-#[inline(always)]
-pub(crate) fn copy_rows(
-    dst: &mut [u8],
-    (dst_at, dst_stride): RowsAt,
-    src: &[u8],
-    (src_at, src_stride): RowsAt,
-    (width, rows): (usize, usize),
-) {
-    let end = |at: usize, stride: usize| {
-        let last = rows.checked_sub(1)?.checked_mul(stride)?.checked_add(at)?;
-        last.checked_add(width)
-    };
-    let (Some(dst_end), Some(src_end)) = (end(dst_at, dst_stride), end(src_at, src_stride)) else {
-        return; // no rows, or sizes beyond memory (no buffer holds them)
-    };
-    assert!(
-        dst_end <= dst.len() && src_end <= src.len(),
-        "a block of {rows} rows of {width} reaches past its buffer"
-    );
-    for r in 0..rows {
-        // SAFETY: row r of each block ends at or before the block's end,
-        // checked above against the buffer's length; the buffers are a
-        // shared and an exclusive borrow, so they do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                src.as_ptr().add(src_at + r * src_stride),
-                dst.as_mut_ptr().add(dst_at + r * dst_stride),
-                width,
-            );
-        }
-    }
-}
-
 /// Asks for the cache lines of `data` at offsets `start`, `start + stride`,
 /// … (`rows` of them, as many as `data` holds): the bounds are checked once,
 /// so that each line costs the prefetch alone.
@@ -280,58 +243,6 @@ impl YuvFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A block copied with [`copy_rows`] lands where row-by-row slice copies
-    /// put it, and nothing else changes, for blocks of any width and row
-    /// distance within both buffers.
-    #[test]
-    fn copy_rows_equals_copying_row_by_row() {
-        let src: Vec<u8> = (0..600u32).map(|i| (i * 7 % 251) as u8).collect();
-        for (width, rows, src_stride, dst_stride) in [
-            (16, 16, 24, 40),
-            (8, 8, 8, 9),
-            (1, 16, 37, 20),
-            (4, 3, 4, 4),
-        ] {
-            for (src_at, dst_at) in [(0, 0), (5, 3), (17, 11)] {
-                let mut want = vec![0xaau8; 700];
-                for r in 0..rows {
-                    let (d, s) = (dst_at + r * dst_stride, src_at + r * src_stride);
-                    want[d..d + width].copy_from_slice(&src[s..s + width]);
-                }
-                let mut got = vec![0xaau8; 700];
-                copy_rows(
-                    &mut got,
-                    (dst_at, dst_stride),
-                    &src,
-                    (src_at, src_stride),
-                    (width, rows),
-                );
-                assert_eq!(got, want, "{width}x{rows} at {src_at} -> {dst_at}");
-            }
-        }
-        // No rows: nothing is touched.
-        let mut untouched = vec![1u8; 4];
-        copy_rows(&mut untouched, (0, 4), &src, (0, 4), (4, 0));
-        assert_eq!(untouched, [1; 4]);
-    }
-
-    /// A block reaching past either buffer panics, as indexing would,
-    /// instead of writing or reading outside it.
-    #[test]
-    fn copy_rows_refuses_blocks_past_the_buffers() {
-        let src = [0u8; 64];
-        let past_dst = std::panic::catch_unwind(|| {
-            let mut dst = [0u8; 63];
-            copy_rows(&mut dst, (0, 8), &src, (0, 8), (8, 8));
-        });
-        assert!(past_dst.is_err());
-        let past_src = std::panic::catch_unwind(|| {
-            let mut dst = [0u8; 64];
-            copy_rows(&mut dst, (0, 8), &src, (1, 8), (8, 8));
-        });
-        assert!(past_src.is_err());
-    }
 
     #[test]
     fn clone_from_copies_into_the_same_buffer() {

@@ -1,6 +1,7 @@
 //! H.264 codec core: pure functions over planes. No I/O, no CUDA.
 
 pub mod analyse;
+mod bands;
 pub mod bits;
 pub mod cavlc;
 pub mod cavlc_tables;

@@ -6,7 +6,8 @@
 //! all macroblocks at once, then intra macroblocks in wavefront order).
 
 use crate::analyse::{bare_skip_may_go_intra, intra_estimate_below, lambda};
-use crate::frame::{copy_rows, prefetch, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::bands::SharedRecon;
+use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
 use crate::wavefront::{wavefront_on_demand, Above};
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -35,9 +36,9 @@ pub fn code_i_picture(
 /// macroblock is coded after its left, top-left, top and top-right
 /// neighbours (the only reconstructed samples intra prediction reads,
 /// 8.3.1.2, 8.3.3, 8.3.4), so the result equals raster order for any thread
-/// count. Each macroblock is coded in its own [`Neighbourhood`]; the
-/// reconstruction is shared as one lock per macroblock row, held only to
-/// copy edges out and samples in.
+/// count. Each macroblock is coded in its own [`Neighbourhood`], with edges
+/// copied out of the shared reconstruction and its samples copied in
+/// ([`SharedRecon`]).
 pub fn code_i_picture_with(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -72,13 +73,11 @@ fn code_rows<S: Default>(
     code: &(impl Fn(&mut S, &RowWork, (usize, usize), &Above) -> MbCoding + Sync),
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
-    let widths = (recon.y.width, recon.u.width);
-    let bands = bands_of(recon);
+    let shared = SharedRecon::of(recon);
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
     let work = RowWork {
         src,
-        bands: &bands,
-        widths,
+        recon: &shared,
         wm,
         coding,
     };
@@ -102,32 +101,14 @@ fn uncoded() -> MbCoding {
     MbCoding::i_pcm(None)
 }
 
-/// The reconstruction as macroblock rows, each behind its own lock.
-fn bands_of(recon: &mut YuvFrame) -> Vec<Mutex<Band<'_>>> {
-    let (yw, cw) = (recon.y.width, recon.u.width);
-    recon
-        .y
-        .data
-        .chunks_mut(16 * yw)
-        .zip(recon.u.data.chunks_mut(8 * cw))
-        .zip(recon.v.data.chunks_mut(8 * cw))
-        .map(|((y, u), v)| Mutex::new(Band { y, u, v }))
-        .collect()
-}
-
-/// The reconstructed samples of one macroblock row.
-struct Band<'a> {
-    y: &'a mut [u8],
-    u: &'a mut [u8],
-    v: &'a mut [u8],
-}
-
 /// What the workers coding intra macroblocks share.
+/// What the row workers share. Each is called for macroblock (x, y) by the
+/// worker of row y in wavefront order, after waiting for the row above
+/// where it reads it (intra macroblocks): what [`SharedRecon`] asks of its
+/// callers.
 struct RowWork<'a, 'b> {
     src: &'a YuvFrame,
-    bands: &'a [Mutex<Band<'b>>],
-    /// Luma and chroma plane widths.
-    widths: (usize, usize),
+    recon: &'a SharedRecon<'b>,
     wm: usize,
     coding: (i32, IntraMode),
 }
@@ -135,24 +116,27 @@ struct RowWork<'a, 'b> {
 impl RowWork<'_, '_> {
     /// Writes an inter macroblock's reconstruction at (x, y).
     fn paste(&self, c: &InterMb, x: usize, y: usize) {
-        let (yw, cw) = self.widths;
-        let band = &mut *lock(&self.bands[y]);
-        put_block(band.y, yw, x * 16, 16, &c.luma);
-        put_block(band.u, cw, x * 8, 8, &c.chroma[0]);
-        put_block(band.v, cw, x * 8, 8, &c.chroma[1]);
+        // SAFETY: macroblock (x, y) belongs to this row's worker.
+        unsafe {
+            let recon = self.recon;
+            recon.write(0, (x * 16, y * 16), &c.luma, (0, 16), (16, 16));
+            recon.write(1, (x * 8, y * 8), &c.chroma[0], (0, 8), (8, 8));
+            recon.write(2, (x * 8, y * 8), &c.chroma[1], (0, 8), (8, 8));
+        }
     }
 
-    /// Codes the intra macroblock at (x, y) in the cut-out `n`.
+    /// Codes the intra macroblock at (x, y) in the cut-out `n`; the row
+    /// above has got past its top-right neighbour.
     fn code(&self, n: &mut Neighbourhood, x: usize, y: usize) -> MbCoding {
         let (qp, intra) = self.coding;
-        n.cut_bands(self.bands, self.widths, (x, y), self.wm);
+        n.cut_out(self.recon, (x, y), self.wm);
         let src_pos = MbPos {
             mb_x: x,
             mb_y: y,
             width_mbs: self.wm,
         };
         let mb = intra_mb((self.src, src_pos), &mut n.recon, n.pos, qp, intra);
-        n.paste_coded(&mut lock(&self.bands[y]), x, self.widths);
+        n.paste_coded(self.recon, (x, y));
         mb
     }
 }
@@ -181,15 +165,10 @@ struct Neighbourhood {
 
 impl Neighbourhood {
     /// Cuts the neighbours of the macroblock at (mb_x, mb_y) out of the
-    /// reconstruction held as macroblock rows: the row above's last sample
-    /// row and the column to the left.
-    fn cut_bands(
-        &mut self,
-        bands: &[Mutex<Band>],
-        widths: (usize, usize),
-        (mb_x, mb_y): (usize, usize),
-        wm: usize,
-    ) {
+    /// shared reconstruction: the row above's last sample row and the
+    /// column to the left. The row above has got past the macroblock's
+    /// top-right neighbour.
+    fn cut_out(&mut self, recon: &SharedRecon, (mb_x, mb_y): (usize, usize), wm: usize) {
         let (x0, y0) = (mb_x.saturating_sub(1), mb_y.saturating_sub(1));
         let x1 = (mb_x + 2).min(wm);
         let pos = MbPos {
@@ -198,27 +177,58 @@ impl Neighbourhood {
             width_mbs: x1 - x0,
         };
         size_to(&mut self.recon, (x1 - x0, mb_y + 1 - y0));
-        if mb_y > 0 {
-            copy_row_above(&mut self.recon, &lock(&bands[mb_y - 1]), widths, x0);
-        }
-        if mb_x > 0 {
-            copy_left_column(&mut self.recon, &lock(&bands[mb_y]), widths, mb_x, pos);
+        let planes = [&mut self.recon.y, &mut self.recon.u, &mut self.recon.v];
+        for (p, plane) in planes.into_iter().enumerate() {
+            let n = if p == 0 { 16 } else { 8 };
+            // SAFETY: the row above up to the top-right neighbour is
+            // finished; the left neighbour is this worker's own.
+            unsafe { cut_plane(recon, p, n, plane, (x0, mb_x, mb_y), pos) };
         }
         self.pos = pos;
     }
 
-    /// Writes the coded macroblock's reconstruction into its macroblock
-    /// row at column `mb_x`.
-    fn paste_coded(&self, band: &mut Band, mb_x: usize, (yw, cw): (usize, usize)) {
+    /// Writes the coded macroblock's reconstruction into the shared
+    /// reconstruction at (mb_x, mb_y), the caller's own macroblock.
+    fn paste_coded(&self, recon: &SharedRecon, (mb_x, mb_y): (usize, usize)) {
         let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
-        let parts = [
-            (&self.recon.y, &mut *band.y, yw, 16),
-            (&self.recon.u, &mut *band.u, cw, 8),
-            (&self.recon.v, &mut *band.v, cw, 8),
-        ];
-        for (plane, rows, stride, n) in parts {
-            let from = (ly * n * plane.width + lx * n, plane.width);
-            copy_rows(rows, (mb_x * n, stride), &plane.data, from, (n, n));
+        let (y, u, v) = (&self.recon.y, &self.recon.u, &self.recon.v);
+        let from = |p: &Plane, n: usize| (ly * n * p.width + lx * n, p.width);
+        // SAFETY: the macroblock belongs to the caller's worker.
+        unsafe {
+            recon.write(0, (mb_x * 16, mb_y * 16), &y.data, from(y, 16), (16, 16));
+            recon.write(1, (mb_x * 8, mb_y * 8), &u.data, from(u, 8), (8, 8));
+            recon.write(2, (mb_x * 8, mb_y * 8), &v.data, from(v, 8), (8, 8));
+        }
+    }
+}
+
+/// Copies plane `p`'s neighbours of macroblock (mb_x, mb_y) (`n` samples
+/// wide) into the cut-out's `plane`, whose macroblock is at `pos` and whose
+/// first column is macroblock column `x0`: the row above's last sample row
+/// and the column to the left.
+///
+/// # Safety
+/// The row above has got past the macroblock's top-right neighbour.
+#[inline(always)]
+unsafe fn cut_plane(
+    recon: &SharedRecon,
+    p: usize,
+    n: usize,
+    plane: &mut Plane,
+    (x0, mb_x, mb_y): (usize, usize, usize),
+    pos: MbPos,
+) {
+    let w = plane.width;
+    // SAFETY: passed on to the caller (the left column is the worker's own).
+    unsafe {
+        if mb_y > 0 {
+            let at = (x0 * n, mb_y * n - 1);
+            recon.read(p, at, &mut plane.data, ((n - 1) * w, w), (w, 1));
+        }
+        if mb_x > 0 {
+            let at = (mb_x * n - 1, mb_y * n);
+            let to = (pos.mb_y * n * w + pos.mb_x * n - 1, w);
+            recon.read(p, at, &mut plane.data, to, (1, n));
         }
     }
 }
@@ -231,47 +241,6 @@ fn size_to(f: &mut YuvFrame, (w, h): (usize, usize)) {
         plane.width = w * n;
         plane.height = h * n;
         plane.data.resize(plane.width * plane.height, 0);
-    }
-}
-
-/// Copies the last sample row of the macroblock row above (from macroblock
-/// column `x0` on) into the cut-out's row above its macroblock row.
-fn copy_row_above(f: &mut YuvFrame, above: &Band, (yw, cw): (usize, usize), x0: usize) {
-    let parts = [
-        (&mut f.y, &*above.y, yw, 16),
-        (&mut f.u, &*above.u, cw, 8),
-        (&mut f.v, &*above.v, cw, 8),
-    ];
-    for (plane, band, stride, n) in parts {
-        let w = plane.width;
-        let from = &band[(n - 1) * stride + x0 * n..][..w];
-        plane.data[(n - 1) * w..n * w].copy_from_slice(from);
-    }
-}
-
-/// Copies the sample column left of the macroblock at column `mb_x` of its
-/// row into the cut-out, left of the macroblock at `pos`.
-fn copy_left_column(
-    f: &mut YuvFrame,
-    here: &Band,
-    (yw, cw): (usize, usize),
-    mb_x: usize,
-    pos: MbPos,
-) {
-    let parts = [
-        (&mut f.y, &*here.y, yw, 16),
-        (&mut f.u, &*here.u, cw, 8),
-        (&mut f.v, &*here.v, cw, 8),
-    ];
-    for (plane, band, stride, n) in parts {
-        let (col, to_col, w) = (mb_x * n - 1, pos.mb_x * n - 1, plane.width);
-        copy_rows(
-            &mut plane.data,
-            (pos.mb_y * n * w + to_col, w),
-            band,
-            (col, stride),
-            (1, n),
-        );
     }
 }
 
@@ -512,17 +481,6 @@ fn decide_p_mb_into(
         code_inter_mb_into(src, refp, pos, qp, &motion, out);
     }
     true
-}
-
-/// Writes an `n`×`n` block at column `x0` of a band of rows `stride` wide.
-fn put_block(band: &mut [u8], stride: usize, x0: usize, n: usize, samples: &[u8]) {
-    copy_rows(
-        band,
-        (x0, stride),
-        samples,
-        (0, n),
-        (n, samples.len() / n.max(1)),
-    );
 }
 
 #[cfg(test)]
