@@ -295,6 +295,7 @@ impl Encoder {
         // So does keeping the vectors that the next picture's decisions read.
         let mut field = std::mem::take(&mut self.prev);
         let next_is_p = plan.is_some();
+        let keep_recon = self.keep_recon;
         let (nal, next_reference) = rayon::join(
             || {
                 if next_is_p {
@@ -310,7 +311,7 @@ impl Encoder {
                         .collect();
                     deblock_picture(&mut recon, &infos, wm, DeblockParams::default());
                 }
-                plan.map(|p| p.make(&recon))
+                plan.map(|p| p.make(&mut recon, !keep_recon))
             },
         );
         let nal = nal?;
@@ -412,8 +413,12 @@ enum ReferencePlan {
 }
 
 impl ReferencePlan {
-    fn make(self, recon: &YuvFrame) -> RefPicture {
+    /// The reference made from `recon`; with `spare_recon` (the caller
+    /// only writes `recon` again) its chroma planes may be taken instead of
+    /// copied, leaving stale samples of the same size in their place.
+    fn make(self, recon: &mut YuvFrame, spare_recon: bool) -> RefPicture {
         match self {
+            ReferencePlan::Refill(old) if spare_recon => old.refill_taking_chroma(recon),
             ReferencePlan::Refill(old) => old.refill_full_sample(recon),
             ReferencePlan::FullSample => RefPicture::new_full_sample(recon),
             ReferencePlan::WithHalfSamples => RefPicture::new(recon),

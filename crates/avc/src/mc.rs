@@ -255,6 +255,22 @@ impl RefPicture {
         self
     }
 
+    /// [`RefPicture::refill_full_sample`] that takes `pic`'s chroma planes
+    /// instead of copying them, leaving it this reference's old ones (of
+    /// the same size, their samples stale): for a picture whose buffers are
+    /// only written again.
+    pub fn refill_taking_chroma(mut self, pic: &mut YuvFrame) -> RefPicture {
+        let same_chroma = (self.cb.width, self.cb.height) == (pic.u.width, pic.u.height)
+            && (self.cr.width, self.cr.height) == (pic.v.width, pic.v.height);
+        if !self.refillable(pic) || !same_chroma {
+            return self.refill_full_sample(pic);
+        }
+        fill_full_plane(&mut self.full, &pic.y);
+        std::mem::swap(&mut self.cb, &mut pic.u);
+        std::mem::swap(&mut self.cr, &mut pic.v);
+        self
+    }
+
     pub fn new_full_sample(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
         let mut full = PaddedPlane::new(w, h);
@@ -868,6 +884,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A reference refilled by taking the picture's chroma planes equals
+    /// one refilled by copying them (planes and predictions), and leaves the
+    /// picture the old reference's chroma buffers.
+    #[test]
+    fn taking_chroma_equals_copying_it() {
+        let old_pic = picture(32, 24);
+        let mut pic = picture(32, 24);
+        pic.y.data.reverse();
+        pic.u.data.iter_mut().for_each(|v| *v = v.wrapping_add(17));
+        pic.v.data.reverse();
+        let copied = RefPicture::new_full_sample(&old_pic).refill_full_sample(&pic);
+        let mut taken_from = pic.clone();
+        let taken = RefPicture::new_full_sample(&old_pic).refill_taking_chroma(&mut taken_from);
+        assert_eq!(taken.full.data, copied.full.data);
+        assert_eq!((&taken.cb, &taken.cr), (&copied.cb, &copied.cr));
+        assert_eq!((&taken_from.u, &taken_from.v), (&old_pic.u, &old_pic.v));
+        assert_eq!(taken_from.y, pic.y);
+        let mut got = [[0u8; 64]; 2];
+        let mut want = [[0u8; 64]; 2];
+        for mv in [[0i16, 0], [13, -7], [-40, 22]] {
+            taken.predict_chroma_8x8_pair((4, 2), mv, &mut got);
+            copied.predict_chroma_8x8_pair((4, 2), mv, &mut want);
+            assert_eq!(got, want, "mv {mv:?}");
+        }
+        // Other sizes: copied, as refill_full_sample does.
+        let mut small = picture(16, 16);
+        let r = RefPicture::new_full_sample(&old_pic).refill_taking_chroma(&mut small);
+        assert_eq!((r.full.width, r.full.height), (16, 16));
+        assert_eq!(small, picture(16, 16));
     }
 
     #[test]
