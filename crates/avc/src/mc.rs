@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::frame::{prefetch_lines, Plane, YuvFrame};
+use crate::frame::{prefetch_lines, Plane, YuvFrame, MBS_PER_CACHE_LINE};
 
 /// Samples of margin around the reference picture in which predictions may
 /// read; motion vectors are limited so a block with its filter taps stays
@@ -222,18 +222,26 @@ impl RefPicture {
         }
     }
 
-    /// A reference with only its full-sample plane, for searches that use
-    /// whole-sample vectors (fractional ones still work, more slowly).
-    /// [`RefPicture::new_full_sample`] of `pic`, reusing this reference's
-    /// buffers where the sizes allow.
-    /// Asks for the reference samples around macroblock (mb_x, mb_y) ahead
-    /// of its motion compensation: the co-located luma rows with four more
-    /// above and below (short vectors), and the co-located chroma rows.
-    pub fn prefetch_mb(&self, mb_x: usize, mb_y: usize) {
-        let (x, y) = (mb_x * 16, mb_y * 16);
-        self.full.prefetch_rows(x as i32, y as i32 - 4, 24);
+    /// Asks for the reference samples of the group of [`MBS_PER_CACHE_LINE`]
+    /// macroblocks from (mb_x, mb_y) on, moved by `mv` (quarter samples; the
+    /// vector that the group's motion is expected near), ahead of their
+    /// motion compensation: the luma rows with four more above and below
+    /// (vectors near it), and the chroma rows. A hint only.
+    pub fn prefetch_mbs(&self, (mb_x, mb_y): (usize, usize), mv: [i16; 2]) {
+        let (dx, dy) = (i32::from(mv[0]) >> 2, i32::from(mv[1]) >> 2);
+        // (Positions past the picture are clamped where the rows are asked for.)
+        let at = |n: usize| (n.min(1 << 24) as i32) * 16;
+        let (x, y) = (at(mb_x) + dx, at(mb_y) + dy);
+        // The group's 64 samples of a row may straddle two cache lines.
+        let width = 16 * MBS_PER_CACHE_LINE as i32;
+        for left in [x, x + width - 1] {
+            self.full.prefetch_rows(left, y - 4, 24);
+        }
+        let (cx, cy) = (x.max(0) as usize / 2, y.max(0) as usize / 2);
         for plane in [&self.cb, &self.cr] {
-            plane.prefetch_rows(x / 2, y / 2, 8);
+            for left in [cx, cx + width as usize / 2 - 1] {
+                plane.prefetch_rows(left, cy, 8);
+            }
         }
     }
 
@@ -822,8 +830,16 @@ mod tests {
             .for_each(|(i, v)| *v = i as u8);
         let refp = RefPicture::new_full_sample(&pic);
         let before = (refp.full.data.clone(), refp.cb.clone(), refp.cr.clone());
+        let vectors = [
+            [0, 0],
+            [-70, 33],
+            [i16::MIN, i16::MAX],
+            [i16::MAX, i16::MIN],
+        ];
         for (x, y) in [(0, 0), (2, 1), (3, 0), (0, 2), (9, 9), (usize::MAX / 64, 1)] {
-            refp.prefetch_mb(x, y);
+            for mv in vectors {
+                refp.prefetch_mbs((x, y), mv);
+            }
             pic.y.prefetch_rows(x.saturating_mul(16), y * 16, 16);
         }
         pic.y.prefetch_rows(usize::MAX, usize::MAX - 1, 16);

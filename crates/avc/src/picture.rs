@@ -395,7 +395,14 @@ fn prefetch_mb(src: &YuvFrame, ctx: &PContext, mb_x: usize, (mb_y, wm): (usize, 
         return;
     }
     src.prefetch_mb(mb_x, mb_y, 0);
-    ctx.refp.prefetch_mb(mb_x, mb_y);
+    // Near the co-located vector of the previous picture (the search's
+    // first seed, and what P_Skip's vector is usually near).
+    let mv = ctx
+        .prev_mvs
+        .get(mb_y * wm + mb_x)
+        .copied()
+        .unwrap_or_default();
+    ctx.refp.prefetch_mbs((mb_x, mb_y), mv);
     // The previous picture's decisions that P_Skip's vector reads: the
     // entries of the macroblock's row and of the row above (left, top and
     // top-right neighbours). An entry is about a cache line long.
