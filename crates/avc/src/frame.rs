@@ -75,9 +75,11 @@ impl Plane {
 /// and the distance between rows.
 pub(crate) type RowsAt = (usize, usize);
 
-/// Asks for the cache lines of `data` at offsets `start`, `start + stride`,
-/// … (`rows` of them, as many as `data` holds): the bounds are checked once,
-/// so that each line costs the prefetch alone.
+/// Asks for the 64 bytes of `data` from offsets `start`, `start + stride`,
+/// … on (`rows` of them, as many as `data` holds): the cache line of each
+/// row's first byte and that of its 64th, which differ unless the row
+/// starts a line (buffers are 16-byte aligned). The bounds are checked
+/// once, so that each line costs the prefetch alone.
 #[inline(always)]
 pub(crate) fn prefetch_lines(data: &[u8], start: usize, stride: usize, rows: usize) {
     prefetch_lines_at(data.as_ptr(), data.len(), start, stride, rows);
@@ -102,8 +104,13 @@ pub(crate) fn prefetch_lines_at(
         _ => rows.min((len - start - 1) / stride + 1),
     };
     let first = base.wrapping_add(start);
+    // The last byte of the first row's 64 that lies in the buffer; later
+    // rows' are `stride` on, or clamped to the buffer's last.
+    let reach = (len - start - 1).min(63);
+    let last_of = |r: usize| (start + r * stride + reach).min(len - 1);
     for r in 0..rows {
         prefetch_ptr(first.wrapping_add(r * stride));
+        prefetch_ptr(base.wrapping_add(last_of(r)));
     }
 }
 

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::frame::{prefetch_lines, Plane, YuvFrame, MBS_PER_CACHE_LINE};
+use crate::frame::{prefetch_lines, Plane, YuvFrame};
 
 /// Samples of margin around the reference picture in which predictions may
 /// read; motion vectors are limited so a block with its filter taps stays
@@ -222,8 +222,8 @@ impl RefPicture {
         }
     }
 
-    /// Asks for the reference samples of the group of [`MBS_PER_CACHE_LINE`]
-    /// macroblocks from (mb_x, mb_y) on, moved by `mv` (quarter samples; the
+    /// Asks for the reference samples of the group of
+    /// [`crate::frame::MBS_PER_CACHE_LINE`] macroblocks from (mb_x, mb_y) on, moved by `mv` (quarter samples; the
     /// vector that the group's motion is expected near), ahead of their
     /// motion compensation: the luma rows with four more above and below
     /// (vectors near it), and the chroma rows. A hint only.
@@ -232,16 +232,11 @@ impl RefPicture {
         // (Positions past the picture are clamped where the rows are asked for.)
         let at = |n: usize| (n.min(1 << 24) as i32) * 16;
         let (x, y) = (at(mb_x) + dx, at(mb_y) + dy);
-        // The group's 64 samples of a row may straddle two cache lines.
-        let width = 16 * MBS_PER_CACHE_LINE as i32;
-        for left in [x, x + width - 1] {
-            self.full.prefetch_rows(left, y - 4, 24);
-        }
+        // (Each row's 64 samples from there on: the group's luma.)
+        self.full.prefetch_rows(x, y - 4, 24);
         let (cx, cy) = (x.max(0) as usize / 2, y.max(0) as usize / 2);
         for plane in [&self.cb, &self.cr] {
-            for left in [cx, cx + width as usize / 2 - 1] {
-                plane.prefetch_rows(left, cy, 8);
-            }
+            plane.prefetch_rows(cx, cy, 8);
         }
     }
 
