@@ -7,8 +7,8 @@
 //! macroblock row: a lock's release is a full fence on x86-64, which after
 //! a macroblock's 384 samples waits for every store to land (about 4 % of
 //! a 1080p encode's time went there). The wavefront's progress counters
-//! already order the accesses (release after each macroblock, acquire
-//! before reading the row above).
+//! already order the accesses (release as a row's macroblocks are done,
+//! acquire before reading the row above).
 
 use crate::frame::{RowsAt, YuvFrame};
 use std::marker::PhantomData;
@@ -109,13 +109,13 @@ pub(crate) struct SharedRecon<'a> {
     _frame: PhantomData<&'a mut YuvFrame>,
 }
 
-// SAFETY: the picture pass visits the macroblocks in wavefront order
-// ([`crate::wavefront::wavefront_on_demand`]): a macroblock row belongs to
-// one worker, which writes only the macroblocks of that row (each once,
-// left to right) and reads its own row's samples; it reads the row above
-// only after that row's progress (published with release ordering after
-// each macroblock, read with acquire ordering) has passed the macroblocks
-// it reads (up to the top-right neighbour), which are never written again.
+// SAFETY: the picture pass codes rows side by side
+// ([`crate::wavefront::wavefront_rows`]): a macroblock row belongs to one
+// worker, which writes only the macroblocks of that row (each once) and
+// reads its own row's samples; it reads the row above only after that
+// row's published progress (release ordering, read with acquire ordering)
+// has passed the macroblocks it reads (up to the top-right neighbour), and
+// a row publishes only macroblocks that are done and never written again.
 // So no sample is written by one thread while another reads or writes it.
 unsafe impl Sync for SharedRecon<'_> {}
 

@@ -8,8 +8,9 @@
 use crate::analyse::{bare_skip_may_go_intra, intra_estimate_below, lambda};
 use crate::bands::SharedRecon;
 use crate::frame::{prefetch, Plane, YuvFrame, MBS_PER_CACHE_LINE};
-use crate::wavefront::{wavefront_on_demand, Above};
+use crate::wavefront::{wavefront_rows, RowProgress};
 use rayon::prelude::*;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use crate::inter::{code_bare_16x16_into, code_inter_mb_into, InterMb};
@@ -48,29 +49,34 @@ pub fn code_i_picture_with(
     intra: IntraMode,
 ) -> Vec<MbCoding> {
     let coding = (qp, intra);
-    code_rows(
-        src,
-        recon,
-        (wm, hm),
-        coding,
-        &|n: &mut Neighbourhood, work, (x, y), above| {
-            above.wait();
-            work.code(n, x, y)
-        },
-    )
+    code_rows(src, recon, (wm, hm), coding, &|_: &mut (), _, _| {
+        Decided::Intra
+    })
 }
 
-/// Codes every macroblock of a `wm`×`hm` picture with `code` (given the
-/// worker's state, what the workers share, the macroblock's position and
-/// the row above to wait for), macroblock rows side by side
-/// ([`wavefront_on_demand`]); `code` waits before reading the rows above.
-/// Each row's results are kept by its worker and stored when it ends.
+/// What a picture pass decides for a macroblock before intra coding.
+enum Decided {
+    /// Coded already (an inter macroblock of a P picture).
+    Coded(MbCoding),
+    /// To be coded intra, once its neighbours are reconstructed.
+    Intra,
+}
+
+/// Codes every macroblock of a `wm`×`hm` picture, macroblock rows side by
+/// side ([`wavefront_rows`]): `decide` (given the worker's state, what the
+/// workers share and the macroblock's position) codes the macroblocks that
+/// need nothing of the picture's reconstruction, and leaves the others to
+/// intra coding, which follows in order within the row as soon as the row
+/// above has got past each one's top-right neighbour. So a row whose next
+/// intra macroblock must wait goes on deciding the macroblocks after it;
+/// the results are those of raster order. Each row's results are kept by
+/// its worker and stored when it ends.
 fn code_rows<S: Default>(
     src: &YuvFrame,
     recon: &mut YuvFrame,
     (wm, hm): (usize, usize),
     coding: (i32, IntraMode),
-    code: &(impl Fn(&mut S, &RowWork, (usize, usize), &Above) -> MbCoding + Sync),
+    decide: &(impl Fn(&mut S, &RowWork, (usize, usize)) -> Decided + Sync),
 ) -> Vec<MbCoding> {
     let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
     let shared = SharedRecon::of(recon);
@@ -81,19 +87,71 @@ fn code_rows<S: Default>(
         wm,
         coding,
     };
-    wavefront_on_demand(wm, hm, &|(state, row): &mut (S, Vec<MbCoding>),
-                                  x,
-                                  y,
-                                  above: &Above| {
-        row.push(code(state, &work, (x, y), above));
-        if x + 1 == wm {
-            for (to, mb) in lock(&rows[y]).iter_mut().zip(row.drain(..)) {
+    wavefront_rows(
+        wm,
+        hm,
+        &|row: &mut RowState<S>, y, progress: &RowProgress| {
+            row.start(wm);
+            for x in 0..wm {
+                match decide(&mut row.pass, &work, (x, y)) {
+                    Decided::Coded(mb) => row.out[x] = mb,
+                    Decided::Intra => row.pending.push_back(x),
+                }
+                row.code_intra(&work, (y, x + 1), progress, false);
+            }
+            row.code_intra(&work, (y, wm), progress, true);
+            for (to, mb) in lock(&rows[y]).iter_mut().zip(row.out.drain(..)) {
                 *to = mb;
             }
-        }
-    });
+        },
+    );
     drop(rows);
     mbs
+}
+
+/// What a worker of [`code_rows`] keeps: the pass's own state, the intra
+/// coding's cut-out, and the row in progress.
+#[derive(Default)]
+struct RowState<S> {
+    pass: S,
+    cut_out: Neighbourhood,
+    /// The row's results, by column.
+    out: Vec<MbCoding>,
+    /// Columns left to intra coding, left to right.
+    pending: VecDeque<usize>,
+}
+
+impl<S> RowState<S> {
+    fn start(&mut self, wm: usize) {
+        self.out.clear();
+        self.out.resize_with(wm, uncoded);
+        self.pending.clear();
+    }
+
+    /// Intra codes the pending macroblocks of row `y` in order, each once
+    /// the row above has got past its top-right neighbour (waiting for it
+    /// with `wait`, else stopping at the first that is not ready), and
+    /// publishes how many of the row's macroblocks are done (those before
+    /// the first pending one, of the first `decided`).
+    fn code_intra(
+        &mut self,
+        work: &RowWork,
+        (y, decided): (usize, usize),
+        progress: &RowProgress,
+        wait: bool,
+    ) {
+        while let Some(&x) = self.pending.front() {
+            let above = progress.above_of(x);
+            if wait {
+                above.wait();
+            } else if !above.ready() {
+                break;
+            }
+            self.out[x] = work.code(&mut self.cut_out, x, y);
+            self.pending.pop_front();
+        }
+        progress.publish(self.pending.front().copied().unwrap_or(decided));
+    }
 }
 
 /// A placeholder for a macroblock that the coding passes replace.
@@ -332,14 +390,14 @@ pub struct PContext<'a> {
 }
 
 /// Codes a P picture of `wm`×`hm` macroblocks in one pass over macroblock
-/// rows side by side ([`wavefront_on_demand`]): each macroblock's decision
-/// (which reads only the source, the reference and the previous picture's
+/// rows side by side ([`code_rows`]): each macroblock's decision (which
+/// reads only the source, the reference and the previous picture's
 /// vectors), then its coding. An inter macroblock is coded on the spot; an
-/// intra one first waits for the row above to get past its top-right
-/// neighbour, since intra prediction reads the reconstruction around it
-/// (8.3.1.2, 8.3.3, 8.3.4). So the result equals a pass of decisions and
-/// inter coding followed by the intra macroblocks in raster order, which is
-/// how the CUDA backend codes it.
+/// intra one once the row above has got past its top-right neighbour, since
+/// intra prediction reads the reconstruction around it (8.3.1.2, 8.3.3,
+/// 8.3.4), the row deciding on meanwhile. So the result equals a pass of
+/// decisions and inter coding followed by the intra macroblocks in raster
+/// order, which is how the CUDA backend codes it.
 pub fn code_p_picture(
     src: &YuvFrame,
     recon: &mut YuvFrame,
@@ -353,35 +411,28 @@ pub fn code_p_picture(
         recon,
         (wm, hm),
         coding,
-        &|state: &mut PRowState, work, (x, y), above| {
+        &|inter: &mut InterBuffer, work, (x, y)| {
             if x % MBS_PER_CACHE_LINE == 0 {
                 prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
             }
-            let c = &mut state.inter;
+            let c = &mut inter.0;
             if decide_p_mb_into(src, ctx, y * wm + x, (wm, hm), c) {
                 work.paste(c, x, y);
-                std::mem::replace(&mut c.mb, MbCoding::i_pcm(None))
+                Decided::Coded(std::mem::replace(&mut c.mb, uncoded()))
             } else {
-                above.wait();
-                work.code(&mut state.cut_out, x, y)
+                Decided::Intra
             }
         },
     )
 }
 
-/// What a worker of [`code_p_picture`] keeps from one macroblock to the
-/// next: the inter coding's buffer and the intra coding's cut-out.
-struct PRowState {
-    inter: InterMb,
-    cut_out: Neighbourhood,
-}
+/// The inter coding's buffer, kept by a worker of [`code_p_picture`] from
+/// one macroblock to the next.
+struct InterBuffer(InterMb);
 
-impl Default for PRowState {
-    fn default() -> PRowState {
-        PRowState {
-            inter: InterMb::empty(),
-            cut_out: Neighbourhood::default(),
-        }
+impl Default for InterBuffer {
+    fn default() -> InterBuffer {
+        InterBuffer(InterMb::empty())
     }
 }
 

@@ -30,20 +30,39 @@ pub(crate) fn wavefront<S: Default>(
 /// side by side, and the result equals raster order wherever `visit` waits
 /// before reading what the rows above wrote.
 ///
-/// Workers take macroblock rows in order; a wait is until the row above
-/// has got past the macroblock to the top-right (a wavefront without a
-/// barrier per step). Waiting only for the marked ones of those neighbours
-/// was measured and not kept: the intra pass of 1080p P pictures took as
-/// long at 2 threads.
-///
-/// Rows are claimed in order, so a worker only waits for a row that a
-/// running worker holds. That needs `visit` never to enter rayon: a worker
-/// waiting inside rayon could pick up another row's task beneath its own
-/// and wait on itself.
+/// Workers take macroblock rows in order ([`wavefront_rows`]); a wait is
+/// until the row above has got past the macroblock to the top-right (a
+/// wavefront without a barrier per step). Waiting only for the marked ones
+/// of those neighbours was measured and not kept: the intra pass of 1080p P
+/// pictures took as long at 2 threads.
 pub(crate) fn wavefront_on_demand<S: Default>(
     wm: usize,
     hm: usize,
     visit: &(impl Fn(&mut S, usize, usize, &Above) + Sync),
+) {
+    wavefront_rows(wm, hm, &|state: &mut S, y, row: &RowProgress| {
+        for x in 0..wm {
+            visit(state, x, y, &row.above_of(x));
+            row.publish(x + 1);
+        }
+    });
+}
+
+/// Runs `row_pass` for every macroblock row `y` of a `wm`×`hm` picture, rows
+/// side by side on the pool's threads: the pass publishes through its
+/// [`RowProgress`] how many of its row's macroblocks are done, and reads the
+/// row above only where that row's published progress covers it (waiting,
+/// or first doing work that needs nothing from it). Done means for good:
+/// the rows below may read it from then on.
+///
+/// Rows are claimed in order, so a worker only waits for a row that a
+/// running worker holds. That needs the pass never to enter rayon: a worker
+/// waiting inside rayon could pick up another row's task beneath its own
+/// and wait on itself.
+pub(crate) fn wavefront_rows<S: Default>(
+    wm: usize,
+    hm: usize,
+    row_pass: &(impl Fn(&mut S, usize, &RowProgress) + Sync),
 ) {
     let progress: Vec<AtomicUsize> = (0..hm).map(|_| AtomicUsize::new(0)).collect();
     let next_row = AtomicUsize::new(0);
@@ -55,14 +74,12 @@ pub(crate) fn wavefront_on_demand<S: Default>(
                 return;
             }
             let _finished = RowFinished(&progress[y]);
-            for x in 0..wm {
-                let above = Above {
-                    row: y.checked_sub(1).map(|a| &progress[a]),
-                    at_least: (x + 2).min(wm),
-                };
-                visit(&mut state, x, y, &above);
-                progress[y].store(x + 1, Ordering::Release);
-            }
+            let row = RowProgress {
+                own: &progress[y],
+                above: y.checked_sub(1).map(|a| &progress[a]),
+                wm,
+            };
+            row_pass(&mut state, y, &row);
         }
     };
     let workers = rayon::current_num_threads().clamp(1, hm.max(1));
@@ -71,6 +88,30 @@ pub(crate) fn wavefront_on_demand<S: Default>(
             s.spawn(|_| work());
         }
     });
+}
+
+/// One row of [`wavefront_rows`]: its own progress, and the row above's.
+pub(crate) struct RowProgress<'a> {
+    own: &'a AtomicUsize,
+    above: Option<&'a AtomicUsize>,
+    wm: usize,
+}
+
+impl RowProgress<'_> {
+    /// Marks the row's first `done` macroblocks as done for good (release
+    /// ordering: their results are visible to a row that sees the count).
+    pub(crate) fn publish(&self, done: usize) {
+        self.own.store(done, Ordering::Release);
+    }
+
+    /// The wait for macroblock `x` of this row: until the row above has got
+    /// past its top-right neighbour.
+    pub(crate) fn above_of(&self, x: usize) -> Above<'_> {
+        Above {
+            row: self.above,
+            at_least: (x + 2).min(self.wm),
+        }
+    }
 }
 
 /// The row above a macroblock of [`wavefront_on_demand`], to wait for.
@@ -88,6 +129,12 @@ impl Above<'_> {
         if let Some(row) = self.row {
             wait_for(row, self.at_least);
         }
+    }
+
+    /// Whether [`Above::wait`] would return at once.
+    pub(crate) fn ready(&self) -> bool {
+        self.row
+            .is_none_or(|row| row.load(Ordering::Acquire) >= self.at_least)
     }
 }
 
