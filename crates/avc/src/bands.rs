@@ -35,16 +35,16 @@ impl SharedPlane {
     /// samples from it lie in the plane; panics otherwise (the picture
     /// pass only asks for blocks of its own picture).
     #[inline(always)]
-    fn block_at(&self, (x, y): (usize, usize), (width, rows): (usize, usize)) -> usize {
-        let end = rows
-            .checked_sub(1)
-            .and_then(|r| (y + r).checked_mul(self.stride))
-            .and_then(|o| o.checked_add(x + width));
-        assert!(
-            x + width <= self.stride && end.is_some_and(|e| e <= self.len),
-            "a block of {rows} rows of {width} at ({x}, {y}) reaches past the plane"
-        );
-        y * self.stride + x
+    fn block_at(&self, (x, y): (usize, usize), size: (usize, usize)) -> usize {
+        let at = y.checked_mul(self.stride).and_then(|o| o.checked_add(x));
+        let inside = x.checked_add(size.0).is_some_and(|end| end <= self.stride);
+        match at {
+            Some(at) if inside && block_fits(self.len, (at, self.stride), size) => at,
+            _ => panic!(
+                "a block of {} rows of {} at ({x}, {y}) reaches past the plane",
+                size.1, size.0
+            ),
+        }
     }
 
     /// Copies `width`×`rows` samples from `src` (at `from`) to (`x`, `y`).
@@ -52,25 +52,20 @@ impl SharedPlane {
     /// # Safety
     /// No other thread reads or writes those samples of the plane meanwhile.
     #[inline(always)]
-    unsafe fn write(
-        &self,
-        at: (usize, usize),
-        src: &[u8],
-        (src_at, src_stride): RowsAt,
-        (width, rows): (usize, usize),
-    ) {
-        let to = self.block_at(at, (width, rows));
-        assert!(rows == 0 || src_at + (rows - 1) * src_stride + width <= src.len());
-        for r in 0..rows {
-            // SAFETY: the rows lie in the plane and in `src` (checked
-            // above); the caller has these samples to itself.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    src.as_ptr().add(src_at + r * src_stride),
-                    self.ptr.add(to + r * self.stride),
-                    width,
-                );
-            }
+    unsafe fn write(&self, at: (usize, usize), src: &[u8], from: RowsAt, size: (usize, usize)) {
+        let to = self.block_at(at, size);
+        assert!(
+            block_fits(src.len(), from, size),
+            "a block reaches past its source"
+        );
+        // SAFETY: both blocks lie in their buffers (checked above); the
+        // caller has these samples of the plane to itself.
+        unsafe {
+            copy_block(
+                (src.as_ptr().add(from.0), from.1),
+                (self.ptr.add(to), self.stride),
+                size,
+            )
         }
     }
 
@@ -79,24 +74,52 @@ impl SharedPlane {
     /// # Safety
     /// No other thread writes those samples of the plane meanwhile.
     #[inline(always)]
-    unsafe fn read(
-        &self,
-        at: (usize, usize),
-        dst: &mut [u8],
-        (dst_at, dst_stride): RowsAt,
-        (width, rows): (usize, usize),
-    ) {
-        let from = self.block_at(at, (width, rows));
-        assert!(rows == 0 || dst_at + (rows - 1) * dst_stride + width <= dst.len());
-        for r in 0..rows {
-            // SAFETY: as in `write`; no thread writes these samples now.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    self.ptr.add(from + r * self.stride),
-                    dst.as_mut_ptr().add(dst_at + r * dst_stride),
-                    width,
-                );
-            }
+    unsafe fn read(&self, at: (usize, usize), dst: &mut [u8], to: RowsAt, size: (usize, usize)) {
+        let from = self.block_at(at, size);
+        assert!(
+            block_fits(dst.len(), to, size),
+            "a block reaches past its destination"
+        );
+        // SAFETY: as in `write`; no thread writes these samples now.
+        unsafe {
+            copy_block(
+                (self.ptr.add(from), self.stride),
+                (dst.as_mut_ptr().add(to.0), to.1),
+                size,
+            )
+        }
+    }
+}
+
+/// Whether `rows` rows of `width` samples, `stride` apart from offset `at`
+/// on, lie in a buffer of `len` samples.
+#[inline(always)]
+fn block_fits(len: usize, (at, stride): RowsAt, (width, rows): (usize, usize)) -> bool {
+    let Some(last) = rows.checked_sub(1) else {
+        return true;
+    };
+    last.checked_mul(stride)
+        .and_then(|o| o.checked_add(at))
+        .and_then(|o| o.checked_add(width))
+        .is_some_and(|end| end <= len)
+}
+
+/// Copies `width`×`rows` samples between blocks given by their first sample
+/// and row distance.
+///
+/// # Safety
+/// Both blocks lie in their buffers, which do not overlap.
+#[inline(always)]
+unsafe fn copy_block(
+    (from, from_stride): (*const u8, usize),
+    (to, to_stride): (*mut u8, usize),
+    (width, rows): (usize, usize),
+) {
+    for r in 0..rows {
+        // SAFETY: row r of each block lies in its buffer (the caller's
+        // promise).
+        unsafe {
+            std::ptr::copy_nonoverlapping(from.add(r * from_stride), to.add(r * to_stride), width);
         }
     }
 }
