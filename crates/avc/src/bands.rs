@@ -173,6 +173,26 @@ impl<'a> SharedRecon<'a> {
         unsafe { self.planes[p].write(at, src, from, size) }
     }
 
+    /// Copies a macroblock's three blocks (luma 16×16, Cb and Cr 8×8, each
+    /// in its buffer at its [`RowsAt`]) to macroblock (mb_x, mb_y).
+    ///
+    /// # Safety
+    /// As for [`SharedRecon::write`]: the macroblock is the caller's.
+    #[inline(always)]
+    pub(crate) unsafe fn write_mb(
+        &self,
+        (mb_x, mb_y): (usize, usize),
+        blocks: [(&[u8], RowsAt); 3],
+    ) {
+        let [(y, y_at), (u, u_at), (v, v_at)] = blocks;
+        // SAFETY: passed on to the caller.
+        unsafe {
+            self.write(0, (mb_x * 16, mb_y * 16), y, y_at, (16, 16));
+            self.write(1, (mb_x * 8, mb_y * 8), u, u_at, (8, 8));
+            self.write(2, (mb_x * 8, mb_y * 8), v, v_at, (8, 8));
+        }
+    }
+
     /// Copies a block of plane `p` at (`x`, `y`) out.
     ///
     /// # Safety

@@ -325,19 +325,19 @@ struct LevelCodeword {
 impl LevelCodeword {
     /// level_prefix (Table 9-6: `prefix` zeros then a one) followed by level_suffix,
     /// as one (length, bits) pair of at most 15 + 1 + 12 bits.
-    fn vlc(self) -> (u32, u32) {
-        let size = u32::from(self.suffix_size);
+    const fn vlc(self) -> (u32, u32) {
+        let size = self.suffix_size as u32;
         (
-            u32::from(self.prefix) + 1 + size,
-            (1 << size) | u32::from(self.suffix),
+            self.prefix as u32 + 1 + size,
+            (1 << size) | self.suffix as u32,
         )
     }
 }
 
 /// levelCode of a nonzero level, before the TrailingOnes < 3 adjustment (9.2.2.1
 /// inverted: even codes are positive levels, odd codes negative ones).
-fn level_code(level: i32) -> u64 {
-    let magnitude = u64::from(level.unsigned_abs());
+const fn level_code(level: i32) -> u64 {
+    let magnitude = level.unsigned_abs() as u64;
     if level > 0 {
         2 * magnitude - 2
     } else {
@@ -350,8 +350,8 @@ fn level_code(level: i32) -> u64 {
 /// Codes below level_prefix 14 (13 at suffixLength 0), nearly all of them,
 /// take the short path.
 #[inline(always)]
-fn level_vlc(code: u64, suffix_length: u32) -> Option<(u32, u32)> {
-    let plain_limit = (15u64 << suffix_length) - u64::from(suffix_length == 0);
+const fn level_vlc(code: u64, suffix_length: u32) -> Option<(u32, u32)> {
+    let plain_limit = (15u64 << suffix_length) - (suffix_length == 0) as u64;
     if code < plain_limit {
         // level_prefix = code >> suffixLength zeros and a one, then the low
         // suffixLength bits of the code.
@@ -359,12 +359,15 @@ fn level_vlc(code: u64, suffix_length: u32) -> Option<(u32, u32)> {
         let len = (code >> suffix_length) as u32 + 1 + suffix_length;
         return Some((len, (1 << suffix_length) | (code as u32 & mask)));
     }
-    level_codeword(code, suffix_length).map(LevelCodeword::vlc)
+    match level_codeword(code, suffix_length) {
+        Some(codeword) => Some(codeword.vlc()),
+        None => None,
+    }
 }
 
 /// level_prefix / level_suffix for `code` at `suffix_length` (9.2.2.1 inverted),
 /// with level_prefix ≤ 15; `None` when levelCode does not fit.
-fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
+const fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
     // Codes below `escape_start` use level_prefix 0..=14; from it on, level_prefix 15
     // with a 12-bit suffix.
     let escape_start = if suffix_length == 0 {
@@ -399,7 +402,10 @@ fn level_codeword(code: u64, suffix_length: u32) -> Option<LevelCodeword> {
         start
     };
     let suffix = code - escape_start;
-    (suffix < ESCAPE_SUFFIX_LIMIT).then_some(LevelCodeword {
+    if suffix >= ESCAPE_SUFFIX_LIMIT {
+        return None;
+    }
+    Some(LevelCodeword {
         prefix: 15,
         suffix_size: 12,
         suffix: suffix as u16,
@@ -430,42 +436,16 @@ impl LevelEntry {
             .copied()
     }
 
-    /// The entry of `level` (0 < |level| ≤ TABLE_LEVEL_MAX) at
-    /// `suffix_length`, worked out as [`level_vlc`] and
-    /// [`next_suffix_length`] do (the tests hold it to them).
+    /// The entry of `level` (0 < |level| ≤ TABLE_LEVEL_MAX, always codable)
+    /// at `suffix_length`, from [`level_vlc`] and [`next_suffix_length`].
     const fn new(suffix_length: u32, level: i32) -> LevelEntry {
-        let magnitude = level.unsigned_abs() as u64;
-        let code = if level > 0 {
-            2 * magnitude - 2
-        } else {
-            2 * magnitude - 1
-        };
-        let (len, bits) = if code < (15u64 << suffix_length) - (suffix_length == 0) as u64 {
-            let mask = (1u64 << suffix_length) - 1;
-            (
-                (code >> suffix_length) as u32 + 1 + suffix_length,
-                (1 << suffix_length) | (code & mask),
-            )
-        } else if suffix_length == 0 && code < 30 {
-            (15 + 4, (1 << 4) | (code - 14))
-        } else {
-            let start = if suffix_length == 0 {
-                30
-            } else {
-                15u64 << suffix_length
-            };
-            (16 + 12, (1 << 12) | (code - start))
-        };
-        let sl = if suffix_length == 0 { 1 } else { suffix_length };
-        let next = if sl < MAX_SUFFIX_LENGTH && magnitude > (3u64 << (sl - 1)) {
-            sl + 1
-        } else {
-            sl
+        let Some((len, bits)) = level_vlc(level_code(level), suffix_length) else {
+            panic!("a level of the table has no codeword");
         };
         LevelEntry {
             bits: bits as u16,
             len: len as u8,
-            next: next as u8,
+            next: next_suffix_length(suffix_length, level) as u8,
         }
     }
 }
@@ -495,8 +475,8 @@ static LEVEL_TABLE: [[LevelEntry; 2 * TABLE_LEVEL_MAX as usize + 1]; 7] = {
 
 /// suffixLength after coding `level` (9.2.2.1): at least 1, then incremented (up to 6)
 /// when |level| > 3 << (suffixLength − 1).
-fn next_suffix_length(suffix_length: u32, level: i32) -> u32 {
-    let sl = suffix_length.max(1);
+const fn next_suffix_length(suffix_length: u32, level: i32) -> u32 {
+    let sl = if suffix_length == 0 { 1 } else { suffix_length };
     if sl < MAX_SUFFIX_LENGTH && level.unsigned_abs() > (3u32 << (sl - 1)) {
         sl + 1
     } else {

@@ -115,6 +115,17 @@ fn cbp_luma(levels: &[[i32; 16]; 16]) -> u8 {
         .fold(0, |acc, b| acc | (1 << (b / 4)))
 }
 
+/// The levels a lossless macroblock holds (residual samples, within
+/// ±255, so 16 bits keep them).
+fn held_levels(
+    luma: [[i32; 16]; 16],
+    chroma_dc: [[i32; 4]; 2],
+    chroma_ac: [[[i32; 16]; 4]; 2],
+) -> Option<Box<MbLevels>> {
+    let chroma_ac = chroma_ac.map(|plane| plane.map(narrow));
+    MbLevels::held_without_dc(luma.map(narrow), chroma_dc, chroma_ac)
+}
+
 /// Codes an intra macroblock losslessly: Intra4x4 with the cheapest mode per
 /// block, chroma with the cheapest mode, or I_PCM when that is smaller than
 /// the 3200-bit bound allows. Writes the reconstruction (= source) into
@@ -181,11 +192,7 @@ pub fn code_intra_mb_lossless(
         chroma_mode,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels::held_without_dc(
-            levels.map(narrow),
-            dc,
-            ac.map(|plane| plane.map(narrow)),
-        ),
+        levels: held_levels(levels, dc, ac),
         pcm: None,
         mvs: [[0; 2]; 16],
     };
@@ -226,11 +233,7 @@ pub fn code_inter_mb_lossless(
         chroma_mode: 0,
         cbp_luma: cbp_luma(&levels),
         cbp_chroma: cbp_chroma(&dc, &ac),
-        levels: MbLevels::held_without_dc(
-            levels.map(narrow),
-            dc,
-            ac.map(|plane| plane.map(narrow)),
-        ),
+        levels: held_levels(levels, dc, ac),
         pcm: None,
         mvs: crate::inter::block_vectors(motion),
     };

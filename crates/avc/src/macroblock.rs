@@ -1193,6 +1193,9 @@ mod tests {
         }
     }
 
+    /// The DC-only shortcut writes what [`reconstruct`] makes of a block
+    /// whose only coefficient is d[0], over the whole allowed range and
+    /// predictions at both ends of the sample range.
     #[test]
     fn dc_only_blocks_reconstruct_as_the_transform_does() {
         let pred: [u8; 256] = std::array::from_fn(|i| [0, 255, 17, 240, 128][i % 5]);

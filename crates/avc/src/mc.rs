@@ -223,10 +223,11 @@ impl RefPicture {
     }
 
     /// Asks for the reference samples of the group of
-    /// [`crate::frame::MBS_PER_CACHE_LINE`] macroblocks from (mb_x, mb_y) on, moved by `mv` (quarter samples; the
-    /// vector that the group's motion is expected near), ahead of their
-    /// motion compensation: the luma rows with four more above and below
-    /// (vectors near it), and the chroma rows. A hint only.
+    /// [`crate::frame::MBS_PER_CACHE_LINE`] macroblocks from (mb_x, mb_y)
+    /// on, moved by `mv` (quarter samples; the vector that the group's
+    /// motion is expected near), ahead of their motion compensation: the
+    /// luma rows with four more above and below (vectors near it), and the
+    /// chroma rows. A hint only.
     pub fn prefetch_mbs(&self, (mb_x, mb_y): (usize, usize), mv: [i16; 2]) {
         let (dx, dy) = (i32::from(mv[0]) >> 2, i32::from(mv[1]) >> 2);
         // (Positions past the picture are clamped where the rows are asked for.)
@@ -274,6 +275,8 @@ impl RefPicture {
         self
     }
 
+    /// A reference with only its full-sample plane, for searches that use
+    /// whole-sample vectors (fractional ones still work, more slowly).
     pub fn new_full_sample(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
         let mut full = PaddedPlane::new(w, h);

@@ -483,7 +483,7 @@ pub fn ac_blocks_portable<const N: usize>(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     //! AVX2 kernels (used only where the processor reports AVX2): four 4×4
     //! blocks side by side in each register of 16 16-bit lanes.
     use std::arch::x86_64::*;
@@ -506,10 +506,12 @@ mod x86 {
     }
 
     /// Transposes the 4×4 words of each 64-bit group across four
-    /// registers: register j, group g then holds column j of block g.
+    /// registers: register j, group g then holds column j of block g (and,
+    /// the other way, registers by column become registers by row, as the
+    /// reconstruction in [`crate::recon_row`] uses it).
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn transpose_blocks(r: [__m256i; 4]) -> [__m256i; 4] {
+    pub(crate) unsafe fn transpose_blocks(r: [__m256i; 4]) -> [__m256i; 4] {
         let t0 = _mm256_unpacklo_epi16(r[0], r[1]);
         let t1 = _mm256_unpackhi_epi16(r[0], r[1]);
         let t2 = _mm256_unpacklo_epi16(r[2], r[3]);

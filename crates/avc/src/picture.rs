@@ -174,13 +174,13 @@ struct RowWork<'a, 'b> {
 impl RowWork<'_, '_> {
     /// Writes an inter macroblock's reconstruction at (x, y).
     fn paste(&self, c: &InterMb, x: usize, y: usize) {
+        let blocks = [
+            (&c.luma[..], (0, 16)),
+            (&c.chroma[0][..], (0, 8)),
+            (&c.chroma[1][..], (0, 8)),
+        ];
         // SAFETY: macroblock (x, y) belongs to this row's worker.
-        unsafe {
-            let recon = self.recon;
-            recon.write(0, (x * 16, y * 16), &c.luma, (0, 16), (16, 16));
-            recon.write(1, (x * 8, y * 8), &c.chroma[0], (0, 8), (8, 8));
-            recon.write(2, (x * 8, y * 8), &c.chroma[1], (0, 8), (8, 8));
-        }
+        unsafe { self.recon.write_mb((x, y), blocks) };
     }
 
     /// Codes the intra macroblock at (x, y) in the cut-out `n`; the row
@@ -250,13 +250,14 @@ impl Neighbourhood {
     fn paste_coded(&self, recon: &SharedRecon, (mb_x, mb_y): (usize, usize)) {
         let (lx, ly) = (self.pos.mb_x, self.pos.mb_y);
         let (y, u, v) = (&self.recon.y, &self.recon.u, &self.recon.v);
-        let from = |p: &Plane, n: usize| (ly * n * p.width + lx * n, p.width);
+        let at = |p: &Plane, n: usize| (ly * n * p.width + lx * n, p.width);
+        let blocks = [
+            (&y.data[..], at(y, 16)),
+            (&u.data[..], at(u, 8)),
+            (&v.data[..], at(v, 8)),
+        ];
         // SAFETY: the macroblock belongs to the caller's worker.
-        unsafe {
-            recon.write(0, (mb_x * 16, mb_y * 16), &y.data, from(y, 16), (16, 16));
-            recon.write(1, (mb_x * 8, mb_y * 8), &u.data, from(u, 8), (8, 8));
-            recon.write(2, (mb_x * 8, mb_y * 8), &v.data, from(v, 8), (8, 8));
-        }
+        unsafe { recon.write_mb((mb_x, mb_y), blocks) };
     }
 }
 

@@ -158,6 +158,9 @@ const FACTORS: [[i64; 4]; 6] = {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::SCALED_MAX;
+    // Registers by column (lane 4·b + r: row r of block b) to registers by
+    // row (lane 4·b + k: column k of block b): the transform's transpose.
+    use crate::nonzero::x86::transpose_blocks;
     use std::arch::x86_64::*;
 
     /// [`super::dequant_add_row`] (`SQUARE` false) or
@@ -257,28 +260,6 @@ mod avx2 {
             _mm256_add_epi16(e1, e2),
             _mm256_sub_epi16(e1, e2),
             _mm256_sub_epi16(e0, e3),
-        ]
-    }
-
-    /// Registers by column (lane 4·b + r: row r of block b) to registers by
-    /// row (lane 4·b + k: column k of block b): a 4×4 transpose inside each
-    /// 64-bit group, blocks 0, 1 in the low 128 bits and 2, 3 in the high.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn transpose_blocks(f: [__m256i; 4]) -> [__m256i; 4] {
-        // Per 128 bits: the even block's words in `a`, `b`, the odd one's in `c`, `d`.
-        let a = _mm256_unpacklo_epi16(f[0], f[1]);
-        let b = _mm256_unpacklo_epi16(f[2], f[3]);
-        let c = _mm256_unpackhi_epi16(f[0], f[1]);
-        let d = _mm256_unpackhi_epi16(f[2], f[3]);
-        // Rows 0, 1 and rows 2, 3 of the even and the odd block.
-        let (even01, even23) = (_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
-        let (odd01, odd23) = (_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
-        [
-            _mm256_unpacklo_epi64(even01, odd01),
-            _mm256_unpackhi_epi64(even01, odd01),
-            _mm256_unpacklo_epi64(even23, odd23),
-            _mm256_unpackhi_epi64(even23, odd23),
         ]
     }
 }
