@@ -25,6 +25,8 @@ macro_rules! each_feature {
         $visit!("f16c");
         $visit!("avx512f");
         $visit!("avx512bw");
+        $visit!("avx512cd");
+        $visit!("avx512dq");
         $visit!("avx512vl");
     };
 }

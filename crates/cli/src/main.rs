@@ -45,9 +45,11 @@ enum Command {
     },
 }
 
-/// The version, and the CPU level where the build is for x86-64-v3
+/// The version, and the CPU level where the build is for x86-64-v3 or v4
 /// (`scripts/build-release.sh` on a machine that has it).
-const VERSION: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+const VERSION: &str = if cfg!(all(target_arch = "x86_64", target_feature = "avx512bw")) {
+    concat!(env!("CARGO_PKG_VERSION"), " (built for x86-64-v4 CPUs)")
+} else if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
     concat!(env!("CARGO_PKG_VERSION"), " (built for x86-64-v3 CPUs)")
 } else {
     env!("CARGO_PKG_VERSION")
