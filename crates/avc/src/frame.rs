@@ -104,6 +104,16 @@ pub(crate) fn prefetch_lines_at(
         _ => rows.min((len - start - 1) / stride + 1),
     };
     let first = base.wrapping_add(start);
+    if rows > 0 && (rows - 1) * stride + 63 < len - start {
+        // Every row's 64 bytes lie in the buffer (the common case): no
+        // clamping per row.
+        for r in 0..rows {
+            let row = first.wrapping_add(r * stride);
+            prefetch_ptr(row);
+            prefetch_ptr(row.wrapping_add(63));
+        }
+        return;
+    }
     // The last byte of the first row's 64 that lies in the buffer; later
     // rows' are `stride` on, or clamped to the buffer's last.
     let reach = (len - start - 1).min(63);
