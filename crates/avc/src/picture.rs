@@ -159,7 +159,6 @@ fn uncoded() -> MbCoding {
     MbCoding::i_pcm(None)
 }
 
-/// What the workers coding intra macroblocks share.
 /// What the row workers share. Each is called for macroblock (x, y) by the
 /// worker of row y in wavefront order, after waiting for the row above
 /// where it reads it (intra macroblocks): what [`SharedRecon`] asks of its
