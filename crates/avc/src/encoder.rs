@@ -15,7 +15,7 @@ use crate::params::{
     pps_nal, sps_nal_with, write_i_slice_header, write_p_slice_header, SliceHeader, StreamParams,
     LOG2_MAX_FRAME_NUM, SLICE_HEADER_MAX_BITS,
 };
-use crate::picture::{code_i_picture_with, code_p_picture, IntraMode, PContext};
+use crate::picture::{code_i_picture_into, code_p_picture_into, IntraMode, PContext};
 use crate::skip::MbVectors;
 use crate::slice::PictureSyntax;
 
@@ -102,6 +102,9 @@ pub struct Encoder {
     /// The picture being reconstructed (kept to reuse its buffers when the
     /// reconstruction is not handed out).
     recon: YuvFrame,
+    /// The last picture's macroblocks, coded into again by the next one
+    /// (which reuses their level boxes, see [`crate::spare`]).
+    last_mbs: Vec<MbCoding>,
 }
 
 impl Encoder {
@@ -123,6 +126,7 @@ impl Encoder {
             padded: YuvFrame::default(),
             keep_recon: true,
             recon: YuvFrame::default(),
+            last_mbs: Vec::new(),
         }
     }
 
@@ -259,6 +263,7 @@ impl Encoder {
             recon = YuvFrame::zeroed(wm * 16, hm * 16);
         }
         let idr = self.gop_pos == 0 || self.reference.is_none();
+        let last_mbs = std::mem::take(&mut self.last_mbs);
         let mbs = match (&self.reference, idr) {
             (Some(refp), false) => {
                 let ctx = PContext {
@@ -269,9 +274,9 @@ impl Encoder {
                     qp,
                     intra,
                 };
-                code_p_picture(padded, &mut recon, wm, hm, &ctx)
+                code_p_picture_into(padded, &mut recon, (wm, hm), &ctx, last_mbs)
             }
-            _ => code_i_picture_with(padded, &mut recon, wm, hm, qp, intra),
+            _ => code_i_picture_into(padded, &mut recon, (wm, hm), (qp, intra), last_mbs),
         };
         if idr {
             self.frame_num = 0;
@@ -314,6 +319,7 @@ impl Encoder {
                 plan.map(|p| p.make(&mut recon, !keep_recon))
             },
         );
+        self.last_mbs = mbs;
         let nal = nal?;
         self.check_bound(&nal)?;
         self.advance(idr, next_reference, field);
@@ -719,7 +725,7 @@ mod tests {
     #[test]
     fn slice_data_by_rows_equals_raster_writing() {
         use crate::macroblock::{pcm_coding, MbPos};
-        use crate::picture::code_i_picture;
+        use crate::picture::{code_i_picture, code_p_picture};
         let (wm, hm) = (5, 4);
         let src = noise(wm * 16, hm * 16, 3);
         let pcm_at = |addr: usize| {

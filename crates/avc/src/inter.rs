@@ -409,7 +409,7 @@ pub(crate) fn code_inter_mb_into(
         cbp_luma,
         cbp_chroma,
         levels: (cbp_luma != 0 || cbp_chroma != 0)
-            .then(|| Box::new(MbLevels::without_dc(levels, chroma.dc, chroma.ac))),
+            .then(|| crate::spare::boxed(MbLevels::without_dc(levels, chroma.dc, chroma.ac))),
         pcm: None,
         mvs: block_vectors(motion),
     };

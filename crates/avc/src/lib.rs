@@ -26,6 +26,7 @@ pub mod ratecontrol;
 pub mod recon_row;
 pub mod skip;
 pub mod slice;
+mod spare;
 pub mod syntax;
 pub mod transform;
 pub(crate) mod wavefront;

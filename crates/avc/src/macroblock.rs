@@ -114,7 +114,7 @@ impl MbLevels {
 
     /// The levels as a macroblock holds them: `None` when all are zero.
     pub fn held(self) -> Option<Box<MbLevels>> {
-        (!self.is_zero()).then(|| Box::new(self))
+        (!self.is_zero()).then(|| crate::spare::boxed(self))
     }
 
     /// [`MbLevels::held`] of a macroblock without Intra16x16 DC levels.
@@ -1016,7 +1016,7 @@ fn i16_candidate(
         cbp_luma,
         cbp_chroma,
         levels: any_level.then(|| {
-            Box::new(MbLevels {
+            crate::spare::boxed(MbLevels {
                 luma: r.ac,
                 luma_dc: narrow(r.dc),
                 chroma_dc: ch.dc.map(narrow),

@@ -20,6 +20,7 @@ use crate::mc::RefPicture;
 use crate::me::{search_mb, MeParams};
 use crate::pixel::satd_u8;
 use crate::skip::{predicted_skip_vector, MbVectors};
+use crate::spare::keep_levels_of;
 
 /// Codes an I picture: every macroblock intra, in wavefront order (the
 /// result of raster order).
@@ -48,8 +49,19 @@ pub fn code_i_picture_with(
     qp: i32,
     intra: IntraMode,
 ) -> Vec<MbCoding> {
-    let coding = (qp, intra);
-    code_rows(src, recon, (wm, hm), coding, &|_: &mut (), _, _| {
+    code_i_picture_into(src, recon, (wm, hm), (qp, intra), Vec::new())
+}
+
+/// [`code_i_picture_with`] into `old`, an earlier picture's macroblocks
+/// (see [`code_rows`]).
+pub(crate) fn code_i_picture_into(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    (wm, hm): (usize, usize),
+    coding: (i32, IntraMode),
+    old: Vec<MbCoding>,
+) -> Vec<MbCoding> {
+    code_rows(src, recon, (wm, hm), coding, old, &|_: &mut (), _, _| {
         Decided::Intra
     })
 }
@@ -71,14 +83,23 @@ enum Decided {
 /// intra macroblock must wait goes on deciding the macroblocks after it;
 /// the results are those of raster order. Each row's results are kept by
 /// its worker and stored when it ends.
+///
+/// The results go into `old` where it holds an earlier picture's `wm`×`hm`
+/// macroblocks: a worker starting a row keeps that row's level boxes to
+/// fill again ([`spare`](crate::spare)).
 fn code_rows<S: Default>(
     src: &YuvFrame,
     recon: &mut YuvFrame,
     (wm, hm): (usize, usize),
     coding: (i32, IntraMode),
+    old: Vec<MbCoding>,
     decide: &(impl Fn(&mut S, &RowWork, (usize, usize)) -> Decided + Sync),
 ) -> Vec<MbCoding> {
-    let mut mbs: Vec<MbCoding> = (0..wm * hm).into_par_iter().map(|_| uncoded()).collect();
+    let mut mbs = if old.len() == wm * hm {
+        old
+    } else {
+        (0..wm * hm).into_par_iter().map(|_| uncoded()).collect()
+    };
     let shared = SharedRecon::of(recon);
     let rows: Vec<Mutex<&mut [MbCoding]>> = mbs.chunks_mut(wm).map(Mutex::new).collect();
     let work = RowWork {
@@ -91,6 +112,7 @@ fn code_rows<S: Default>(
         wm,
         hm,
         &|row: &mut RowState<S>, y, progress: &RowProgress| {
+            keep_levels_of(&mut lock(&rows[y]));
             row.start(wm);
             for x in 0..wm {
                 match decide(&mut row.pass, &work, (x, y)) {
@@ -405,12 +427,25 @@ pub fn code_p_picture(
     hm: usize,
     ctx: &PContext,
 ) -> Vec<MbCoding> {
+    code_p_picture_into(src, recon, (wm, hm), ctx, Vec::new())
+}
+
+/// [`code_p_picture`] into `old`, an earlier picture's macroblocks (see
+/// [`code_rows`]).
+pub(crate) fn code_p_picture_into(
+    src: &YuvFrame,
+    recon: &mut YuvFrame,
+    (wm, hm): (usize, usize),
+    ctx: &PContext,
+    old: Vec<MbCoding>,
+) -> Vec<MbCoding> {
     let coding = (ctx.qp, ctx.intra);
     code_rows(
         src,
         recon,
         (wm, hm),
         coding,
+        old,
         &|inter: &mut InterBuffer, work, (x, y)| {
             if x % MBS_PER_CACHE_LINE == 0 {
                 prefetch_mb(src, ctx, x + 2 * MBS_PER_CACHE_LINE, (y, wm));
@@ -642,16 +677,27 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .expect("pool");
-            let mut recon = YuvFrame::new(wm * 16, hm * 16);
-            let mbs = pool.install(|| code_p_picture(&src, &mut recon, wm, hm, &ctx));
-            for (addr, (got, want)) in mbs.iter().zip(&want).enumerate() {
-                assert_eq!(
-                    format!("{:?}", Some(got)),
-                    format!("{:?}", want.as_ref()),
-                    "{threads} threads, mb {addr}"
-                );
+            // Into a new vector, and into an earlier picture's macroblocks
+            // (an I picture of the reference, levels in most), whose level
+            // boxes the rows reuse.
+            let earlier = pool.install(|| {
+                let mut r = YuvFrame::new(wm * 16, hm * 16);
+                code_i_picture_into(&old, &mut r, (wm, hm), (27, IntraMode::Full), Vec::new())
+            });
+            assert!(earlier.iter().filter(|m| m.levels.is_some()).count() > wm * hm / 2);
+            for (into, old_mbs) in [("new", Vec::new()), ("earlier", earlier)] {
+                let mut recon = YuvFrame::new(wm * 16, hm * 16);
+                let mbs =
+                    pool.install(|| code_p_picture_into(&src, &mut recon, (wm, hm), &ctx, old_mbs));
+                for (addr, (got, want)) in mbs.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        format!("{:?}", Some(got)),
+                        format!("{:?}", want.as_ref()),
+                        "{threads} threads, {into}, mb {addr}"
+                    );
+                }
+                assert_eq!(recon, want_recon, "{threads} threads, {into}");
             }
-            assert_eq!(recon, want_recon, "{threads} threads");
         }
     }
 
