@@ -739,6 +739,7 @@ fn filter_chroma_lanes(w: &mut Window, t: &Thresholds, bs: &[u8; 4]) {
 /// computed only where some lane needs it.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use super::sse2::Halves;
     use super::{FrameView, MbSite, SiteQp, ThresholdTable, Thresholds, Window};
     use std::arch::x86_64::*;
 
@@ -1045,6 +1046,78 @@ mod avx2 {
         _mm256_setzero_si256()
     }
 
+    /// Three rounds of interleaving the bytes of registers i and i + 4 into
+    /// registers 2i and 2i + 1 within each 128-bit half: each round rotates
+    /// the 7-bit index (register, byte) of every byte left by one bit, so
+    /// the register's 3 bits and the byte's top 3 trade places.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn interleave3(mut v: [__m256i; 8]) -> [__m256i; 8] {
+        for _ in 0..3 {
+            v = std::array::from_fn(|i| {
+                let (a, b) = (v[i / 2], v[i / 2 + 4]);
+                if i % 2 == 0 {
+                    _mm256_unpacklo_epi8(a, b)
+                } else {
+                    _mm256_unpackhi_epi8(a, b)
+                }
+            });
+        }
+        v
+    }
+
+    /// [`super::sse2::load_columns16`] with AVX2. Register j starts with
+    /// rows j and j + 8 in its halves; after [`interleave3`] register k's
+    /// low half holds samples 0..8 of lines 2k and 2k + 1, its high half
+    /// samples 8..16, which one 64-bit permutation puts in line order.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; 16 bytes are readable at each row; `lines` has at
+    /// least 16 entries.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn load_columns16(rows: Halves, lines: &mut [[u8; 16]]) {
+        debug_assert!(lines.len() >= 16);
+        let v = std::array::from_fn(|j| {
+            let lo = _mm_loadu_si128(rows.row(j).cast_const().cast());
+            let hi = _mm_loadu_si128(rows.row(j + 8).cast_const().cast());
+            _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1)
+        });
+        let out = lines.as_mut_ptr().cast::<u8>();
+        for (k, x) in interleave3(v).into_iter().enumerate() {
+            let pair = _mm256_permute4x64_epi64(x, 0b11_01_10_00);
+            _mm256_storeu_si256(out.add(32 * k).cast(), pair);
+        }
+    }
+
+    /// [`super::sse2::store_columns16`] with AVX2: register k starts with
+    /// lines 2k and 2k + 1; after [`interleave3`] its halves hold the odd and
+    /// even samples of rows 2k and 2k + 1 (by 64-bit quarters), which a
+    /// permutation and a byte shuffle put in order.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; 16 bytes are writable at each row; `lines` has at
+    /// least 16 entries.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn store_columns16(lines: &[[u8; 16]], rows: Halves) {
+        debug_assert!(lines.len() >= 16);
+        let at = lines.as_ptr().cast::<u8>();
+        let v = std::array::from_fn(|k| _mm256_loadu_si256(at.add(32 * k).cast()));
+        let zip = _mm256_setr_epi8(
+            0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12,
+            5, 13, 6, 14, 7, 15,
+        );
+        for (k, x) in interleave3(v).into_iter().enumerate() {
+            let rows2 = _mm256_shuffle_epi8(_mm256_permute4x64_epi64(x, 0b11_01_10_00), zip);
+            _mm_storeu_si128(rows.row(2 * k).cast(), _mm256_castsi256_si128(rows2));
+            _mm_storeu_si128(
+                rows.row(2 * k + 1).cast(),
+                _mm256_extracti128_si256(rows2, 1),
+            );
+        }
+    }
+
     /// [`super::filter_mb_portable`] with AVX2.
     ///
     /// # Safety
@@ -1181,7 +1254,7 @@ mod sse2 {
         }
 
         #[inline(always)]
-        fn row(self, r: usize) -> *mut u8 {
+        pub(super) fn row(self, r: usize) -> *mut u8 {
             let ((p, stride), r) = if r < 8 {
                 (self.top, r)
             } else {
@@ -1265,6 +1338,36 @@ mod sse2 {
                     .write_unaligned(row);
             }
         }
+    }
+}
+
+/// [`sse2::load_columns16`], with AVX2 where the CPU has it.
+///
+/// # Safety
+/// As for [`sse2::load_columns16`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn load_columns16(rows: sse2::Halves, lines: &mut [[u8; LANES]]) {
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2; the rest is the caller's.
+        unsafe { avx2::load_columns16(rows, lines) }
+    } else {
+        unsafe { sse2::load_columns16(rows, lines) }
+    }
+}
+
+/// [`sse2::store_columns16`], with AVX2 where the CPU has it.
+///
+/// # Safety
+/// As for [`sse2::store_columns16`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_columns16(lines: &[[u8; LANES]], rows: sse2::Halves) {
+    if avx2::available() {
+        // SAFETY: the CPU has AVX2; the rest is the caller's.
+        unsafe { avx2::store_columns16(lines, rows) }
+    } else {
+        unsafe { sse2::store_columns16(lines, rows) }
     }
 }
 
@@ -1476,7 +1579,7 @@ unsafe fn gather_luma_columns(
         // each, lie in `data`.
         unsafe {
             let p = data.ptr().add(start);
-            sse2::load_columns16(sse2::Halves::of_plane(p, at.stride), &mut strip[4..]);
+            load_columns16(sse2::Halves::of_plane(p, at.stride), &mut strip[4..]);
             if left {
                 sse2::load_columns4(p.sub(4), at.stride, &mut strip[..4]);
             }
@@ -1521,7 +1624,7 @@ unsafe fn scatter_luma_columns(
         // SAFETY: as in `gather_luma_columns`.
         unsafe {
             let p = data.ptr().add(start);
-            sse2::store_columns16(&strip[4..], sse2::Halves::of_plane(p, at.stride));
+            store_columns16(&strip[4..], sse2::Halves::of_plane(p, at.stride));
             if left {
                 sse2::store_columns4(&strip[..4], p.sub(4), at.stride);
             }
@@ -1609,7 +1712,7 @@ unsafe fn gather_chroma_columns(
                 bottom: (v.ptr().add(sv), at[1].stride),
             };
             let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
-            sse2::load_columns16(rows, &mut strip[k..k + LANES]);
+            load_columns16(rows, &mut strip[k..k + LANES]);
         }
         return;
     }
@@ -1666,7 +1769,7 @@ unsafe fn scatter_chroma_columns(
                 bottom: (v.ptr().add(sv), at[1].stride),
             };
             let k = if chroma_left(at[0]).is_some() { 0 } else { 4 };
-            sse2::store_columns16(&strip[k..k + LANES], rows);
+            store_columns16(&strip[k..k + LANES], rows);
         }
         return;
     }
@@ -2464,6 +2567,63 @@ mod tests {
                 }
             }
             assert_eq!(transpose(&t), m);
+        }
+    }
+
+    /// The AVX2 column loads and stores equal the SSE2 ones (and transpose):
+    /// rows of one plane, and halves in two planes with other strides.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_columns_equal_sse2_columns() {
+        if !avx2::available() {
+            return;
+        }
+        let mut rng = Rng(7);
+        for round in 0..100 {
+            let (stride_a, stride_b) = (24 + 8 * (round % 3), 16 + 4 * (round % 5));
+            let mut a: Vec<u8> = (0..stride_a * 16).map(|_| rng.next() as u8).collect();
+            let mut b: Vec<u8> = (0..stride_b * 8).map(|_| rng.next() as u8).collect();
+            let layouts = |a: &mut Vec<u8>, b: &mut Vec<u8>| {
+                [
+                    sse2::Halves::of_plane(a.as_mut_ptr().wrapping_add(round % 8), stride_a),
+                    sse2::Halves {
+                        top: (a.as_mut_ptr(), stride_a),
+                        bottom: (b.as_mut_ptr().wrapping_add(round % 4), stride_b),
+                    },
+                ]
+            };
+            for which in 0..2 {
+                let rows = layouts(&mut a, &mut b)[which];
+                let (mut want, mut got) = ([[0u8; LANES]; LANES], [[0u8; LANES]; LANES]);
+                // SAFETY: 16 bytes at each row lie in `a` or `b`; the CPU has AVX2.
+                unsafe {
+                    sse2::load_columns16(rows, &mut want);
+                    avx2::load_columns16(rows, &mut got);
+                }
+                assert_eq!(got, want, "load, round {round}, layout {which}");
+                for (c, line) in got.iter().enumerate() {
+                    for (r, &v) in line.iter().enumerate() {
+                        // SAFETY: as above.
+                        assert_eq!(unsafe { *rows.row(r).add(c) }, v);
+                    }
+                }
+                let lines: [[u8; LANES]; LANES] =
+                    std::array::from_fn(|_| std::array::from_fn(|_| rng.next() as u8));
+                let (a0, b0) = (a.clone(), b.clone());
+                // SAFETY: as above.
+                unsafe { sse2::store_columns16(&lines, rows) };
+                let (want_a, want_b) = (a.clone(), b.clone());
+                a.copy_from_slice(&a0);
+                b.copy_from_slice(&b0);
+                let rows = layouts(&mut a, &mut b)[which];
+                // SAFETY: as above.
+                unsafe { avx2::store_columns16(&lines, rows) };
+                assert_eq!(
+                    (&a, &b),
+                    (&want_a, &want_b),
+                    "store, round {round}, layout {which}"
+                );
+            }
         }
     }
 
