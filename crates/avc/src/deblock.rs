@@ -1078,9 +1078,10 @@ mod avx2 {
     #[inline]
     pub(super) unsafe fn load_columns16(rows: Halves, lines: &mut [[u8; 16]]) {
         debug_assert!(lines.len() >= 16);
+        let ((top, ts), (bottom, bs)) = (rows.top, rows.bottom);
         let v = std::array::from_fn(|j| {
-            let lo = _mm_loadu_si128(rows.row(j).cast_const().cast());
-            let hi = _mm_loadu_si128(rows.row(j + 8).cast_const().cast());
+            let lo = _mm_loadu_si128(top.add(j * ts).cast_const().cast());
+            let hi = _mm_loadu_si128(bottom.add(j * bs).cast_const().cast());
             _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1)
         });
         let out = lines.as_mut_ptr().cast::<u8>();
@@ -1108,13 +1109,15 @@ mod avx2 {
             0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12,
             5, 13, 6, 14, 7, 15,
         );
-        for (k, x) in interleave3(v).into_iter().enumerate() {
-            let rows2 = _mm256_shuffle_epi8(_mm256_permute4x64_epi64(x, 0b11_01_10_00), zip);
-            _mm_storeu_si128(rows.row(2 * k).cast(), _mm256_castsi256_si128(rows2));
-            _mm_storeu_si128(
-                rows.row(2 * k + 1).cast(),
-                _mm256_extracti128_si256(rows2, 1),
-            );
+        let out = interleave3(v);
+        // Registers 0..4 hold rows 0..8 (the top half), 4..8 rows 8..16.
+        for (half, (p, stride)) in [rows.top, rows.bottom].into_iter().enumerate() {
+            for (k, &x) in out[4 * half..4 * half + 4].iter().enumerate() {
+                let rows2 = _mm256_shuffle_epi8(_mm256_permute4x64_epi64(x, 0b11_01_10_00), zip);
+                let at = p.add(2 * k * stride);
+                _mm_storeu_si128(at.cast(), _mm256_castsi256_si128(rows2));
+                _mm_storeu_si128(at.add(stride).cast(), _mm256_extracti128_si256(rows2, 1));
+            }
         }
     }
 
