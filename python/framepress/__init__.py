@@ -258,8 +258,9 @@ class VideoEncoder:
     - ``preset``: ``"ultrafast"`` … ``"slow"`` (or x264's number 0–6),
       default ``"medium"``.
     - ``extra_options``: FFmpeg options by name: ``qp`` (constant quantiser
-      0–51), ``crf``, ``g`` (GOP length), ``b`` (bitrate, e.g. ``"2M"``),
-      ``preset``, ``profile`` (``"high"``, or ``"high444p"`` for lossless),
+      0–51 of P pictures; IDR pictures 3 lower, as libx264), ``crf``, ``g``
+      (GOP length), ``b`` (bitrate, e.g. ``"2M"``), ``preset``, ``profile``
+      (``"high"``, or ``"high444p"`` for lossless),
       ``colorspace`` (``"bt709"``, ``"bt601"``/``"bt470bg"``/``"smpte170m"``),
       ``color_range`` (``"tv"``/``"limited"``, ``"pc"``/``"full"``),
       ``movflags`` (``"faststart"``). Unknown names and bad values raise

@@ -5,10 +5,12 @@
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateMode {
-    /// The same qp for every picture.
+    /// Constant qp 0..=51: P pictures at `qp`, IDR pictures
+    /// [`IDR_QP_OFFSET`] lower (at least 0), as x264's constant-quantiser
+    /// mode does with its default I/P ratio of 1.40.
     ConstantQp(u8),
     /// Constant rate factor 0..=51: P pictures at `crf`, IDR pictures
-    /// [`CRF_IDR_OFFSET`] lower (they are referenced by the whole GOP).
+    /// [`IDR_QP_OFFSET`] lower.
     Crf(u8),
     /// Average bitrate in bits per second with a VBV buffer of
     /// `buffer_bits` (filled at `bits_per_second`).
@@ -18,8 +20,11 @@ pub enum RateMode {
     },
 }
 
-/// How much finer IDR pictures are quantised in crf and bitrate modes.
-pub const CRF_IDR_OFFSET: i32 = 3;
+/// How much finer IDR pictures are quantised than P pictures in every
+/// mode: every later picture of the GOP predicts from the IDR picture, so
+/// its quality carries into them (P_Skip copies it outright). 3 is 6·log2
+/// of x264's default I/P quantiser ratio, 1.40.
+pub const IDR_QP_OFFSET: i32 = 3;
 
 /// 2^(k/6) for k = 0..6 in 1/1024 units: bits change by about this factor
 /// per 6 qp steps of a quantiser step size doubling (8.5.9).
@@ -72,8 +77,9 @@ impl RateControl {
     /// The qp of the next picture.
     pub fn picture_qp(&self, idr: bool) -> u8 {
         let qp = match self.mode {
-            RateMode::ConstantQp(qp) => i32::from(qp),
-            RateMode::Crf(crf) => i32::from(crf) - if idr { CRF_IDR_OFFSET } else { 0 },
+            RateMode::ConstantQp(qp) | RateMode::Crf(qp) => {
+                i32::from(qp) - if idr { IDR_QP_OFFSET } else { 0 }
+            }
             RateMode::Bitrate { .. } => self.bitrate_qp(idr),
         };
         qp.clamp(0, 51) as u8
@@ -96,10 +102,10 @@ impl RateControl {
         let target = self.target_bits(idr);
         let model = if idr {
             self.last_i
-                .or(self.last_p.map(|(q, b)| (q - CRF_IDR_OFFSET, b * 4)))
+                .or(self.last_p.map(|(q, b)| (q - IDR_QP_OFFSET, b * 4)))
         } else {
             self.last_p
-                .or(self.last_i.map(|(q, b)| (q + CRF_IDR_OFFSET, b / 4)))
+                .or(self.last_i.map(|(q, b)| (q + IDR_QP_OFFSET, b / 4)))
         };
         let Some((qp, bits)) = model else {
             return 26;
@@ -192,7 +198,11 @@ mod tests {
     #[test]
     fn constant_and_crf() {
         let rc = RateControl::new(RateMode::ConstantQp(30), 30, 1);
-        assert_eq!((rc.picture_qp(true), rc.picture_qp(false)), (30, 30));
+        assert_eq!((rc.picture_qp(true), rc.picture_qp(false)), (27, 30));
+        let rc = RateControl::new(RateMode::ConstantQp(2), 30, 1);
+        assert_eq!((rc.picture_qp(true), rc.picture_qp(false)), (0, 2));
+        let rc = RateControl::new(RateMode::ConstantQp(0), 30, 1);
+        assert_eq!((rc.picture_qp(true), rc.picture_qp(false)), (0, 0));
         let rc = RateControl::new(RateMode::Crf(23), 30, 1);
         assert_eq!((rc.picture_qp(true), rc.picture_qp(false)), (20, 23));
         let rc = RateControl::new(RateMode::Crf(1), 30, 1);

@@ -173,7 +173,8 @@ impl std::fmt::Display for Device {
 /// How the encoder spends bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RateControl {
-    /// Constant quantiser 0..=51 for every picture.
+    /// Constant quantiser 0..=51 of P pictures; IDR pictures are coded 3
+    /// lower (at least 0), as x264's constant-quantiser mode does.
     Qp(u8),
     /// Constant rate factor 0..=51 (lower is better): P pictures at `crf`,
     /// IDR pictures three steps finer.

