@@ -74,9 +74,9 @@ const MAX_SUFFIX_LENGTH: u32 = 6;
 /// Any length up to the table's [`CoeffTokenTable::max_num_coeff`] is coded with
 /// maxNumCoeff equal to that length; a longer slice is [`CavlcError::BlockTooLong`].
 /// On error nothing is written.
-pub fn write_residual_block<S: BitSink>(
+pub fn write_residual_block<S: BitSink, C: Coeff>(
     sink: &mut S,
-    coeffs: &[i32],
+    coeffs: &[C],
     table: CoeffTokenTable,
 ) -> Result<u8, CavlcError> {
     let shape = BlockShape::new(coeffs, table)?;
@@ -254,7 +254,7 @@ fn token_len_bound(table: CoeffTokenTable, total_coeff: u32, trailing_ones: u32)
 }
 
 /// [`CavlcError::BlockTooLong`] when `coeffs` is longer than the table's maxNumCoeff.
-fn check_len(coeffs: &[i32], table: CoeffTokenTable) -> Result<(), CavlcError> {
+fn check_len<C>(coeffs: &[C], table: CoeffTokenTable) -> Result<(), CavlcError> {
     let max = table.max_num_coeff();
     if coeffs.len() > max {
         return Err(CavlcError::BlockTooLong {
@@ -509,14 +509,14 @@ struct BlockShape {
 impl BlockShape {
     /// Analyses `coeffs` (scan order, length maxNumCoeff).
     #[inline(always)]
-    fn new(coeffs: &[i32], table: CoeffTokenTable) -> Result<Self, CavlcError> {
+    fn new<C: Coeff>(coeffs: &[C], table: CoeffTokenTable) -> Result<Self, CavlcError> {
         check_len(coeffs, table)?;
-        Ok(Self::from_lanes(coeffs, scan_lanes(coeffs)))
+        Ok(Self::from_lanes(coeffs, C::lanes(coeffs)))
     }
 
     /// The shape of `coeffs`, whose [`Lanes`] are `lanes`.
     #[inline(always)]
-    fn from_lanes(coeffs: &[i32], lanes: Lanes) -> Self {
+    fn from_lanes<C: Coeff>(coeffs: &[C], lanes: Lanes) -> Self {
         let total_coeff = count_ones_16(lanes.nonzero);
         // Zeros below the last nonzero level (those above it are not coded).
         let total_zeros = (32 - lanes.nonzero.leading_zeros()) - total_coeff;
@@ -540,10 +540,10 @@ impl BlockShape {
 
     /// residual_block_cavlc (7.3.5.3.2).
     #[inline(always)]
-    fn write<S: BitSink>(
+    fn write<S: BitSink, C: Coeff>(
         &self,
         sink: &mut S,
-        coeffs: &[i32],
+        coeffs: &[C],
         table: CoeffTokenTable,
     ) -> Result<(), CavlcError> {
         let (len, code) = self.coeff_token(table);
@@ -560,10 +560,10 @@ impl BlockShape {
     /// residual_block_cavlc (7.3.5.3.2) after coeff_token. Fails only where
     /// `has_large` is set, at the first level (in coding order) that does not fit.
     #[inline(always)]
-    fn write_after_token<S: BitSink>(
+    fn write_after_token<S: BitSink, C: Coeff>(
         &self,
         sink: &mut S,
-        coeffs: &[i32],
+        coeffs: &[C],
         table: CoeffTokenTable,
     ) -> Result<(), CavlcError> {
         if self.total_coeff == 0 {
@@ -576,10 +576,10 @@ impl BlockShape {
     /// residual_block_cavlc (7.3.5.3.2) from the levels on: levels,
     /// total_zeros and run_before, after trailing_ones_sign_flag.
     #[inline(always)]
-    fn write_levels_on<S: BitSink>(
+    fn write_levels_on<S: BitSink, C: Coeff>(
         &self,
         sink: &mut S,
-        coeffs: &[i32],
+        coeffs: &[C],
         table: CoeffTokenTable,
     ) -> Result<(), CavlcError> {
         self.write_levels(sink, coeffs)?;
@@ -593,7 +593,11 @@ impl BlockShape {
     /// level_prefix / level_suffix of every level but the trailing ones, tracking
     /// suffixLength as 9.2.2.1 does.
     #[inline(always)]
-    fn write_levels<S: BitSink>(&self, sink: &mut S, coeffs: &[i32]) -> Result<(), CavlcError> {
+    fn write_levels<S: BitSink, C: Coeff>(
+        &self,
+        sink: &mut S,
+        coeffs: &[C],
+    ) -> Result<(), CavlcError> {
         // 7.3.5.3.2: suffixLength starts at 1 for many levels without three trailing ones.
         let mut suffix_length = u32::from(self.total_coeff > 10 && self.trailing_ones < 3);
         // 9.2.2.1: with fewer than three trailing ones, the first other level has
@@ -602,7 +606,7 @@ impl BlockShape {
         let mut rest = self.others;
         while let Some(pos) = highest_bit(rest) {
             rest ^= 1 << pos;
-            let level = coeffs[pos as usize];
+            let level = coeffs[pos as usize].value();
             if adjust == 0 {
                 if let Some(e) = LevelEntry::of(suffix_length, level) {
                     sink.put_bits(u32::from(e.len), u32::from(e.bits));
@@ -659,13 +663,13 @@ impl BlockShape {
 /// Returns their count, their sign flags (the first in the highest bit) and
 /// `nonzero` without them.
 #[inline(always)]
-fn trailing_ones(coeffs: &[i32], mut nonzero: u32) -> (u32, u32, u32) {
+fn trailing_ones<C: Coeff>(coeffs: &[C], mut nonzero: u32) -> (u32, u32, u32) {
     let (mut ones, mut signs) = (0, 0);
     while ones < 3 {
         let Some(pos) = highest_bit(nonzero) else {
             break;
         };
-        let level = coeffs[pos as usize];
+        let level = coeffs[pos as usize].value();
         if level.unsigned_abs() != 1 {
             break;
         }
@@ -676,9 +680,55 @@ fn trailing_ones(coeffs: &[i32], mut nonzero: u32) -> (u32, u32, u32) {
     (ones, signs, nonzero)
 }
 
+/// A level as the writer takes it: 32 bits where levels are worked out, 16
+/// where a macroblock holds them ([`crate::macroblock::MbLevels`]), read in
+/// place without widening.
+pub trait Coeff: Copy {
+    fn value(self) -> i32;
+    /// [`Lanes`] of a block of at most 16 levels.
+    fn lanes(coeffs: &[Self]) -> Lanes;
+}
+
+impl Coeff for i32 {
+    #[inline(always)]
+    fn value(self) -> i32 {
+        self
+    }
+
+    #[inline(always)]
+    fn lanes(coeffs: &[i32]) -> Lanes {
+        scan_lanes(coeffs)
+    }
+}
+
+impl Coeff for i16 {
+    #[inline(always)]
+    fn value(self) -> i32 {
+        i32::from(self)
+    }
+
+    #[inline(always)]
+    fn lanes(coeffs: &[i16]) -> Lanes {
+        debug_assert!(coeffs.len() <= 16);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let len = coeffs.len();
+            if (8..=16).contains(&len) {
+                // SAFETY: the two loads, at 0 and len − 8, lie inside `coeffs`.
+                return unsafe { x86::lanes_8_to_16_i16(coeffs) };
+            }
+            if len == 4 {
+                // SAFETY: one 8-byte load of the four levels.
+                return unsafe { x86::lanes_4_i16(coeffs) };
+            }
+        }
+        scan_lanes_portable(coeffs)
+    }
+}
+
 /// The lanes of a block of at most 16 levels that matter to CAVLC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lanes {
+pub struct Lanes {
     /// Bit i set where level i is nonzero.
     nonzero: u32,
     /// Some |level| exceeds [`MAX_ALWAYS_CODABLE_LEVEL`].
@@ -706,12 +756,13 @@ fn scan_lanes(coeffs: &[i32]) -> Lanes {
 }
 
 /// The portable [`scan_lanes`].
-fn scan_lanes_portable(coeffs: &[i32]) -> Lanes {
+fn scan_lanes_portable<C: Coeff>(coeffs: &[C]) -> Lanes {
     let mut lanes = Lanes {
         nonzero: 0,
         has_large: false,
     };
     for (i, &c) in coeffs.iter().enumerate() {
+        let c = c.value();
         lanes.nonzero |= u32::from(c != 0) << i;
         lanes.has_large |= c.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32;
     }
@@ -757,6 +808,39 @@ mod x86 {
         Lanes {
             nonzero,
             has_large: _mm_movemask_epi8(large) != 0,
+        }
+    }
+
+    /// Lanes of 8 to 16 levels of 16 bits, read as two groups of eight at 0
+    /// and len − 8. Caller: 8 ≤ `coeffs.len()` ≤ 16.
+    #[inline(always)]
+    pub(super) unsafe fn lanes_8_to_16_i16(coeffs: &[i16]) -> Lanes {
+        let len = coeffs.len();
+        let p = coeffs.as_ptr();
+        let (low, high) = (
+            _mm_loadu_si128(p as *const __m128i),
+            _mm_loadu_si128(p.add(len - 8) as *const __m128i),
+        );
+        let zero = _mm_setzero_si128();
+        let zeros = _mm_packs_epi16(_mm_cmpeq_epi16(low, zero), _mm_cmpeq_epi16(high, zero));
+        // Lanes 8..16 hold levels len − 8 .. len.
+        let mask = !(_mm_movemask_epi8(zeros) as u32) & 0xffff;
+        let nonzero = (mask & 0xff) | (mask >> 8) << (len - 8);
+        let large = _mm_or_si128(large_lanes(low), large_lanes(high));
+        Lanes {
+            nonzero,
+            has_large: _mm_movemask_epi8(large) != 0,
+        }
+    }
+
+    /// Lanes of exactly four levels of 16 bits. Caller: `coeffs.len()` == 4.
+    #[inline(always)]
+    pub(super) unsafe fn lanes_4_i16(coeffs: &[i16]) -> Lanes {
+        let v = _mm_loadl_epi64(coeffs.as_ptr() as *const __m128i);
+        let zeros = _mm_packs_epi16(_mm_cmpeq_epi16(v, _mm_setzero_si128()), _mm_setzero_si128());
+        Lanes {
+            nonzero: !(_mm_movemask_epi8(zeros) as u32) & 0xf,
+            has_large: _mm_movemask_epi8(large_lanes(v)) & 0xff != 0,
         }
     }
 
@@ -1473,6 +1557,57 @@ mod tests {
             assert_eq!(usize::from(total_coeff(&block)), count);
             let large = block.iter().any(|c| c.unsigned_abs() > limit as u32);
             assert_eq!(want.has_large, large);
+        }
+    }
+
+    /// Levels of 16 bits are scanned and written in place exactly as the
+    /// same levels widened to 32 bits.
+    #[test]
+    fn narrow_levels_write_as_wide_ones() {
+        let mut rng = Rng(4242);
+        let limit = MAX_ALWAYS_CODABLE_LEVEL;
+        let edges = [
+            0,
+            1,
+            -1,
+            limit,
+            -limit,
+            limit + 1,
+            -limit - 1,
+            32767,
+            -32768,
+        ];
+        for _ in 0..20_000 {
+            let len = rng.below(17) as usize;
+            let narrow: Vec<i16> = (0..len)
+                .map(|_| match rng.below(3) {
+                    0 => 0,
+                    1 => edges[rng.below(edges.len() as u64) as usize] as i16,
+                    _ => {
+                        let style = rng.below(6);
+                        random_level(&mut rng, style).clamp(-32768, 32767) as i16
+                    }
+                })
+                .collect();
+            let wide: Vec<i32> = narrow.iter().map(|&c| i32::from(c)).collect();
+            assert_eq!(
+                i16::lanes(&narrow),
+                scan_lanes_portable(&wide),
+                "{narrow:?}"
+            );
+            let table = if len <= 4 && rng.below(2) == 0 {
+                CoeffTokenTable::ChromaDc
+            } else {
+                CoeffTokenTable::Nc(rng.below(17) as u8)
+            };
+            let (mut a, mut b) = (BitWriter::new(), BitWriter::new());
+            let got = write_residual_block(&mut a, &narrow, table);
+            assert_eq!(
+                got,
+                write_residual_block(&mut b, &wide, table),
+                "{narrow:?}"
+            );
+            assert_eq!(a.into_bytes(), b.into_bytes(), "{narrow:?} {table:?}");
         }
     }
 

@@ -88,12 +88,6 @@ pub fn narrow<const N: usize>(levels: [i32; N]) -> [i16; N] {
     levels.map(|v| v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
 }
 
-/// A block of [`MbLevels`] widened for the CAVLC code, which takes `i32`.
-#[inline(always)]
-pub fn wide<const N: usize>(levels: &[i16; N]) -> [i32; N] {
-    levels.map(i32::from)
-}
-
 impl MbLevels {
     /// Every level zero.
     pub const ZERO: MbLevels = MbLevels {

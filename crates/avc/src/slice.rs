@@ -9,7 +9,8 @@ use crate::bits::{BitSink, BitWriter};
 use crate::cavlc::{
     nc_from_neighbours, write_empty_block, write_residual_block, CavlcError, CoeffTokenTable,
 };
-use crate::macroblock::{luma_block_at, luma_block_xy, wide, LumaPred, MbCoding};
+use crate::frame::prefetch;
+use crate::macroblock::{luma_block_at, luma_block_xy, LumaPred, MbCoding};
 use crate::mvpred::MotionField;
 use crate::syntax::{
     i16_mb_type, inter_cbp_code_num, intra_cbp_code_num, Partition, MB_TYPE_I_NXN, MB_TYPE_I_PCM,
@@ -140,7 +141,11 @@ impl<'a> PictureSyntax<'a> {
         runs: &[u32],
     ) -> Result<(), CavlcError> {
         let offset = if p_slice { P_SLICE_INTRA_OFFSET } else { 0 };
-        for addr in row * self.width_mbs..(row + 1) * self.width_mbs {
+        let end = (row + 1) * self.width_mbs;
+        for addr in row * self.width_mbs..end {
+            if let Some(next) = self.mbs.get(addr + LEVELS_AHEAD) {
+                prefetch_levels(next);
+            }
             if skip[addr] {
                 continue;
             }
@@ -290,8 +295,7 @@ impl<'a> PictureSyntax<'a> {
         let (left, top) = (self.left(addr), self.top(addr));
         let luma = Neighbours::new(&self.luma_counts, addr, left, top);
         if is_i16 {
-            let dc = wide(&lv.luma_dc);
-            write_residual_block(w, &dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
+            write_residual_block(w, &lv.luma_dc, CoeffTokenTable::Nc(luma.luma_nc(0)))?;
         }
         for blk in 0..16 {
             if mb.cbp_luma & (1 << (blk / 4)) == 0 {
@@ -304,13 +308,13 @@ impl<'a> PictureSyntax<'a> {
                 write_empty_block(w, table);
                 continue;
             }
-            let block = wide(&lv.luma[blk]);
+            let block = &lv.luma[blk];
             let levels = if is_i16 { &block[1..] } else { &block[..] };
             write_residual_block(w, levels, table)?;
         }
         if mb.cbp_chroma & 3 != 0 {
             for c in 0..2 {
-                write_residual_block(w, &wide(&lv.chroma_dc[c]), CoeffTokenTable::ChromaDc)?;
+                write_residual_block(w, &lv.chroma_dc[c], CoeffTokenTable::ChromaDc)?;
             }
         }
         if mb.cbp_chroma & 2 != 0 {
@@ -321,7 +325,7 @@ impl<'a> PictureSyntax<'a> {
                     if chroma.cur[c][blk] == 0 {
                         write_empty_block(w, table);
                     } else {
-                        write_residual_block(w, &wide(&lv.chroma_ac[c][blk])[1..], table)?;
+                        write_residual_block(w, &lv.chroma_ac[c][blk][1..], table)?;
                     }
                 }
             }
@@ -405,6 +409,45 @@ const fn luma_neighbours(left: bool) -> [(usize, bool); 16] {
         blk += 1;
     }
     table
+}
+
+/// How many macroblocks ahead the row writer asks for levels: they are
+/// held apart from the macroblocks ([`MbCoding::levels`]), where the
+/// hardware's prefetchers cannot foresee them.
+const LEVELS_AHEAD: usize = 2;
+
+/// Asks for the cache lines of the levels that `mb`'s residual() will read:
+/// each coded 8×8 luma quarter, the Intra16x16 DC block and the chroma
+/// levels when coded.
+fn prefetch_levels(mb: &MbCoding) {
+    let Some(levels) = mb.levels.as_deref() else {
+        return;
+    };
+    for quarter in 0..4 {
+        if mb.cbp_luma & (1 << quarter) != 0 {
+            prefetch_span(&levels.luma[4 * quarter..4 * quarter + 4]);
+        }
+    }
+    if matches!(mb.luma, LumaPred::I16(_)) {
+        prefetch_span(&levels.luma_dc[..]);
+    }
+    if mb.cbp_chroma != 0 {
+        prefetch_span(&levels.chroma_dc[..]);
+    }
+    if mb.cbp_chroma & 2 != 0 {
+        prefetch_span(&levels.chroma_ac[..]);
+    }
+}
+
+/// Asks for every cache line that `items` touches.
+fn prefetch_span<T>(items: &[T]) {
+    let bytes = std::mem::size_of_val(items);
+    let base = items.as_ptr().cast::<u8>();
+    // The line of every 64th byte and of the last one.
+    for offset in (0..bytes).step_by(64).chain(bytes.checked_sub(1)) {
+        // SAFETY: `offset` < `bytes`, so the address lies inside `items`.
+        prefetch(unsafe { &*base.add(offset) });
+    }
 }
 
 /// mb_skip_run (7.3.4) before each macroblock that is not skipped (0 before
