@@ -781,9 +781,14 @@ mod x86 {
     pub(super) unsafe fn magnitude_counts(coeffs: &[i16; 16]) -> [u32; 4] {
         let p = coeffs.as_ptr() as *const __m128i;
         let (low, high) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+        // Magnitudes, saturating: |−32768| becomes 32767, still beyond
+        // every step.
+        let zero = _mm_setzero_si128();
+        let magnitude = |v| _mm_max_epi16(v, _mm_subs_epi16(zero, v));
+        let (low, high) = (magnitude(low), magnitude(high));
         super::QUICK_STEPS.map(|t| {
-            let (above, below) = (_mm_set1_epi16(t as i16), _mm_set1_epi16(-(t as i16)));
-            let beyond = |v| _mm_or_si128(_mm_cmpgt_epi16(v, above), _mm_cmplt_epi16(v, below));
+            let step = _mm_set1_epi16(t as i16);
+            let beyond = |v| _mm_cmpgt_epi16(v, step);
             (_mm_movemask_epi8(_mm_packs_epi16(beyond(low), beyond(high))) as u32).count_ones()
         })
     }
@@ -1713,6 +1718,32 @@ mod tests {
             assert_eq!(exact, Ok(q), "{coeffs:?}");
         }
         Some(q)
+    }
+
+    /// The SSE2 magnitude counts of the quick bound are those of counting
+    /// one level at a time, the 16-bit extremes included.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn magnitude_counts_match_counting_levels() {
+        let mut rng = Rng(99);
+        let edges = [
+            0i16, 1, -1, 3, -3, 4, -4, 7, -7, 8, -8, 15, -15, 16, -16, 32767, -32768,
+        ];
+        for _ in 0..20_000 {
+            let block: [i16; 16] = std::array::from_fn(|_| match rng.below(3) {
+                0 => 0,
+                1 => edges[rng.below(edges.len() as u64) as usize],
+                _ => rng.below(65_536) as u16 as i16,
+            });
+            let want = QUICK_STEPS.map(|t| {
+                block
+                    .iter()
+                    .filter(|&&c| u32::from(c.unsigned_abs()) > t)
+                    .count() as u32
+            });
+            // SAFETY: SSE2 is part of x86-64.
+            assert_eq!(unsafe { x86::magnitude_counts(&block) }, want, "{block:?}");
+        }
     }
 
     /// Every entry of the level table is what the codeword functions give.

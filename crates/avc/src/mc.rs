@@ -54,6 +54,18 @@ impl PaddedPlane {
         &self.data[i..i + len]
     }
 
+    /// Where sample (x, y) lies in [`PaddedPlane::samples`].
+    #[inline]
+    pub fn offset(&self, x: i32, y: i32) -> usize {
+        self.index(x, y)
+    }
+
+    /// The samples, margin included, rows [`PaddedPlane::stride`] apart.
+    #[inline]
+    pub fn samples(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The `w`×`h` block at (x, y) as samples from its first one on (its
     /// last row ending the slice), with the stride.
     #[inline]

@@ -45,6 +45,12 @@ struct Block<'a> {
     h: usize,
     /// Limits of each vector component, quarter samples.
     lim: [(i32, i32); 2],
+    /// The same limits in whole samples (their ends are whole samples).
+    full_lim: [(i32, i32); 2],
+    /// Offset of the block's first sample in the source plane, and of the
+    /// co-located sample in the reference's padded samples.
+    src_at: usize,
+    ref_at: usize,
     pred: [i16; 2],
     lambda: u32,
 }
@@ -71,6 +77,9 @@ impl Block<'_> {
             w: rect.2,
             h: rect.3,
             lim,
+            full_lim: lim.map(|(lo, hi)| (lo / 4, hi / 4)),
+            src_at: y as usize * src.width + x as usize,
+            ref_at: refp.full.offset(x, y),
             pred,
             lambda,
         }
@@ -87,8 +96,8 @@ impl Block<'_> {
     /// (whose ends, from [`mv_limits`], are whole samples).
     #[inline]
     fn holds_full(&self, full: [i32; 2]) -> bool {
-        let inside = |v: i32, (lo, hi): (i32, i32)| lo <= v * 4 && v * 4 <= hi;
-        inside(full[0], self.lim[0]) && inside(full[1], self.lim[1])
+        let inside = |v: i32, (lo, hi): (i32, i32)| lo <= v && v <= hi;
+        inside(full[0], self.full_lim[0]) && inside(full[1], self.full_lim[1])
     }
 
     fn mv_bits(&self, mv: [i32; 2]) -> u32 {
@@ -117,7 +126,8 @@ impl Block<'_> {
             }
             return costs;
         }
-        let src = &self.src.data[self.y as usize * self.src.width + self.x as usize..];
+        let src = &self.src.data[self.src_at..];
+        let stride = self.refp.full.stride();
         let mut k = 0;
         while k < n {
             let group = (n - k).min(4);
@@ -129,13 +139,11 @@ impl Block<'_> {
                 break;
             }
             // A group of three repeats its first candidate.
-            let at = |j: usize| cands[k + if j < group { j } else { 0 }];
-            let full = &self.refp.full;
             let blocks: [&[u8]; 4] = std::array::from_fn(|j| {
-                let c = at(j);
-                full.block(self.x + c[0], self.y + c[1], 16, 16).0
+                self.reference_at(cands[k + if j < group { j } else { 0 }])
+                    .0
             });
-            let sads = sad_16x16_x4(src, self.src.width, blocks, full.stride());
+            let sads = sad_16x16_x4(src, self.src.width, blocks, stride);
             for j in 0..group {
                 let c = cands[k + j];
                 costs[k + j] = sads[j] + self.lambda * self.mv_bits([c[0] * 4, c[1] * 4]);
@@ -147,19 +155,26 @@ impl Block<'_> {
 
     /// SAD of the block, `W` samples wide, at an integer vector.
     fn sad<const W: usize>(&self, full: [i32; 2]) -> u32 {
-        let at = self.y as usize * self.src.width + self.x as usize;
-        let (pred, stride) = self
-            .refp
-            .full
-            .block(self.x + full[0], self.y + full[1], W, self.h);
+        let (pred, stride) = self.reference_at(full);
         sad_u8(
-            &self.src.data[at..],
+            &self.src.data[self.src_at..],
             self.src.width,
             pred,
             stride,
             W,
             self.h,
         )
+    }
+
+    /// The reference samples of the block at the whole-sample vector `full`
+    /// (within the limits, which keep it inside the margin), from its first
+    /// one on, and their stride: `full[1]` rows and `full[0]` samples from
+    /// the co-located block.
+    #[inline]
+    fn reference_at(&self, full: [i32; 2]) -> (&[u8], usize) {
+        let (samples, stride) = (self.refp.full.samples(), self.refp.full.stride());
+        let offset = full[1] as isize * stride as isize + full[0] as isize;
+        (&samples[self.ref_at.wrapping_add_signed(offset)..], stride)
     }
 
     fn sad_any(&self, full: [i32; 2]) -> u32 {
