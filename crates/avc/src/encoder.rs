@@ -360,7 +360,12 @@ impl Encoder {
             return None;
         }
         if self.settings.me.subpel_rounds > 0 {
-            return Some(ReferencePlan::WithHalfSamples);
+            return Some(match self.reference.take() {
+                Some(old) if old.refillable_with_half(recon) => {
+                    ReferencePlan::RefillWithHalf(Box::new(old))
+                }
+                _ => ReferencePlan::WithHalfSamples,
+            });
         }
         Some(match self.reference.take() {
             Some(old) if old.refillable(recon) => ReferencePlan::Refill(Box::new(old)),
@@ -416,6 +421,8 @@ enum ReferencePlan {
     FullSample,
     /// In new buffers, with the half-sample planes.
     WithHalfSamples,
+    /// In the buffers of the previous reference with half-sample planes.
+    RefillWithHalf(Box<RefPicture>),
 }
 
 impl ReferencePlan {
@@ -428,6 +435,7 @@ impl ReferencePlan {
             ReferencePlan::Refill(old) => old.refill_full_sample(recon),
             ReferencePlan::FullSample => RefPicture::new_full_sample(recon),
             ReferencePlan::WithHalfSamples => RefPicture::new(recon),
+            ReferencePlan::RefillWithHalf(old) => old.refill_with_half(recon, spare_recon),
         }
     }
 }

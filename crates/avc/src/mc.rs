@@ -127,38 +127,47 @@ impl WidePlane {
     }
 
     /// Output row `r` (picture row r − MARGIN) of the full-sample plane and
-    /// of the b, h and j half-sample planes (8.4.2.2.1).
-    fn filter_row(&self, r: usize, g: &mut [u8], b: &mut [u8], h: &mut [u8], j: &mut [u8]) {
+    /// of the b, h and j half-sample planes (8.4.2.2.1). `v1` (a wide row
+    /// long) receives the row's vertical intermediates h1.
+    ///
+    /// Written as plain loops over equally long slices, which the compiler
+    /// turns into vector code: b1 and h1 of 8-bit samples lie in
+    /// −2550..=10710 and are worked out in 16 bits, j1 (a 6-tap filter of
+    /// h1 values) in 32.
+    fn filter_row(&self, r: usize, v1: &mut [i16], out: [&mut [u8]; 4]) {
+        let [g, b, h, j] = out;
+        let wide = self.stride;
         let wr = r + TAPS; // the same row in the wide plane
-        let rows: [&[u8]; 6] = std::array::from_fn(|k| self.row(wr + k - 2));
-        // Vertical intermediate h1 for every wide column.
-        let v1: Vec<i32> = (0..self.stride)
-            .map(|x| {
-                tap6(
-                    i32::from(rows[0][x]),
-                    i32::from(rows[1][x]),
-                    i32::from(rows[2][x]),
-                    i32::from(rows[3][x]),
-                    i32::from(rows[4][x]),
-                    i32::from(rows[5][x]),
-                )
-            })
-            .collect();
-        let centre = rows[2];
-        for x in 0..g.len() {
-            let c = x + TAPS; // wide column
-            g[x] = centre[c];
-            let b1 = tap6(
-                i32::from(centre[c - 2]),
-                i32::from(centre[c - 1]),
-                i32::from(centre[c]),
-                i32::from(centre[c + 1]),
-                i32::from(centre[c + 2]),
-                i32::from(centre[c + 3]),
+        let [r0, r1, r2, r3, r4, r5]: [&[u8]; 6] =
+            std::array::from_fn(|k| &self.row(wr + k - 2)[..wide]);
+        let v1 = &mut v1[..wide];
+        for x in 0..wide {
+            v1[x] = tap6_16(r0[x], r1[x], r2[x], r3[x], r4[x], r5[x]);
+        }
+        // Output column x is wide column x + TAPS; its taps are the wide
+        // columns x + 1 ..= x + 6.
+        let n = g.len();
+        let [c0, c1, c2, c3, c4, c5]: [&[u8]; 6] = std::array::from_fn(|k| &r2[k + 1..k + 1 + n]);
+        g.copy_from_slice(c2);
+        let b = &mut b[..n];
+        for x in 0..n {
+            let b1 = tap6_16(c0[x], c1[x], c2[x], c3[x], c4[x], c5[x]);
+            b[x] = clip1_16((b1 + 16) >> 5);
+        }
+        for (h, &v) in h.iter_mut().zip(&v1[TAPS..TAPS + n]) {
+            *h = clip1_16((v + 16) >> 5);
+        }
+        let [v0, v1_, v2, v3, v4, v5]: [&[i16]; 6] = std::array::from_fn(|k| &v1[k + 1..k + 1 + n]);
+        let j = &mut j[..n];
+        for x in 0..n {
+            let j1 = tap6(
+                i32::from(v0[x]),
+                i32::from(v1_[x]),
+                i32::from(v2[x]),
+                i32::from(v3[x]),
+                i32::from(v4[x]),
+                i32::from(v5[x]),
             );
-            b[x] = clip1((b1 + 16) >> 5);
-            h[x] = clip1((v1[c] + 16) >> 5);
-            let j1 = tap6(v1[c - 2], v1[c - 1], v1[c], v1[c + 1], v1[c + 2], v1[c + 3]);
             j[x] = clip1((j1 + 512) >> 10);
         }
     }
@@ -199,39 +208,90 @@ fn clip1(v: i32) -> u8 {
     v.clamp(0, 255) as u8
 }
 
-#[inline]
+/// The 6-tap filter (1, −5, 20, 20, −5, 1) of 8.4.2.2.1, unrounded.
+#[inline(always)]
 fn tap6(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32) -> i32 {
     a - 5 * b + 20 * c + 20 * d - 5 * e + f
+}
+
+/// [`tap6`] of 8-bit samples in 16 bits (the result lies in −2550..=10710).
+#[inline(always)]
+fn tap6_16(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8) -> i16 {
+    let [a, b, c, d, e, f] = [a, b, c, d, e, f].map(i16::from);
+    a - 5 * b + 20 * c + 20 * d - 5 * e + f
+}
+
+/// [`clip1`] of a 16-bit value.
+#[inline(always)]
+fn clip1_16(v: i16) -> u8 {
+    v.clamp(0, 255) as u8
 }
 
 impl RefPicture {
     /// Prepares a reconstructed picture (whole macroblocks) as a reference.
     pub fn new(pic: &YuvFrame) -> RefPicture {
         let (w, h) = (pic.y.width, pic.y.height);
-        let wide = WidePlane::new(&pic.y);
-        let mut full = PaddedPlane::new(w, h);
-        let mut half_h = PaddedPlane::new(w, h);
-        let mut half_v = PaddedPlane::new(w, h);
-        let mut half_c = PaddedPlane::new(w, h);
-        let stride = full.stride;
-        let rows = full
-            .data
-            .par_chunks_mut(stride)
-            .zip(half_h.data.par_chunks_mut(stride))
-            .zip(half_v.data.par_chunks_mut(stride))
-            .zip(half_c.data.par_chunks_mut(stride));
-        rows.enumerate().for_each(|(r, (((g, b), hv), j))| {
-            wide.filter_row(r, g, b, hv, j);
-        });
-        RefPicture {
-            full,
-            half_h,
-            half_v,
-            half_c,
+        let mut refp = RefPicture {
+            full: PaddedPlane::new(w, h),
+            half_h: PaddedPlane::new(w, h),
+            half_v: PaddedPlane::new(w, h),
+            half_c: PaddedPlane::new(w, h),
             cb: pic.u.clone(),
             cr: pic.v.clone(),
             has_half: true,
+        };
+        refp.fill_half_planes(&pic.y);
+        refp
+    }
+
+    /// Writes every sample of the full-sample plane and of the three
+    /// half-sample planes (their margins included) from `luma`, whose size
+    /// they have.
+    fn fill_half_planes(&mut self, luma: &Plane) {
+        let wide = WidePlane::new(luma);
+        let stride = self.full.stride;
+        let rows = self
+            .full
+            .data
+            .par_chunks_mut(stride)
+            .zip(self.half_h.data.par_chunks_mut(stride))
+            .zip(self.half_v.data.par_chunks_mut(stride))
+            .zip(self.half_c.data.par_chunks_mut(stride));
+        rows.enumerate().for_each_init(
+            || vec![0i16; wide.stride],
+            |v1, (r, (((g, b), h), j))| wide.filter_row(r, v1, [g, b, h, j]),
+        );
+    }
+
+    /// Whether [`RefPicture::refill_with_half`] reuses this reference's
+    /// buffers for `pic`: a reference with half-sample planes of its size.
+    pub fn refillable_with_half(&self, pic: &YuvFrame) -> bool {
+        self.has_half && self.same_size(pic)
+    }
+
+    fn same_size(&self, pic: &YuvFrame) -> bool {
+        (self.full.width, self.full.height) == (pic.y.width, pic.y.height)
+            && (self.cb.width, self.cb.height) == (pic.u.width, pic.u.height)
+            && (self.cr.width, self.cr.height) == (pic.v.width, pic.v.height)
+    }
+
+    /// [`RefPicture::new`] of `pic` in this reference's buffers where it is
+    /// [`RefPicture::refillable_with_half`]; with `take_chroma` (the caller
+    /// only writes `pic` again) its chroma planes are taken, leaving this
+    /// reference's old ones (of the same size, their samples stale).
+    pub fn refill_with_half(mut self, pic: &mut YuvFrame, take_chroma: bool) -> RefPicture {
+        if !self.refillable_with_half(pic) {
+            return RefPicture::new(pic);
         }
+        self.fill_half_planes(&pic.y);
+        if take_chroma {
+            std::mem::swap(&mut self.cb, &mut pic.u);
+            std::mem::swap(&mut self.cr, &mut pic.v);
+        } else {
+            self.cb.clone_from(&pic.u);
+            self.cr.clone_from(&pic.v);
+        }
+        self
     }
 
     /// Asks for the reference samples of the group of
@@ -1093,6 +1153,53 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Every half-sample position of the margins and the picture matches
+    /// the direct formulas on content that drives the filters to their
+    /// extremes (0 beside 255, where b1, h1 and j1 are largest and
+    /// smallest and the clipping matters), and a reference refilled in
+    /// place equals one made anew.
+    #[test]
+    fn half_sample_planes_hold_at_the_extremes_and_refill_in_place() {
+        let (w, h) = (48, 32);
+        let mut pic = picture(w, h);
+        for (i, v) in pic.y.data.iter_mut().enumerate() {
+            let (x, y) = (i % w, i / w);
+            *v = match (x / 2 + y / 3) % 4 {
+                0 | 1 => 255,
+                2 => 0,
+                _ => *v,
+            };
+        }
+        let r = RefPicture::new(&pic);
+        let m = MARGIN as i32;
+        for y in (-m..h as i32 + m).step_by(3) {
+            for x in -m..w as i32 + m {
+                for (fx, fy) in [(2, 0), (0, 2), (2, 2)] {
+                    assert_eq!(
+                        r.luma_sample(x, y, fx, fy),
+                        direct(&pic.y, x, y, fx, fy),
+                        "({x},{y}) frac ({fx},{fy})"
+                    );
+                }
+            }
+        }
+        let mut next = picture(w, h);
+        next.y.data.iter_mut().for_each(|v| *v = 255 - *v);
+        let fresh = RefPicture::new(&next);
+        for take_chroma in [false, true] {
+            let refilled = r.clone().refill_with_half(&mut next.clone(), take_chroma);
+            for (a, b) in [
+                (&refilled.full, &fresh.full),
+                (&refilled.half_h, &fresh.half_h),
+                (&refilled.half_v, &fresh.half_v),
+                (&refilled.half_c, &fresh.half_c),
+            ] {
+                assert_eq!(a.samples(), b.samples());
+            }
+            assert_eq!((&refilled.cb, &refilled.cr), (&fresh.cb, &fresh.cr));
         }
     }
 
