@@ -804,11 +804,18 @@ mod x86 {
         // ±MAX_ALWAYS_CODABLE_LEVEL beyond it.
         let low = _mm_packs_epi32(load(0), load(4));
         let high = _mm_packs_epi32(load(8), load(len - 4));
+        lanes_of_words([low, high], 12, len)
+    }
+
+    /// [`Lanes`] of a block of `len` levels held as 16 words in `halves`:
+    /// words 0..first are levels 0..first, the rest levels first + len − 16
+    /// .. len (words may hold a level twice).
+    #[inline(always)]
+    unsafe fn lanes_of_words([low, high]: [__m128i; 2], first: usize, len: usize) -> Lanes {
         let zero = _mm_setzero_si128();
         let zeros = _mm_packs_epi16(_mm_cmpeq_epi16(low, zero), _mm_cmpeq_epi16(high, zero));
-        // Lanes 12..16 hold levels len − 4 .. len.
         let mask = !(_mm_movemask_epi8(zeros) as u32) & 0xffff;
-        let nonzero = (mask & 0xfff) | (mask >> 12) << (len - 4);
+        let nonzero = (mask & ((1 << first) - 1)) | (mask >> first) << (first + len - 16);
         let large = _mm_or_si128(large_lanes(low), large_lanes(high));
         Lanes {
             nonzero,
@@ -822,20 +829,8 @@ mod x86 {
     pub(super) unsafe fn lanes_8_to_16_i16(coeffs: &[i16]) -> Lanes {
         let len = coeffs.len();
         let p = coeffs.as_ptr();
-        let (low, high) = (
-            _mm_loadu_si128(p as *const __m128i),
-            _mm_loadu_si128(p.add(len - 8) as *const __m128i),
-        );
-        let zero = _mm_setzero_si128();
-        let zeros = _mm_packs_epi16(_mm_cmpeq_epi16(low, zero), _mm_cmpeq_epi16(high, zero));
-        // Lanes 8..16 hold levels len − 8 .. len.
-        let mask = !(_mm_movemask_epi8(zeros) as u32) & 0xffff;
-        let nonzero = (mask & 0xff) | (mask >> 8) << (len - 8);
-        let large = _mm_or_si128(large_lanes(low), large_lanes(high));
-        Lanes {
-            nonzero,
-            has_large: _mm_movemask_epi8(large) != 0,
-        }
+        let load = |at: usize| _mm_loadu_si128(p.add(at) as *const __m128i);
+        lanes_of_words([load(0), load(len - 8)], 8, len)
     }
 
     /// Lanes of exactly four levels of 16 bits. Caller: `coeffs.len()` == 4.
@@ -1528,33 +1523,40 @@ mod tests {
         assert!(escapes > 5_000, "{escapes}");
     }
 
+    /// Levels at the edges of what CAVLC always codes.
+    const CODABLE_EDGES: [i32; 7] = [
+        0,
+        1,
+        -1,
+        MAX_ALWAYS_CODABLE_LEVEL,
+        -MAX_ALWAYS_CODABLE_LEVEL,
+        MAX_ALWAYS_CODABLE_LEVEL + 1,
+        -MAX_ALWAYS_CODABLE_LEVEL - 1,
+    ];
+
+    /// A block of 0 to 16 levels: zeros, `edges` and random levels in equal
+    /// shares.
+    fn block_with_edges(rng: &mut Rng, edges: &[i32]) -> Vec<i32> {
+        let len = rng.below(17) as usize;
+        (0..len)
+            .map(|_| match rng.below(3) {
+                0 => 0,
+                1 => edges[rng.below(edges.len() as u64) as usize],
+                _ => {
+                    let style = rng.below(6);
+                    random_level(rng, style)
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn scan_lanes_matches_the_portable_scan() {
         let mut rng = Rng(777);
         let limit = MAX_ALWAYS_CODABLE_LEVEL;
-        let edges = [
-            0,
-            1,
-            -1,
-            limit,
-            -limit,
-            limit + 1,
-            -limit - 1,
-            i32::MAX,
-            i32::MIN,
-        ];
+        let edges = [&CODABLE_EDGES[..], &[i32::MAX, i32::MIN]].concat();
         for _ in 0..20_000 {
-            let len = rng.below(17) as usize;
-            let block: Vec<i32> = (0..len)
-                .map(|_| match rng.below(3) {
-                    0 => 0,
-                    1 => edges[rng.below(edges.len() as u64) as usize],
-                    _ => {
-                        let style = rng.below(6);
-                        random_level(&mut rng, style)
-                    }
-                })
-                .collect();
+            let block = block_with_edges(&mut rng, &edges);
             let want = scan_lanes_portable(&block);
             assert_eq!(scan_lanes(&block), want, "{block:?}");
             let count = block.iter().filter(|&&c| c != 0).count();
@@ -1570,30 +1572,13 @@ mod tests {
     #[test]
     fn narrow_levels_write_as_wide_ones() {
         let mut rng = Rng(4242);
-        let limit = MAX_ALWAYS_CODABLE_LEVEL;
-        let edges = [
-            0,
-            1,
-            -1,
-            limit,
-            -limit,
-            limit + 1,
-            -limit - 1,
-            32767,
-            -32768,
-        ];
+        let edges = [&CODABLE_EDGES[..], &[32767, -32768]].concat();
         for _ in 0..20_000 {
-            let len = rng.below(17) as usize;
-            let narrow: Vec<i16> = (0..len)
-                .map(|_| match rng.below(3) {
-                    0 => 0,
-                    1 => edges[rng.below(edges.len() as u64) as usize] as i16,
-                    _ => {
-                        let style = rng.below(6);
-                        random_level(&mut rng, style).clamp(-32768, 32767) as i16
-                    }
-                })
+            let narrow: Vec<i16> = block_with_edges(&mut rng, &edges)
+                .into_iter()
+                .map(|c| c.clamp(-32768, 32767) as i16)
                 .collect();
+            let len = narrow.len();
             let wide: Vec<i32> = narrow.iter().map(|&c| i32::from(c)).collect();
             assert_eq!(
                 i16::lanes(&narrow),
