@@ -558,7 +558,7 @@ fn decide_p_mb_into(
             let cost = satd_u8(&src.y.data[at..], src.y.width, &out.luma, 16, 16, 16);
             let motion = (!me.early_skip).then(search);
             if motion.is_none_or(|m| cost <= m.cost) {
-                return !(bare_skip_may_go_intra(lam, cost)
+                return !(bare_skip_may_go_intra(lam, cost, me.early_skip)
                     && intra_estimate_below(&src.y, x, y, lam, cost));
             }
             searched = motion;
@@ -754,7 +754,7 @@ mod tests {
                 intra: IntraMode::Without4x4,
             };
             let decided = decide_p_mb(&src, &ctx, centre, (wm, hm));
-            if bare_skip_may_go_intra(lam, satd) {
+            if bare_skip_may_go_intra(lam, satd, me.early_skip) {
                 assert!(decided.is_none(), "amplitude {amplitude}: SATD {satd}");
                 below += 1;
             } else {

@@ -326,8 +326,9 @@ static_assert(sizeof(MotionRecord) == 28, "MotionRecord layout changed: update M
 
 // avc::analyse::INTRA_IN_P_BITS: the bits charged to intra in a P picture.
 #define INTRA_IN_P_BITS 16u
-// avc::analyse::BARE_SKIP_INTRA_RATIO.
+// avc::analyse::BARE_SKIP_INTRA_RATIO, and EARLY_SKIP_INTRA_RATIO with early skip.
 #define BARE_SKIP_INTRA_RATIO 6u
+#define EARLY_SKIP_INTRA_RATIO 2u
 
 // avc::analyse::intra_estimate: the best Intra16x16 SATD + lambda * bits
 // over the source (neighbours' source samples stand in for their
@@ -527,8 +528,8 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 // `only_bare` (avc::inter::code_bare_16x16, avc::picture::decide_p_mb), nothing
 // is written unless the macroblock has no levels and is not I_PCM
 // (INTER_NOT_BARE), nor when the prediction's SATD is above `max_satd`
-// (INTER_NOT_BARE) or, while it is at most BARE_SKIP_INTRA_RATIO times
-// lambda * (I16_MB_BITS + INTRA_IN_P_BITS), above `intra_cost` + lambda *
+// (INTER_NOT_BARE) or, while it is at most `bare_ratio` (BARE_SKIP_INTRA_RATIO
+// or EARLY_SKIP_INTRA_RATIO) times lambda * (I16_MB_BITS + INTRA_IN_P_BITS), above `intra_cost` + lambda *
 // INTRA_IN_P_BITS (INTER_INTRA_WINS). `lossless` (avc::lossless::code_inter_mb_lossless):
 // transform bypass, the residual itself as the levels (8.5.12: r = c),
 // reconstruction = source.
@@ -537,7 +538,7 @@ __device__ int inter_bits_bound(const InterScratch &s, int part, int cbp_luma, i
 #define INTER_INTRA_WINS 2
 __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u8 *pic, u8 *dst, const RefView &r,
                                int wm, int hm, int mb_x, int mb_y, int part, const int (*mv)[2], int qp, int lossless,
-                               MbRecord *out, bool only_bare, u32 intra_cost, u32 max_satd) {
+                               MbRecord *out, bool only_bare, u32 intra_cost, u32 max_satd, u32 bare_ratio) {
     int lane = threadIdx.x & 31;
     int W = wm * 16, H = hm * 16, cw = W / 2;
     size_t luma_size = (size_t)W * H, chroma_size = luma_size / 4;
@@ -682,8 +683,8 @@ __device__ int code_inter_warp(InterScratch &s, const LenTables &tables, const u
         u32 satd = (u32)warp_sum(lane < 16 ? (int)satd4x4(diff) : 0);
         if (satd > max_satd) return INTER_NOT_BARE;
         u32 lambda = LAMBDA[clamp_int(qp, 0, 51)];
-        // Weighed against intra only up to avc::analyse::BARE_SKIP_INTRA_RATIO.
-        bool may_go_intra = satd <= BARE_SKIP_INTRA_RATIO * lambda * (I16_MB_BITS + INTRA_IN_P_BITS);
+        // Weighed against intra only up to the ratio (avc::analyse::bare_skip_may_go_intra).
+        bool may_go_intra = satd <= bare_ratio * lambda * (I16_MB_BITS + INTRA_IN_P_BITS);
         if (may_go_intra && intra_cost + lambda * INTRA_IN_P_BITS < satd) return INTER_INTRA_WINS;
     }
     // The reconstruction: the coded samples, or the source for I_PCM.
@@ -763,7 +764,8 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
             // One 16x16 partition: its vector first, the rest zero (as the search leaves them).
             int mv[4][2] = {{psv[0], psv[1]}, {0, 0}, {0, 0}, {0, 0}};
             int got = code_inter_warp(scratch[threadIdx.y], tables, pic, dst, r, wm, hm, mb_x, mb_y, PART_16X16, mv,
-                                      qp, 0, out, true, m.intra_cost, early_skip ? 0xffffffffu : m.cost);
+                                      qp, 0, out, true, m.intra_cost, early_skip ? 0xffffffffu : m.cost,
+                                      early_skip ? EARLY_SKIP_INTRA_RATIO : BARE_SKIP_INTRA_RATIO);
             if (got != INTER_NOT_BARE) {
                 if (threadIdx.x == 0) {
                     if (got == INTER_INTRA_WINS) out->kind = KIND_PENDING;
@@ -781,6 +783,6 @@ extern "C" __global__ void __launch_bounds__(32 * ME_WARPS)
     int mv[4][2];
     for (int k = 0; k < 4; k++) mv[k][0] = m.mv[k][0], mv[k][1] = m.mv[k][1];
     code_inter_warp(scratch[threadIdx.y], tables, pic, dst, r, wm, hm, mb_x, mb_y, m.part, mv, qp, lossless, out,
-                    false, 0, 0);
+                    false, 0, 0, BARE_SKIP_INTRA_RATIO);
 }
 
