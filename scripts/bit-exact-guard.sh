@@ -25,7 +25,9 @@
 # as it was before the CPU speed work (commit 8ec823d), inputs made with the
 # ffmpeg that scripts/fetch-tools.sh provides; every later commit of that
 # work was checked against it. Recorded again when --qp began to code IDR
-# pictures 3 lower (only the --qp 45 cases changed):
+# pictures 3 lower (only the --qp 45 cases changed), and when ultrafast
+# began to weigh fewer bare P_Skip macroblocks against intra (only its
+# GOP-30 cases changed):
 #   FRAMEPRESS_FFMPEG=.tools/ffmpeg scripts/bit-exact-guard.sh check scripts/bit-exact-guard.sha256
 # (about 1.5 minutes on 2 cores; GUARD_QUICK=1 for about 40 seconds).
 set -euo pipefail
