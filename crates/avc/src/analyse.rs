@@ -52,10 +52,10 @@ pub const BARE_SKIP_INTRA_RATIO: u32 = 6;
 
 /// [`BARE_SKIP_INTRA_RATIO`] where bare P_Skip macroblocks are taken
 /// without a motion search (`MeParams::early_skip`, the fastest preset):
-/// the intra estimate for every such macroblock up to 6 was 5.5 % of the
-/// instructions at qp 22 on 1080p mandelbrot, for 1.3 % of BD-rate there
-/// (0.3 % on bigbuckbunny).
-pub const EARLY_SKIP_INTRA_RATIO: u32 = 2;
+/// against 6, 2.4 % fewer instructions at qp 22 on 1080p mandelbrot (7 %
+/// at qp 37 on 720p bigbuckbunny) for 0.2 % of BD-rate; at 2 the
+/// instructions fell 5.5 % there, but mandelbrot's BD-rate rose by 2 %.
+pub const EARLY_SKIP_INTRA_RATIO: u32 = 3;
 
 /// Whether a P_Skip macroblock without levels, of SATD `skip_satd`, is
 /// weighed against intra ([`BARE_SKIP_INTRA_RATIO`], or

@@ -328,7 +328,7 @@ static_assert(sizeof(MotionRecord) == 28, "MotionRecord layout changed: update M
 #define INTRA_IN_P_BITS 16u
 // avc::analyse::BARE_SKIP_INTRA_RATIO, and EARLY_SKIP_INTRA_RATIO with early skip.
 #define BARE_SKIP_INTRA_RATIO 6u
-#define EARLY_SKIP_INTRA_RATIO 2u
+#define EARLY_SKIP_INTRA_RATIO 3u
 
 // avc::analyse::intra_estimate: the best Intra16x16 SATD + lambda * bits
 // over the source (neighbours' source samples stand in for their
