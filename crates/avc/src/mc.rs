@@ -157,16 +157,16 @@ impl WidePlane {
         for (h, &v) in h.iter_mut().zip(&v1[TAPS..TAPS + n]) {
             *h = clip1_16((v + 16) >> 5);
         }
-        let [v0, v1_, v2, v3, v4, v5]: [&[i16]; 6] = std::array::from_fn(|k| &v1[k + 1..k + 1 + n]);
+        let [t0, t1, t2, t3, t4, t5]: [&[i16]; 6] = std::array::from_fn(|k| &v1[k + 1..k + 1 + n]);
         let j = &mut j[..n];
         for x in 0..n {
             let j1 = tap6(
-                i32::from(v0[x]),
-                i32::from(v1_[x]),
-                i32::from(v2[x]),
-                i32::from(v3[x]),
-                i32::from(v4[x]),
-                i32::from(v5[x]),
+                i32::from(t0[x]),
+                i32::from(t1[x]),
+                i32::from(t2[x]),
+                i32::from(t3[x]),
+                i32::from(t4[x]),
+                i32::from(t5[x]),
             );
             j[x] = clip1((j1 + 512) >> 10);
         }
