@@ -807,9 +807,9 @@ mod x86 {
         lanes_of_words([low, high], 12, len)
     }
 
-    /// [`Lanes`] of a block of `len` levels held as 16 words in `halves`:
-    /// words 0..first are levels 0..first, the rest levels first + len − 16
-    /// .. len (words may hold a level twice).
+    /// [`Lanes`] of a block of `len` levels held as 16 words in `low` and
+    /// `high`: words 0..first are levels 0..first, the rest levels
+    /// first + len − 16 .. len (words may hold a level twice).
     #[inline(always)]
     unsafe fn lanes_of_words([low, high]: [__m128i; 2], first: usize, len: usize) -> Lanes {
         let zero = _mm_setzero_si128();

@@ -271,8 +271,19 @@ impl RefPicture {
 
     fn same_size(&self, pic: &YuvFrame) -> bool {
         (self.full.width, self.full.height) == (pic.y.width, pic.y.height)
-            && (self.cb.width, self.cb.height) == (pic.u.width, pic.u.height)
+            && self.same_chroma_size(pic)
+    }
+
+    fn same_chroma_size(&self, pic: &YuvFrame) -> bool {
+        (self.cb.width, self.cb.height) == (pic.u.width, pic.u.height)
             && (self.cr.width, self.cr.height) == (pic.v.width, pic.v.height)
+    }
+
+    /// Takes `pic`'s chroma planes, leaving it this reference's (of the
+    /// same size, their samples stale).
+    fn swap_chroma(&mut self, pic: &mut YuvFrame) {
+        std::mem::swap(&mut self.cb, &mut pic.u);
+        std::mem::swap(&mut self.cr, &mut pic.v);
     }
 
     /// [`RefPicture::new`] of `pic` in this reference's buffers where it is
@@ -285,8 +296,7 @@ impl RefPicture {
         }
         self.fill_half_planes(&pic.y);
         if take_chroma {
-            std::mem::swap(&mut self.cb, &mut pic.u);
-            std::mem::swap(&mut self.cr, &mut pic.v);
+            self.swap_chroma(pic);
         } else {
             self.cb.clone_from(&pic.u);
             self.cr.clone_from(&pic.v);
@@ -336,14 +346,11 @@ impl RefPicture {
     /// the same size, their samples stale): for a picture whose buffers are
     /// only written again.
     pub fn refill_taking_chroma(mut self, pic: &mut YuvFrame) -> RefPicture {
-        let same_chroma = (self.cb.width, self.cb.height) == (pic.u.width, pic.u.height)
-            && (self.cr.width, self.cr.height) == (pic.v.width, pic.v.height);
-        if !self.refillable(pic) || !same_chroma {
+        if !self.refillable(pic) || !self.same_chroma_size(pic) {
             return self.refill_full_sample(pic);
         }
         fill_full_plane(&mut self.full, &pic.y);
-        std::mem::swap(&mut self.cb, &mut pic.u);
-        std::mem::swap(&mut self.cr, &mut pic.v);
+        self.swap_chroma(pic);
         self
     }
 

@@ -106,10 +106,12 @@ impl Block<'_> {
 
     /// SAD at an integer vector (in whole samples) + λ·bits.
     fn sad_cost(&self, full: [i32; 2]) -> u32 {
+        // The common widths as constants, so that the SAD kernel is chosen
+        // where this is compiled.
         let sad = match self.w {
-            16 => self.sad::<16>(full),
-            8 => self.sad::<8>(full),
-            _ => self.sad_any(full),
+            16 => self.sad(full, 16),
+            8 => self.sad(full, 8),
+            w => self.sad(full, w),
         };
         sad + self.lambda * self.mv_bits([full[0] * 4, full[1] * 4])
     }
@@ -153,15 +155,17 @@ impl Block<'_> {
         costs
     }
 
-    /// SAD of the block, `W` samples wide, at an integer vector.
-    fn sad<const W: usize>(&self, full: [i32; 2]) -> u32 {
+    /// SAD of the block (`w` samples wide, the block's width) at an
+    /// integer vector.
+    #[inline(always)]
+    fn sad(&self, full: [i32; 2], w: usize) -> u32 {
         let (pred, stride) = self.reference_at(full);
         sad_u8(
             &self.src.data[self.src_at..],
             self.src.width,
             pred,
             stride,
-            W,
+            w,
             self.h,
         )
     }
@@ -175,22 +179,6 @@ impl Block<'_> {
         let (samples, stride) = (self.refp.full.samples(), self.refp.full.stride());
         let offset = full[1] as isize * stride as isize + full[0] as isize;
         (&samples[self.ref_at.wrapping_add_signed(offset)..], stride)
-    }
-
-    fn sad_any(&self, full: [i32; 2]) -> u32 {
-        let at = self.y as usize * self.src.width + self.x as usize;
-        let (pred, stride) =
-            self.refp
-                .full
-                .block(self.x + full[0], self.y + full[1], self.w, self.h);
-        sad_u8(
-            &self.src.data[at..],
-            self.src.width,
-            pred,
-            stride,
-            self.w,
-            self.h,
-        )
     }
 
     /// SATD at a quarter-sample vector + λ·bits.

@@ -141,8 +141,7 @@ impl<'a> PictureSyntax<'a> {
         runs: &[u32],
     ) -> Result<(), CavlcError> {
         let offset = if p_slice { P_SLICE_INTRA_OFFSET } else { 0 };
-        let end = (row + 1) * self.width_mbs;
-        for addr in row * self.width_mbs..end {
+        for addr in row * self.width_mbs..(row + 1) * self.width_mbs {
             if let Some(next) = self.mbs.get(addr + LEVELS_AHEAD) {
                 prefetch_levels(next);
             }
