@@ -7,7 +7,7 @@
 use crate::bits::se_len;
 use crate::frame::Plane;
 use crate::mc::{mv_limits, RefPicture};
-use crate::pixel::{sad_16x16_x4, sad_u8, satd_u8};
+use crate::pixel::{sad_16x16_x4, sad_16x16_x4_unchecked, sad_u8, satd_u8};
 use crate::syntax::Partition;
 
 /// Effort settings of the search.
@@ -51,6 +51,9 @@ struct Block<'a> {
     /// co-located sample in the reference's padded samples.
     src_at: usize,
     ref_at: usize,
+    /// The source block, and the reference block at every whole-sample
+    /// vector within the limits, lie in their planes' samples.
+    window: bool,
     pred: [i16; 2],
     lambda: u32,
 }
@@ -69,17 +72,23 @@ impl Block<'_> {
             mv_limits(x, rect.2 as i32, refp.full.width as i32),
             mv_limits(y, rect.3 as i32, refp.full.height as i32),
         ];
+        let full_lim = lim.map(|(lo, hi)| (lo / 4, hi / 4));
+        let (w, h) = (rect.2, rect.3);
+        let src_at = y as usize * src.width + x as usize;
+        let ref_at = refp.full.offset(x, y);
+        let src_fits = h > 0 && src_at + (h - 1) * src.width + w <= src.data.len();
         Block {
             src,
             refp,
             x,
             y,
-            w: rect.2,
-            h: rect.3,
+            w,
+            h,
             lim,
-            full_lim: lim.map(|(lo, hi)| (lo / 4, hi / 4)),
-            src_at: y as usize * src.width + x as usize,
-            ref_at: refp.full.offset(x, y),
+            full_lim,
+            src_at,
+            ref_at,
+            window: src_fits && window_fits(refp, ref_at, full_lim, (w, h)),
             pred,
             lambda,
         }
@@ -117,7 +126,7 @@ impl Block<'_> {
     }
 
     /// [`Block::sad_cost`] of each of `cands` (at most [`PATTERN_MAX`]),
-    /// for 16×16 blocks in groups of three or four with the source rows
+    /// for 16×16 blocks in groups of two to four with the source rows
     /// loaded once.
     fn sad_costs(&self, cands: &[[i32; 2]]) -> [u32; PATTERN_MAX] {
         let mut costs = [0; PATTERN_MAX];
@@ -133,19 +142,23 @@ impl Block<'_> {
         let mut k = 0;
         while k < n {
             let group = (n - k).min(4);
-            if group < 3 {
-                // Two SADs cost about what four together do.
-                for j in k..n {
-                    costs[j] = self.sad_cost(cands[j]);
-                }
+            if group < 2 {
+                costs[k] = self.sad_cost(cands[k]);
                 break;
             }
-            // A group of three repeats its first candidate.
-            let blocks: [&[u8]; 4] = std::array::from_fn(|j| {
-                self.reference_at(cands[k + if j < group { j } else { 0 }])
-                    .0
-            });
-            let sads = sad_16x16_x4(src, self.src.width, blocks, stride);
+            // Two SADs alone cost about what four together do: a group of
+            // two or three repeats its first candidate.
+            let pick = |j: usize| cands[k + if j < group { j } else { 0 }];
+            let sads = if self.window {
+                let blocks = std::array::from_fn(|j| self.reference_ptr(pick(j)));
+                // SAFETY: the candidates lie within the limits (seeds are
+                // clamped, steps keep to `holds_full`), where `window`
+                // says every block lies in the samples; so does the source.
+                unsafe { sad_16x16_x4_unchecked(src.as_ptr(), self.src.width, blocks, stride) }
+            } else {
+                let blocks = std::array::from_fn(|j| self.reference_at(pick(j)).0);
+                sad_16x16_x4(src, self.src.width, blocks, stride)
+            };
             for j in 0..group {
                 let c = cands[k + j];
                 costs[k + j] = sads[j] + self.lambda * self.mv_bits([c[0] * 4, c[1] * 4]);
@@ -181,6 +194,22 @@ impl Block<'_> {
         (&samples[self.ref_at.wrapping_add_signed(offset)..], stride)
     }
 
+    /// The first reference sample of the block at the whole-sample vector
+    /// `full`, as [`Block::reference_at`] finds it, unchecked: in the
+    /// samples only where `window` holds and `full` is within the limits.
+    #[inline]
+    fn reference_ptr(&self, full: [i32; 2]) -> *const u8 {
+        debug_assert!(self.window && self.holds_full(full));
+        let stride = self.refp.full.stride() as isize;
+        let offset = full[1] as isize * stride + full[0] as isize;
+        self.refp
+            .full
+            .samples()
+            .as_ptr()
+            .wrapping_add(self.ref_at)
+            .wrapping_offset(offset)
+    }
+
     /// SATD at a quarter-sample vector + λ·bits.
     fn satd_cost(&self, mv: [i32; 2]) -> u32 {
         let qmv = [mv[0] as i16, mv[1] as i16];
@@ -198,22 +227,37 @@ impl Block<'_> {
         total + self.lambda * self.mv_bits(mv)
     }
 
-    /// Integer diamond search from the best of the seeds.
+    /// Whether every whole-sample vector within `reach` of `centre` (each
+    /// component apart) lies within the limits.
+    #[inline]
+    fn holds_around(&self, centre: [i32; 2], reach: i32) -> bool {
+        let inside = |v: i32, (lo, hi): (i32, i32)| lo + reach <= v && v + reach <= hi;
+        inside(centre[0], self.full_lim[0]) && inside(centre[1], self.full_lim[1])
+    }
+
+    /// Integer search from the best of the seeds: a hexagon of radius 2
+    /// until it stops moving, then a unit diamond (x264-style).
+    ///
+    /// A vector costed before never wins again (a candidate wins only with
+    /// a cost strictly below the best so far, which never rises), so a step
+    /// may cost any vector again or skip one costed before: after the
+    /// hexagon moves to its point `i`, only points `i − 1`, `i` and `i + 1`
+    /// of the next hexagon are new (the other three and the centre were
+    /// costed by the step before); every diamond step costs its four points
+    /// (one group of four costs what three do).
     fn integer_search(&self, seeds: &[[i16; 2]], steps: u32) -> [i32; 2] {
         let to_full = |mv: [i16; 2]| {
             let c = self.clamp([i32::from(mv[0]), i32::from(mv[1])]);
             [c[0] >> 2, c[1] >> 2]
         };
-        let mut visited = Visited::default();
         let mut best = to_full(seeds[0]);
         // Any cost is below u32::MAX: the first seed is taken first.
         let mut best_cost = u32::MAX;
         let mut cands = [best; PATTERN_MAX];
         let mut n = 1;
-        visited.first_visit(best);
         for &s in &seeds[1..] {
             let cand = to_full(s);
-            if !visited.first_visit(cand) {
+            if cands[..n].contains(&cand) {
                 continue;
             }
             if n == PATTERN_MAX {
@@ -224,42 +268,69 @@ impl Block<'_> {
             n += 1;
         }
         self.take_cheapest(&cands[..n], (&mut best, &mut best_cost));
-        // Hexagon of radius 2 until it stops moving, then a unit diamond (x264-style).
-        let hexagon = [[-2, 0], [-1, -2], [1, -2], [2, 0], [1, 2], [-1, 2]];
-        let diamond = [[0, -1], [-1, 0], [1, 0], [0, 1]];
-        for pattern in [&hexagon[..], &diamond[..]] {
-            for _ in 0..steps {
-                let centre = best;
-                // The candidates of a step depend on the centre alone, so
-                // they are costed together, then compared in order.
-                let mut cands = [[0; 2]; PATTERN_MAX];
-                let mut n = 0;
-                for d in pattern {
-                    let cand = [centre[0] + d[0], centre[1] + d[1]];
-                    if self.holds_full(cand) && visited.first_visit(cand) {
-                        cands[n] = cand;
-                        n += 1;
-                    }
-                }
-                self.take_cheapest(&cands[..n], (&mut best, &mut best_cost));
-                if best == centre {
-                    break;
-                }
+        let mut came_by = None;
+        for _ in 0..steps {
+            let new = |i: usize| came_by.is_none_or(|c| (i + 7 - c) % 6 <= 2);
+            match self.step(best, &HEXAGON, new, (&mut best, &mut best_cost)) {
+                Some(i) => came_by = Some(i),
+                None => break,
+            }
+        }
+        for _ in 0..steps {
+            if self
+                .step(best, &DIAMOND, |_| true, (&mut best, &mut best_cost))
+                .is_none()
+            {
+                break;
             }
         }
         [best[0] * 4, best[1] * 4]
     }
 
+    /// One step of a search pattern around `centre` (the best so far): its
+    /// points that `cost` admits and the limits hold, costed together, then
+    /// compared in order; the index of the point moved to, if any.
+    #[inline]
+    fn step(
+        &self,
+        centre: [i32; 2],
+        pattern: &[[i32; 2]],
+        cost: impl Fn(usize) -> bool,
+        best: (&mut [i32; 2], &mut u32),
+    ) -> Option<usize> {
+        let inside = self.holds_around(centre, 2);
+        let mut cands = [[0; 2]; PATTERN_MAX];
+        let mut index = [0; PATTERN_MAX];
+        let mut n = 0;
+        for (i, d) in pattern.iter().enumerate() {
+            let cand = [centre[0] + d[0], centre[1] + d[1]];
+            if cost(i) && (inside || self.holds_full(cand)) {
+                cands[n] = cand;
+                index[n] = i;
+                n += 1;
+            }
+        }
+        self.take_cheapest(&cands[..n], best).map(|k| index[k])
+    }
+
     /// Moves `best` to each of `cands` in turn that costs strictly less than
-    /// the best so far (ties keep the earlier vector), costing them together.
-    fn take_cheapest(&self, cands: &[[i32; 2]], (best, best_cost): (&mut [i32; 2], &mut u32)) {
+    /// the best so far (ties keep the earlier vector), costing them together;
+    /// the position in `cands` of the last move, if any.
+    fn take_cheapest(
+        &self,
+        cands: &[[i32; 2]],
+        (best, best_cost): (&mut [i32; 2], &mut u32),
+    ) -> Option<usize> {
         let costs = self.sad_costs(cands);
-        for (&cand, &c) in cands.iter().zip(&costs) {
+        let mut moved = None;
+        for (k, (&cand, &c)) in cands.iter().zip(&costs).enumerate() {
             if c < *best_cost {
                 *best = cand;
                 *best_cost = c;
+                moved = Some(k);
             }
         }
+        moved
     }
 
     /// Half- then quarter-sample refinement around `mv` with SATD costs.
@@ -305,8 +376,32 @@ impl Block<'_> {
     }
 }
 
+/// Whether the `w`×`h` reference block whose first sample is at `ref_at`
+/// lies in the reference's samples at every whole-sample vector within
+/// `full_lim` (the blocks at the two extreme vectors, first and last
+/// sample, do).
+fn window_fits(
+    refp: &RefPicture,
+    ref_at: usize,
+    full_lim: [(i32, i32); 2],
+    (w, h): (usize, usize),
+) -> bool {
+    let stride = refp.full.stride() as i64;
+    let at = |dx: i32, dy: i32| ref_at as i64 + i64::from(dy) * stride + i64::from(dx);
+    let first = at(full_lim[0].0, full_lim[1].0);
+    let end = at(full_lim[0].1, full_lim[1].1) + (h as i64 - 1) * stride + w as i64;
+    h > 0 && first >= 0 && end <= refp.full.samples().len() as i64
+}
+
 /// The most candidates of one step of the integer search (the hexagon's).
 const PATTERN_MAX: usize = 6;
+
+/// The hexagon of radius 2 of the integer search, its points in order
+/// round the centre.
+const HEXAGON: [[i32; 2]; 6] = [[-2, 0], [-1, -2], [1, -2], [2, 0], [1, 2], [-1, 2]];
+
+/// The unit diamond of the integer search.
+const DIAMOND: [[i32; 2]; 4] = [[0, -1], [-1, 0], [1, 0], [0, 1]];
 
 /// The vectors a search has costed. A vector costed before can never win
 /// again (a candidate wins only with a cost strictly below the best so far,
@@ -469,6 +564,84 @@ mod tests {
         // Every grid point is still remembered at the end.
         for &p in points.iter().filter(|&&p| in_grid(p)) {
             assert!(!v.first_visit(p), "grid repeat of {p:?}");
+        }
+    }
+
+    /// The integer search written plainly: every step costs each of its
+    /// points within the limits, none skipped.
+    fn integer_search_costing_all(b: &Block, seeds: &[[i16; 2]], steps: u32) -> [i32; 2] {
+        let full = |mv: [i16; 2]| {
+            let c = b.clamp([i32::from(mv[0]), i32::from(mv[1])]);
+            [c[0] >> 2, c[1] >> 2]
+        };
+        let (mut best, mut best_cost) = (full(seeds[0]), u32::MAX);
+        let mut take = |cand: [i32; 2], best: &mut [i32; 2]| {
+            let c = b.sad_cost(cand);
+            if c < best_cost {
+                (*best, best_cost) = (cand, c);
+            }
+        };
+        for &s in seeds {
+            take(full(s), &mut best);
+        }
+        for pattern in [&HEXAGON[..], &DIAMOND[..]] {
+            for _ in 0..steps {
+                let centre = best;
+                for d in pattern {
+                    let cand = [centre[0] + d[0], centre[1] + d[1]];
+                    if b.holds_full(cand) {
+                        take(cand, &mut best);
+                    }
+                }
+                if best == centre {
+                    break;
+                }
+            }
+        }
+        [best[0] * 4, best[1] * 4]
+    }
+
+    #[test]
+    fn integer_search_equals_costing_every_point() {
+        // Textured pictures whose motion varies, so searches wander and
+        // reach the limits.
+        let (w, h) = (96usize, 64usize);
+        let mut state = 7u32;
+        let mut noise = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 27) as i32
+        };
+        let mut cur = YuvFrame::new(w, h);
+        let mut prev = YuvFrame::new(w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let (xi, yi) = (x as i32, y as i32);
+                prev.y.data[y * w + x] = ((xi * 7 + yi * 3 + (xi * yi) / 9 + noise()) % 256) as u8;
+                cur.y.data[y * w + x] =
+                    (((xi + 3) * 7 + (yi - 2) * 3 + (xi * yi) / 11 + noise()) % 256) as u8;
+            }
+        }
+        let refp = RefPicture::new(&prev);
+        let seed_sets: [&[[i16; 2]]; 4] = [
+            &[[0, 0]],
+            &[[13, -9], [0, 0], [-40, 24], [3, 3]],
+            &[[400, -400], [0, 0], [-400, 400], [8, 8], [9, 8], [-4, 0]],
+            &[[-60, 20], [60, -20]],
+        ];
+        for mb in [(0, 0), (2, 1), (5, 3), (3, 0)] {
+            for seeds in seed_sets {
+                for steps in [1, 2, 4, 16] {
+                    for lambda in [0, 4, 40] {
+                        let origin = (mb.0 * 16, mb.1 * 16);
+                        let b = Block::new(&cur.y, &refp, (0, 0, 16, 16), origin, seeds[0], lambda);
+                        assert_eq!(
+                            b.integer_search(seeds, steps),
+                            integer_search_costing_all(&b, seeds, steps),
+                            "mb {mb:?} seeds {seeds:?} steps {steps} lambda {lambda}"
+                        );
+                    }
+                }
+            }
         }
     }
 

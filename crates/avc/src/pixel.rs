@@ -44,6 +44,39 @@ pub fn sad_16x16_x4(a: &[u8], a_stride: usize, b: [&[u8]; 4], b_stride: usize) -
     b.map(|b| sad_u8(a, a_stride, b, b_stride, 16, 16))
 }
 
+/// [`sad_16x16_x4`] on blocks given by their first samples.
+///
+/// # Safety
+/// `a` and each of `b` point at 16 rows of 16 readable samples, rows
+/// `a_stride` and `b_stride` apart.
+#[inline]
+pub(crate) unsafe fn sad_16x16_x4_unchecked(
+    a: *const u8,
+    a_stride: usize,
+    b: [*const u8; 4],
+    b_stride: usize,
+) -> [u32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller's promise.
+    return unsafe { x86::sad_16x16_x4(a, a_stride, b, b_stride) };
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // SAFETY: the caller's promise: each block's rows span this many
+        // readable samples.
+        let block = |p: *const u8, s: usize| unsafe { std::slice::from_raw_parts(p, 15 * s + 16) };
+        b.map(|b| {
+            sad_portable(
+                block(a, a_stride),
+                a_stride,
+                block(b, b_stride),
+                b_stride,
+                16,
+                16,
+            )
+        })
+    }
+}
+
 /// The portable [`sad_u8`].
 pub fn sad_portable(
     a: &[u8],
