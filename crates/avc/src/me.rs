@@ -288,14 +288,14 @@ impl Block<'_> {
     }
 
     /// One step of a search pattern around `centre` (the best so far): its
-    /// points that `cost` admits and the limits hold, costed together, then
-    /// compared in order; the index of the point moved to, if any.
+    /// points whose index `new` admits and the limits hold, costed together,
+    /// then compared in order; the index of the point moved to, if any.
     #[inline]
     fn step(
         &self,
         centre: [i32; 2],
         pattern: &[[i32; 2]],
-        cost: impl Fn(usize) -> bool,
+        new: impl Fn(usize) -> bool,
         best: (&mut [i32; 2], &mut u32),
     ) -> Option<usize> {
         let inside = self.holds_around(centre, 2);
@@ -304,7 +304,7 @@ impl Block<'_> {
         let mut n = 0;
         for (i, d) in pattern.iter().enumerate() {
             let cand = [centre[0] + d[0], centre[1] + d[1]];
-            if cost(i) && (inside || self.holds_full(cand)) {
+            if new(i) && (inside || self.holds_full(cand)) {
                 cands[n] = cand;
                 index[n] = i;
                 n += 1;
