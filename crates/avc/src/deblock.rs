@@ -1300,31 +1300,15 @@ mod sse2 {
         // Samples 0..8 of rows 2i and 2i + 1, byte by byte.
         let t: [__m128i; 8] = std::array::from_fn(|i| _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]));
         // Entry 2j + h: samples 4h..4h + 4 of rows 4j..4j + 4, four rows a sample.
-        let u: [__m128i; 8] = std::array::from_fn(|i| {
-            let (a, b) = (t[i / 2 * 2], t[i / 2 * 2 + 1]);
-            if i % 2 == 0 {
-                _mm_unpacklo_epi16(a, b)
-            } else {
-                _mm_unpackhi_epi16(a, b)
-            }
-        });
+        let u: [__m128i; 8] =
+            std::array::from_fn(|i| unpack(16, i % 2 == 0, t[i / 2 * 2], t[i / 2 * 2 + 1]));
         // Entry 4h + p: samples 2p, 2p + 1 of rows 8h..8h + 8, eight rows a sample.
         let v: [__m128i; 8] = std::array::from_fn(|i| {
             let (h, p) = (i / 4, i % 4);
-            let (a, b) = (u[4 * h + p / 2], u[4 * h + 2 + p / 2]);
-            if p % 2 == 0 {
-                _mm_unpacklo_epi32(a, b)
-            } else {
-                _mm_unpackhi_epi32(a, b)
-            }
+            unpack(32, p % 2 == 0, u[4 * h + p / 2], u[4 * h + 2 + p / 2])
         });
         for (c, line) in lines.iter_mut().take(8).enumerate() {
-            let (a, b) = (v[c / 2], v[4 + c / 2]);
-            let x = if c % 2 == 0 {
-                _mm_unpacklo_epi64(a, b)
-            } else {
-                _mm_unpackhi_epi64(a, b)
-            };
+            let x = unpack(64, c % 2 == 0, v[c / 2], v[4 + c / 2]);
             _mm_storeu_si128(line.as_mut_ptr().cast(), x);
         }
     }
@@ -1335,35 +1319,38 @@ mod sse2 {
     pub(super) unsafe fn store_columns8(lines: &[[u8; LANES]], rows: Halves) {
         let l: [__m128i; 8] = std::array::from_fn(|c| _mm_loadu_si128(lines[c].as_ptr().cast()));
         // Entry 2k + h: samples 2k, 2k + 1 of rows 8h..8h + 8, a row's two side by side.
-        let a: [__m128i; 8] = std::array::from_fn(|i| {
-            let (x, y) = (l[i / 2 * 2], l[i / 2 * 2 + 1]);
-            if i % 2 == 0 {
-                _mm_unpacklo_epi8(x, y)
-            } else {
-                _mm_unpackhi_epi8(x, y)
-            }
-        });
+        let a: [__m128i; 8] =
+            std::array::from_fn(|i| unpack(8, i % 2 == 0, l[i / 2 * 2], l[i / 2 * 2 + 1]));
         // Entry 4h + 2q + s: samples 4s..4s + 4 of rows 8h + 4q..8h + 4q + 4.
         let b: [__m128i; 8] = std::array::from_fn(|i| {
             let (h, q, s) = (i / 4, (i / 2) % 2, i % 2);
-            let (x, y) = (a[4 * s + h], a[4 * s + 2 + h]);
-            if q == 0 {
-                _mm_unpacklo_epi16(x, y)
-            } else {
-                _mm_unpackhi_epi16(x, y)
-            }
+            unpack(16, q == 0, a[4 * s + h], a[4 * s + 2 + h])
         });
         // Rows 4g..4g + 4 (g = 2h + q), two to a register, 8 samples each.
         for g in 0..4 {
             let (x, y) = (b[2 * g], b[2 * g + 1]);
-            for (half, pair) in [_mm_unpacklo_epi32(x, y), _mm_unpackhi_epi32(x, y)]
-                .into_iter()
-                .enumerate()
-            {
+            for half in 0..2 {
+                let pair = unpack(32, half == 0, x, y);
                 let r = 4 * g + 2 * half;
                 _mm_storel_epi64(rows.row(r).cast(), pair);
                 _mm_storel_epi64(rows.row(r + 1).cast(), _mm_unpackhi_epi64(pair, pair));
             }
+        }
+    }
+
+    /// The low (`low`) or high halves of `a` and `b`, interleaved by
+    /// elements of `bits` bits (8, 16, 32 or 64).
+    #[inline(always)]
+    unsafe fn unpack(bits: u32, low: bool, a: __m128i, b: __m128i) -> __m128i {
+        match (bits, low) {
+            (8, true) => _mm_unpacklo_epi8(a, b),
+            (8, false) => _mm_unpackhi_epi8(a, b),
+            (16, true) => _mm_unpacklo_epi16(a, b),
+            (16, false) => _mm_unpackhi_epi16(a, b),
+            (32, true) => _mm_unpacklo_epi32(a, b),
+            (32, false) => _mm_unpackhi_epi32(a, b),
+            (_, true) => _mm_unpacklo_epi64(a, b),
+            (_, false) => _mm_unpackhi_epi64(a, b),
         }
     }
 
