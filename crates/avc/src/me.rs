@@ -189,9 +189,11 @@ impl Block<'_> {
     /// the co-located block.
     #[inline]
     fn reference_at(&self, full: [i32; 2]) -> (&[u8], usize) {
-        let (samples, stride) = (self.refp.full.samples(), self.refp.full.stride());
-        let offset = full[1] as isize * stride as isize + full[0] as isize;
-        (&samples[self.ref_at.wrapping_add_signed(offset)..], stride)
+        let samples = self.refp.full.samples();
+        (
+            &samples[self.reference_offset(full)..],
+            self.refp.full.stride(),
+        )
     }
 
     /// The first reference sample of the block at the whole-sample vector
@@ -200,14 +202,26 @@ impl Block<'_> {
     #[inline]
     fn reference_ptr(&self, full: [i32; 2]) -> *const u8 {
         debug_assert!(self.window && self.holds_full(full));
+        let samples = self.refp.full.samples().as_ptr();
+        samples.wrapping_add(self.reference_offset(full))
+    }
+
+    /// Where the block at the whole-sample vector `full` starts in the
+    /// reference's samples: `full[1]` rows and `full[0]` samples from the
+    /// co-located block (wrapping where that lies outside them).
+    #[inline(always)]
+    fn reference_offset(&self, full: [i32; 2]) -> usize {
         let stride = self.refp.full.stride() as isize;
-        let offset = full[1] as isize * stride + full[0] as isize;
-        self.refp
-            .full
-            .samples()
-            .as_ptr()
-            .wrapping_add(self.ref_at)
-            .wrapping_offset(offset)
+        self.ref_at
+            .wrapping_add_signed(full[1] as isize * stride + full[0] as isize)
+    }
+
+    /// The whole-sample vector a seed (quarter samples) starts from: the
+    /// seed clamped to the limits, rounded down.
+    #[inline]
+    fn seed_full(&self, mv: [i16; 2]) -> [i32; 2] {
+        let c = self.clamp([i32::from(mv[0]), i32::from(mv[1])]);
+        [c[0] >> 2, c[1] >> 2]
     }
 
     /// SATD at a quarter-sample vector + λ·bits.
@@ -246,17 +260,13 @@ impl Block<'_> {
     /// costed by the step before); every diamond step costs its four points
     /// (one group of four costs what three do).
     fn integer_search(&self, seeds: &[[i16; 2]], steps: u32) -> [i32; 2] {
-        let to_full = |mv: [i16; 2]| {
-            let c = self.clamp([i32::from(mv[0]), i32::from(mv[1])]);
-            [c[0] >> 2, c[1] >> 2]
-        };
-        let mut best = to_full(seeds[0]);
+        let mut best = self.seed_full(seeds[0]);
         // Any cost is below u32::MAX: the first seed is taken first.
         let mut best_cost = u32::MAX;
         let mut cands = [best; PATTERN_MAX];
         let mut n = 1;
         for &s in &seeds[1..] {
-            let cand = to_full(s);
+            let cand = self.seed_full(s);
             if cands[..n].contains(&cand) {
                 continue;
             }
@@ -570,11 +580,7 @@ mod tests {
     /// The integer search written plainly: every step costs each of its
     /// points within the limits, none skipped.
     fn integer_search_costing_all(b: &Block, seeds: &[[i16; 2]], steps: u32) -> [i32; 2] {
-        let full = |mv: [i16; 2]| {
-            let c = b.clamp([i32::from(mv[0]), i32::from(mv[1])]);
-            [c[0] >> 2, c[1] >> 2]
-        };
-        let (mut best, mut best_cost) = (full(seeds[0]), u32::MAX);
+        let (mut best, mut best_cost) = (b.seed_full(seeds[0]), u32::MAX);
         let mut take = |cand: [i32; 2], best: &mut [i32; 2]| {
             let c = b.sad_cost(cand);
             if c < best_cost {
@@ -582,7 +588,7 @@ mod tests {
             }
         };
         for &s in seeds {
-            take(full(s), &mut best);
+            take(b.seed_full(s), &mut best);
         }
         for pattern in [&HEXAGON[..], &DIAMOND[..]] {
             for _ in 0..steps {
