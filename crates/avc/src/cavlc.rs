@@ -10,7 +10,7 @@ use crate::bits::{BitCounter, BitSink};
 use crate::cavlc_tables::{
     Vlc, COEFF_TOKEN_CHROMA_DC, COEFF_TOKEN_NC_0_TO_2, COEFF_TOKEN_NC_2_TO_4,
     COEFF_TOKEN_NC_4_TO_8, COEFF_TOKEN_NC_8_UP, COEFF_TOKEN_NC_MAX_LEN, RUN_BEFORE,
-    TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC,
+    TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC, ZEROS_AND_RUNS_4X4,
 };
 
 /// Which coeff_token table applies (9.2.1).
@@ -142,14 +142,14 @@ fn coded_bits_bound(
     Ok(counter.bits as u32 + u32::from(token))
 }
 
-/// Largest |level| that [`QuickBound`] accepts.
+/// Largest |level| that [`QuickBound`] counts with the short level bounds.
 const QUICK_LEVEL_MAX: u32 = 15;
 
 /// A bound on the bits of several residual blocks that is cheaper to find
 /// than [`residual_block_bits_bound`] of each, for the macroblock size check
 /// (whether a macroblock fits its bound needs no exact count when it fits
 /// easily). It holds for any coeff_token table while every level lies
-/// within ±[`QUICK_LEVEL_MAX`]; beyond that it gives nothing.
+/// within ±[`MAX_ALWAYS_CODABLE_LEVEL`].
 ///
 /// A block without levels is coeff_token alone: at most 16 bits (Table 9-5).
 /// A block with n > 0 levels takes at most 41 + Σ (2 + L) bits over its
@@ -165,13 +165,13 @@ const QUICK_LEVEL_MAX: u32 = 15;
 /// suffixLength) + 1 + suffixLength bits: ≤ 4 for |level| ≤ 3 and ≤ 8 for
 /// ≤ 7; at most one level is coded at suffixLength 0, taking levelCode + 1
 /// bits, 2 (M ≤ 3) or 6 (M ≤ 7) more. Beyond M = 7 suffixLength may reach
-/// 6, so L is bounded whatever it is: ≤ 7 for |level| ≤ 3, ≤ 14 for ≤ 7
-/// and ≤ 19 (level_prefix 14 with a 4-bit suffix) for ≤ 15. Never the
-/// escape (level_prefix 15), so every such level is codable.
-/// A block with a level beyond ±[`QUICK_LEVEL_MAX`] (an Intra16x16 or
-/// chroma DC block, mostly) is counted with its exact bound
-/// ([`residual_block_bits_bound`]) instead, so that one such block does not
-/// send the whole macroblock to the exact count.
+/// 6, so L is bounded whatever it is: ≤ 7 for |level| ≤ 3, ≤ 14 for ≤ 7,
+/// ≤ 19 (level_prefix 14 with a 4-bit suffix) for ≤ 15, and ≤ 28 (the
+/// escape, level_prefix 15 with a 12-bit suffix) for a level up to
+/// ±[`MAX_ALWAYS_CODABLE_LEVEL`], which always fits it.
+/// A block with a level beyond that (which may not be codable) is counted
+/// with its exact bound ([`residual_block_bits_bound`]) instead, so that
+/// one such block does not send the whole macroblock to the exact count.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct QuickBound {
     bits: u32,
@@ -186,8 +186,8 @@ impl QuickBound {
     /// counted by the quick bound too: counting more levels only raises it.
     #[inline]
     pub fn add(&mut self, coeffs: &[i16], from: usize, table: CoeffTokenTable) {
-        let (bits, large) = quick_block_bits(coeffs);
-        if !large {
+        let (bits, huge) = quick_block_bits(coeffs);
+        if !huge {
             self.bits += bits;
             return;
         }
@@ -205,7 +205,8 @@ impl QuickBound {
 }
 
 /// One block's [`QuickBound`] and whether a level lies beyond
-/// ±QUICK_LEVEL_MAX: with SSE2 on x86-64 for 16 levels, else one at a time.
+/// ±[`MAX_ALWAYS_CODABLE_LEVEL`] (where it gives none): with SSE2 on x86-64
+/// for 16 levels, else one at a time.
 #[inline(always)]
 fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
     #[cfg(target_arch = "x86_64")]
@@ -214,7 +215,7 @@ fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
         let counts = unsafe { x86::magnitude_counts(block) };
         return quick_bits_from_counts(counts);
     }
-    let mut counts = [0u32; 4];
+    let mut counts = [0u32; 5];
     for &c in coeffs {
         let m = u32::from(c.unsigned_abs());
         for (n, t) in counts.iter_mut().zip(QUICK_STEPS) {
@@ -224,13 +225,15 @@ fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
     quick_bits_from_counts(counts)
 }
 
-/// Magnitudes at which a level's share of [`QuickBound`] steps up (the last: too large).
-const QUICK_STEPS: [u32; 4] = [0, 3, 7, QUICK_LEVEL_MAX];
+/// Magnitudes at which a level's share of [`QuickBound`] steps up (the
+/// last: maybe not codable).
+const QUICK_STEPS: [u32; 5] = [0, 3, 7, QUICK_LEVEL_MAX, MAX_ALWAYS_CODABLE_LEVEL as u32];
 
 /// [`QuickBound`] of a block from its numbers of levels beyond each of
 /// [`QUICK_STEPS`]: per level 2 + L, with L by the largest magnitude (6 per
-/// level where it is at most 3, 6 or 10 where at most 7, else 9, 16 or 21).
-fn quick_bits_from_counts([nonzero, above3, above7, large]: [u32; 4]) -> (u32, bool) {
+/// level where it is at most 3, 6 or 10 where at most 7, else 9, 16, 21 or
+/// 30); and whether a level may not be codable.
+fn quick_bits_from_counts([nonzero, above3, above7, above15, huge]: [u32; 5]) -> (u32, bool) {
     let bits = if nonzero == 0 {
         16
     } else if above3 == 0 {
@@ -238,9 +241,9 @@ fn quick_bits_from_counts([nonzero, above3, above7, large]: [u32; 4]) -> (u32, b
     } else if above7 == 0 {
         41 + 6 + 6 * nonzero + 4 * above3
     } else {
-        41 + 9 * nonzero + 7 * above3 + 5 * above7
+        41 + 9 * nonzero + 7 * above3 + 5 * above7 + 9 * above15
     };
-    (bits, large != 0)
+    (bits, huge != 0)
 }
 
 /// Length of coeff_token: the longest over the four nC ≥ 0 columns of Table 9-5
@@ -583,10 +586,18 @@ impl BlockShape {
         table: CoeffTokenTable,
     ) -> Result<(), CavlcError> {
         self.write_levels(sink, coeffs)?;
-        if self.total_coeff < self.max_num_coeff {
-            put_vlc(sink, self.total_zeros_vlc(table));
+        if self.total_coeff == self.max_num_coeff {
+            // No zeros: neither total_zeros nor run_before is coded.
+            return Ok(());
         }
-        self.write_runs(sink);
+        match table {
+            // Both from one entry.
+            CoeffTokenTable::Nc(_) => put_marked(sink, ZEROS_AND_RUNS_4X4[self.nonzero as usize]),
+            CoeffTokenTable::ChromaDc => {
+                put_vlc(sink, self.total_zeros_vlc(table));
+                self.write_runs(sink);
+            }
+        }
         Ok(())
     }
 
@@ -778,7 +789,7 @@ mod x86 {
     /// The numbers of the 16 levels whose magnitude exceeds each of
     /// [`super::QUICK_STEPS`].
     #[inline(always)]
-    pub(super) unsafe fn magnitude_counts(coeffs: &[i16; 16]) -> [u32; 4] {
+    pub(super) unsafe fn magnitude_counts(coeffs: &[i16; 16]) -> [u32; 5] {
         let p = coeffs.as_ptr() as *const __m128i;
         let (low, high) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
         // Magnitudes, saturating: |−32768| becomes 32767, still beyond
@@ -905,6 +916,14 @@ fn put_vlc<S: BitSink>(sink: &mut S, (len, code): Vlc) {
     sink.put_bits(u32::from(len), u32::from(code));
 }
 
+/// Writes a codeword of at most 31 bits held below a marker bit
+/// (`1 << len | code`, as [`ZEROS_AND_RUNS_4X4`] holds them).
+#[inline(always)]
+fn put_marked<S: BitSink>(sink: &mut S, marked: u32) {
+    debug_assert!(marked != 0);
+    sink.put_bits(31 - marked.leading_zeros(), marked);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -928,6 +947,36 @@ mod tests {
 
     fn strip(bits: &str) -> String {
         bits.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    /// Bits a sink got, as a string.
+    fn written(w: BitWriter) -> String {
+        let n = w.bit_len() as usize;
+        let bits: String = w.into_bytes().iter().map(|b| format!("{b:08b}")).collect();
+        bits[..n].to_string()
+    }
+
+    /// Every entry of the total_zeros-and-runs table is total_zeros
+    /// (Tables 9-7, 9-8) followed by the run_before codewords that the
+    /// run-by-run writer gives, for every placement of 1 to 15 levels.
+    #[test]
+    fn zeros_and_runs_entries_equal_the_run_by_run_codewords() {
+        assert_eq!(ZEROS_AND_RUNS_4X4[0], 0);
+        for mask in 1..1u32 << 16 {
+            let coeffs: Vec<i32> = (0..16).map(|i| 2 * (mask >> i & 1) as i32).collect();
+            let shape = BlockShape::new(&coeffs, CoeffTokenTable::Nc(0)).unwrap();
+            let entry = ZEROS_AND_RUNS_4X4[mask as usize];
+            if shape.total_coeff == 16 {
+                assert_eq!(entry, 0);
+                continue;
+            }
+            let mut want = BitWriter::new();
+            put_vlc(&mut want, shape.total_zeros_vlc(CoeffTokenTable::Nc(0)));
+            shape.write_runs(&mut want);
+            let mut got = BitWriter::new();
+            put_marked(&mut got, entry);
+            assert_eq!(written(got), written(want), "mask {mask:#06x}");
+        }
     }
 
     /// Encodes a block to its bit string.
@@ -1697,8 +1746,10 @@ mod tests {
         assert_eq!(quick.bits().is_none(), exact.is_err(), "{coeffs:?}");
         let q = quick.bits()?;
         assert!(exact.is_ok_and(|b| b <= q), "{coeffs:?}: {exact:?} > {q}");
-        let large = coeffs.iter().any(|c| c.unsigned_abs() > QUICK_LEVEL_MAX);
-        if large {
+        let huge = coeffs
+            .iter()
+            .any(|c| c.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32);
+        if huge {
             // Counted exactly.
             assert_eq!(exact, Ok(q), "{coeffs:?}");
         }
@@ -1712,7 +1763,8 @@ mod tests {
     fn magnitude_counts_match_counting_levels() {
         let mut rng = Rng(99);
         let edges = [
-            0i16, 1, -1, 3, -3, 4, -4, 7, -7, 8, -8, 15, -15, 16, -16, 32767, -32768,
+            0i16, 1, -1, 3, -3, 4, -4, 7, -7, 8, -8, 15, -15, 16, -16, 2063, -2063, 2064, -2064,
+            32767, -32768,
         ];
         for _ in 0..20_000 {
             let block: [i16; 16] = std::array::from_fn(|_| match rng.below(3) {
@@ -1762,9 +1814,11 @@ mod tests {
         for _ in 0..30_000 {
             let len = [16, 15, 4][rng.below(3) as usize];
             let mut block = random_block(&mut rng, len);
-            // Magnitudes up to 40: on both sides of the quick bound's limit.
-            for c in block.iter_mut().filter(|c| c.unsigned_abs() > 40) {
-                *c = c.signum() * (1 + (c.unsigned_abs() % 40) as i32);
+            // Magnitudes up to 40 (on both sides of the short level
+            // bounds) or up to 2100 (on both sides of the codable limit).
+            let top = [40, 2100][rng.below(2) as usize];
+            for c in block.iter_mut().filter(|c| c.unsigned_abs() > top) {
+                *c = c.signum() * (1 + (c.unsigned_abs() % top) as i32);
             }
             let table = match len {
                 4 => CoeffTokenTable::ChromaDc,
@@ -1814,10 +1868,22 @@ mod tests {
                 check_quick_bound(&[m * sign; 4], 0, CoeffTokenTable::ChromaDc);
             }
         }
-        // A level beyond the limit: that block counted exactly (the check
-        // holds it to the exact bound); one CAVLC cannot code: no bound.
+        // Levels up to the codable limit: bounded (the escape at most); one
+        // beyond it: that block counted exactly (the check holds it to the
+        // exact bound); one CAVLC cannot code: no bound.
         let mut last_big = [0; 16];
-        last_big[15] = 16;
+        for big in [16, 2063] {
+            last_big[15] = big;
+            assert_eq!(
+                check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),
+                Some(71)
+            );
+            assert_eq!(
+                check_quick_bound(&[big; 16], 0, CoeffTokenTable::Nc(0)),
+                Some(521)
+            );
+        }
+        last_big[15] = 2064;
         let exact = residual_block_bits_bound(&last_big, CoeffTokenTable::Nc(0)).ok();
         assert_eq!(
             check_quick_bound(&last_big, 0, CoeffTokenTable::Nc(0)),

@@ -206,3 +206,47 @@ const fn coeff_token_nc_max_len() -> [[u8; 4]; 17] {
     }
     out
 }
+
+/// total_zeros (Tables 9-7, 9-8) followed by every run_before (Table 9-10) of
+/// a block coded with an nC ≥ 0 coeff_token table, indexed by where its
+/// nonzero levels lie (bit i set: a level at scan position i), as one
+/// codeword of at most 30 bits with a marker bit above it (`1 << len |
+/// code`). Only for blocks with fewer levels than their maxNumCoeff (with as
+/// many, neither is coded); the entry of no levels is 0.
+pub static ZEROS_AND_RUNS_4X4: [u32; 1 << 16] = zeros_and_runs_4x4();
+
+const fn zeros_and_runs_4x4() -> [u32; 1 << 16] {
+    let mut out = [0u32; 1 << 16];
+    let mut mask = 1usize;
+    while mask < 1 << 15 << 1 {
+        let total = mask.count_ones() as usize;
+        let top = (usize::BITS - 1 - mask.leading_zeros()) as usize;
+        let mut zeros_left = top + 1 - total;
+        if total < 16 {
+            // 7.3.5.3.2: total_zeros with tzVlcIndex = TotalCoeff.
+            let (l, c) = TOTAL_ZEROS_4X4[total - 1][zeros_left];
+            let (mut len, mut code) = (l as u32, c as u32);
+            // run_before of each level from the highest, while zeros are
+            // left (the last level's run is inferred).
+            let (mut rest, mut pos) = (mask, top);
+            while zeros_left > 0 {
+                rest ^= 1 << pos;
+                if rest == 0 {
+                    break;
+                }
+                let next = (usize::BITS - 1 - rest.leading_zeros()) as usize;
+                let run = pos - next - 1;
+                let zl = if zeros_left < 7 { zeros_left } else { 7 };
+                let (l, c) = RUN_BEFORE[zl - 1][run];
+                len += l as u32;
+                code = code << l | c as u32;
+                zeros_left -= run;
+                pos = next;
+            }
+            assert!(len <= 30, "a codeword longer than its entry holds");
+            out[mask] = 1 << len | code;
+        }
+        mask += 1;
+    }
+    out
+}
