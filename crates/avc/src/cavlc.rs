@@ -9,8 +9,8 @@
 use crate::bits::{BitCounter, BitSink};
 use crate::cavlc_tables::{
     Vlc, COEFF_TOKEN_CHROMA_DC, COEFF_TOKEN_NC_0_TO_2, COEFF_TOKEN_NC_2_TO_4,
-    COEFF_TOKEN_NC_4_TO_8, COEFF_TOKEN_NC_8_UP, COEFF_TOKEN_NC_MAX_LEN, RUN_BEFORE,
-    TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC, ZEROS_AND_RUNS_4X4,
+    COEFF_TOKEN_NC_4_TO_8, COEFF_TOKEN_NC_8_UP, COEFF_TOKEN_NC_MAX_LEN, ZEROS_AND_RUNS_4X4,
+    ZEROS_AND_RUNS_CHROMA_DC,
 };
 
 /// Which coeff_token table applies (9.2.1).
@@ -209,21 +209,138 @@ impl QuickBound {
 /// for 16 levels, else one at a time.
 #[inline(always)]
 fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
+    quick_bits_from_counts(magnitude_counts_and_mask(coeffs).0)
+}
+
+/// A bound on the bits of several residual blocks between [`QuickBound`]
+/// and the exact [`residual_block_bits_bound`], for macroblocks that the
+/// quick bound does not settle: a block is bounded by its longest
+/// coeff_token for its TotalCoeff (Table 9-5, any TrailingOnes; over the
+/// four nC ≥ 0 columns, or the chroma DC one), its exact total_zeros and
+/// run_before ([`ZEROS_AND_RUNS_4X4`], [`ZEROS_AND_RUNS_CHROMA_DC`]: they
+/// depend on where the levels lie alone), and the levels' own bits L as
+/// [`QuickBound`] bounds them (a trailing one's sign flag is 1 bit, within
+/// its L). A block with a level beyond ±[`MAX_ALWAYS_CODABLE_LEVEL`] is
+/// counted exactly.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TightBound {
+    bits: u32,
+    /// Some level cannot be coded with CAVLC.
+    uncodable: bool,
+}
+
+impl TightBound {
+    /// Counts one block of levels (any length up to 16) whose coded part
+    /// is `coeffs[from..]` and whose coeff_token comes from `table`.
+    #[inline]
+    pub fn add(&mut self, coeffs: &[i16], from: usize, table: CoeffTokenTable) {
+        if let Some(bits) = tight_block_bits(coeffs, from, table) {
+            self.bits += bits;
+            return;
+        }
+        match coeffs.get(from..).map(|c| held_block_bits_bound(c, table)) {
+            Some(Ok(exact)) => self.bits += exact,
+            _ => self.uncodable = true,
+        }
+    }
+
+    /// The bound on the bits of the blocks counted, `None` where a level
+    /// cannot be coded.
+    pub fn bits(&self) -> Option<u32> {
+        (!self.uncodable).then_some(self.bits)
+    }
+}
+
+/// [`TightBound`] of one block (a 4×4 or AC block of an nC ≥ 0 table, or a
+/// chroma DC block), `None` for other blocks and where a level lies beyond
+/// ±[`MAX_ALWAYS_CODABLE_LEVEL`]. A level held but not coded (index 0 of
+/// an AC block) only raises the level counts.
+#[inline(always)]
+fn tight_block_bits(coeffs: &[i16], from: usize, table: CoeffTokenTable) -> Option<u32> {
+    let len = coeffs.len().checked_sub(from)? as u32;
+    let shaped = match table {
+        CoeffTokenTable::Nc(_) => len == 15 || len == 16,
+        CoeffTokenTable::ChromaDc => len == 4,
+    };
+    if !shaped {
+        return None;
+    }
+    let (counts, nonzero) = magnitude_counts_and_mask(coeffs);
+    if counts[4] != 0 {
+        return None;
+    }
+    let coded = nonzero >> from;
+    let total = coded.count_ones();
+    let token = u32::from(match table {
+        CoeffTokenTable::Nc(_) => TOKEN_NC_MAX_LEN[total as usize],
+        CoeffTokenTable::ChromaDc => TOKEN_CHROMA_DC_LEN[total as usize],
+    });
+    if total == 0 {
+        return Some(token);
+    }
+    let zeros_and_runs = if total < len {
+        31 - zeros_and_runs(table, coded).leading_zeros()
+    } else {
+        0
+    };
+    Some(token + zeros_and_runs + quick_level_bits(counts))
+}
+
+/// The numbers of levels beyond each of [`QUICK_STEPS`] and the levels'
+/// nonzero mask (bit i: level i) of at most 16 levels: with SSE2 on x86-64
+/// for 16, else one level at a time.
+#[inline(always)]
+fn magnitude_counts_and_mask(coeffs: &[i16]) -> ([u32; 5], u32) {
     #[cfg(target_arch = "x86_64")]
     if let Ok(block) = <&[i16; 16]>::try_from(coeffs) {
         // SAFETY: SSE2 is part of x86-64; the loads read the 16 levels.
-        let counts = unsafe { x86::magnitude_counts(block) };
-        return quick_bits_from_counts(counts);
+        return unsafe { x86::magnitude_counts_and_mask(block) };
     }
-    let mut counts = [0u32; 5];
-    for &c in coeffs {
+    let mut masks = [0u32; 5];
+    for (i, &c) in coeffs.iter().enumerate() {
         let m = u32::from(c.unsigned_abs());
-        for (n, t) in counts.iter_mut().zip(QUICK_STEPS) {
-            *n += u32::from(m > t);
+        for (mask, t) in masks.iter_mut().zip(QUICK_STEPS) {
+            *mask |= u32::from(m > t) << i;
         }
     }
-    quick_bits_from_counts(counts)
+    (masks.map(u32::count_ones), masks[0])
 }
+
+/// The longest coeff_token of [`COEFF_TOKEN_NC_MAX_LEN`] for each
+/// TotalCoeff, over every TrailingOnes.
+const TOKEN_NC_MAX_LEN: [u8; 17] = {
+    let mut out = [0u8; 17];
+    let mut total = 0;
+    while total < 17 {
+        let mut ones = 0;
+        while ones < 4 {
+            if COEFF_TOKEN_NC_MAX_LEN[total][ones] > out[total] {
+                out[total] = COEFF_TOKEN_NC_MAX_LEN[total][ones];
+            }
+            ones += 1;
+        }
+        total += 1;
+    }
+    out
+};
+
+/// The longest chroma DC coeff_token (Table 9-5, nC = −1) for each
+/// TotalCoeff, over every TrailingOnes.
+const TOKEN_CHROMA_DC_LEN: [u8; 5] = {
+    let mut out = [0u8; 5];
+    let mut total = 0;
+    while total < 5 {
+        let mut ones = 0;
+        while ones < 4 {
+            if COEFF_TOKEN_CHROMA_DC[total][ones].0 > out[total] {
+                out[total] = COEFF_TOKEN_CHROMA_DC[total][ones].0;
+            }
+            ones += 1;
+        }
+        total += 1;
+    }
+    out
+};
 
 /// Magnitudes at which a level's share of [`QuickBound`] steps up (the
 /// last: maybe not codable).
@@ -233,17 +350,28 @@ const QUICK_STEPS: [u32; 5] = [0, 3, 7, QUICK_LEVEL_MAX, MAX_ALWAYS_CODABLE_LEVE
 /// [`QUICK_STEPS`]: per level 2 + L, with L by the largest magnitude (6 per
 /// level where it is at most 3, 6 or 10 where at most 7, else 9, 16, 21 or
 /// 30); and whether a level may not be codable.
-fn quick_bits_from_counts([nonzero, above3, above7, above15, huge]: [u32; 5]) -> (u32, bool) {
+fn quick_bits_from_counts(counts: [u32; 5]) -> (u32, bool) {
+    let [nonzero, .., huge] = counts;
     let bits = if nonzero == 0 {
         16
-    } else if above3 == 0 {
-        41 + 2 + 6 * nonzero
-    } else if above7 == 0 {
-        41 + 6 + 6 * nonzero + 4 * above3
     } else {
-        41 + 9 * nonzero + 7 * above3 + 5 * above7 + 9 * above15
+        41 + 2 * nonzero + quick_level_bits(counts)
     };
     (bits, huge != 0)
+}
+
+/// Σ L over the levels counted in `counts` (see [`QuickBound`]): 4 a level
+/// where the largest magnitude is at most 3, 4 or 8 where it is at most 7,
+/// plus 2 or 6 for the one level coded at suffixLength 0; else 7, 14, 19 or
+/// 28 by the level's magnitude.
+fn quick_level_bits([nonzero, above3, above7, above15, _]: [u32; 5]) -> u32 {
+    if above3 == 0 {
+        2 + 4 * nonzero
+    } else if above7 == 0 {
+        6 + 4 * nonzero + 4 * above3
+    } else {
+        7 * nonzero + 7 * above3 + 5 * above7 + 9 * above15
+    }
 }
 
 /// Length of coeff_token: the longest over the four nC ≥ 0 columns of Table 9-5
@@ -499,7 +627,6 @@ struct BlockShape {
     /// trailing_ones_sign_flag of each trailing one (1 for −1), the first coded
     /// in the highest of the `trailing_ones` low bits.
     signs: u32,
-    total_zeros: u32,
     /// Bit i set where `coeffs[i]` is nonzero.
     nonzero: u32,
     /// `nonzero` without the trailing ones: the levels coded as level_prefix /
@@ -522,14 +649,12 @@ impl BlockShape {
     fn from_lanes<C: Coeff>(coeffs: &[C], lanes: Lanes) -> Self {
         let total_coeff = count_ones_16(lanes.nonzero);
         // Zeros below the last nonzero level (those above it are not coded).
-        let total_zeros = (32 - lanes.nonzero.leading_zeros()) - total_coeff;
         let (trailing_ones, signs, others) = trailing_ones(coeffs, lanes.nonzero);
         BlockShape {
             max_num_coeff: coeffs.len() as u32,
             total_coeff,
             trailing_ones,
             signs,
-            total_zeros,
             nonzero: lanes.nonzero,
             others,
             has_large: lanes.has_large,
@@ -590,14 +715,7 @@ impl BlockShape {
             // No zeros: neither total_zeros nor run_before is coded.
             return Ok(());
         }
-        match table {
-            // Both from one entry.
-            CoeffTokenTable::Nc(_) => put_marked(sink, ZEROS_AND_RUNS_4X4[self.nonzero as usize]),
-            CoeffTokenTable::ChromaDc => {
-                put_vlc(sink, self.total_zeros_vlc(table));
-                self.write_runs(sink);
-            }
-        }
+        put_marked(sink, zeros_and_runs(table, self.nonzero));
         Ok(())
     }
 
@@ -633,40 +751,16 @@ impl BlockShape {
         }
         Ok(())
     }
+}
 
-    /// The total_zeros codeword (Tables 9-7, 9-8, 9-9(a)), with tzVlcIndex = TotalCoeff.
-    fn total_zeros_vlc(&self, table: CoeffTokenTable) -> Vlc {
-        let index = self.total_coeff as usize - 1;
-        let zeros = self.total_zeros as usize;
-        match table {
-            CoeffTokenTable::Nc(_) => TOTAL_ZEROS_4X4[index][zeros],
-            CoeffTokenTable::ChromaDc => TOTAL_ZEROS_CHROMA_DC[index][zeros],
-        }
-    }
-
-    /// run_before (Table 9-10) of each level, highest first, while zeros are left:
-    /// the zeros between it and the next lower level. The last level's run is
-    /// inferred.
-    #[inline(always)]
-    fn write_runs<S: BitSink>(&self, sink: &mut S) {
-        let mut zeros_left = self.total_zeros;
-        let mut rest = self.nonzero;
-        let Some(mut pos) = highest_bit(rest) else {
-            return;
-        };
-        while zeros_left > 0 {
-            rest ^= 1 << pos;
-            let Some(next) = highest_bit(rest) else {
-                break;
-            };
-            let run = pos - next - 1;
-            put_vlc(
-                sink,
-                RUN_BEFORE[zeros_left.min(7) as usize - 1][run as usize],
-            );
-            zeros_left -= run;
-            pos = next;
-        }
+/// total_zeros and every run_before (7.3.5.3.2) of a block with levels
+/// at the set bits of `nonzero`, fewer than its maxNumCoeff, as one marked
+/// codeword ([`ZEROS_AND_RUNS_4X4`], [`ZEROS_AND_RUNS_CHROMA_DC`]).
+#[inline(always)]
+fn zeros_and_runs(table: CoeffTokenTable, nonzero: u32) -> u32 {
+    match table {
+        CoeffTokenTable::Nc(_) => ZEROS_AND_RUNS_4X4[nonzero as usize & 0xffff],
+        CoeffTokenTable::ChromaDc => ZEROS_AND_RUNS_CHROMA_DC[nonzero as usize & 0xf],
     }
 }
 
@@ -787,9 +881,9 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// The numbers of the 16 levels whose magnitude exceeds each of
-    /// [`super::QUICK_STEPS`].
+    /// [`super::QUICK_STEPS`], and the levels' nonzero mask (bit i: level i).
     #[inline(always)]
-    pub(super) unsafe fn magnitude_counts(coeffs: &[i16; 16]) -> [u32; 5] {
+    pub(super) unsafe fn magnitude_counts_and_mask(coeffs: &[i16; 16]) -> ([u32; 5], u32) {
         let p = coeffs.as_ptr() as *const __m128i;
         let (low, high) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
         // Magnitudes, saturating: |−32768| becomes 32767, still beyond
@@ -797,11 +891,12 @@ mod x86 {
         let zero = _mm_setzero_si128();
         let magnitude = |v| _mm_max_epi16(v, _mm_subs_epi16(zero, v));
         let (low, high) = (magnitude(low), magnitude(high));
-        super::QUICK_STEPS.map(|t| {
+        let masks = super::QUICK_STEPS.map(|t| {
             let step = _mm_set1_epi16(t as i16);
             let beyond = |v| _mm_cmpgt_epi16(v, step);
-            (_mm_movemask_epi8(_mm_packs_epi16(beyond(low), beyond(high))) as u32).count_ones()
-        })
+            _mm_movemask_epi8(_mm_packs_epi16(beyond(low), beyond(high))) as u32
+        });
+        (masks.map(u32::count_ones), masks[0])
     }
 
     /// Lanes of 13 to 16 levels, read as four groups of four at 0, 4, 8 and
@@ -928,7 +1023,51 @@ fn put_marked<S: BitSink>(sink: &mut S, marked: u32) {
 mod tests {
     use super::*;
     use crate::bits::BitWriter;
-    use crate::cavlc_tables::NONE;
+    use crate::cavlc_tables::{NONE, RUN_BEFORE, TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC};
+
+    /// The run-by-run writing of total_zeros and run_before that the
+    /// tables of both replace, as a reference for them.
+    impl BlockShape {
+        /// Zeros below the last nonzero level (7.4.5.3.2).
+        fn total_zeros(&self) -> u32 {
+            (32 - self.nonzero.leading_zeros()) - self.total_coeff
+        }
+
+        /// The total_zeros codeword (Tables 9-7, 9-8, 9-9(a)), with tzVlcIndex = TotalCoeff.
+        fn total_zeros_vlc(&self, table: CoeffTokenTable) -> Vlc {
+            let index = self.total_coeff as usize - 1;
+            let zeros = self.total_zeros() as usize;
+            match table {
+                CoeffTokenTable::Nc(_) => TOTAL_ZEROS_4X4[index][zeros],
+                CoeffTokenTable::ChromaDc => TOTAL_ZEROS_CHROMA_DC[index][zeros],
+            }
+        }
+
+        /// run_before (Table 9-10) of each level, highest first, while zeros are left:
+        /// the zeros between it and the next lower level. The last level's run is
+        /// inferred.
+        #[inline(always)]
+        fn write_runs<S: BitSink>(&self, sink: &mut S) {
+            let mut zeros_left = self.total_zeros();
+            let mut rest = self.nonzero;
+            let Some(mut pos) = highest_bit(rest) else {
+                return;
+            };
+            while zeros_left > 0 {
+                rest ^= 1 << pos;
+                let Some(next) = highest_bit(rest) else {
+                    break;
+                };
+                let run = pos - next - 1;
+                put_vlc(
+                    sink,
+                    RUN_BEFORE[zeros_left.min(7) as usize - 1][run as usize],
+                );
+                zeros_left -= run;
+                pos = next;
+            }
+        }
+    }
 
     const NC_TABLES: [CoeffTokenTable; 4] = [
         CoeffTokenTable::Nc(0),
@@ -1736,28 +1875,34 @@ mod tests {
     }
 
     /// The quick bound of `coeffs` if it gives one, checked against the
-    /// exact bound of the coded part (`coeffs[from..]`) under `table`.
+    /// exact bound of the coded part (`coeffs[from..]`) under `table`, with
+    /// the tight bound between them.
     fn check_quick_bound(coeffs: &[i32], from: usize, table: CoeffTokenTable) -> Option<u32> {
         let mut quick = QuickBound::default();
         let held: Vec<i16> = coeffs.iter().map(|&c| c as i16).collect();
         assert!(held.iter().zip(coeffs).all(|(&h, &c)| i32::from(h) == c));
         quick.add(&held, from, table);
+        let mut tight = TightBound::default();
+        tight.add(&held, from, table);
         let exact = residual_block_bits_bound(&coeffs[from..], table);
         assert_eq!(quick.bits().is_none(), exact.is_err(), "{coeffs:?}");
-        let q = quick.bits()?;
-        assert!(exact.is_ok_and(|b| b <= q), "{coeffs:?}: {exact:?} > {q}");
+        assert_eq!(tight.bits().is_none(), exact.is_err(), "{coeffs:?}");
+        let (q, t) = (quick.bits()?, tight.bits()?);
+        assert!(exact.is_ok_and(|b| b <= t), "{coeffs:?}: {exact:?} > {t}");
+        assert!(t <= q, "{coeffs:?}: tight {t} > quick {q}");
         let huge = coeffs
             .iter()
             .any(|c| c.unsigned_abs() > MAX_ALWAYS_CODABLE_LEVEL as u32);
         if huge {
             // Counted exactly.
-            assert_eq!(exact, Ok(q), "{coeffs:?}");
+            assert_eq!((exact, t), (Ok(q), q), "{coeffs:?}");
         }
         Some(q)
     }
 
-    /// The SSE2 magnitude counts of the quick bound are those of counting
-    /// one level at a time, the 16-bit extremes included.
+    /// The SSE2 magnitude counts and nonzero mask of the quick and tight
+    /// bounds are those of counting one level at a time, the 16-bit
+    /// extremes included.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn magnitude_counts_match_counting_levels() {
@@ -1778,8 +1923,11 @@ mod tests {
                     .filter(|&&c| u32::from(c.unsigned_abs()) > t)
                     .count() as u32
             });
+            let nonzero = (0..16).fold(0, |m, i| m | u32::from(block[i] != 0) << i);
             // SAFETY: SSE2 is part of x86-64.
-            assert_eq!(unsafe { x86::magnitude_counts(&block) }, want, "{block:?}");
+            let simd = unsafe { x86::magnitude_counts_and_mask(&block) };
+            assert_eq!(simd, (want, nonzero), "{block:?}");
+            assert_eq!(magnitude_counts_and_mask(&block[..15]).1, nonzero & 0x7fff);
         }
     }
 

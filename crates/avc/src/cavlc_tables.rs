@@ -212,41 +212,66 @@ const fn coeff_token_nc_max_len() -> [[u8; 4]; 17] {
 /// nonzero levels lie (bit i set: a level at scan position i), as one
 /// codeword of at most 30 bits with a marker bit above it (`1 << len |
 /// code`). Only for blocks with fewer levels than their maxNumCoeff (with as
-/// many, neither is coded); the entry of no levels is 0.
-pub static ZEROS_AND_RUNS_4X4: [u32; 1 << 16] = zeros_and_runs_4x4();
-
-const fn zeros_and_runs_4x4() -> [u32; 1 << 16] {
+/// many, neither is coded); the entry of no levels is 0. (Its 65536
+/// entries take the compiler longer than its lint for endless loops likes.)
+#[allow(long_running_const_eval)]
+pub static ZEROS_AND_RUNS_4X4: [u32; 1 << 16] = {
     let mut out = [0u32; 1 << 16];
-    let mut mask = 1usize;
-    while mask < 1 << 15 << 1 {
+    let mut mask = 1;
+    while mask < out.len() {
         let total = mask.count_ones() as usize;
-        let top = (usize::BITS - 1 - mask.leading_zeros()) as usize;
-        let mut zeros_left = top + 1 - total;
         if total < 16 {
-            // 7.3.5.3.2: total_zeros with tzVlcIndex = TotalCoeff.
-            let (l, c) = TOTAL_ZEROS_4X4[total - 1][zeros_left];
-            let (mut len, mut code) = (l as u32, c as u32);
-            // run_before of each level from the highest, while zeros are
-            // left (the last level's run is inferred).
-            let (mut rest, mut pos) = (mask, top);
-            while zeros_left > 0 {
-                rest ^= 1 << pos;
-                if rest == 0 {
-                    break;
-                }
-                let next = (usize::BITS - 1 - rest.leading_zeros()) as usize;
-                let run = pos - next - 1;
-                let zl = if zeros_left < 7 { zeros_left } else { 7 };
-                let (l, c) = RUN_BEFORE[zl - 1][run];
-                len += l as u32;
-                code = code << l | c as u32;
-                zeros_left -= run;
-                pos = next;
-            }
-            assert!(len <= 30, "a codeword longer than its entry holds");
-            out[mask] = 1 << len | code;
+            let zeros = zeros_below_top(mask);
+            out[mask] = with_runs(mask, TOTAL_ZEROS_4X4[total - 1][zeros]);
         }
         mask += 1;
     }
     out
+};
+
+/// [`ZEROS_AND_RUNS_4X4`] for chroma DC blocks (Table 9-9(a) for
+/// total_zeros; maxNumCoeff 4).
+pub const ZEROS_AND_RUNS_CHROMA_DC: [u32; 16] = {
+    let mut out = [0u32; 16];
+    let mut mask = 1;
+    while mask < out.len() {
+        let total = mask.count_ones() as usize;
+        if total < 4 {
+            let zeros = zeros_below_top(mask);
+            out[mask] = with_runs(mask, TOTAL_ZEROS_CHROMA_DC[total - 1][zeros]);
+        }
+        mask += 1;
+    }
+    out
+};
+
+/// The zeros below the highest set bit of `mask` (total_zeros, 7.4.5.3.2).
+const fn zeros_below_top(mask: usize) -> usize {
+    (usize::BITS - mask.leading_zeros() - mask.count_ones()) as usize
+}
+
+/// `total_zeros` followed by the run_before of each level of `mask` from the
+/// highest, while zeros are left (the last level's run is inferred), with a
+/// marker bit above them.
+const fn with_runs(mask: usize, total_zeros: Vlc) -> u32 {
+    let (mut len, mut code) = (total_zeros.0 as u32, total_zeros.1 as u32);
+    let mut zeros_left = zeros_below_top(mask);
+    let mut rest = mask;
+    let mut pos = (usize::BITS - 1 - mask.leading_zeros()) as usize;
+    while zeros_left > 0 {
+        rest ^= 1 << pos;
+        if rest == 0 {
+            break;
+        }
+        let next = (usize::BITS - 1 - rest.leading_zeros()) as usize;
+        let run = pos - next - 1;
+        let zl = if zeros_left < 7 { zeros_left } else { 7 };
+        let (l, c) = RUN_BEFORE[zl - 1][run];
+        len += l as u32;
+        code = code << l | c as u32;
+        zeros_left -= run;
+        pos = next;
+    }
+    assert!(len <= 30, "a codeword longer than its entry holds");
+    1 << len | code
 }

@@ -8,7 +8,7 @@
 
 use crate::analyse::{best_chroma_mode, best_i16_mode, best_i4_mode, lambda, I4_MB_BITS};
 use crate::bits::ue_len;
-use crate::cavlc::{held_block_bits_bound, CoeffTokenTable, QuickBound};
+use crate::cavlc::{held_block_bits_bound, CoeffTokenTable, QuickBound, TightBound};
 use crate::frame::{Plane, YuvFrame};
 use crate::intra::{predict16x16_u8, predict_chroma_u8, Availability, Edge4, EdgeN};
 use crate::nonzero::{ac_levels_16x16, chroma_levels, ChromaLevels, Levels16};
@@ -817,6 +817,13 @@ impl BlockVisitor for QuickBound {
     }
 }
 
+impl BlockVisitor for TightBound {
+    #[inline(always)]
+    fn visit(&mut self, levels: &[i16], from: usize, table: CoeffTokenTable) {
+        self.add(levels, from, table);
+    }
+}
+
 /// The sum of [`residual_block_bits_bound`] over the blocks visited;
 /// `None` once a level cannot be coded with CAVLC.
 struct ExactBound(Option<u32>);
@@ -844,6 +851,11 @@ pub(crate) fn fits_with(header: u32, blocks: impl CodedBlocks) -> bool {
     let mut quick = QuickBound::default();
     blocks.each(&mut quick);
     if quick.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
+        return true;
+    }
+    let mut tight = TightBound::default();
+    blocks.each(&mut tight);
+    if tight.bits().is_some_and(|r| header + r <= MB_MAX_BITS) {
         return true;
     }
     bits_bound_with(header, blocks).is_some_and(|b| b <= MB_MAX_BITS)
