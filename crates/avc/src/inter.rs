@@ -10,8 +10,8 @@ use crate::decimate::{decimate_coded_luma, BareTally};
 use crate::frame::YuvFrame;
 use crate::macroblock::{
     bits_bound_with, chroma_cbp, code_chroma_residual, fits_with, for_each_chroma_block,
-    luma_block_at, luma_block_xy, pcm_coding, reconstruct_luma_block, store_block, to_scan,
-    BitIter, BlockVisitor, ChromaResult, CodedBlocks, LumaPred, MbCoding, MbLevels, MbPos,
+    luma_block_at, luma_block_xy, narrow, pcm_coding, reconstruct_luma_block, store_block, to_scan,
+    BitIter, BlockVisitor, ChromaResult, CodedBlocks, LumaPred, MbCoding, MbPos,
 };
 use crate::mc::{mv_limits, RefPicture, MAX_OUTSIDE};
 use crate::me::MbMotion;
@@ -234,11 +234,11 @@ impl<'a> LumaResidual<'a> {
     }
 }
 
-/// The decimated levels (scan order, luma4x4BlkIdx order) of a
-/// macroblock's luma transform, and the blocks that hold levels (bit
-/// luma4x4BlkIdx).
-fn luma_levels(all: &Levels16) -> ([[i16; 16]; 16], u16) {
-    let mut levels = [[0; 16]; 16];
+/// Writes the decimated levels (scan order, luma4x4BlkIdx order) of a
+/// macroblock's luma transform into `levels`; returns the blocks that hold
+/// levels (bit luma4x4BlkIdx).
+fn luma_levels_into(all: &Levels16, levels: &mut [[i16; 16]; 16]) -> u16 {
+    *levels = [[0; 16]; 16];
     let mut coded = 0u16;
     for at in BitIter(all.nonzero) {
         let (bx, by) = (at % 4, at / 4);
@@ -246,8 +246,7 @@ fn luma_levels(all: &Levels16) -> ([[i16; 16]; 16], u16) {
         levels[blk] = all.scan(bx, by);
         coded |= 1 << blk;
     }
-    let kept = decimate_coded_luma(&mut levels, coded);
-    (levels, kept)
+    decimate_coded_luma(levels, coded)
 }
 
 /// The blocks of block row `row` (bit: column) that `coded` (bit:
@@ -266,7 +265,7 @@ fn luma_transform(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> Leve
     levels_16x16(&quant, &src.y.data[at..], stride, pred)
 }
 
-/// Whether [`luma_levels`] would be all zero, stopping at the first block
+/// Whether [`luma_levels_into`] would give all zero, stopping at the first block
 /// that makes sure it would not (the tally only grows, so the order of the
 /// blocks does not change the answer).
 fn luma_is_bare(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> bool {
@@ -373,7 +372,10 @@ pub(crate) fn code_inter_mb_into(
     // as the prediction and only blocks with levels are reconstructed.
     out.luma = pred_luma;
     let raw = luma_transform(src, pos, &pred_luma, qp);
-    let (levels, coded) = luma_levels(&raw);
+    // The levels are written in place in a box, kept if the macroblock
+    // has any.
+    let mut levels = crate::spare::take();
+    let coded = luma_levels_into(&raw, &mut levels.luma);
     let mut valid = true;
     let mut cbp_luma = 0u8;
     for blk in BitIter(coded) {
@@ -408,8 +410,15 @@ pub(crate) fn code_inter_mb_into(
         chroma_mode: 0,
         cbp_luma,
         cbp_chroma,
-        levels: (cbp_luma != 0 || cbp_chroma != 0)
-            .then(|| crate::spare::boxed(MbLevels::without_dc(levels, chroma.dc, chroma.ac))),
+        levels: if cbp_luma != 0 || cbp_chroma != 0 {
+            levels.luma_dc = [0; 16];
+            levels.chroma_dc = chroma.dc.map(narrow);
+            levels.chroma_ac = chroma.ac;
+            Some(levels)
+        } else {
+            crate::spare::keep(levels);
+            None
+        },
         pcm: None,
         mvs: block_vectors(motion),
     };

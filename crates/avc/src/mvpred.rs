@@ -140,14 +140,39 @@ impl<M: Motion> MotionField<'_, M> {
             .or_else(|| self.mb_block(at, (-1, -1), 15))
     }
 
-    /// The motion vector of P_Skip (8.4.1.1).
+    /// The motion vector of P_Skip (8.4.1.1): zero where A or B is missing
+    /// or is a zero vector with refIdx 0, else the 16×16 prediction. Where
+    /// A and B are both present (the macroblock is neither in the first
+    /// column nor the first row), so is C, or else D (6.4.11.7): the three
+    /// are read at their addresses.
     pub fn skip_vector(&self, addr: usize) -> [i16; 2] {
-        let at = self.at(addr);
-        let (a, b) = (self.left_of(at), self.above(at));
-        match (a, b) {
-            (None, _) | (_, None) => [0, 0],
-            (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
-            _ => combine([a, b, self.above_right_or_left(at)]),
+        let wm = self.width_mbs;
+        let x = addr % wm;
+        if x == 0 || addr < wm {
+            return [0, 0];
+        }
+        let a = self.block_at(addr - 1, 5);
+        let b = self.block_at(addr - wm, 10);
+        if a == (0, [0, 0]) || b == (0, [0, 0]) {
+            return [0, 0];
+        }
+        let c = if x + 1 < wm {
+            self.block_at(addr - wm + 1, 10)
+        } else {
+            self.block_at(addr - wm - 1, 15)
+        };
+        median_prediction(a, b, c)
+    }
+
+    /// Block `blk` of the available macroblock `addr` as a neighbour:
+    /// refIdx −1 and a zero vector for intra (8.4.1.3.2).
+    #[inline(always)]
+    fn block_at(&self, addr: usize, blk: usize) -> Available {
+        let n = &self.mbs[addr];
+        if n.is_intra() {
+            (-1, [0, 0])
+        } else {
+            (0, n.block_mv(blk))
         }
     }
 }
@@ -195,22 +220,23 @@ fn partition_of(part: Partition, x: usize, y: usize) -> usize {
 }
 
 /// 8.4.1.3.1: the one neighbour with the same reference, else the median.
-fn median_prediction(a: (i8, [i16; 2]), b: (i8, [i16; 2]), c: (i8, [i16; 2])) -> [i16; 2] {
-    let matches = [a, b, c].iter().filter(|n| n.0 == 0).count();
-    if matches == 1 {
-        return [a, b, c]
-            .iter()
-            .find(|n| n.0 == 0)
-            .map(|n| n.1)
-            .unwrap_or([0, 0]);
+#[inline]
+fn median_prediction(a: Available, b: Available, c: Available) -> [i16; 2] {
+    match (a.0 == 0, b.0 == 0, c.0 == 0) {
+        (true, false, false) => a.1,
+        (false, true, false) => b.1,
+        (false, false, true) => c.1,
+        _ => {
+            let med = |p: i16, q: i16, r: i16| p.max(q).min(p.min(q).max(r));
+            [med(a.1[0], b.1[0], c.1[0]), med(a.1[1], b.1[1], c.1[1])]
+        }
     }
-    let med = |p: i16, q: i16, r: i16| p.max(q).min(p.min(q).max(r));
-    [med(a.1[0], b.1[0], c.1[0]), med(a.1[1], b.1[1], c.1[1])]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::macroblock::LumaPred;
 
     #[test]
     fn median_and_single_match() {
@@ -254,6 +280,53 @@ mod tests {
                 [general(-1, 0), general(0, -1), c],
                 "macroblock {addr}"
             );
+        }
+    }
+
+    /// P_Skip's vector read at the neighbours' addresses is that of 8.4.1.1
+    /// over the general neighbour rules, on fields with intra macroblocks,
+    /// zero vectors and edges, one and several macroblocks wide.
+    #[test]
+    fn skip_vectors_follow_the_general_rule() {
+        for (wm, hm) in [(1, 4), (2, 3), (6, 5)] {
+            for seed in 0..40usize {
+                let mbs: Vec<MbCoding> = (0..wm * hm)
+                    .map(|a| {
+                        let k = a * 31 + seed * 17;
+                        let mvs = std::array::from_fn(|b| {
+                            if (k + b) % 5 == 0 {
+                                [0, 0]
+                            } else {
+                                [((k + 3 * b) % 9) as i16 - 4, ((k / 3 + b) % 7) as i16 - 3]
+                            }
+                        });
+                        let luma = if k % 4 == 1 {
+                            LumaPred::I16(0)
+                        } else {
+                            LumaPred::Inter(Partition::P16x16)
+                        };
+                        MbCoding::without_levels(luma, mvs)
+                    })
+                    .collect();
+                let field = MotionField {
+                    mbs: &mbs,
+                    width_mbs: wm,
+                };
+                for addr in 0..wm * hm {
+                    let at = field.at(addr);
+                    let general = |x, y| field.neighbour(at, Partition::P16x16, 0, x, y);
+                    let want = match (general(-1, 0), general(0, -1)) {
+                        (None, _) | (_, None) => [0, 0],
+                        (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
+                        _ => field.predict(addr, Partition::P16x16, 0),
+                    };
+                    assert_eq!(
+                        field.skip_vector(addr),
+                        want,
+                        "{wm}x{hm} seed {seed} mb {addr}"
+                    );
+                }
+            }
         }
     }
 

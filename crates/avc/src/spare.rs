@@ -37,6 +37,25 @@ pub(crate) fn boxed(levels: MbLevels) -> Box<MbLevels> {
     }
 }
 
+/// A box for levels to be written in place: a spare one of this thread
+/// (holding an earlier macroblock's levels) where it has one, else a new
+/// one of zeros. Give it back with [`keep`] if it is not used.
+pub(crate) fn take() -> Box<MbLevels> {
+    SPARE
+        .with(|s| s.borrow_mut().pop())
+        .unwrap_or_else(|| Box::new(MbLevels::ZERO))
+}
+
+/// Keeps an unused box as one of this thread's spares (up to [`KEEP`]).
+pub(crate) fn keep(levels: Box<MbLevels>) {
+    SPARE.with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < KEEP {
+            spare.push(levels);
+        }
+    });
+}
+
 /// Takes the level boxes out of `mbs` (which are left without levels) and
 /// keeps them as this thread's spares, up to [`KEEP`].
 pub(crate) fn keep_levels_of(mbs: &mut [MbCoding]) {
