@@ -173,11 +173,7 @@ const QUICK_LEVEL_MAX: u32 = 15;
 /// with its exact bound ([`residual_block_bits_bound`]) instead, so that
 /// one such block does not send the whole macroblock to the exact count.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct QuickBound {
-    bits: u32,
-    /// Some level cannot be coded with CAVLC.
-    uncodable: bool,
-}
+pub struct QuickBound(BoundSum);
 
 impl QuickBound {
     /// Counts one block of levels (any length up to 16) whose coded part
@@ -187,19 +183,40 @@ impl QuickBound {
     #[inline]
     pub fn add(&mut self, coeffs: &[i16], from: usize, table: CoeffTokenTable) {
         let (bits, huge) = quick_block_bits(coeffs);
-        if !huge {
-            self.bits += bits;
-            return;
-        }
-        match coeffs.get(from..).map(|c| held_block_bits_bound(c, table)) {
-            Some(Ok(exact)) => self.bits += exact,
-            _ => self.uncodable = true,
-        }
+        self.0
+            .add((!huge).then_some(bits), coeffs.get(from..), table);
     }
 
     /// The bound on the bits of the blocks counted, `None` where a level
     /// cannot be coded.
     pub fn bits(&self) -> Option<u32> {
+        self.0.bits()
+    }
+}
+
+/// A sum of block bounds ([`QuickBound`], [`TightBound`]), each block's
+/// exact bound ([`held_block_bits_bound`]) standing in where its own gives
+/// none.
+#[derive(Debug, Default, Clone, Copy)]
+struct BoundSum {
+    bits: u32,
+    /// Some level cannot be coded with CAVLC.
+    uncodable: bool,
+}
+
+impl BoundSum {
+    /// Adds `bound`, or else the exact bound of the coded levels `coded`
+    /// (none: not a block).
+    #[inline(always)]
+    fn add(&mut self, bound: Option<u32>, coded: Option<&[i16]>, table: CoeffTokenTable) {
+        let exact = || coded.and_then(|c| held_block_bits_bound(c, table).ok());
+        match bound.or_else(exact) {
+            Some(bits) => self.bits += bits,
+            None => self.uncodable = true,
+        }
+    }
+
+    fn bits(&self) -> Option<u32> {
         (!self.uncodable).then_some(self.bits)
     }
 }
@@ -223,31 +240,21 @@ fn quick_block_bits(coeffs: &[i16]) -> (u32, bool) {
 /// its L). A block with a level beyond ±[`MAX_ALWAYS_CODABLE_LEVEL`] is
 /// counted exactly.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct TightBound {
-    bits: u32,
-    /// Some level cannot be coded with CAVLC.
-    uncodable: bool,
-}
+pub struct TightBound(BoundSum);
 
 impl TightBound {
     /// Counts one block of levels (any length up to 16) whose coded part
     /// is `coeffs[from..]` and whose coeff_token comes from `table`.
     #[inline]
     pub fn add(&mut self, coeffs: &[i16], from: usize, table: CoeffTokenTable) {
-        if let Some(bits) = tight_block_bits(coeffs, from, table) {
-            self.bits += bits;
-            return;
-        }
-        match coeffs.get(from..).map(|c| held_block_bits_bound(c, table)) {
-            Some(Ok(exact)) => self.bits += exact,
-            _ => self.uncodable = true,
-        }
+        let bound = tight_block_bits(coeffs, from, table);
+        self.0.add(bound, coeffs.get(from..), table);
     }
 
     /// The bound on the bits of the blocks counted, `None` where a level
     /// cannot be coded.
     pub fn bits(&self) -> Option<u32> {
-        (!self.uncodable).then_some(self.bits)
+        self.0.bits()
     }
 }
 

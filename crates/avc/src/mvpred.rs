@@ -246,48 +246,12 @@ mod tests {
         assert_eq!(s, [7, 7]);
     }
 
-    /// The 16×16 neighbours read directly are those of the general rule,
-    /// over a field with intra macroblocks, edges and varied vectors.
+    /// The 16×16 neighbours read directly, and P_Skip's vector read at the
+    /// neighbours' addresses (8.4.1.1), are those of the general neighbour
+    /// rules, on fields with intra macroblocks, zero vectors and edges, one
+    /// and several macroblocks wide.
     #[test]
-    fn whole_mb_neighbours_follow_the_general_rule() {
-        struct Mb(bool, [[i16; 2]; 16]);
-        impl Motion for Mb {
-            fn is_intra(&self) -> bool {
-                self.0
-            }
-            fn block_mv(&self, blk: usize) -> [i16; 2] {
-                self.1[blk]
-            }
-        }
-        let (wm, hm) = (5, 4);
-        let mbs: Vec<Mb> = (0..wm * hm)
-            .map(|a| {
-                let mvs =
-                    std::array::from_fn(|b| [(a * 7 + b * 3) as i16 % 11 - 5, (a + b) as i16 % 5]);
-                Mb(a % 7 == 3, mvs)
-            })
-            .collect();
-        let field = MotionField {
-            mbs: &mbs,
-            width_mbs: wm,
-        };
-        for addr in 0..wm * hm {
-            let at = field.at(addr);
-            let general = |x, y| field.neighbour(at, Partition::P16x16, 0, x, y);
-            let c = general(16, -1).or_else(|| general(-1, -1));
-            assert_eq!(
-                field.whole_mb_neighbours(at),
-                [general(-1, 0), general(0, -1), c],
-                "macroblock {addr}"
-            );
-        }
-    }
-
-    /// P_Skip's vector read at the neighbours' addresses is that of 8.4.1.1
-    /// over the general neighbour rules, on fields with intra macroblocks,
-    /// zero vectors and edges, one and several macroblocks wide.
-    #[test]
-    fn skip_vectors_follow_the_general_rule() {
+    fn whole_mb_neighbours_and_skip_vectors_follow_the_general_rule() {
         for (wm, hm) in [(1, 4), (2, 3), (6, 5)] {
             for seed in 0..40usize {
                 let mbs: Vec<MbCoding> = (0..wm * hm)
@@ -315,6 +279,12 @@ mod tests {
                 for addr in 0..wm * hm {
                     let at = field.at(addr);
                     let general = |x, y| field.neighbour(at, Partition::P16x16, 0, x, y);
+                    let c = general(16, -1).or_else(|| general(-1, -1));
+                    assert_eq!(
+                        field.whole_mb_neighbours(at),
+                        [general(-1, 0), general(0, -1), c],
+                        "{wm}x{hm} seed {seed} mb {addr}"
+                    );
                     let want = match (general(-1, 0), general(0, -1)) {
                         (None, _) | (_, None) => [0, 0],
                         (Some((0, [0, 0])), _) | (_, Some((0, [0, 0]))) => [0, 0],
