@@ -32,10 +32,30 @@ pub fn block_score<L: Level>(scan: &[L; 16]) -> u32 {
 }
 
 /// The score of ±1 levels at the set bits of `nonzero` (bit i: scan
-/// position i): each level's run is the distance down to the next lower
-/// level, or to DC.
+/// position i), looked up ([`ONES_SCORE`]).
 #[inline(always)]
 fn score_of_ones(nonzero: u32) -> u32 {
+    u32::from(ONES_SCORE[nonzero as usize & 0xffff])
+}
+
+/// [`score_of_ones_walked`] of every placement of ±1 levels in a block
+/// (at most 16 · 3). (Its 65536 entries take the compiler longer than its
+/// lint for endless loops likes.)
+#[allow(long_running_const_eval)]
+static ONES_SCORE: [u8; 1 << 16] = {
+    let mut out = [0u8; 1 << 16];
+    let mut mask = 0;
+    while mask < out.len() {
+        out[mask] = score_of_ones_walked(mask as u32) as u8;
+        mask += 1;
+    }
+    out
+};
+
+/// The score of ±1 levels at the set bits of `nonzero` (bit i: scan
+/// position i): each level's run is the distance down to the next lower
+/// level, or to DC.
+const fn score_of_ones_walked(nonzero: u32) -> u32 {
     let mut score = 0;
     let mut rest = nonzero;
     while rest != 0 {

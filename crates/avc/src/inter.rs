@@ -259,6 +259,7 @@ fn row_blocks(coded: u16, row: usize) -> u8 {
 
 /// The luma residual of a macroblock against a prediction, transformed and
 /// quantised with the inter dead zone ([`levels_16x16`]).
+#[inline(always)]
 fn luma_transform(src: &YuvFrame, pos: MbPos, pred: &[u8; 256], qp: i32) -> Levels16 {
     let (stride, at) = (src.y.width, pos.mb_y * 16 * src.y.width + pos.mb_x * 16);
     let quant = Quantiser::new(qp, Deadzone::Inter);

@@ -209,6 +209,7 @@ impl ChromaLevels {
 /// `pred` the 8×8 predictions) transformed and quantised with the DC apart
 /// ([`Quantiser::ac_levels_u8`] of each block): on x86-64 with AVX2 from one
 /// transform per plane.
+#[inline(always)]
 pub fn chroma_levels(
     quant: &Quantiser,
     src: [&[u8]; 2],
@@ -314,6 +315,7 @@ impl Levels16 {
 /// apart) quantised with `quant` ([`Quantiser::residual_u8`] of each, DC
 /// included), with the blocks that hold levels: on x86-64 with AVX2 from
 /// one transform of four blocks per register, quantised in 32-bit lanes.
+#[inline(always)]
 pub fn levels_16x16(quant: &Quantiser, src: &[u8], stride: usize, pred: &[u8; 256]) -> Levels16 {
     #[cfg(target_arch = "x86_64")]
     if fits_16x16(src, stride) && std::arch::is_x86_feature_detected!("avx2") {
