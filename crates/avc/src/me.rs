@@ -110,7 +110,7 @@ impl Block<'_> {
     }
 
     fn mv_bits(&self, mv: [i32; 2]) -> u32 {
-        se_len(mv[0] - i32::from(self.pred[0])) + se_len(mv[1] - i32::from(self.pred[1]))
+        mvd_len(mv[0] - i32::from(self.pred[0])) + mvd_len(mv[1] - i32::from(self.pred[1]))
     }
 
     /// SAD at an integer vector (in whole samples) + λ·bits.
@@ -403,6 +403,34 @@ fn window_fits(
     h > 0 && first >= 0 && end <= refp.full.samples().len() as i64
 }
 
+/// Length of se(v) (9.1.1) of a vector difference: looked up within
+/// ±[`MVD_TABLE_REACH`] quarter samples (where searches stay), else worked
+/// out.
+#[inline(always)]
+fn mvd_len(v: i32) -> u32 {
+    match MVD_LEN.get(v.wrapping_add(MVD_TABLE_REACH) as usize) {
+        Some(&len) => u32::from(len),
+        None => se_len(v),
+    }
+}
+
+/// Reach of [`MVD_LEN`] either side of zero, quarter samples.
+const MVD_TABLE_REACH: i32 = 1024;
+
+/// se(v) lengths of −[`MVD_TABLE_REACH`]..=[`MVD_TABLE_REACH`].
+static MVD_LEN: [u8; 2 * MVD_TABLE_REACH as usize + 1] = {
+    let mut out = [0u8; 2 * MVD_TABLE_REACH as usize + 1];
+    let mut i = 0;
+    while i < out.len() {
+        let v = i as i32 - MVD_TABLE_REACH;
+        // codeNum + 1 (Table 9-3): 2·v for v > 0, 2·|v| + 1 otherwise.
+        let code = if v > 0 { 2 * v } else { 1 - 2 * v } as u32;
+        out[i] = (2 * (31 - code.leading_zeros()) + 1) as u8;
+        i += 1;
+    }
+    out
+};
+
 /// The most candidates of one step of the integer search (the hexagon's).
 const PATTERN_MAX: usize = 6;
 
@@ -531,6 +559,16 @@ pub fn search_mb(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The looked-up se(v) lengths of vector differences equal 9.1.1's
+    /// within the table's reach and beyond it.
+    #[test]
+    fn mvd_lengths_equal_the_exp_golomb_rule() {
+        let reach = MVD_TABLE_REACH;
+        for v in (-3 * reach..=3 * reach).chain([i32::MIN / 4, i32::MAX / 4]) {
+            assert_eq!(mvd_len(v), se_len(v), "{v}");
+        }
+    }
     use crate::frame::YuvFrame;
 
     /// A textured picture and the same picture shifted by (dx, dy) samples.
