@@ -22,6 +22,11 @@ pub trait BitSink {
         let code = u64::from(value) + 1;
         let len = 64 - code.leading_zeros(); // bits in code
         let zeros = len - 1;
+        if zeros + len <= 32 {
+            // The leading zeros and the code as one value of that many bits.
+            self.put_bits(zeros + len, code as u32);
+            return;
+        }
         if zeros > 0 {
             self.put_bits(zeros, 0);
         }
@@ -231,6 +236,21 @@ mod tests {
         let mut c = BitCounter::default();
         c.put_ue(u32::MAX);
         assert_eq!(c.bits, 65);
+    }
+
+    /// ue(v) written in one piece (up to 32 bits) or two equals 9.1's
+    /// leading zeros followed by codeNum + 1, on both sides of the split.
+    #[test]
+    fn ue_is_leading_zeros_then_the_code() {
+        let values = (0..3000)
+            .chain(65_530..65_540)
+            .chain([1 << 20, u32::MAX - 1, u32::MAX]);
+        for v in values {
+            let code = u64::from(v) + 1;
+            let digits = format!("{code:b}");
+            let want = "0".repeat(digits.len() - 1) + &digits;
+            assert_eq!(bits_of(|w| w.put_ue(v)), want, "ue({v})");
+        }
     }
 
     #[test]
