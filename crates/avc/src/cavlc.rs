@@ -313,41 +313,41 @@ fn magnitude_counts_and_mask(coeffs: &[i16]) -> ([u32; 5], u32) {
     (masks.map(u32::count_ones), masks[0])
 }
 
-/// The longest coeff_token of [`COEFF_TOKEN_NC_MAX_LEN`] for each
-/// TotalCoeff, over every TrailingOnes.
-const TOKEN_NC_MAX_LEN: [u8; 17] = {
-    let mut out = [0u8; 17];
-    let mut total = 0;
-    while total < 17 {
-        let mut ones = 0;
-        while ones < 4 {
-            if COEFF_TOKEN_NC_MAX_LEN[total][ones] > out[total] {
-                out[total] = COEFF_TOKEN_NC_MAX_LEN[total][ones];
-            }
-            ones += 1;
-        }
-        total += 1;
-    }
-    out
-};
+/// The longest coeff_token over the four nC ≥ 0 columns of Table 9-5 for
+/// each TotalCoeff, over every TrailingOnes.
+const TOKEN_NC_MAX_LEN: [u8; 17] = longest_by_total(&[
+    &COEFF_TOKEN_NC_0_TO_2,
+    &COEFF_TOKEN_NC_2_TO_4,
+    &COEFF_TOKEN_NC_4_TO_8,
+    &COEFF_TOKEN_NC_8_UP,
+]);
 
 /// The longest chroma DC coeff_token (Table 9-5, nC = −1) for each
 /// TotalCoeff, over every TrailingOnes.
-const TOKEN_CHROMA_DC_LEN: [u8; 5] = {
-    let mut out = [0u8; 5];
-    let mut total = 0;
-    while total < 5 {
-        let mut ones = 0;
-        while ones < 4 {
-            if COEFF_TOKEN_CHROMA_DC[total][ones].0 > out[total] {
-                out[total] = COEFF_TOKEN_CHROMA_DC[total][ones].0;
+const TOKEN_CHROMA_DC_LEN: [u8; 5] = longest_by_total(&[&COEFF_TOKEN_CHROMA_DC]);
+
+/// The longest codeword of `columns` (indexed `[TotalCoeff][TrailingOnes]`)
+/// for each TotalCoeff.
+const fn longest_by_total<const N: usize>(columns: &[&[[Vlc; 4]; N]]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut c = 0;
+    while c < columns.len() {
+        let mut total = 0;
+        while total < N {
+            let mut ones = 0;
+            while ones < 4 {
+                let len = columns[c][total][ones].0;
+                if len > out[total] {
+                    out[total] = len;
+                }
+                ones += 1;
             }
-            ones += 1;
+            total += 1;
         }
-        total += 1;
+        c += 1;
     }
     out
-};
+}
 
 /// Magnitudes at which a level's share of [`QuickBound`] steps up (the
 /// last: maybe not codable).

@@ -215,35 +215,28 @@ const fn coeff_token_nc_max_len() -> [[u8; 4]; 17] {
 /// many, neither is coded); the entry of no levels is 0. (Its 65536
 /// entries take the compiler longer than its lint for endless loops likes.)
 #[allow(long_running_const_eval)]
-pub static ZEROS_AND_RUNS_4X4: [u32; 1 << 16] = {
-    let mut out = [0u32; 1 << 16];
-    let mut mask = 1;
-    while mask < out.len() {
-        let total = mask.count_ones() as usize;
-        if total < 16 {
-            let zeros = zeros_below_top(mask);
-            out[mask] = with_runs(mask, TOTAL_ZEROS_4X4[total - 1][zeros]);
-        }
-        mask += 1;
-    }
-    out
-};
+pub static ZEROS_AND_RUNS_4X4: [u32; 1 << 16] = zeros_and_runs(&TOTAL_ZEROS_4X4);
 
 /// [`ZEROS_AND_RUNS_4X4`] for chroma DC blocks (Table 9-9(a) for
 /// total_zeros; maxNumCoeff 4).
-pub const ZEROS_AND_RUNS_CHROMA_DC: [u32; 16] = {
-    let mut out = [0u32; 16];
+pub const ZEROS_AND_RUNS_CHROMA_DC: [u32; 16] = zeros_and_runs(&TOTAL_ZEROS_CHROMA_DC);
+
+/// The table of total_zeros and runs for blocks of maxNumCoeff `log2(N)`,
+/// whose total_zeros codewords are `total_zeros[TotalCoeff − 1][zeros]`.
+const fn zeros_and_runs<const N: usize, const Z: usize>(total_zeros: &[[Vlc; Z]]) -> [u32; N] {
+    let max_coeff = N.trailing_zeros();
+    let mut out = [0u32; N];
     let mut mask = 1;
-    while mask < out.len() {
-        let total = mask.count_ones() as usize;
-        if total < 4 {
+    while mask < N {
+        let total = mask.count_ones();
+        if total < max_coeff {
             let zeros = zeros_below_top(mask);
-            out[mask] = with_runs(mask, TOTAL_ZEROS_CHROMA_DC[total - 1][zeros]);
+            out[mask] = with_runs(mask, total_zeros[total as usize - 1][zeros]);
         }
         mask += 1;
     }
     out
-};
+}
 
 /// The zeros below the highest set bit of `mask` (total_zeros, 7.4.5.3.2).
 const fn zeros_below_top(mask: usize) -> usize {

@@ -48,12 +48,7 @@ pub(crate) fn take() -> Box<MbLevels> {
 
 /// Keeps an unused box as one of this thread's spares (up to [`KEEP`]).
 pub(crate) fn keep(levels: Box<MbLevels>) {
-    SPARE.with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < KEEP {
-            spare.push(levels);
-        }
-    });
+    SPARE.with(|s| keep_in(&mut s.borrow_mut(), levels));
 }
 
 /// Takes the level boxes out of `mbs` (which are left without levels) and
@@ -61,14 +56,19 @@ pub(crate) fn keep(levels: Box<MbLevels>) {
 pub(crate) fn keep_levels_of(mbs: &mut [MbCoding]) {
     SPARE.with(|s| {
         let mut spare = s.borrow_mut();
-        for mb in mbs {
-            if let Some(b) = mb.levels.take() {
-                if spare.len() < KEEP {
-                    spare.push(b);
-                }
-            }
+        for b in mbs.iter_mut().filter_map(|mb| mb.levels.take()) {
+            keep_in(&mut spare, b);
         }
     });
+}
+
+/// Adds `levels` to `spare` while it holds fewer than [`KEEP`].
+#[allow(clippy::vec_box)]
+#[inline(always)]
+fn keep_in(spare: &mut Vec<Box<MbLevels>>, levels: Box<MbLevels>) {
+    if spare.len() < KEEP {
+        spare.push(levels);
+    }
 }
 
 /// How many spare boxes this thread holds.
